@@ -1,0 +1,200 @@
+#include "engine/dispatch/dispatcher.hpp"
+
+#include <sstream>
+
+namespace terra {
+
+Attrs make_attrs(const OpDef& op, const NamedAttrs& named) {
+  const Schema& s = op.schema;
+  std::vector<AttrValue> values;
+  values.reserve(s.attr_names.size());
+  for (const auto& [name, value] : named) {
+    bool known = false;
+    for (const std::string& n : s.attr_names) known = known || n == name;
+    TERRA_CHECK(known, Type, s.name, "() got an unexpected keyword argument '", name, "'");
+  }
+  for (const Argument& a : s.args) {
+    if (a.type == ArgType::Tensor || a.type == ArgType::TensorList) continue;
+    bool found = false;
+    for (size_t i = 0; i < named.size(); ++i) {
+      if (named[i].first == a.name) {
+        values.push_back(coerce_attr(a, named[i].second.value));
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      TERRA_CHECK(a.default_value.has_value(), Type, s.name, "() missing required argument '", a.name, "'");
+      values.push_back(*a.default_value);
+    }
+  }
+  return Attrs(&s.attr_names, std::move(values));
+}
+
+std::string describe_inputs(const std::vector<Tensor>& inputs) {
+  std::ostringstream os;
+  os << "got ";
+  for (size_t i = 0; i < inputs.size(); ++i) os << (i ? ", " : "") << inputs[i].describe();
+  if (inputs.empty()) os << "no tensor inputs";
+  return os.str();
+}
+
+namespace {
+
+[[noreturn]] void rethrow_with_context(const OpDef& op, const Error& e, const std::vector<Tensor>& inputs) {
+  throw e.with_context(op.name(), describe_inputs(inputs));
+}
+
+Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
+  if (!op.schema.has_tensor_list() && inputs.size() != op.schema.num_inputs)
+    throw Error(ErrorKind::Type,
+                "expected " + std::to_string(op.schema.num_inputs) + " tensor arguments, got " +
+                    std::to_string(inputs.size()) + " (" + op.schema.str() + ")",
+                op.name());
+  const Tensor* first = nullptr;
+  for (const Tensor& t : inputs) {
+    if (!t.defined() || t.is_wrapped_number()) continue;
+    if (!first) {
+      first = &t;
+    } else if (t.device() != first->device()) {
+      throw Error(ErrorKind::Runtime,
+                  "Expected all tensors to be on the same device, but found at least two devices, " +
+                      first->device().str() + " and " + t.device().str() + "!",
+                  op.name());
+    }
+  }
+  if (first) return first->device();
+  for (const Tensor& t : inputs)
+    if (t.defined()) return t.device();
+  for (size_t i = 0; i < attrs.size(); ++i)
+    if (attrs.names()[i] == "device")
+      if (auto* d = std::get_if<Device>(&attrs.values()[i])) return *d;
+  return Device{};
+}
+
+KernelFn kernel_for(const OpDef& op, Device device) {
+  KernelFn fn = op.kernel(device.type);
+  if (!fn)
+    throw Error(ErrorKind::NotImplemented,
+                std::string("no kernel for device ") + device_type_name(device.type) + " (Terra was built without it)",
+                op.name());
+  return fn;
+}
+
+// Runs the shape rule and applies its input conversions.
+Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
+  Inferred inf;
+  try {
+    inf = op.infer(inputs, attrs);
+    if (!inf.input_dtypes.empty()) {
+      TERRA_ASSERT(inf.input_dtypes.size() == inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i])
+          inputs[i] = cast_to(inputs[i], inf.input_dtypes[i]);
+    }
+  } catch (const Error& e) {
+    rethrow_with_context(op, e, inputs);
+  }
+  return inf;
+}
+
+void run_kernel(const OpDef& op, KernelFn fn, KernelCall& call, const std::vector<Tensor>& original_inputs) {
+  try {
+    fn(call);
+  } catch (const Error& e) {
+    rethrow_with_context(op, e, original_inputs);
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  Device device = pick_device(op, inputs, attrs);
+  KernelFn fn = kernel_for(op, device);
+  std::vector<Tensor> original = inputs;
+  Inferred inf = infer_and_convert(op, inputs, attrs);
+  KernelCall call{op.name(), std::move(inputs), std::move(attrs), {}};
+  if (op.effect == Effect::InPlace) {
+    call.outputs = {call.inputs[op.inplace_input]};
+  } else if (!op.kernel_makes_outputs) {
+    call.outputs.reserve(inf.outputs.size());
+    for (const TensorMeta& m : inf.outputs) call.outputs.push_back(Tensor::empty(m.shape, m.dtype, m.device));
+  }
+  run_kernel(op, fn, call, original);
+  if (op.effect == Effect::InPlace) original[op.inplace_input].bump_version();
+  return std::move(call.outputs);
+}
+
+void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
+  Device device = pick_device(op, inputs, attrs);
+  KernelFn fn = kernel_for(op, device);
+  std::vector<Tensor> original = inputs;
+  Inferred inf = infer_and_convert(op, inputs, attrs);
+  TERRA_CHECK(outs.size() == inf.outputs.size(), Runtime, op.name(), ": expected ", inf.outputs.size(),
+              " output tensors, got ", outs.size());
+  bool direct = !op.kernel_makes_outputs;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const TensorMeta& m = inf.outputs[i];
+    if (outs[i].shape() != m.shape)
+      throw Error(ErrorKind::Runtime,
+                  "output with shape " + shape_str(outs[i].shape()) + " doesn't match the broadcast shape " +
+                      shape_str(m.shape),
+                  op.name());
+    if (!can_cast(m.dtype, outs[i].dtype()))
+      throw Error(ErrorKind::Runtime,
+                  std::string("result type ") + dtype_name(m.dtype) + " can't be cast to the desired output type " +
+                      dtype_name(outs[i].dtype()),
+                  op.name());
+    TERRA_CHECK(outs[i].device() == device, Runtime, op.name(), ": output is on ", outs[i].device().str(),
+                " but the inputs are on ", device.str());
+    direct = direct && outs[i].dtype() == m.dtype;
+  }
+  KernelCall call{op.name(), std::move(inputs), std::move(attrs), {}};
+  bool aliases = false;
+  for (const Tensor& o : outs)
+    for (const Tensor& in : call.inputs)
+      if (in.defined() && o.shares_storage(in)) aliases = true;
+  // Only elementwise kernels may write over their own inputs; anything else writing into an
+  // output that shares memory with an input gets fresh outputs, copied in afterwards.
+  if (direct && (op.fusion == FusionKind::Elementwise || !aliases)) {
+    call.outputs = outs;
+    run_kernel(op, fn, call, original);
+  } else {
+    if (!op.kernel_makes_outputs)
+      for (const TensorMeta& m : inf.outputs) call.outputs.push_back(Tensor::empty(m.shape, m.dtype, m.device));
+    run_kernel(op, fn, call, original);
+    static const OpDef& copy = Registry::instance().get("copy_");
+    for (size_t i = 0; i < outs.size(); ++i) dispatch(copy, {outs[i], call.outputs[i]}, make_attrs(copy, {}));
+  }
+  for (const Tensor& o : outs) o.bump_version();
+}
+
+Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  Tensor self = inputs.at(0);
+  dispatch_out(op, std::move(inputs), std::move(attrs), {self});
+  return self;
+}
+
+std::vector<Tensor> call(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs& attrs) {
+  const OpDef& op = Registry::instance().get(name);
+  return dispatch(op, std::move(inputs), make_attrs(op, attrs));
+}
+
+Tensor call1(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs& attrs) {
+  return call(name, std::move(inputs), attrs).at(0);
+}
+
+Tensor call_inplace(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs& attrs) {
+  const OpDef& op = Registry::instance().get(name);
+  return dispatch_inplace(op, std::move(inputs), make_attrs(op, attrs));
+}
+
+Tensor cast_to(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  static const OpDef& op = Registry::instance().get("to_dtype");
+  Tensor out = dispatch(op, {t}, make_attrs(op, {{"dtype", dtype}}))[0];
+  out.impl()->wrapped_number = t.is_wrapped_number();
+  return out;
+}
+
+}  // namespace terra

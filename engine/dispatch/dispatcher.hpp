@@ -1,0 +1,60 @@
+// The one eager dispatch path: every op call, from C++ or Python, goes through dispatch().
+// It runs the op's shape rule (no data touched), converts inputs for type promotion, allocates
+// the outputs, picks the kernel for the inputs' device and runs it. Errors from the shape rule or
+// the kernel come back as terra::Error naming the op and describing its inputs.
+// In-place and out= variants are derived here from the functional op (STYLE: no per-op
+// in-place entries for elementwise math).
+#pragma once
+#include <initializer_list>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/registry/registry.hpp"
+
+namespace terra {
+
+// An attribute value as C++ callers write it: {"dim", 1}, {"keepdim", true}, {"dims", {0, 2}}.
+struct AttrArg {
+  AttrValue value;
+  AttrArg() = default;
+  AttrArg(std::nullptr_t) {}
+  AttrArg(bool v) : value(v) {}
+  AttrArg(int v) : value(static_cast<int64_t>(v)) {}
+  AttrArg(int64_t v) : value(v) {}
+  AttrArg(double v) : value(v) {}
+  AttrArg(const char* v) : value(std::string(v)) {}
+  AttrArg(std::string v) : value(std::move(v)) {}
+  AttrArg(std::vector<int64_t> v) : value(std::move(v)) {}
+  AttrArg(std::initializer_list<int64_t> v) : value(std::vector<int64_t>(v)) {}
+  AttrArg(std::vector<double> v) : value(std::move(v)) {}
+  AttrArg(Scalar v) : value(v) {}
+  AttrArg(DType v) : value(v) {}
+  AttrArg(Device v) : value(v) {}
+  AttrArg(std::shared_ptr<Generator> v) : value(std::move(v)) {}
+  AttrArg(AttrValue v) : value(std::move(v)) {}
+};
+using NamedAttrs = std::vector<std::pair<std::string, AttrArg>>;
+
+// Attributes in schema order: given values coerced to their declared types, defaults filled in.
+// Throws TypeError for an unknown name or a missing required attribute.
+Attrs make_attrs(const OpDef& op, const NamedAttrs& named);
+
+std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+// The in-place form of a functional op: the result is written into inputs[0] and returned.
+Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+// The out= form: results are written into `outs` (shapes must match; dtypes must be castable).
+void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
+
+// Conveniences for C++ code and tests (one registry lookup by name per call).
+std::vector<Tensor> call(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});
+Tensor call1(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});
+Tensor call_inplace(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});
+
+// Converts to a dtype (a copy unless it already has it); used for type promotion.
+Tensor cast_to(const Tensor& t, DType dtype);
+
+// "float32[2, 3], int64[4]": how errors describe an op's inputs.
+std::string describe_inputs(const std::vector<Tensor>& inputs);
+
+}  // namespace terra

@@ -1,0 +1,50 @@
+// Registry entries of the basic creation ops (empty, zeros, ones, full). Without an explicit
+// dtype, full() takes it from the fill value as PyTorch does (bool, int64 or the default float).
+#include "engine/ops/rules.hpp"
+#include "engine/registry/registry.hpp"
+
+namespace terra {
+namespace {
+
+Shape checked_size(const Attrs& attrs) {
+  const auto& size = attrs.get<std::vector<int64_t>>("size");
+  for (int64_t s : size)
+    TERRA_CHECK(s >= 0, Runtime, "Trying to create tensor with negative dimension ", s, ": ", shape_str(size));
+  return size;
+}
+
+Device device_attr(const Attrs& attrs) {
+  auto d = attrs.opt<Device>("device");
+  return d ? *d : Device{};
+}
+
+Inferred factory_rule(const std::vector<Tensor>&, const Attrs& attrs) {
+  auto dt = attrs.opt<DType>("dtype");
+  Inferred inf;
+  inf.outputs.push_back(TensorMeta{checked_size(attrs), dt ? *dt : default_float_dtype(), device_attr(attrs)});
+  return inf;
+}
+
+Inferred full_rule(const std::vector<Tensor>&, const Attrs& attrs) {
+  auto dt = attrs.opt<DType>("dtype");
+  DType dtype;
+  if (dt) {
+    dtype = *dt;
+  } else {
+    const Scalar v = attrs.get<Scalar>("fill_value");
+    dtype = v.is_floating() ? default_float_dtype() : v.kind();
+  }
+  Inferred inf;
+  inf.outputs.push_back(TensorMeta{checked_size(attrs), dtype, device_attr(attrs)});
+  return inf;
+}
+
+}  // namespace
+
+TERRA_OP("empty(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
+TERRA_OP("zeros(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
+TERRA_OP("ones(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
+TERRA_OP("full(int[] size, Scalar fill_value, *, ScalarType? dtype=None, Device? device=None) -> Tensor")
+    .infer(full_rule);
+
+}  // namespace terra

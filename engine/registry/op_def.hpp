@@ -1,0 +1,71 @@
+// One op, one entry (DESIGN.md §4): schema, shape/dtype rule, effect class, fusion kind,
+// gradient slot and kernels per device. The Python binding, tracing, the graph IR, autograd and
+// error messages all read this entry; nothing else lists ops.
+#pragma once
+#include <array>
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "engine/registry/schema.hpp"
+#include "kernels/kernel.hpp"
+
+namespace terra {
+
+enum class Effect {
+  Pure,        // outputs depend only on inputs and attributes
+  View,        // output 0 aliases input 0's storage
+  InPlace,     // writes input `inplace_input`
+  Random,      // draws from a generator
+  SideEffect,  // anything else observable
+};
+const char* effect_name(Effect e);
+
+// How the graph compiler may treat the op (read by fusion passes).
+enum class FusionKind { Elementwise, Reduction, Opaque };
+
+struct TensorMeta {
+  Shape shape;
+  DType dtype;
+  Device device;
+};
+
+// What a shape rule decides, without touching data.
+struct Inferred {
+  std::vector<TensorMeta> outputs;
+  // When not empty: the dtype each input must have when the kernel runs (type promotion); the
+  // dispatcher converts inputs that differ. Entries for absent inputs are ignored.
+  std::vector<DType> input_dtypes;
+};
+
+using InferFn = std::function<Inferred(const std::vector<Tensor>& inputs, const Attrs& attrs)>;
+
+// Gradient formula, written with registered ops so backward passes trace like forward ones:
+// returns one gradient per input (undefined where there is none).
+using GradFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs,
+                                                 const std::vector<Tensor>& outputs,
+                                                 const std::vector<Tensor>& grad_outputs, const Attrs& attrs)>;
+enum class GradState { Undecided, NotDifferentiable, Formula };
+
+struct OpDef {
+  Schema schema;
+  Effect effect = Effect::Pure;
+  int inplace_input = -1;          // for Effect::InPlace
+  FusionKind fusion = FusionKind::Opaque;
+  InferFn infer;
+  // The kernel creates its outputs (views, data-dependent shapes, Tensor[] results) instead of
+  // the dispatcher allocating them from the inferred metas.
+  bool kernel_makes_outputs = false;
+  GradState grad_state = GradState::Undecided;
+  GradFn grad;
+
+  const std::string& name() const { return schema.name; }
+  // The kernel for a device type, found in the kernel table on first use; nullptr when absent.
+  KernelFn kernel(DeviceType device) const;
+
+ private:
+  mutable std::array<std::atomic<KernelFn>, kNumDeviceTypes> kernels_{};
+};
+
+}  // namespace terra

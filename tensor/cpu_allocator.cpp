@@ -1,0 +1,77 @@
+#include "tensor/cpu_allocator.hpp"
+
+#include <cstdlib>
+#include <new>
+
+#include "tensor/error.hpp"
+
+namespace terra {
+
+size_t CpuCachingAllocator::size_class(size_t nbytes) {
+  if (nbytes == 0) nbytes = 1;
+  if (nbytes <= 4096) return (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  // Quarter powers of two: at most 25% waste, few enough classes that reuse is likely.
+  size_t p = 4096;
+  while (p * 2 < nbytes) p *= 2;
+  size_t step = p / 4;
+  return (nbytes + step - 1) / step * step;
+}
+
+void* CpuCachingAllocator::allocate(size_t nbytes) {
+  size_t cls = size_class(nbytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.allocations++;
+  void* ptr = nullptr;
+  auto it = free_lists_.find(cls);
+  if (it != free_lists_.end() && !it->second.empty()) {
+    ptr = it->second.back();
+    it->second.pop_back();
+    stats_.cached -= cls;
+    stats_.cache_hits++;
+  } else {
+    ptr = std::aligned_alloc(kAlignment, cls);
+    if (!ptr) {
+      // Out of memory: give the cache back to the system and try once more.
+      for (auto& [size, list] : free_lists_)
+        for (void* p : list) std::free(p);
+      free_lists_.clear();
+      stats_.cached = 0;
+      ptr = std::aligned_alloc(kAlignment, cls);
+      TERRA_CHECK(ptr, OutOfMemory, "CPU out of memory: tried to allocate ", cls, " bytes");
+    }
+  }
+  stats_.in_use += cls;
+  if (stats_.in_use > stats_.peak) stats_.peak = stats_.in_use;
+  return ptr;
+}
+
+void CpuCachingAllocator::deallocate(void* ptr, size_t nbytes) {
+  if (!ptr) return;
+  size_t cls = size_class(nbytes);
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_lists_[cls].push_back(ptr);
+  stats_.in_use -= cls;
+  stats_.cached += cls;
+}
+
+MemoryStats CpuCachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void CpuCachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.peak = stats_.in_use;
+}
+
+void CpuCachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [size, list] : free_lists_)
+    for (void* p : list) std::free(p);
+  free_lists_.clear();
+  stats_.cached = 0;
+}
+
+CpuCachingAllocator::~CpuCachingAllocator() { empty_cache(); }
+
+}  // namespace terra

@@ -1,0 +1,32 @@
+// Terra's CPU caching arena: requests are rounded up to a size class (64-byte granules for small
+// blocks, quarter powers of two above 4 KiB), freed blocks go to a per-class free list and are
+// handed out again without touching malloc. One mutex guards the lists; allocation is never on a
+// kernel's inner loop, so that is enough.
+#pragma once
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "tensor/allocator.hpp"
+
+namespace terra {
+
+class CpuCachingAllocator final : public Allocator {
+ public:
+  static constexpr size_t kAlignment = 64;
+  ~CpuCachingAllocator() override;
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr, size_t nbytes) override;
+  MemoryStats stats() const override;
+  void reset_peak() override;
+  void empty_cache() override;
+
+  static size_t size_class(size_t nbytes);
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_lists_;
+  MemoryStats stats_;
+};
+
+}  // namespace terra
