@@ -33,3 +33,9 @@ KernelFn find_kernel(std::string_view op, DeviceType device);  // nullptr when a
 #define TERRA_KERNEL(op, device, fn)                                     \
   [[maybe_unused]] static const bool TERRA_CONCAT(terra_kernel_, __COUNTER__) = \
       ::terra::register_kernel(#op, ::terra::DeviceType::device, fn)
+
+// A composite op's kernel is written with other ops (through the engine's dispatcher), so the
+// same function serves every device. Only engine/ may use this (kernels/ cannot dispatch).
+#define TERRA_COMPOSITE_KERNEL(op, fn) \
+  TERRA_KERNEL(op, CPU, fn);           \
+  TERRA_KERNEL(op, CUDA, fn)
