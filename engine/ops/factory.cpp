@@ -2,6 +2,7 @@
 // dtype, full() takes it from the fill value as PyTorch does (bool, int64 or the default float).
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
+#include "tensor/cuda/cuda_device.hpp"
 
 namespace terra {
 namespace {
@@ -13,9 +14,13 @@ Shape checked_size(const Attrs& attrs) {
   return size;
 }
 
+// A device Terra cannot use (no GPU, cuda:1 for now) is refused here, naming the op, before
+// anything is allocated.
 Device device_attr(const Attrs& attrs) {
   auto d = attrs.opt<Device>("device");
-  return d ? *d : Device{};
+  Device device = d ? *d : Device{};
+  cuda::check_device(device);
+  return device;
 }
 
 Inferred factory_rule(const std::vector<Tensor>&, const Attrs& attrs) {

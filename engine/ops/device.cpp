@@ -1,0 +1,24 @@
+// Registry entry of to_device, the host<->device transfer: the same tensor when it is already on
+// the device, a contiguous copy there otherwise. The rule refuses a device Terra cannot use
+// (built without CUDA, no device present, an index out of range) before anything runs.
+#include "engine/registry/registry.hpp"
+#include "tensor/cuda/cuda_device.hpp"
+
+namespace terra {
+namespace {
+
+Inferred to_device_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Device target = attrs.get<Device>("device");
+  if (target != in[0].device()) cuda::check_device(target);
+  Inferred inf;
+  inf.outputs.push_back(TensorMeta{in[0].shape(), in[0].dtype(), target});
+  return inf;
+}
+
+}  // namespace
+
+TERRA_OP("to_device(Tensor self, Device device, bool non_blocking=False) -> Tensor")
+    .infer(to_device_rule)
+    .makes_outputs();
+
+}  // namespace terra

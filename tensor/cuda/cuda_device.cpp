@@ -1,0 +1,92 @@
+// tensor/cuda/cuda_device.hpp with CUDA: the device probe (run once, cached; a missing driver or
+// GPU is "0 devices", not an error), the CUDA error reporting behind TERRA_CUDA_CHECK, and
+// host<->device copies.
+#include "tensor/cuda/cuda_device.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include "tensor/cuda/check.hpp"
+#include "tensor/cuda/stream.hpp"
+#include "tensor/error.hpp"
+
+namespace terra::cuda {
+
+namespace {
+
+struct Probe {
+  int count = 0;
+  std::string reason;  // why count is 0
+};
+
+const Probe& probe() {
+  static const Probe p = [] {
+    Probe r;
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      // No driver (cudaErrorInsufficientDriver) or no GPU (cudaErrorNoDevice) on a machine that
+      // only builds: not an error, just no devices.
+      (void)cudaGetLastError();
+      r.reason = std::string("no CUDA device is present (cudaGetDeviceCount: ") + cudaGetErrorName(err) + ": " +
+                 cudaGetErrorString(err) + ")";
+      n = 0;
+    } else if (n == 0) {
+      r.reason = "no CUDA device is present";
+    }
+    r.count = n;
+    return r;
+  }();
+  return p;
+}
+
+}  // namespace
+
+void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line) {
+  (void)cudaGetLastError();  // non-sticky errors would otherwise resurface at the next check
+  fail(err == cudaErrorMemoryAllocation ? ErrorKind::OutOfMemory : ErrorKind::Runtime, "CUDA error ",
+       cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in ", call, " at ", file, ":", line);
+}
+
+bool is_built() { return true; }
+
+int device_count() { return probe().count; }
+
+const std::string& unavailable_reason() { return probe().reason; }
+
+DeviceInfo device_info(int index) {
+  TERRA_CHECK(is_available(), Runtime, "cannot query CUDA device ", index, ": ", unavailable_reason());
+  TERRA_CHECK(index >= 0 && index < device_count(), Runtime, "CUDA device index ", index, " is out of range (",
+              device_count(), " device(s) present)");
+  cudaDeviceProp prop{};
+  TERRA_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  DeviceInfo info;
+  info.name = prop.name;
+  info.major = prop.major;
+  info.minor = prop.minor;
+  info.total_memory = prop.totalGlobalMem;
+  info.multiprocessors = prop.multiProcessorCount;
+  return info;
+}
+
+void check_device(Device device) {
+  if (!device.is_cuda()) return;
+  TERRA_CHECK(is_available(), Runtime, "cannot use device ", device.str(), ": ", unavailable_reason());
+  TERRA_CHECK(device.index >= 0 && device.index < device_count(), Runtime, "cannot use device ", device.str(),
+              ": CUDA device index out of range (", device_count(), " device(s) present)");
+  // Allocations and launches go to the current device, which nothing switches yet.
+  TERRA_CHECK(device.index == 0, NotImplemented, "cannot use device ", device.str(), ": only cuda:0 is supported for now");
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
+                bool non_blocking) {
+  if (nbytes == 0) return;
+  const bool to_host = dst_device.is_cpu();
+  const cudaMemcpyKind kind = to_host ? (src_device.is_cpu() ? cudaMemcpyHostToHost : cudaMemcpyDeviceToHost)
+                                      : (src_device.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice);
+  cudaStream_t stream = current_stream();
+  TERRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, stream));
+  // The host reads what it copied back: wait for it (and for the kernels that produced it).
+  if (to_host && !non_blocking) TERRA_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+}  // namespace terra::cuda

@@ -1,0 +1,478 @@
+// The CUDA backend. Without a device (or in a build without CUDA) the device tests print a
+// visible skip message and pass; what needs no device always runs: the allocator's size classes,
+// the probe, the errors for a missing device, and the walk of the registry (every op with a CUDA
+// kernel has a CPU kernel and a row here). With a device, every CUDA kernel is checked against
+// the CPU kernel, the oracle, on random data: every dtype, contiguous, strided, transposed and
+// broadcast inputs, wrapped Python numbers, empty and 0-d tensors.
+#include <functional>
+#include <optional>
+#include <set>
+
+#include "helpers.hpp"
+#include "tensor/cuda/cuda_allocator.hpp"
+#include "tensor/cuda/cuda_device.hpp"
+#include "terra_config.hpp"
+
+using namespace terra;
+using namespace terra::test;
+
+namespace {
+
+const Device kCpu{DeviceType::CPU, 0};
+const Device kCuda{DeviceType::CUDA, 0};
+const DType kAllDTypes[] = {DType::Bool, DType::Int32, DType::Int64, DType::Float32, DType::Float64};
+
+// True when a CUDA device is present; otherwise says, visibly, what is skipped.
+bool have_device(const std::string& what) {
+  if (cuda::is_available()) return true;
+  WARN("no CUDA device: skipping " << what << " (" << cuda::unavailable_reason() << ")");
+  return false;
+}
+
+Tensor to(const Tensor& t, Device d, bool non_blocking = false) {
+  return call1("to_device", {t}, {{"device", d}, {"non_blocking", non_blocking}});
+}
+
+// Tolerances of a CUDA result against the CPU kernel's.
+double rtol(DType dt) { return dt == DType::Float32 ? 1e-5 : (dt == DType::Float64 ? 1e-12 : 0.0); }
+double atol(DType dt) { return dt == DType::Float32 ? 1e-6 : (dt == DType::Float64 ? 1e-12 : 0.0); }
+
+// ---- The case table: one op call, made on the CPU and on the device ----
+
+// An input: a contiguous CPU tensor and the view (if any) that both devices apply to their copy
+// of it, so strided and broadcast layouts exist on the device too. A wrapped number stays on the
+// CPU, as the dispatcher expects.
+struct Input {
+  Tensor base;
+  std::function<Tensor(const Tensor&)> view;
+  std::string layout = "contiguous";
+};
+
+struct Case {
+  std::string op;
+  std::vector<Input> inputs;
+  NamedAttrs attrs = {};
+  bool factory = false;      // takes device=cuda on the device run
+  bool inplace = false;      // the in-place form (dispatch_inplace) of a functional op
+  bool check_values = true;  // false for empty()
+  std::string label() const {
+    std::ostringstream os;
+    os << op << (inplace ? "_" : "") << "(";
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& b = inputs[i].base;
+      os << (i ? ", " : "") << (b.is_wrapped_number() ? "wrapped " : "") << dtype_name(b.dtype()) << " "
+         << inputs[i].layout;
+      if (!b.is_wrapped_number()) os << shape_str(b.shape());
+    }
+    for (const auto& [name, value] : attrs) os << ", " << name << "=" << attr_str(value.value);
+    os << ")";
+    return os.str();
+  }
+};
+
+Input contiguous(const Shape& shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
+  return {random_tensor(shape, dt, seed, lo, hi), nullptr};
+}
+// Every other element of the last dim.
+Input strided(Shape shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
+  if (shape.empty()) return contiguous(shape, dt, seed, lo, hi);
+  shape.back() *= 2;
+  return {random_tensor(shape, dt, seed, lo, hi),
+          [](const Tensor& t) { return call1("slice", {t}, {{"dim", -1}, {"step", 2}}); }, "strided"};
+}
+// The last two dims swapped.
+Input transposed(Shape shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
+  if (shape.size() < 2) return strided(shape, dt, seed, lo, hi);
+  std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  return {random_tensor(shape, dt, seed, lo, hi),
+          [](const Tensor& t) { return call1("transpose", {t}, {{"dim0", -1}, {"dim1", -2}}); }, "transposed"};
+}
+// Dim 0 broadcast with stride 0 inside a device tensor.
+Input expanded(const Shape& shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
+  if (shape.empty()) return contiguous(shape, dt, seed, lo, hi);
+  Shape one = shape;
+  one[0] = 1;
+  std::vector<int64_t> size(shape.begin(), shape.end());
+  return {random_tensor(one, dt, seed, lo, hi), [size](const Tensor& t) { return call1("expand", {t}, {{"size", size}}); },
+          "expanded"};
+}
+Input wrapped(double v, DType dt) { return {Tensor::wrap_scalar(v, dt), nullptr, "number"}; }
+
+std::vector<Input> layouts(const Shape& shape, DType dt, uint64_t& seed, double lo = -2, double hi = 2) {
+  return {contiguous(shape, dt, seed++, lo, hi), strided(shape, dt, seed++, lo, hi),
+          transposed(shape, dt, seed++, lo, hi), expanded(shape, dt, seed++, lo, hi)};
+}
+
+const std::vector<std::pair<const char*, NamedAttrs>>& unary_ops() {
+  static const std::vector<std::pair<const char*, NamedAttrs>> ops = {
+      {"neg", {}}, {"abs", {}}, {"sign", {}}, {"exp", {}}, {"log", {}}, {"log1p", {}}, {"expm1", {}},
+      {"sqrt", {}}, {"rsqrt", {}}, {"sin", {}}, {"cos", {}}, {"tanh", {}}, {"sigmoid", {}}, {"relu", {}},
+      {"gelu", {}}, {"gelu", {{"approximate", "tanh"}}}, {"silu", {}}, {"softplus", {}},
+      {"softplus", {{"beta", 2.0}, {"threshold", 3.0}}}, {"leaky_relu", {{"negative_slope", 0.2}}},
+      {"elu", {{"alpha", 1.5}}}, {"erf", {}}, {"floor", {}}, {"ceil", {}}, {"round", {}},
+      {"round", {{"decimals", 2}}}, {"reciprocal", {}}, {"clamp", {{"min", -1}, {"max", 2}}},
+      {"clamp", {{"min", 0.5}}}, {"logical_not", {}}, {"isnan", {}}, {"isinf", {}},
+  };
+  return ops;
+}
+
+const std::vector<std::pair<const char*, NamedAttrs>>& binary_ops() {
+  static const std::vector<std::pair<const char*, NamedAttrs>> ops = {
+      {"add", {}}, {"add", {{"alpha", 2}}}, {"sub", {}}, {"sub", {{"alpha", 3}}}, {"mul", {}}, {"div", {}},
+      {"div", {{"rounding_mode", "trunc"}}}, {"div", {{"rounding_mode", "floor"}}}, {"remainder", {}},
+      {"maximum", {}}, {"minimum", {}}, {"pow", {}}, {"atan2", {}}, {"eq", {}}, {"ne", {}}, {"lt", {}},
+      {"le", {}}, {"gt", {}}, {"ge", {}}, {"logical_and", {}}, {"logical_or", {}}, {"logical_xor", {}},
+  };
+  return ops;
+}
+
+std::vector<Case> elementwise_cases() {
+  std::vector<Case> cases;
+  uint64_t seed = 100;
+  const Shape shape{3, 5, 7};
+  for (const auto& [op, attrs] : unary_ops()) {
+    for (DType dt : kAllDTypes) {
+      for (Input& in : layouts(shape, dt, seed)) cases.push_back({op, {in}, attrs});
+      // A positive domain too, for log, sqrt and friends.
+      cases.push_back({op, {contiguous({40}, dt, seed++, 0.1, 9)}, attrs});
+      cases.push_back({op, {contiguous({}, dt, seed++)}, attrs});
+      cases.push_back({op, {contiguous({0, 4}, dt, seed++)}, attrs});
+    }
+  }
+  for (const auto& [op, attrs] : binary_ops()) {
+    for (DType dt : kAllDTypes) {
+      for (Input& a : layouts(shape, dt, seed)) cases.push_back({op, {a, transposed(shape, dt, seed++, -9, 9)}, attrs});
+      cases.push_back({op, {contiguous({4, 1, 6}, dt, seed++), contiguous({5, 6}, dt, seed++, 0.5, 3)}, attrs});
+      cases.push_back({op, {contiguous(shape, dt, seed++), wrapped(3, dt == DType::Bool ? DType::Bool : DType::Int64)},
+                       attrs});
+      cases.push_back({op, {contiguous(shape, dt, seed++), wrapped(-1.5, DType::Float64)}, attrs});
+      cases.push_back({op, {wrapped(2, DType::Int64), strided(shape, dt, seed++, 0.5, 3)}, attrs});
+      cases.push_back({op, {contiguous({}, dt, seed++), contiguous({2, 3}, dt, seed++)}, attrs});
+      cases.push_back({op, {contiguous({0, 3}, dt, seed++), contiguous({3}, dt, seed++)}, attrs});
+    }
+  }
+  for (DType dt : kAllDTypes) {
+    cases.push_back({"where", {contiguous({4, 1, 6}, DType::Bool, seed++), contiguous({5, 6}, dt, seed++),
+                               transposed({4, 5, 6}, dt, seed++)}});
+    cases.push_back({"where", {strided({3, 8}, DType::Bool, seed++), contiguous({3, 8}, dt, seed++), wrapped(7, DType::Int64)}});
+    cases.push_back({"where", {expanded({3, 8}, DType::Bool, seed++), wrapped(0.5, DType::Float64),
+                               contiguous({8}, dt, seed++)}});
+  }
+  // In-place forms write through strided and broadcast device views.
+  for (DType dt : {DType::Float32, DType::Int64}) {
+    cases.push_back({"mul", {transposed(shape, dt, seed++), wrapped(3, DType::Int64)}, {}, false, true});
+    cases.push_back({"add", {strided(shape, dt, seed++), contiguous({7}, dt, seed++)}, {{"alpha", 2}}, false, true});
+    cases.push_back({"neg", {transposed(shape, dt, seed++)}, {}, false, true});
+  }
+  return cases;
+}
+
+std::vector<Case> copy_and_factory_cases() {
+  std::vector<Case> cases;
+  uint64_t seed = 900;
+  for (DType from : kAllDTypes) {
+    for (DType to : kAllDTypes) {
+      cases.push_back({"to_dtype", {transposed({4, 6}, from, seed++, -9, 9)}, {{"dtype", to}}});
+      cases.push_back({"to_dtype", {contiguous({33}, from, seed++, -9, 9)}, {{"dtype", to}}});
+      cases.push_back({"copy_", {transposed({3, 4}, to, seed++), contiguous({4}, from, seed++, -9, 9)}});
+      cases.push_back({"copy_", {strided({3, 4}, to, seed++), expanded({3, 4}, from, seed++, -9, 9)}});
+    }
+    cases.push_back({"copy_", {contiguous({5, 7}, from, seed++), contiguous({5, 7}, from, seed++)}});  // memcpy
+    cases.push_back({"copy_", {strided({5, 7}, from, seed++), wrapped(1, DType::Int64)}});
+    cases.push_back({"clone", {transposed({5, 7}, from, seed++)}});
+    cases.push_back({"clone", {contiguous({5, 7}, from, seed++)}});
+    cases.push_back({"contiguous", {transposed({5, 7}, from, seed++)}});
+    cases.push_back({"contiguous", {contiguous({5, 7}, from, seed++)}});
+    cases.push_back({"contiguous", {expanded({4, 3, 2}, from, seed++)}});
+    for (Scalar v : {Scalar(int64_t{0}), Scalar(int64_t{7}), Scalar(true)}) {
+      cases.push_back({"fill_", {contiguous({5, 7}, from, seed++)}, {{"value", v}}});  // memset for 0
+      cases.push_back({"fill_", {transposed({5, 7}, from, seed++)}, {{"value", v}}});
+    }
+    if (is_floating(from)) cases.push_back({"fill_", {strided({5, 7}, from, seed++)}, {{"value", -0.0}}});
+    for (const char* op : {"zeros", "ones", "empty"}) {
+      cases.push_back({op, {}, {{"size", {3, 4}}, {"dtype", from}}, true, false, std::string(op) != "empty"});
+      cases.push_back({op, {}, {{"size", {0, 4}}, {"dtype", from}}, true, false, std::string(op) != "empty"});
+    }
+    cases.push_back({"full", {}, {{"size", {3, 4}}, {"fill_value", 2.5}, {"dtype", from}}, true});
+  }
+  cases.push_back({"full", {}, {{"size", {2, 3}}, {"fill_value", 2.5}}, true});
+  cases.push_back({"full", {}, {{"size", {2, 3}}, {"fill_value", 7}}, true});
+  cases.push_back({"full", {}, {{"size", {2, 3}}, {"fill_value", true}}, true});
+  cases.push_back({"zeros", {}, {{"size", std::vector<int64_t>{}}}, true});
+  return cases;
+}
+
+// The view ops register one kernel for every device; their outputs must read back the same.
+std::vector<Case> view_cases() {
+  uint64_t seed = 5000;
+  auto x = [&] { return transposed({3, 5, 4}, DType::Float32, seed++); };
+  auto c = [&] { return contiguous({3, 5, 4}, DType::Int64, seed++); };
+  return {
+      {"view", {c()}, {{"size", {5, -1}}}},
+      {"reshape", {x()}, {{"shape", {-1, 4}}}},
+      {"reshape", {c()}, {{"shape", {60}}}},
+      {"permute", {x()}, {{"dims", {2, 0, 1}}}},
+      {"transpose", {c()}, {{"dim0", 0}, {"dim1", 2}}},
+      {"expand", {contiguous({3, 1, 4}, DType::Float64, seed++)}, {{"size", {2, 3, 5, 4}}}},
+      {"squeeze", {contiguous({3, 1, 4, 1}, DType::Int32, seed++)}, {}},
+      {"unsqueeze", {x()}, {{"dim", 1}}},
+      {"flatten", {x()}, {{"start_dim", 1}}},
+      {"narrow", {x()}, {{"dim", 1}, {"start", 1}, {"length", 3}}},
+      {"slice", {c()}, {{"dim", 2}, {"start", 1}, {"step", 2}}},
+      {"select", {x()}, {{"dim", -1}, {"index", 2}}},
+      {"as_strided", {c()}, {{"size", {4, 3}}, {"stride", {1, 5}}, {"storage_offset", 2}}},
+      {"alias", {x()}, {}},
+  };
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases = elementwise_cases();
+  for (auto more : {copy_and_factory_cases(), view_cases()}) cases.insert(cases.end(), more.begin(), more.end());
+  return cases;
+}
+
+// Ops whose CUDA kernel has its own TEST_CASE below rather than rows in the table.
+const std::set<std::string> kOwnTests = {"to_device"};
+
+void check_same(const Tensor& cpu, const Tensor& dev, bool compare_values) {
+  REQUIRE(dev.device() == kCuda);
+  REQUIRE(dev.shape() == cpu.shape());
+  REQUIRE(dev.dtype() == cpu.dtype());
+  if (compare_values) check_values(to(dev, kCpu), values(cpu), rtol(cpu.dtype()), atol(cpu.dtype()));
+}
+
+std::vector<Tensor> run(const Case& c, const std::vector<Tensor>& inputs, const NamedAttrs& attrs) {
+  if (c.inplace) return {call_inplace(c.op, inputs, attrs)};
+  return call(c.op, inputs, attrs);
+}
+
+// Runs a case on both devices: the same outputs (or the same kind of error), and the same inputs
+// afterwards (in-place ops).
+void check_case(const Case& c) {
+  INFO(c.label());
+  // Device copies first: an in-place op changes the CPU bases.
+  std::vector<Tensor> cpu_in, dev_in;
+  for (const Input& in : c.inputs) {
+    Tensor dev_base = in.base.is_wrapped_number() ? in.base : to(in.base, kCuda);
+    cpu_in.push_back(in.view ? in.view(in.base) : in.base);
+    dev_in.push_back(in.view ? in.view(dev_base) : dev_base);
+  }
+  NamedAttrs dev_attrs = c.attrs;
+  if (c.factory) dev_attrs.push_back({"device", kCuda});
+
+  std::vector<Tensor> cpu_out, dev_out;
+  std::optional<Error> cpu_error, dev_error;
+  try {
+    cpu_out = run(c, cpu_in, c.attrs);
+  } catch (const Error& e) {
+    cpu_error = e;
+  }
+  try {
+    dev_out = run(c, dev_in, dev_attrs);
+  } catch (const Error& e) {
+    dev_error = e;
+  }
+  if (cpu_error) {
+    INFO("the CPU kernel raised: " << cpu_error->what());
+    REQUIRE(dev_error);
+    CHECK(dev_error->kind() == cpu_error->kind());
+    return;
+  }
+  if (dev_error) FAIL("the CUDA kernel raised: " << dev_error->what());
+  REQUIRE(dev_out.size() == cpu_out.size());
+  for (size_t i = 0; i < cpu_out.size(); ++i) check_same(cpu_out[i], dev_out[i], c.check_values);
+  for (size_t i = 0; i < cpu_in.size(); ++i)
+    if (!c.inputs[i].base.is_wrapped_number()) check_same(cpu_in[i], dev_in[i], true);
+}
+
+}  // namespace
+
+// ---- Without a device ----
+
+TEST_CASE("cuda allocator: size classes", "[cuda][allocator]") {
+  using A = CudaCachingAllocator;
+  static_assert(A::size_class(1) == 512);
+  static_assert(A::size_class(0) == 512);
+  static_assert(A::size_class(512) == 512);
+  static_assert(A::size_class(513) == 1024);
+  static_assert(A::size_class(1 << 20) == 1 << 20);
+  static_assert(A::size_class((1 << 20) + 1) == (1 << 20) + (1 << 17));
+  static_assert(A::size_class(size_t(100) << 20) == size_t(100) << 20);
+  static_assert(A::size_class((size_t(100) << 20) + 1) == size_t(102) << 20);
+  size_t previous = 0;
+  for (size_t n = 1; n < (size_t(1) << 40); n = n * 3 / 2 + 1) {
+    INFO(n);
+    const size_t c = A::size_class(n);
+    CHECK(c >= n);
+    CHECK(c % A::kGranule == 0);
+    CHECK(c - n < std::max<size_t>(A::kGranule, std::min<size_t>(n / 8 + 1, A::kLargeStep)));
+    CHECK(c >= previous);  // monotone, so a class serves every request that maps to it
+    CHECK(A::size_class(c) == c);
+    previous = c;
+  }
+}
+
+TEST_CASE("cuda device probe", "[cuda][device]") {
+  if (cuda::is_available()) {
+    CHECK(cuda::is_built());
+    CHECK(cuda::device_count() >= 1);
+    cuda::DeviceInfo info = cuda::device_info(0);
+    CHECK(!info.name.empty());
+    CHECK(info.major >= 7);
+    CHECK(info.total_memory > 0);
+    CHECK(has_allocator(DeviceType::CUDA));
+    WARN("CUDA device 0: " << info.name << ", compute capability " << info.major << "." << info.minor);
+    return;
+  }
+  CHECK(cuda::device_count() == 0);
+  CHECK(cuda::is_built() == bool(TERRA_WITH_CUDA));
+  CHECK(!cuda::unavailable_reason().empty());
+  WARN("no CUDA device (" << cuda::unavailable_reason() << ")");
+  // Without a device no allocator is registered, and asking for one says why.
+  CHECK_FALSE(has_allocator(DeviceType::CUDA));
+  require_error([] { allocator_for(DeviceType::CUDA); }, ErrorKind::Runtime, {"no allocator", "cuda"});
+  require_error([] { cuda::device_info(0); }, ErrorKind::Runtime, {"CUDA device 0"});
+}
+
+TEST_CASE("without a device, putting a tensor there is a clear error", "[cuda][device]") {
+  Tensor x = random_tensor({2, 3}, DType::Float32, 1);
+  CHECK(to(x, kCpu).is_same(x));
+  if (cuda::is_available()) return;
+  const char* why = TERRA_WITH_CUDA ? "no CUDA device" : "Terra was built without CUDA";
+  require_error([&] { to(x, kCuda); }, ErrorKind::Runtime, {"to_device", "cannot use device cuda:0", why});
+  require_error([&] { call1("zeros", {}, {{"size", {2}}, {"device", kCuda}}); },
+                TERRA_WITH_CUDA ? ErrorKind::Runtime : ErrorKind::NotImplemented, {"zeros", "cuda"});
+}
+
+TEST_CASE("every op with a CUDA kernel has a CPU kernel and a CUDA test", "[cuda][registry]") {
+  std::set<std::string> tested = kOwnTests;
+  for (const Case& c : all_cases()) tested.insert(c.op);
+  size_t with_cuda = 0;
+  for (const OpDef* op : Registry::instance().all()) {
+    if (!op->kernel(DeviceType::CUDA)) continue;
+    INFO(op->name());
+    with_cuda++;
+    CHECK(op->kernel(DeviceType::CPU) != nullptr);
+    CHECK(tested.count(op->name()) == 1);
+  }
+  // The views and to_device register for CUDA in every build; the elementwise kernels with CUDA.
+  CHECK(with_cuda >= (TERRA_WITH_CUDA ? 70u : 14u));
+}
+
+// ---- With a device ----
+
+TEST_CASE("CUDA kernels match the CPU kernels", "[cuda][kernels]") {
+  if (!have_device("the CUDA kernels against the CPU kernels")) return;
+  for (const Case& c : all_cases()) check_case(c);
+}
+
+TEST_CASE("CUDA elementwise kernels over more elements than one grid covers", "[cuda][kernels]") {
+  if (!have_device("the large elementwise launches")) return;
+  // 2^24 + 3 elements: more than 65536 blocks of 256 threads, so the grid-stride loops wrap.
+  const int64_t n = (int64_t(1) << 24) + 3;
+  Tensor a = call1("ones", {}, {{"size", {n}}});
+  Tensor b = call1("full", {}, {{"size", {n}}, {"fill_value", 2.0}});
+  Tensor da = to(a, kCuda), db = to(b, kCuda);
+  Tensor sum = to(call1("add", {da, db}, {{"alpha", 3}}), kCpu);
+  const float* p = sum.data<float>();
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) bad += p[i] != 7.0f;
+  CHECK(bad == 0);
+  // A 2-d strided pattern of the same size goes through the n-d kernel.
+  Tensor m = call1("narrow", {da}, {{"dim", 0}, {"start", 0}, {"length", (n / 8) * 8}});
+  Tensor tm = call1("transpose", {call1("view", {m}, {{"size", {n / 8, 8}}})}, {{"dim0", 0}, {"dim1", 1}});
+  Tensor neg = to(call1("neg", {tm}), kCpu);
+  CHECK(neg.shape() == Shape{8, n / 8});
+  const float* q = neg.data<float>();
+  bad = 0;
+  for (int64_t i = 0; i < neg.numel(); ++i) bad += q[i] != -1.0f;
+  CHECK(bad == 0);
+}
+
+TEST_CASE("to_device round trips", "[cuda][transfer]") {
+  if (!have_device("the to_device round trips")) return;
+  uint64_t seed = 1;
+  for (DType dt : kAllDTypes) {
+    for (const Shape& shape : {Shape{4, 5, 6}, Shape{}, Shape{0, 3}, Shape{1}}) {
+      INFO(dtype_name(dt) << shape_str(shape));
+      Tensor x = random_tensor(shape, dt, seed++, -9, 9);
+      for (Tensor src : {x, transposed_copy(x), strided_copy(x)}) {
+        for (bool non_blocking : {false, true}) {
+          Tensor d = to(src, kCuda, non_blocking);
+          CHECK(d.device() == kCuda);
+          CHECK(d.is_contiguous());
+          CHECK(d.shape() == src.shape());
+          CHECK(d.dtype() == dt);
+          CHECK(to(d, kCuda).is_same(d));  // already there
+          Tensor back = to(d, kCpu, non_blocking);
+          CHECK(back.device() == kCpu);
+          CHECK(values(back) == values(src));
+          // From a strided device view back to the CPU.
+          if (d.dim() >= 2) {
+            Tensor dt_view = call1("transpose", {d}, {{"dim0", 0}, {"dim1", 1}});
+            Tensor ht_view = call1("transpose", {src}, {{"dim0", 0}, {"dim1", 1}});
+            CHECK(values(to(dt_view, kCpu)) == values(ht_view));
+          }
+        }
+      }
+    }
+  }
+  Tensor x = random_tensor({3}, DType::Float32, 7);
+  require_error([&] { to(x, Device{DeviceType::CUDA, 1}); },
+                cuda::device_count() > 1 ? ErrorKind::NotImplemented : ErrorKind::Runtime, {"to_device", "cuda:1"});
+  require_error([&] { call1("add", {to(x, kCuda), x}); }, ErrorKind::Runtime,
+                {"add", "Expected all tensors to be on the same device"});
+}
+
+TEST_CASE("cuda allocator: reuse and statistics", "[cuda][allocator]") {
+  if (!have_device("the CUDA allocator's statistics")) return;
+#if TERRA_WITH_CUDA
+  CudaCachingAllocator a;
+  void* p = a.allocate(1000);
+  REQUIRE(p != nullptr);
+  const size_t c = CudaCachingAllocator::size_class(1000);
+  MemoryStats s = a.stats();
+  CHECK(s.in_use == c);
+  CHECK(s.peak == c);
+  CHECK(s.cached == 0);
+  CHECK(s.allocations == 1);
+  a.deallocate(p, 1000);
+  CHECK(a.stats().in_use == 0);
+  CHECK(a.stats().cached == c);
+  void* q = a.allocate(900);  // same class: the cached block
+  CHECK(q == p);
+  CHECK(a.stats().cache_hits == 1);
+  CHECK(a.stats().cached == 0);
+  void* big = a.allocate(3 << 20);
+  CHECK(a.stats().in_use == c + CudaCachingAllocator::size_class(3 << 20));
+  a.deallocate(big, 3 << 20);
+  a.deallocate(q, 900);
+  CHECK(a.stats().in_use == 0);
+  CHECK(a.stats().peak == c + CudaCachingAllocator::size_class(3 << 20));
+  a.empty_cache();
+  CHECK(a.stats().cached == 0);
+  a.reset_peak();
+  CHECK(a.stats().peak == 0);
+
+  // Tensors give their blocks back to the registered allocator.
+  Allocator& registered = allocator_for(DeviceType::CUDA);
+  const size_t before = registered.stats().in_use;
+  {
+    Tensor t = call1("zeros", {}, {{"size", {256, 256}}, {"device", kCuda}});
+    CHECK(registered.stats().in_use >= before + 256 * 256 * 4);
+  }
+  CHECK(registered.stats().in_use == before);
+#endif
+}
+
+TEST_CASE("cuda allocator: out of memory is an error naming the bytes", "[cuda][allocator]") {
+  if (!have_device("the CUDA out-of-memory error")) return;
+  Allocator& a = allocator_for(DeviceType::CUDA);
+  const size_t absurd = size_t(1) << 50;  // 1 PiB
+  require_error([&] { a.allocate(absurd); }, ErrorKind::OutOfMemory, {"CUDA out of memory", std::to_string(absurd)});
+  require_error([&] { call1("empty", {}, {{"size", {int64_t(1) << 48}}, {"device", kCuda}}); }, ErrorKind::OutOfMemory,
+                {"CUDA out of memory", std::to_string(size_t(1) << 50)});
+  // The failure leaves CUDA usable.
+  Tensor x = to(random_tensor({8}, DType::Float32, 3), kCuda);
+  CHECK(values(to(call1("mul", {x, x}), kCpu)).size() == 8);
+}
