@@ -46,10 +46,14 @@ struct Sums {
 };
 
 struct LaneSums {
-  double s[kLanes] = {}, q[kLanes] = {};
+  // Only lanes [0, used) are initialized, so short rows pay for the lanes they use.
+  double s[kLanes], q[kLanes];
+  int64_t used = 0;
 
   template <class T>
   [[gnu::always_inline]] void add(const T* x, int64_t n, double shift) {
+    const int64_t width = std::min(kLanes, n);
+    for (; used < width; ++used) s[used] = q[used] = 0.0;
     for (int64_t i = 0; i < n; i += kLanes) {
       const int64_t m = std::min(kLanes, n - i);
       const T* xi = x + i;
@@ -61,13 +65,17 @@ struct LaneSums {
     }
   }
 
+  // Folds the lanes pairwise, over the power of two that covers the used ones.
   [[gnu::always_inline]] Sums total() {
-    for (int64_t w = kLanes / 2; w >= 1; w /= 2)
+    int64_t width = 1;
+    while (width < used) width *= 2;
+    for (; used < width; ++used) s[used] = q[used] = 0.0;
+    for (int64_t w = width / 2; w >= 1; w /= 2)
       for (int64_t k = 0; k < w; ++k) {
         s[k] += s[k + w];
         q[k] += q[k + w];
       }
-    return {s[0], q[0]};
+    return used ? Sums{s[0], q[0]} : Sums{};
   }
 };
 
@@ -75,11 +83,13 @@ struct Moments {
   double mean, var;  // var is the biased (population) variance
 };
 
-// Over no values the mean is 0 and the variance NaN, as PyTorch reports for empty rows.
+// Over no values the mean is 0 and the variance NaN, as PyTorch reports for empty rows. Rounding
+// can leave a tiny negative variance, clamped to 0 (a NaN passes through).
 Moments moments(const Sums& sums, int64_t n, double shift) {
   if (n == 0) return {0.0, std::numeric_limits<double>::quiet_NaN()};
   const double m = sums.s / static_cast<double>(n);
-  return {shift + m, std::max(0.0, sums.q / static_cast<double>(n) - m * m)};
+  const double var = sums.q / static_cast<double>(n) - m * m;
+  return {shift + m, var < 0 ? 0.0 : var};
 }
 
 // y = (x - mean) * scale + bias over a run: the normalizing loop of group_norm and batch_norm.

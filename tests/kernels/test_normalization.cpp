@@ -181,6 +181,22 @@ TEST_CASE("layer_norm and group_norm keep their precision for a large mean", "[n
   }
 }
 
+TEST_CASE("a NaN poisons its own row's statistics and outputs only", "[norm]") {
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    INFO(dtype_name(dt));
+    std::vector<double> v = values(random_tensor({3, 70}, dt, 88));
+    v[70 + 33] = kNaN;
+    Tensor x = from_values(v, {3, 70}, dt);
+    auto got = call("layer_norm", {x, Tensor(), Tensor()}, {{"normalized_shape", {70}}});
+    Ref want = ref_layer_norm(v, 3, 70, {}, {}, 1e-5);
+    for (int64_t k = 0; k < 70; ++k) want.y[70 + k] = kNaN;
+    want.mean[1] = want.rstd[1] = kNaN;
+    check_values(got[0], want.y, tol(dt), tol(dt));
+    check_values(got[1], want.mean, tol(dt), tol(dt));
+    check_values(got[2], want.rstd, tol(dt), tol(dt));
+  }
+}
+
 TEST_CASE("group_norm matches a float64 reference", "[norm]") {
   struct Case {
     Shape shape;
