@@ -1,0 +1,133 @@
+// Registry entries of the normalization ops: layer_norm, batch_norm and group_norm, with aten's
+// native_* signatures so each returns the statistics its gradient will need. The shape rules raise
+// PyTorch's messages for every bad shape, dtype and argument; the kernels only compute.
+#include <string>
+
+#include "engine/registry/registry.hpp"
+
+namespace terra {
+namespace {
+
+// Float32 and float64 only, as PyTorch's CPU kernels.
+void require_floating_input(const Tensor& input, const char* op) {
+  TERRA_CHECK(is_floating(input.dtype()), Runtime, "\"", op, "\" not implemented for '", dtype_name(input.dtype()),
+              "'");
+}
+
+// Parameters (weight, bias, running stats) must have the input's dtype: no mixed-precision path.
+void require_same_dtype(const Tensor& param, const Tensor& input) {
+  TERRA_CHECK(!param.defined() || param.dtype() == input.dtype(), Runtime, "expected scalar type ",
+              dtype_name(input.dtype()), " but found ", dtype_name(param.dtype()));
+}
+
+// The channel dim of an (N, C, *) input: PyTorch indexes size(1), so fewer dims is an IndexError.
+int64_t channels(const Tensor& input) { return input.shape()[normalize_dim(1, input.dim())]; }
+
+// "[*, 3, 4]": any leading dims followed by `trailing`, as PyTorch writes it.
+std::string star_shape(const Shape& trailing) {
+  std::string s = "[*";
+  for (int64_t d : trailing) s += ", " + std::to_string(d);
+  return s + "]";
+}
+
+Inferred layer_norm_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor &input = in[0], &weight = in[1], &bias = in[2];
+  const Shape& ns = attrs.get<std::vector<int64_t>>("normalized_shape");
+  TERRA_CHECK(!ns.empty(), Runtime,
+              "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one element, but "
+              "got normalized_shape = ",
+              shape_str(ns));
+  TERRA_CHECK(!weight.defined() || weight.shape() == ns, Runtime,
+              "Expected weight to be of same shape as normalized_shape, but got weight of shape ",
+              shape_str(weight.shape()), " and normalized_shape = ", shape_str(ns));
+  TERRA_CHECK(!bias.defined() || bias.shape() == ns, Runtime,
+              "Expected bias to be of same shape as normalized_shape, but got bias of shape ", shape_str(bias.shape()),
+              " and normalized_shape = ", shape_str(ns));
+  const Shape& shape = input.shape();
+  const size_t lead = shape.size() >= ns.size() ? shape.size() - ns.size() : 0;
+  TERRA_CHECK(shape.size() >= ns.size() && Shape(shape.begin() + lead, shape.end()) == ns, Runtime,
+              "Given normalized_shape=", shape_str(ns), ", expected input with shape ", star_shape(ns),
+              ", but got input of size", shape_str(shape));
+  require_floating_input(input, "layer_norm");
+  require_same_dtype(weight, input);
+  require_same_dtype(bias, input);
+  // mean and rstd keep the normalized dims as 1s, as aten's native_layer_norm.
+  Shape stat_shape(shape.begin(), shape.begin() + lead);
+  stat_shape.resize(shape.size(), 1);
+  Inferred inf;
+  inf.outputs = {TensorMeta{shape, input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()}};
+  return inf;
+}
+
+Inferred batch_norm_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor& input = in[0];
+  const int64_t c = channels(input);
+  const bool training = attrs.get<bool>("training");
+  if (training) {
+    // torch.nn.functional.batch_norm's check: the variance of a single value is undefined.
+    const int64_t per_channel = c == 0 ? 0 : input.numel() / c;
+    TERRA_CHECK(per_channel != 1, Value, "Expected more than 1 value per channel when training, got input size ",
+                shape_str(input.shape()));
+  }
+  const char* params[] = {"weight", "bias", "running_mean", "running_var"};  // inputs 1..4
+  for (size_t i = 1; i < 5; ++i)
+    TERRA_CHECK(!in[i].defined() || in[i].numel() == c, Runtime, params[i - 1], " should contain ", c,
+                " elements not ", in[i].numel());
+  TERRA_CHECK(training || in[3].defined(), Runtime, "running_mean must be defined in evaluation mode");
+  TERRA_CHECK(training || in[4].defined(), Runtime, "running_var must be defined in evaluation mode");
+  require_floating_input(input, "batch_norm");
+  for (size_t i = 1; i < 5; ++i) require_same_dtype(in[i], input);
+  // Eval mode saves no statistics (empty, as aten's CPU native_batch_norm): the gradient uses the
+  // running ones.
+  const Shape stat_shape{training ? c : 0};
+  Inferred inf;
+  inf.outputs = {TensorMeta{input.shape(), input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()}};
+  return inf;
+}
+
+Inferred group_norm_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor &input = in[0], &weight = in[1], &bias = in[2];
+  const int64_t c = channels(input);
+  const int64_t groups = attrs.get<int64_t>("num_groups");
+  TERRA_CHECK(groups > 0, Runtime, "Expected num groups to be greater than 0, got ", groups);
+  TERRA_CHECK(c % groups == 0, Runtime,
+              "Expected number of channels in input to be divisible by num_groups, but got input of shape ",
+              shape_str(input.shape()), " and num_groups=", groups);
+  TERRA_CHECK(!weight.defined() || (weight.dim() == 1 && weight.numel() == c), Runtime,
+              "Expected weight to be a vector of size equal to the number of channels in input, but got weight of "
+              "shape ",
+              shape_str(weight.shape()), " and input of shape ", shape_str(input.shape()));
+  TERRA_CHECK(!bias.defined() || (bias.dim() == 1 && bias.numel() == c), Runtime,
+              "Expected bias to be a vector of size equal to the number of channels in input, but got bias of shape ",
+              shape_str(bias.shape()), " and input of shape ", shape_str(input.shape()));
+  require_floating_input(input, "group_norm");
+  require_same_dtype(weight, input);
+  require_same_dtype(bias, input);
+  const Shape stat_shape{input.shape()[0], groups};
+  Inferred inf;
+  inf.outputs = {TensorMeta{input.shape(), input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()},
+                 TensorMeta{stat_shape, input.dtype(), input.device()}};
+  return inf;
+}
+
+}  // namespace
+
+TERRA_OP("layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) "
+         "-> (Tensor output, Tensor mean, Tensor rstd)")
+    .infer(layer_norm_rule);
+// In training mode the kernel also updates running_mean and running_var in place; the InPlace
+// effect class names a single written input, so the op is a SideEffect.
+TERRA_OP("batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, "
+         "bool training, float momentum, float eps) -> (Tensor output, Tensor save_mean, Tensor save_invstd)")
+    .infer(batch_norm_rule)
+    .effect(Effect::SideEffect);
+TERRA_OP("group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) "
+         "-> (Tensor output, Tensor mean, Tensor rstd)")
+    .infer(group_norm_rule);
+
+}  // namespace terra
