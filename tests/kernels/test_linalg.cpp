@@ -27,9 +27,12 @@ const Layout kLayouts[] = {Layout::Contiguous, Layout::Transposed, Layout::Strid
 
 Tensor laid_out(const Tensor& t, Layout l) {
   switch (l) {
-    case Layout::Contiguous: return t;
-    case Layout::Transposed: return transposed_copy(t);
-    case Layout::Strided: return strided_copy(t);
+    case Layout::Contiguous:
+      return t;
+    case Layout::Transposed:
+      return transposed_copy(t);
+    case Layout::Strided:
+      return strided_copy(t);
   }
   return t;
 }
@@ -164,13 +167,14 @@ TEST_CASE("mm matches float64 loops for every dtype and operand layout", "[linal
 TEST_CASE("bmm over batches, including an expanded (stride-0) batch and an empty one", "[linalg]") {
   uint64_t seed = 100;
   for (DType dt : kDTypes) {
-    for (const auto& [bs, m, k, n] : std::vector<std::array<int64_t, 4>>{{3, 4, 5, 2}, {1, 1, 3, 1}, {0, 2, 3, 4},
-                                                                          {2, 3, 0, 2}, {4, 1, 6, 5}}) {
+    for (const auto& [bs, m, k, n] :
+         std::vector<std::array<int64_t, 4>>{{3, 4, 5, 2}, {1, 1, 3, 1}, {0, 2, 3, 4}, {2, 3, 0, 2}, {4, 1, 6, 5}}) {
       const Tensor a = random_operand({bs, m, k}, dt, seed++), b = random_operand({bs, k, n}, dt, seed++);
       const Expected e = ref_matmul(a, b);
       for (Layout la : kLayouts)
         for (Layout lb : kLayouts) {
-          INFO(dtype_name(dt) << " " << shape_str(a.shape()) << " " << shape_str(b.shape()) << " " << int(la) << int(lb));
+          INFO(dtype_name(dt) << " " << shape_str(a.shape()) << " " << shape_str(b.shape()) << " " << int(la)
+                              << int(lb));
           check_product(call1("bmm", {laid_out(a, la), laid_out(b, lb)}), e, dt);
         }
     }
@@ -203,27 +207,28 @@ TEST_CASE("matmul covers every PyTorch case", "[linalg]") {
       {{3}, {2, 2, 3, 5}},
       {{1, 1}, {1, 1}},
       {{1}, {1, 1}},
-      {{0}, {0}},                    // empty dot: 0
+      {{0}, {0}},  // empty dot: 0
       {{0, 3}, {3}},
       {{2, 0, 3}, {3, 4}},
-      {{2, 4, 0}, {0, 5}},           // k = 0 in a batch: zeros
+      {{2, 4, 0}, {0, 5}},  // k = 0 in a batch: zeros
       {{0, 4, 3}, {3, 5}},
-      {{1, 2, 4}, {0, 4, 5}},        // a size-1 batch broadcast against an empty one
+      {{1, 2, 4}, {0, 4, 5}},  // a size-1 batch broadcast against an empty one
   };
   uint64_t seed = 200;
   for (DType dt : kDTypes)
     for (const auto& [sa, sb] : cases) {
       const Tensor a = random_operand(sa, dt, seed++), b = random_operand(sb, dt, seed++);
       const Expected e = ref_matmul(a, b);
-      for (auto [la, lb] : {std::pair{Layout::Contiguous, Layout::Contiguous}, std::pair{Layout::Transposed, Layout::Strided},
-                            std::pair{Layout::Strided, Layout::Transposed}, std::pair{Layout::Transposed, Layout::Transposed}}) {
+      for (auto [la, lb] :
+           {std::pair{Layout::Contiguous, Layout::Contiguous}, std::pair{Layout::Transposed, Layout::Strided},
+            std::pair{Layout::Strided, Layout::Transposed}, std::pair{Layout::Transposed, Layout::Transposed}}) {
         INFO(dtype_name(dt) << " " << shape_str(sa) << " @ " << shape_str(sb) << " layouts " << int(la) << int(lb));
         check_product(call1("matmul", {laid_out(a, la), laid_out(b, lb)}), e, dt);
       }
     }
 }
 
-TEST_CASE("matmul reads expanded operands in place", "[linalg]") {
+TEST_CASE("matmul with expanded (stride-0) operands", "[linalg]") {
   uint64_t seed = 300;
   for (DType dt : {DType::Float32, DType::Int64}) {
     // A vector expanded from one element (stride 0: no BLAS layout, so it is packed).
@@ -254,14 +259,15 @@ TEST_CASE("addmm: beta * self + alpha * mat1 @ mat2 with self broadcast", "[lina
         const Tensor a = random_operand({m, k}, dt, seed++), b = random_operand({k, n}, dt, seed++);
         const Expected e = ref_add(self, ref_matmul(a, b), beta, alpha, dt);
         check_product(call1("addmm", {self, a, b}, {{"beta", beta}, {"alpha", alpha}}), e, dt);
-        check_product(call1("addmm", {strided_copy(self), transposed_copy(a), strided_copy(b)}, {{"beta", beta}, {"alpha", alpha}}),
+        check_product(call1("addmm", {strided_copy(self), transposed_copy(a), strided_copy(b)},
+                            {{"beta", beta}, {"alpha", alpha}}),
                       e, dt);
       }
   // Integer scalars on a float tensor; defaults.
-  const Tensor self = random_operand({2, 3}, DType::Float32, seed++), a = random_operand({2, 4}, DType::Float32, seed++),
-               b = random_operand({4, 3}, DType::Float32, seed++);
-  check_product(call1("addmm", {self, a, b}, {{"beta", 2}, {"alpha", -1}}), ref_add(self, ref_matmul(a, b), 2, -1, DType::Float32),
-                DType::Float32);
+  const Tensor self = random_operand({2, 3}, DType::Float32, seed++),
+               a = random_operand({2, 4}, DType::Float32, seed++), b = random_operand({4, 3}, DType::Float32, seed++);
+  check_product(call1("addmm", {self, a, b}, {{"beta", 2}, {"alpha", -1}}),
+                ref_add(self, ref_matmul(a, b), 2, -1, DType::Float32), DType::Float32);
   check_product(call1("addmm", {self, a, b}), ref_add(self, ref_matmul(a, b), 1, 1, DType::Float32), DType::Float32);
   // k = 0: beta * self.
   const Tensor e0 = random_operand({2, 0}, DType::Float64, seed++), e1 = random_operand({0, 3}, DType::Float64, seed++);
@@ -297,14 +303,17 @@ TEST_CASE("baddbmm with self broadcast and converted to the batches' dtype", "[l
       const Tensor a = random_operand({3, 2, 5}, dt, seed++), b = random_operand({3, 5, 4}, dt, seed++);
       const Expected e = ref_add(self, ref_matmul(a, b), 0.5, -3, dt);
       check_product(call1("baddbmm", {self, a, b}, {{"beta", 0.5}, {"alpha", -3}}), e, dt);
-      check_product(call1("baddbmm", {transposed_copy(self), strided_copy(a), transposed_copy(b)}, {{"beta", 0.5}, {"alpha", -3}}),
+      check_product(call1("baddbmm", {transposed_copy(self), strided_copy(a), transposed_copy(b)},
+                          {{"beta", 0.5}, {"alpha", -3}}),
                     e, dt);
     }
   // A float64 self is converted to float32 batches' dtype, as PyTorch 1.13 does.
   const Tensor self = random_tensor({2, 3}, DType::Float64, seed++);
-  const Tensor a = random_tensor({1, 2, 4}, DType::Float32, seed++), b = random_tensor({1, 4, 3}, DType::Float32, seed++);
+  const Tensor a = random_tensor({1, 2, 4}, DType::Float32, seed++),
+               b = random_tensor({1, 4, 3}, DType::Float32, seed++);
   const Tensor self32 = call1("to_dtype", {self}, {{"dtype", DType::Float32}});
-  check_product(call1("baddbmm", {self, a, b}), ref_add(self32, ref_matmul(a, b), 1, 1, DType::Float32), DType::Float32);
+  check_product(call1("baddbmm", {self, a, b}), ref_add(self32, ref_matmul(a, b), 1, 1, DType::Float32),
+                DType::Float32);
   // Empty batch.
   const Tensor ea = random_tensor({0, 2, 3}, DType::Float32, 1), eb = random_tensor({0, 3, 4}, DType::Float32, 2);
   CHECK(call1("baddbmm", {random_tensor({4}, DType::Float32, 3), ea, eb}).shape() == Shape{0, 2, 4});
@@ -317,10 +326,12 @@ TEST_CASE("linear: input of any leading dims times weight [out, in] transposed, 
     for (const Shape& si : std::vector<Shape>{{in}, {3, in}, {2, 3, in}, {2, 1, 3, in}, {0, in}, {2, 0, in}})
       for (bool vector_weight : {false, true})
         for (int bias_kind = 0; bias_kind < 3; ++bias_kind) {  // none, [out] (or 0-d), 0-d
-          INFO(dtype_name(dt) << " input " << shape_str(si) << " vector weight " << vector_weight << " bias " << bias_kind);
+          INFO(dtype_name(dt) << " input " << shape_str(si) << " vector weight " << vector_weight << " bias "
+                              << bias_kind);
           const Tensor x = random_operand(si, dt, seed++);
           const Tensor w = random_operand(vector_weight ? Shape{in} : Shape{out, in}, dt, seed++);
-          const Tensor wt = vector_weight ? w : call1("contiguous", {call1("transpose", {w}, {{"dim0", 0}, {"dim1", 1}})});
+          const Tensor wt =
+              vector_weight ? w : call1("contiguous", {call1("transpose", {w}, {{"dim0", 0}, {"dim1", 1}})});
           Expected e = ref_matmul(x, wt);
           Tensor bias;
           if (bias_kind == 1) bias = random_operand(vector_weight ? Shape{} : Shape{out}, dt, seed++);
@@ -346,9 +357,9 @@ TEST_CASE("linear: input of any leading dims times weight [out, in] transposed, 
 
 TEST_CASE("outer promotes like mul and takes bool", "[linalg]") {
   uint64_t seed = 700;
-  const std::vector<std::pair<DType, DType>> pairs = {{DType::Float32, DType::Float32}, {DType::Float32, DType::Float64},
-                                                      {DType::Int32, DType::Int64},     {DType::Int32, DType::Float32},
-                                                      {DType::Bool, DType::Bool},       {DType::Int64, DType::Int64}};
+  const std::vector<std::pair<DType, DType>> pairs = {
+      {DType::Float32, DType::Float32}, {DType::Float32, DType::Float64}, {DType::Int32, DType::Int64},
+      {DType::Int32, DType::Float32},   {DType::Bool, DType::Bool},       {DType::Int64, DType::Int64}};
   for (auto [da, db] : pairs)
     for (auto [n, m] : {std::pair<int64_t, int64_t>{4, 3}, {1, 5}, {0, 3}, {2, 0}}) {
       INFO(dtype_name(da) << " " << dtype_name(db) << " " << n << "x" << m);
@@ -421,76 +432,174 @@ TEST_CASE("matrix product errors name the op, the shapes and dtypes", "[linalg][
   const Tensor a23 = random_tensor({2, 3}, DType::Float32, 1), b45 = random_tensor({4, 5}, DType::Float32, 2);
   const Tensor v3 = random_tensor({3}, DType::Float32, 3), v4 = random_tensor({4}, DType::Float32, 4);
   const Tensor d34 = random_tensor({3, 4}, DType::Float64, 5);
-  require_error([&] { call1("mm", {a23, b45}); }, ErrorKind::Runtime,
-                {"mm", "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "float32[2, 3]", "float32[4, 5]"});
+  require_error(
+      [&] {
+        call1("mm", {a23, b45});
+      },
+      ErrorKind::Runtime,
+      {"mm", "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "float32[2, 3]", "float32[4, 5]"});
   require_error([&] { call1("mm", {v3, b45}); }, ErrorKind::Runtime, {"mm", "self must be a matrix", "float32[3]"});
   require_error([&] { call1("mm", {a23, v3}); }, ErrorKind::Runtime, {"mm", "mat2 must be a matrix"});
-  require_error([&] { call1("mm", {a23, d34}); }, ErrorKind::Runtime,
-                {"mm", "expected m1 and m2 to have the same dtype, but got: float32 != float64", "float32[2, 3]",
-                 "float64[3, 4]"});
+  require_error(
+      [&] {
+        call1("mm", {a23, d34});
+      },
+      ErrorKind::Runtime,
+      {"mm", "expected m1 and m2 to have the same dtype, but got: float32 != float64", "float32[2, 3]",
+       "float64[3, 4]"});
   const Tensor bools = from_values({1, 0, 1, 1}, {2, 2}, DType::Bool);
-  require_error([&] { call1("mm", {bools, bools}); }, ErrorKind::Runtime, {"mm", "not implemented for 'bool'", "bool[2, 2]"});
-  require_error([&] { call1("matmul", {from_values({1, 0}, {2}, DType::Bool), from_values({1, 0}, {2}, DType::Bool)}); },
-                ErrorKind::Runtime, {"matmul", "not implemented for 'bool'"});
+  require_error(
+      [&] {
+        call1("mm", {bools, bools});
+      },
+      ErrorKind::Runtime, {"mm", "not implemented for 'bool'", "bool[2, 2]"});
+  require_error(
+      [&] {
+        call1("matmul", {from_values({1, 0}, {2}, DType::Bool), from_values({1, 0}, {2}, DType::Bool)});
+      },
+      ErrorKind::Runtime, {"matmul", "not implemented for 'bool'"});
 
   const Tensor b233 = random_tensor({2, 3, 3}, DType::Float32, 6), b334 = random_tensor({3, 3, 4}, DType::Float32, 7);
-  require_error([&] { call1("bmm", {a23, b334}); }, ErrorKind::Runtime, {"bmm", "batch1 must be a 3D tensor", "float32[2, 3]"});
+  require_error(
+      [&] {
+        call1("bmm", {a23, b334});
+      },
+      ErrorKind::Runtime, {"bmm", "batch1 must be a 3D tensor", "float32[2, 3]"});
   require_error([&] { call1("bmm", {b233, a23}); }, ErrorKind::Runtime, {"bmm", "batch2 must be a 3D tensor"});
-  require_error([&] { call1("bmm", {b233, b334}); }, ErrorKind::Runtime,
-                {"bmm", "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3].",
-                 "float32[2, 3, 3]", "float32[3, 3, 4]"});
+  require_error(
+      [&] {
+        call1("bmm", {b233, b334});
+      },
+      ErrorKind::Runtime,
+      {"bmm", "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3].",
+       "float32[2, 3, 3]", "float32[3, 3, 4]"});
 
   const Tensor scalar = from_values({1}, {}, DType::Float32);
-  require_error([&] { call1("matmul", {scalar, a23}); }, ErrorKind::Runtime,
-                {"matmul", "both arguments to matmul need to be at least 1D, but they are 0D and 2D", "float32[]"});
-  require_error([&] { call1("matmul", {v3, v4}); }, ErrorKind::Runtime,
-                {"matmul", "inconsistent tensor size, expected tensor [3] and src [4]", "float32[3]", "float32[4]"});
+  require_error(
+      [&] {
+        call1("matmul", {scalar, a23});
+      },
+      ErrorKind::Runtime,
+      {"matmul", "both arguments to matmul need to be at least 1D, but they are 0D and 2D", "float32[]"});
+  require_error(
+      [&] {
+        call1("matmul", {v3, v4});
+      },
+      ErrorKind::Runtime,
+      {"matmul", "inconsistent tensor size, expected tensor [3] and src [4]", "float32[3]", "float32[4]"});
   require_error([&] { call1("matmul", {a23, v4}); }, ErrorKind::Runtime, {"matmul", "size mismatch, got 2, 2x3,4"});
-  require_error([&] { call1("matmul", {v4, a23}); }, ErrorKind::Runtime,
-                {"matmul", "mat1 and mat2 shapes cannot be multiplied (1x4 and 2x3)"});
-  require_error([&] { call1("matmul", {random_tensor({5, 2, 4}, DType::Float32, 8), random_tensor({3, 2}, DType::Float32, 9)}); },
-                ErrorKind::Runtime, {"matmul", "mat1 and mat2 shapes cannot be multiplied (10x4 and 3x2)", "float32[5, 2, 4]"});
-  require_error([&] { call1("matmul", {random_tensor({2, 4}, DType::Float32, 8), random_tensor({5, 3, 2}, DType::Float32, 9)}); },
-                ErrorKind::Runtime, {"matmul", "mat1 and mat2 shapes cannot be multiplied (10x3 and 4x2)"});
-  require_error([&] { call1("matmul", {random_tensor({4, 1, 2, 4}, DType::Float32, 8), random_tensor({5, 3, 2}, DType::Float32, 9)}); },
-                ErrorKind::Runtime,
-                {"matmul", "Expected size for first two dimensions of batch2 tensor to be: [20, 4] but got: [20, 3]."});
-  require_error([&] { call1("matmul", {b233, b334}); }, ErrorKind::Runtime,
-                {"matmul", "the size of tensor a (2) must match the size of tensor b (3)", "float32[2, 3, 3]"});
+  require_error(
+      [&] {
+        call1("matmul", {v4, a23});
+      },
+      ErrorKind::Runtime, {"matmul", "mat1 and mat2 shapes cannot be multiplied (1x4 and 2x3)"});
+  require_error(
+      [&] {
+        call1("matmul", {random_tensor({5, 2, 4}, DType::Float32, 8), random_tensor({3, 2}, DType::Float32, 9)});
+      },
+      ErrorKind::Runtime, {"matmul", "mat1 and mat2 shapes cannot be multiplied (10x4 and 3x2)", "float32[5, 2, 4]"});
+  require_error(
+      [&] {
+        call1("matmul", {random_tensor({2, 4}, DType::Float32, 8), random_tensor({5, 3, 2}, DType::Float32, 9)});
+      },
+      ErrorKind::Runtime, {"matmul", "mat1 and mat2 shapes cannot be multiplied (10x3 and 4x2)"});
+  require_error(
+      [&] {
+        call1("matmul", {random_tensor({4, 1, 2, 4}, DType::Float32, 8), random_tensor({5, 3, 2}, DType::Float32, 9)});
+      },
+      ErrorKind::Runtime,
+      {"matmul", "Expected size for first two dimensions of batch2 tensor to be: [20, 4] but got: [20, 3]."});
+  require_error(
+      [&] {
+        call1("matmul", {b233, b334});
+      },
+      ErrorKind::Runtime,
+      {"matmul", "the size of tensor a (2) must match the size of tensor b (3)", "float32[2, 3, 3]"});
   require_error([&] { call1("matmul", {a23, d34}); }, ErrorKind::Runtime, {"matmul", "same dtype", "float64[3, 4]"});
 
   const Tensor m35 = random_tensor({3, 5}, DType::Float32, 10);
-  require_error([&] { call1("addmm", {m35, a23, m35}); }, ErrorKind::Runtime,
-                {"addmm", "The expanded size of the tensor (2) must match the existing size (3) at non-singleton dimension 0",
-                 "float32[3, 5]"});
-  require_error([&] { call1("addmm", {random_tensor({1, 2, 5}, DType::Float32, 11), a23, m35}); }, ErrorKind::Runtime,
-                {"addmm", "the number of sizes provided (2) must be greater or equal to the number of dimensions in the tensor (3)"});
-  require_error([&] { call1("addmm", {random_tensor({2, 5}, DType::Float64, 11), a23, m35}); }, ErrorKind::Runtime,
-                {"addmm", "self and mat2 must have the same dtype", "float64[2, 5]"});
-  require_error([&] { call1("addmm", {m35, v3, m35}); }, ErrorKind::Runtime, {"addmm", "mat1 must be a matrix, got 1-D tensor"});
-  require_error([&] { call1("addmm", {m35, a23, b45}); }, ErrorKind::Runtime,
-                {"addmm", "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"});
+  require_error(
+      [&] {
+        call1("addmm", {m35, a23, m35});
+      },
+      ErrorKind::Runtime,
+      {"addmm", "The expanded size of the tensor (2) must match the existing size (3) at non-singleton dimension 0",
+       "float32[3, 5]"});
+  require_error(
+      [&] {
+        call1("addmm", {random_tensor({1, 2, 5}, DType::Float32, 11), a23, m35});
+      },
+      ErrorKind::Runtime,
+      {"addmm",
+       "the number of sizes provided (2) must be greater or equal to the number of dimensions in the tensor (3)"});
+  require_error(
+      [&] {
+        call1("addmm", {random_tensor({2, 5}, DType::Float64, 11), a23, m35});
+      },
+      ErrorKind::Runtime, {"addmm", "self and mat2 must have the same dtype", "float64[2, 5]"});
+  require_error(
+      [&] {
+        call1("addmm", {m35, v3, m35});
+      },
+      ErrorKind::Runtime, {"addmm", "mat1 must be a matrix, got 1-D tensor"});
+  require_error(
+      [&] {
+        call1("addmm", {m35, a23, b45});
+      },
+      ErrorKind::Runtime, {"addmm", "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"});
 
-  require_error([&] { call1("baddbmm", {random_tensor({2, 4}, DType::Float32, 12), random_tensor({3, 2, 3}, DType::Float32, 13), random_tensor({3, 3, 5}, DType::Float32, 14)}); },
-                ErrorKind::Runtime,
-                {"baddbmm", "The expanded size of the tensor (5) must match the existing size (4) at non-singleton dimension 2",
-                 "Target sizes: [3, 2, 5]"});
-  require_error([&] { call1("baddbmm", {m35, b233, b334}); }, ErrorKind::Runtime,
-                {"baddbmm", "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3]."});
+  require_error(
+      [&] {
+        call1("baddbmm", {random_tensor({2, 4}, DType::Float32, 12), random_tensor({3, 2, 3}, DType::Float32, 13),
+                          random_tensor({3, 3, 5}, DType::Float32, 14)});
+      },
+      ErrorKind::Runtime,
+      {"baddbmm", "The expanded size of the tensor (5) must match the existing size (4) at non-singleton dimension 2",
+       "Target sizes: [3, 2, 5]"});
+  require_error(
+      [&] {
+        call1("baddbmm", {m35, b233, b334});
+      },
+      ErrorKind::Runtime,
+      {"baddbmm", "Expected size for first two dimensions of batch2 tensor to be: [2, 3] but got: [3, 3]."});
 
   const Tensor x234 = random_tensor({2, 3, 4}, DType::Float32, 15);
-  require_error([&] { call1("linear", {x234, random_tensor({5, 3}, DType::Float32, 16), Tensor()}); }, ErrorKind::Runtime,
-                {"linear", "mat1 and mat2 shapes cannot be multiplied (6x4 and 3x5)", "float32[2, 3, 4]", "float32[5, 3]"});
-  require_error([&] { call1("linear", {x234, random_tensor({1, 5, 4}, DType::Float32, 16), Tensor()}); }, ErrorKind::Runtime,
-                {"linear", "t() expects a tensor with <= 2 dimensions, but self is 3D"});
-  require_error([&] { call1("linear", {x234, random_tensor({5, 4}, DType::Float32, 16), v3}); }, ErrorKind::Runtime,
-                {"linear", "The expanded size of the tensor (5) must match the existing size (3)", "float32[3]"});
-  require_error([&] { call1("linear", {x234, random_tensor({5, 4}, DType::Float64, 16), Tensor()}); }, ErrorKind::Runtime,
-                {"linear", "same dtype", "float64[5, 4]"});
-  require_error([&] { call1("linear", {scalar, v4, Tensor()}); }, ErrorKind::Runtime,
-                {"linear", "both arguments to matmul need to be at least 1D, but they are 0D and 1D"});
+  require_error(
+      [&] {
+        call1("linear", {x234, random_tensor({5, 3}, DType::Float32, 16), Tensor()});
+      },
+      ErrorKind::Runtime,
+      {"linear", "mat1 and mat2 shapes cannot be multiplied (6x4 and 3x5)", "float32[2, 3, 4]", "float32[5, 3]"});
+  require_error(
+      [&] {
+        call1("linear", {x234, random_tensor({1, 5, 4}, DType::Float32, 16), Tensor()});
+      },
+      ErrorKind::Runtime, {"linear", "t() expects a tensor with <= 2 dimensions, but self is 3D"});
+  require_error(
+      [&] {
+        call1("linear", {x234, random_tensor({5, 4}, DType::Float32, 16), v3});
+      },
+      ErrorKind::Runtime,
+      {"linear", "The expanded size of the tensor (5) must match the existing size (3)", "float32[3]"});
+  require_error(
+      [&] {
+        call1("linear", {x234, random_tensor({5, 4}, DType::Float64, 16), Tensor()});
+      },
+      ErrorKind::Runtime, {"linear", "same dtype", "float64[5, 4]"});
+  require_error(
+      [&] {
+        call1("linear", {scalar, v4, Tensor()});
+      },
+      ErrorKind::Runtime, {"linear", "both arguments to matmul need to be at least 1D, but they are 0D and 1D"});
 
-  require_error([&] { call1("outer", {a23, v3}); }, ErrorKind::Runtime,
-                {"outer", "Expected 1-D argument self, but got 2-D", "float32[2, 3]"});
-  require_error([&] { call1("outer", {v3, scalar}); }, ErrorKind::Runtime, {"outer", "Expected 1-D argument vec2, but got 0-D"});
+  require_error(
+      [&] {
+        call1("outer", {a23, v3});
+      },
+      ErrorKind::Runtime, {"outer", "Expected 1-D argument self, but got 2-D", "float32[2, 3]"});
+  require_error(
+      [&] {
+        call1("outer", {v3, scalar});
+      },
+      ErrorKind::Runtime, {"outer", "Expected 1-D argument vec2, but got 0-D"});
 }

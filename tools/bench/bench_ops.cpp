@@ -103,8 +103,8 @@ void bench_matmul(int64_t n, const Options& o) {
   const int ni = static_cast<int>(n);
   const auto s = measure({[&] { dispatch(matmul, {a, b}, attrs); },
                           [&] {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data<float>(), ni,
-                                        b.data<float>(), ni, 0.0f, c.data<float>(), ni);
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data<float>(),
+                                        ni, b.data<float>(), ni, 0.0f, c.data<float>(), ni);
                           }},
                          o);
   report("matmul_" + std::to_string(n), s[0]);
@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
 
   const Tensor rows = random_f32({4096, 1024}, 5);
   bench_registered("softmax", {rows}, {{"dim", -1}}, o);
-  bench_registered("layer_norm", {rows, random_f32({1024}, 6), random_f32({1024}, 7)}, {{"normalized_shape", {1024}}}, o);
+  bench_registered("layer_norm", {rows, random_f32({1024}, 6), random_f32({1024}, 7)},
+                   {{"normalized_shape", {1024}}}, o);
   bench_registered("conv2d", {random_f32({32, 64, 56, 56}, 8), random_f32({64, 64, 3, 3}, 9), random_f32({64}, 10)},
                    {{"padding", {1, 1}}}, o);
   return 0;

@@ -60,14 +60,16 @@ def cpu_model():
 
 def report(terra, torch, torch_version, threads, flags):
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    commit = sh("git", "rev-parse", "--short", "HEAD") + (" (uncommitted changes)" if sh("git", "status", "--porcelain", "--untracked-files=no") else "")
+    dirty = sh("git", "status", "--porcelain", "--untracked-files=no")
+    commit = sh("git", "rev-parse", "--short", "HEAD") + (" (uncommitted changes)" if dirty else "")
     branch = sh("git", "rev-parse", "--abbrev-ref", "HEAD")
     load = pathlib.Path("/proc/loadavg").read_text().split()[:3]
     lines = [
         f"## {now} — commit {commit} ({branch})",
         "",
         f"Machine: {cpu_model()}, nproc {os.cpu_count()}, load average {' '.join(load)} at the start. "
-        f"Threads: {threads} for Terra, OpenBLAS and PyTorch {torch_version}. Timing flags: {' '.join(flags) or 'defaults'}. "
+        f"Threads: {threads} for Terra, OpenBLAS and PyTorch {torch_version}. "
+        f"Timing flags: {' '.join(flags) or 'defaults'}. "
         "Times are the per-call median (min–max) over the repetitions.",
         "",
         "| measurement | Terra | reference | ratio Terra/ref | target | met |",
@@ -82,7 +84,8 @@ def report(terra, torch, torch_version, threads, flags):
     t, r = terra.get("matmul_64"), terra.get("cblas_sgemm_64")
     over, over_min = t[0] - r[0], t[1] - r[1]
     row("matmul 64×64×64 f32", t, "cblas_sgemm", r,
-        f"overhead ≤ 2 µs (here {over:+.2f} µs on medians, {over_min:+.2f} µs on minima)", "yes" if over <= 2 else "no")
+        f"overhead ≤ 2 µs (here {over:+.2f} µs on medians, {over_min:+.2f} µs on minima)",
+        "yes" if over <= 2 else "no")
     t, r = terra.get("add_4M"), terra.get("memcpy_4M")
     bw_t, bw_r = ADD_BYTES / t[0] / 1e3, MEMCPY_BYTES / r[0] / 1e3
     row(f"add 2^22 f32 ({bw_t:.1f} GB/s)", t, f"memcpy ({bw_r:.1f} GB/s)", r,
@@ -102,7 +105,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="meson build directory (default: build)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--no-append", action="store_true", help="print the report without appending it to RESULTS.md")
+    p.add_argument("--no-append", action="store_true",
+                   help="print the report without appending it to RESULTS.md")
     p.add_argument("flags", nargs="*", help="timing flags passed to both programs, e.g. -- --reps 30")
     args = p.parse_args()
     build = (ROOT / args.build).resolve()
@@ -111,8 +115,9 @@ def main():
                OMP_NUM_THREADS=str(args.threads))
     terra_out = subprocess.run([str(build / "tools/bench/bench_ops"), "--threads", str(args.threads), *args.flags],
                                env=env, check=True, capture_output=True, text=True).stdout
-    torch_out = subprocess.run(["/usr/bin/python3", str(HERE / "torch_ops.py"), "--threads", str(args.threads), *args.flags],
-                               env=env, check=True, capture_output=True, text=True).stdout
+    torch_out = subprocess.run(
+        ["/usr/bin/python3", str(HERE / "torch_ops.py"), "--threads", str(args.threads), *args.flags],
+        env=env, check=True, capture_output=True, text=True).stdout
     torch_version = next((l.split("\t")[1] for l in torch_out.splitlines() if l.startswith("# torch")), "?")
     text = report(parse(terra_out), parse(torch_out), torch_version, args.threads, args.flags)
     print(text)
