@@ -30,9 +30,9 @@ using namespace terra;
 
 struct Options {
   int threads = 0;  // 0: Terra's default (TERRA_NUM_THREADS or the core count)
-  int reps = 15;
+  int reps = 51;
   int warmup = 3;
-  double min_rep_ms = 20;
+  double min_rep_ms = 0.5;
   double max_seconds = 8;
 };
 
@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
 
   bench_matmul(1024, o);
   bench_matmul(64, o);
+  bench_matmul(1, o);  // next to no arithmetic: the dispatcher's own cost, less exposed to load noise
   bench_add(o);
 
   const Tensor rows = random_f32({4096, 1024}, 5);

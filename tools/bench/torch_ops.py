@@ -42,9 +42,9 @@ def report(name, stats):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, required=True)
-    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--reps", type=int, default=51)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--min-rep-ms", type=float, default=20)
+    p.add_argument("--min-rep-ms", type=float, default=0.5)
     p.add_argument("--max-seconds", type=float, default=8)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
