@@ -90,4 +90,14 @@ Geometry geometry(const Shape& self, const Entries& entries) {
   return g;
 }
 
+void check_values_fit(const Shape& values, const Shape& result) {
+  bool fits = values.size() <= result.size();
+  for (size_t i = 1; fits && i <= values.size(); ++i) {
+    const int64_t v = values[values.size() - i], r = result[result.size() - i];
+    fits = v == r || v == 1;
+  }
+  TERRA_CHECK(fits, Runtime, "shape mismatch: value tensor of shape ", shape_str(values),
+              " cannot be broadcast to indexing result of shape ", shape_str(result));
+}
+
 }  // namespace terra::advanced_index

@@ -33,4 +33,7 @@ struct Geometry {
 // shapes do not broadcast.
 Geometry geometry(const Shape& self, const Entries& entries);
 
+// index_put's values must expand to the indexing result's shape; PyTorch's RuntimeError if not.
+void check_values_fit(const Shape& values, const Shape& result);
+
 }  // namespace terra::advanced_index

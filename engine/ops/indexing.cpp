@@ -101,15 +101,8 @@ Inferred index_put_rule(const std::vector<Tensor>& in, const Attrs&) {
   auto entries = advanced_index::entries_from_meta(self.shape(), {in.begin() + 2, in.end()});
   const Shape result = advanced_index::geometry(self.shape(), entries).result;
   // With a bool mask the result's size is known only to the kernel, which checks then.
-  if (std::find(result.begin(), result.end(), -1) == result.end()) {
-    bool fits = values.dim() <= static_cast<int64_t>(result.size());
-    for (int64_t i = 1; fits && i <= values.dim(); ++i) {
-      const int64_t v = values.shape()[values.dim() - i], r = result[result.size() - i];
-      fits = v == r || v == 1;
-    }
-    TERRA_CHECK(fits, Runtime, "shape mismatch: value tensor of shape ", shape_str(values.shape()),
-                " cannot be broadcast to indexing result of shape ", shape_str(result));
-  }
+  if (std::find(result.begin(), result.end(), -1) == result.end())
+    advanced_index::check_values_fit(values.shape(), result);
   return rules::like(self, self.dtype());
 }
 

@@ -235,14 +235,7 @@ void index_put_kernel(KernelCall& c) {
   copy_elements(out, self);
   ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()});
   const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  // With a mask the indexing result's shape is known only now.
-  bool fits = values.dim() <= static_cast<int64_t>(g.result.size());
-  for (int64_t i = 1; fits && i <= values.dim(); ++i) {
-    const int64_t v = values.shape()[values.dim() - i], r = g.result[g.result.size() - i];
-    fits = v == r || v == 1;
-  }
-  TERRA_CHECK(fits, Runtime, "shape mismatch: value tensor of shape ", shape_str(values.shape()),
-              " cannot be broadcast to indexing result of shape ", shape_str(g.result));
+  advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
   Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
   Tensor vals = values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
   const bool accumulate = c.attrs.get<bool>("accumulate");

@@ -5,7 +5,7 @@
 // errors (shape, dtype, dim and index-value) naming the op and the shapes.
 #include <algorithm>
 
-#include "helpers.hpp"
+#include "ref_helpers.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -15,31 +15,6 @@ TERRA_COVERS("index_select", "gather", "scatter", "scatter_value", "scatter_add"
 
 namespace {
 
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool};
-
-std::vector<int64_t> unravel(int64_t linear, const Shape& shape) {
-  std::vector<int64_t> idx(shape.size());
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-    idx[d] = linear % shape[d];
-    linear /= shape[d];
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const Shape& shape) {
-  int64_t linear = 0;
-  for (size_t d = 0; d < shape.size(); ++d) linear = linear * shape[d] + idx[d];
-  return linear;
-}
-// Linear index into a tensor of shape `ts` broadcast to `os`, for output coordinates `idx`.
-int64_t broadcast_linear(const std::vector<int64_t>& idx, const Shape& ts, const Shape& os) {
-  std::vector<int64_t> t(ts.size());
-  for (size_t d = 0; d < ts.size(); ++d) t[d] = ts[d] == 1 ? 0 : idx[d + os.size() - ts.size()];
-  return ravel(t, ts);
-}
-
-std::vector<Tensor> layouts(const Tensor& t) { return {t, strided_copy(t), transposed_copy(t)}; }
-
-Tensor rand(const Shape& shape, DType dt, uint64_t seed) { return random_tensor(shape, dt, seed, -9, 9); }
 // Index values in [lo, hi], zero included.
 Tensor rand_index(const Shape& shape, int64_t lo, int64_t hi, uint64_t seed, DType dt = DType::Int64) {
   return random_tensor(shape, dt, seed, static_cast<double>(lo), static_cast<double>(hi), false);
@@ -155,7 +130,7 @@ TEST_CASE("index_select picks slices along a dim", "[indexing]") {
   const Shape s{4, 5, 3};
   uint64_t seed = 1;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (int64_t dim : {0, 1, 2, -1}) {
       const int64_t d = dim < 0 ? dim + 3 : dim;
@@ -185,7 +160,7 @@ TEST_CASE("index_select picks slices along a dim", "[indexing]") {
   Tensor z = from_values({5}, {});
   CHECK(values(call1("index_select", {z, from_values({0, 0}, {2}, DType::Int64)}, {{"dim", 0}})) ==
         std::vector<double>{5});
-  Tensor x = rand(s, DType::Float32, 1);
+  Tensor x = sample(s, DType::Float32, 1);
   require_error([&] { call1("index_select", {x, from_values({0}, {1}, DType::Float32)}, {{"dim", 0}}); },
                 ErrorKind::Runtime, {"index_select", "int32 or int64", "float32[4, 5, 3]"});
   require_error([&] { call1("index_select", {x, from_values({0}, {1, 1}, DType::Int64)}, {{"dim", 0}}); },
@@ -204,7 +179,7 @@ TEST_CASE("gather reads along a dim at the index's positions", "[indexing]") {
   const Shape s{3, 4, 5};
   uint64_t seed = 100;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (int64_t dim : {0, 1, 2, -2}) {
       const int64_t d = dim < 0 ? dim + 3 : dim;
@@ -232,7 +207,7 @@ TEST_CASE("gather reads along a dim at the index's positions", "[indexing]") {
   // 0-d and 1-d count as the same rank.
   Tensor z = from_values({7}, {});
   CHECK(values(call1("gather", {z, from_values({0, 0}, {2}, DType::Int64)}, {{"dim", 0}})) == std::vector<double>{7, 7});
-  Tensor x = rand(s, DType::Float64, 1);
+  Tensor x = sample(s, DType::Float64, 1);
   Tensor good = rand_index({3, 4, 5}, 0, 3, 2);
   require_error([&] { call1("gather", {x, call1("to_dtype", {good}, {{"dtype", DType::Int32}})}, {{"dim", 1}}); },
                 ErrorKind::Runtime, {"gather", "Expected dtype int64 for index", "int32[3, 4, 5]"});
@@ -251,7 +226,7 @@ TEST_CASE("scatter, scatter_value and scatter_add write along a dim", "[indexing
   const Shape s{3, 4, 5};
   uint64_t seed = 200;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (int64_t dim : {0, 1, -1}) {
       const int64_t d = dim < 0 ? dim + 3 : dim;
@@ -262,7 +237,7 @@ TEST_CASE("scatter, scatter_value and scatter_add write along a dim", "[indexing
         ss[(d + 1) % 3] += 1;  // src may be larger than index
         INFO(dtype_name(dt) << " dim " << dim << " index " << shape_str(is));
         Tensor index = rand_index(is, 0, s[d] - 1, seed++);
-        Tensor src = rand(ss, dt, seed++);
+        Tensor src = sample(ss, dt, seed++);
         auto vi = values(index), vs = values(src);
         // In order along the index (later writes win), as the kernel documents.
         std::vector<double> set = vx, add = vx, fill = vx;
@@ -294,18 +269,18 @@ TEST_CASE("scatter, scatter_value and scatter_add write along a dim", "[indexing
   call_inplace("scatter_value", {t, from_values({1}, {1, 1}, DType::Int64)}, {{"dim", 0}, {"value", 9}});
   CHECK(values(t) == std::vector<double>{31, 2, 33, 9, 5, 6});
 
-  Tensor x = rand(s, DType::Float32, 1);
+  Tensor x = sample(s, DType::Float32, 1);
   Tensor index = rand_index({3, 4, 5}, 0, 2, 2);
-  Tensor src = rand(s, DType::Float32, 3);
-  require_error([&] { call1("scatter", {x, index, rand(s, DType::Float64, 4)}, {{"dim", 0}}); }, ErrorKind::Runtime,
+  Tensor src = sample(s, DType::Float32, 3);
+  require_error([&] { call1("scatter", {x, index, sample(s, DType::Float64, 4)}, {{"dim", 0}}); }, ErrorKind::Runtime,
                 {"scatter", "self.dtype to be equal to src.dtype", "float64[3, 4, 5]"});
   require_error([&] { call1("scatter_add", {x, call1("to_dtype", {index}, {{"dtype", DType::Int32}}), src}, {{"dim", 0}}); },
                 ErrorKind::Runtime, {"scatter_add", "Expected dtype int64 for index", "int32[3, 4, 5]"});
   require_error([&] { call1("scatter", {x, rand_index({3, 4}, 0, 2, 5), src}, {{"dim", 0}}); }, ErrorKind::Runtime,
                 {"scatter", "same number of dimensions as self", "int64[3, 4]"});
-  require_error([&] { call1("scatter", {x, rand_index({3, 4, 5}, 0, 2, 5), rand({3, 4}, DType::Float32, 6)}, {{"dim", 0}}); },
+  require_error([&] { call1("scatter", {x, rand_index({3, 4, 5}, 0, 2, 5), sample({3, 4}, DType::Float32, 6)}, {{"dim", 0}}); },
                 ErrorKind::Runtime, {"scatter", "same number of dimensions as src"});
-  require_error([&] { call1("scatter", {x, rand_index({4, 4, 5}, 0, 2, 5), rand({4, 4, 5}, DType::Float32, 6)}, {{"dim", 1}}); },
+  require_error([&] { call1("scatter", {x, rand_index({4, 4, 5}, 0, 2, 5), sample({4, 4, 5}, DType::Float32, 6)}, {{"dim", 1}}); },
                 ErrorKind::Runtime,
                 {"scatter", "Expected index [4, 4, 5] to be smaller than self [3, 4, 5] apart from dimension 1",
                  "smaller size than src [4, 4, 5]"});
@@ -320,7 +295,7 @@ TEST_CASE("index follows numpy's advanced indexing", "[indexing]") {
   const Shape s{4, 5, 6};
   uint64_t seed = 300;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (const auto& list : index_cases(seed)) {
       seed += 20;
@@ -340,7 +315,7 @@ TEST_CASE("index follows numpy's advanced indexing", "[indexing]") {
   }
   // The shape rule reports what it knows: a mask's count is -1 until the data is seen.
   const OpDef& op = Registry::instance().get("index");
-  Tensor x = rand(s, DType::Float32, 1);
+  Tensor x = sample(s, DType::Float32, 1);
   Tensor mask = random_tensor({5}, DType::Bool, 2);
   auto inf = op.infer({x, Tensor(), mask, from_values({0}, {1}, DType::Int64)}, make_attrs(op, {}));
   CHECK(inf.outputs[0].shape == Shape{4, -1});
@@ -368,7 +343,7 @@ TEST_CASE("index_put writes or accumulates through advanced indices", "[indexing
   const Shape s{4, 5, 6};
   uint64_t seed = 400;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (const auto& list : index_cases(seed)) {
       seed += 20;
@@ -376,7 +351,7 @@ TEST_CASE("index_put writes or accumulates through advanced indices", "[indexing
       // Full-shape values, and values broadcast from the last dim.
       for (bool full : {true, false}) {
         Shape vs = full || ref.shape.empty() ? ref.shape : Shape{ref.shape.back()};
-        Tensor vals = rand(vs, dt, seed++);
+        Tensor vals = sample(vs, dt, seed++);
         auto vv = values(vals);
         std::vector<double> put = vx, acc = vx;
         for (size_t i = 0; i < ref.pos.size(); ++i) {
@@ -409,18 +384,18 @@ TEST_CASE("index_put writes or accumulates through advanced indices", "[indexing
   call_inplace("index_put", {t, from_values({9}, {}, DType::Float32), from_values({1, 0, 0, 1}, {2, 2}, DType::Bool)});
   CHECK(values(t) == std::vector<double>{9, 2, 3, 9});
 
-  Tensor x = rand(s, DType::Float32, 1);
+  Tensor x = sample(s, DType::Float32, 1);
   Tensor i2 = from_values({1, 1}, {2}, DType::Int64);
-  require_error([&] { call1("index_put", {x, rand({5, 6}, DType::Float64, 2), i2}); }, ErrorKind::Runtime,
+  require_error([&] { call1("index_put", {x, sample({5, 6}, DType::Float64, 2), i2}); }, ErrorKind::Runtime,
                 {"index_put", "got Float for the destination and Double for the source", "float64[5, 6]"});
-  require_error([&] { call1("index_put", {x, rand({2}, DType::Float32, 2), i2}); }, ErrorKind::Runtime,
+  require_error([&] { call1("index_put", {x, sample({2}, DType::Float32, 2), i2}); }, ErrorKind::Runtime,
                 {"index_put", "value tensor of shape [2] cannot be broadcast to indexing result of shape [2, 5, 6]",
                  "float32[4, 5, 6]"});
-  require_error([&] { call1("index_put", {x, rand({3, 5, 6}, DType::Float32, 2), from_values({1, 0, 0, 1}, {4}, DType::Bool)}); },
+  require_error([&] { call1("index_put", {x, sample({3, 5, 6}, DType::Float32, 2), from_values({1, 0, 0, 1}, {4}, DType::Bool)}); },
                 ErrorKind::Runtime, {"index_put", "value tensor of shape [3, 5, 6]", "indexing result of shape [2, 5, 6]"});
-  require_error([&] { call1("index_put", {x, rand({1}, DType::Float32, 2), from_values({4}, {1}, DType::Int64)}); },
+  require_error([&] { call1("index_put", {x, sample({1}, DType::Float32, 2), from_values({4}, {1}, DType::Int64)}); },
                 ErrorKind::Index, {"index_put", "index 4 is out of bounds for dimension 0 with size 4"});
-  require_error([&] { call1("index_put", {x, rand({1}, DType::Float32, 2), from_values({0}, {1}, DType::Int32)}); },
+  require_error([&] { call1("index_put", {x, sample({1}, DType::Float32, 2), from_values({0}, {1}, DType::Int32)}); },
                 ErrorKind::Index, {"index_put", "long, byte or bool"});
 }
 
@@ -430,7 +405,7 @@ TEST_CASE("masked_fill and masked_select broadcast the mask", "[indexing]") {
   uint64_t seed = 500;
   for (DType dt : kAllDTypes) {
     for (const auto& [ss, ms] : shapes) {
-      Tensor x = rand(ss, dt, seed++);
+      Tensor x = sample(ss, dt, seed++);
       Tensor m = random_tensor(ms, DType::Bool, seed++);
       auto vx = values(x), vm = values(m);
       const Shape os = broadcast_shapes(ss, ms);
@@ -461,7 +436,7 @@ TEST_CASE("masked_fill and masked_select broadcast the mask", "[indexing]") {
   call_inplace("masked_fill", {t, from_values({0, 1}, {2}, DType::Bool)}, {{"value", 8}});
   CHECK(values(t) == std::vector<double>{1, 8, 3, 8});
 
-  Tensor x = rand({2, 3}, DType::Float32, 1);
+  Tensor x = sample({2, 3}, DType::Float32, 1);
   require_error([&] { call1("masked_fill", {x, from_values({1, 0, 1}, {3}, DType::Int64)}, {{"value", 1}}); },
                 ErrorKind::Runtime, {"masked_fill", "boolean masks", "int64[3]"});
   require_error([&] { call1("masked_fill", {x, from_values({1, 0}, {2}, DType::Bool)}, {{"value", 1}}); },
@@ -534,7 +509,7 @@ TEST_CASE("one_hot encodes int64 class indices", "[indexing]") {
 
 TEST_CASE("large indexing ops split over threads give the same answer", "[indexing][parallel]") {
   const int64_t n = 100000;
-  Tensor x = rand({n}, DType::Float32, 800);
+  Tensor x = sample({n}, DType::Float32, 800);
   auto vx = values(x);
   Tensor mask = random_tensor({n}, DType::Bool, 801);
   auto vm = values(mask);

@@ -1,7 +1,7 @@
 // Shape ops (cat, stack, split, chunk, tril, triu, repeat, flip, roll) against references written
 // here with plain coordinate loops: every dtype, contiguous and non-contiguous inputs, empty and
 // size-1 dims, negative dims, and errors that name the op and the shapes.
-#include "helpers.hpp"
+#include "ref_helpers.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -10,27 +10,6 @@ TERRA_COVERS("cat", "stack", "split", "chunk", "tril", "triu", "repeat", "flip",
 
 namespace {
 
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool};
-
-// Row-major coordinates of a linear index, and back.
-std::vector<int64_t> unravel(int64_t linear, const Shape& shape) {
-  std::vector<int64_t> idx(shape.size());
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-    idx[d] = linear % shape[d];
-    linear /= shape[d];
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const Shape& shape) {
-  int64_t linear = 0;
-  for (size_t d = 0; d < shape.size(); ++d) linear = linear * shape[d] + idx[d];
-  return linear;
-}
-
-// The same values as `t` in three layouts: contiguous, strided, transposed.
-std::vector<Tensor> layouts(const Tensor& t) { return {t, strided_copy(t), transposed_copy(t)}; }
-
-Tensor rand(const Shape& shape, DType dt, uint64_t seed) { return random_tensor(shape, dt, seed, -9, 9); }
 
 }  // namespace
 
@@ -44,7 +23,7 @@ TEST_CASE("cat concatenates along any dim with type promotion", "[shape]") {
       sa[d] = 3;
       sb[d] = 0;  // empty along the cat dim: contributes nothing
       sc[d] = 2;
-      Tensor a = rand(sa, dt, seed++), b = rand(sb, dt, seed++), c = rand(sc, dt, seed++);
+      Tensor a = sample(sa, dt, seed++), b = sample(sb, dt, seed++), c = sample(sc, dt, seed++);
       Tensor legacy = Tensor::empty({0}, dt);  // PyTorch's legacy empty tensor: skipped
       auto va = values(a), vc = values(c);
       Shape so = sa;
@@ -85,7 +64,7 @@ TEST_CASE("cat concatenates along any dim with type promotion", "[shape]") {
 }
 
 TEST_CASE("cat errors name the op and the shapes", "[shape][errors]") {
-  Tensor a = rand({2, 3}, DType::Float32, 1), b = rand({2, 4}, DType::Float32, 2), c = rand({2, 3, 1}, DType::Float32, 3);
+  Tensor a = sample({2, 3}, DType::Float32, 1), b = sample({2, 4}, DType::Float32, 2), c = sample({2, 3, 1}, DType::Float32, 3);
   require_error([&] { call1("cat", {}); }, ErrorKind::Runtime, {"cat", "non-empty"});
   require_error([&] { call1("cat", {a, b}); }, ErrorKind::Runtime,
                 {"cat", "Sizes of tensors must match except in dimension 0", "tensor number 1", "float32[2, 3]",
@@ -107,7 +86,7 @@ TEST_CASE("stack inserts a new dim", "[shape]") {
       std::vector<Tensor> ts;
       std::vector<std::vector<double>> vs;
       for (int k = 0; k < 3; ++k) {
-        ts.push_back(rand(s, dt, seed++));
+        ts.push_back(sample(s, dt, seed++));
         vs.push_back(values(ts.back()));
       }
       const int64_t d = dim < 0 ? dim + 3 : dim;
@@ -132,7 +111,7 @@ TEST_CASE("stack inserts a new dim", "[shape]") {
   CHECK(s.dtype() == DType::Float32);
   CHECK(values(s) == std::vector<double>{1, 2.5});
   CHECK(call1("stack", {Tensor::empty({0}, DType::Int32), Tensor::empty({0}, DType::Int32)}).shape() == Shape{2, 0});
-  Tensor a = rand({2, 3}, DType::Float32, 1), b = rand({2, 4}, DType::Float32, 2);
+  Tensor a = sample({2, 3}, DType::Float32, 1), b = sample({2, 4}, DType::Float32, 2);
   require_error([&] { call1("stack", {}); }, ErrorKind::Runtime, {"stack", "non-empty"});
   require_error([&] { call1("stack", {a, b}); }, ErrorKind::Runtime,
                 {"stack", "equal size, but got [2, 3] at entry 0 and [2, 4] at entry 1", "float32[2, 4]"});
@@ -140,7 +119,7 @@ TEST_CASE("stack inserts a new dim", "[shape]") {
 }
 
 TEST_CASE("split and chunk return views of the right pieces", "[shape]") {
-  Tensor x = rand({5, 4}, DType::Float64, 20);
+  Tensor x = sample({5, 4}, DType::Float64, 20);
   auto vx = values(x);
   auto piece_check = [&](const std::vector<Tensor>& pieces, int64_t dim, const std::vector<int64_t>& sizes,
                          const Tensor& src) {
@@ -172,7 +151,7 @@ TEST_CASE("split and chunk return views of the right pieces", "[shape]") {
     piece_check(call("chunk", {src}, {{"chunks", 2}, {"dim", 1}}), 1, {2, 2}, src);
   }
   for (DType dt : kAllDTypes) {
-    Tensor t = transposed_copy(rand({3, 6}, dt, 21));
+    Tensor t = transposed_copy(sample({3, 6}, dt, 21));
     piece_check(call("chunk", {t}, {{"chunks", 4}, {"dim", -1}}), 1, {2, 2, 2}, t);
   }
   // An empty dim: one empty piece from split, `chunks` empty pieces from chunk.
@@ -207,7 +186,7 @@ TEST_CASE("tril and triu keep a triangle of every matrix", "[shape]") {
     const bool lower = std::string(op) == "tril";
     for (DType dt : kAllDTypes) {
       for (const Shape& s : shapes) {
-        Tensor x = rand(s, dt, seed++);
+        Tensor x = sample(s, dt, seed++);
         auto vx = values(x);
         for (int64_t k : {0, 1, -1, 2, -3, 7, -7}) {
           INFO(op << " " << dtype_name(dt) << " " << shape_str(s) << " diagonal " << k);
@@ -227,7 +206,7 @@ TEST_CASE("tril and triu keep a triangle of every matrix", "[shape]") {
         }
       }
     }
-    require_error([&] { call1(op, {rand({3}, DType::Float32, 1)}); }, ErrorKind::Index,
+    require_error([&] { call1(op, {sample({3}, DType::Float32, 1)}); }, ErrorKind::Index,
                   {op, "Dimension out of range", "float32[3]"});
   }
 }
@@ -243,7 +222,7 @@ TEST_CASE("repeat tiles the tensor, adding leading dims", "[shape]") {
   for (DType dt : kAllDTypes) {
     for (const Case& cs : cases) {
       INFO(dtype_name(dt) << " " << shape_str(cs.shape) << " x " << shape_str(cs.repeats));
-      Tensor x = rand(cs.shape, dt, seed++);
+      Tensor x = sample(cs.shape, dt, seed++);
       auto vx = values(x);
       const size_t pad = cs.repeats.size() - cs.shape.size();
       Shape so(cs.repeats.size());
@@ -262,7 +241,7 @@ TEST_CASE("repeat tiles the tensor, adding leading dims", "[shape]") {
       }
     }
   }
-  Tensor x = rand({5, 2}, DType::Float32, 1);
+  Tensor x = sample({5, 2}, DType::Float32, 1);
   require_error([&] { call1("repeat", {x}, {{"repeats", {2}}}); }, ErrorKind::Runtime,
                 {"repeat", "can not be smaller than number of dimensions", "float32[5, 2]"});
   require_error([&] { call1("repeat", {x}, {{"repeats", {-1, 1}}}); }, ErrorKind::Runtime,
@@ -274,7 +253,7 @@ TEST_CASE("flip reverses the listed dims", "[shape]") {
   uint64_t seed = 50;
   for (DType dt : kAllDTypes) {
     for (const Shape& s : {Shape{2, 3, 4}, Shape{1, 5, 0}, Shape{3, 1, 2}}) {
-      Tensor x = rand(s, dt, seed++);
+      Tensor x = sample(s, dt, seed++);
       auto vx = values(x);
       for (const auto& dims : dim_lists) {
         INFO(dtype_name(dt) << " " << shape_str(s) << " dims " << shape_str(dims));
@@ -293,7 +272,7 @@ TEST_CASE("flip reverses the listed dims", "[shape]") {
   }
   Tensor z = from_values({4}, {}, DType::Int64);
   CHECK(values(call1("flip", {z}, {{"dims", {0}}})) == std::vector<double>{4});
-  Tensor x = rand({2, 3}, DType::Float32, 1);
+  Tensor x = sample({2, 3}, DType::Float32, 1);
   require_error([&] { call1("flip", {x}, {{"dims", {0, -2}}}); }, ErrorKind::Runtime,
                 {"flip", "dim 0 appears multiple times", "float32[2, 3]"});
   require_error([&] { call1("flip", {x}, {{"dims", {2}}}); }, ErrorKind::Index, {"flip", "Dimension out of range"});
@@ -308,7 +287,7 @@ TEST_CASE("roll shifts along dims, or over the flattened tensor", "[shape]") {
   const Shape s{3, 4};
   uint64_t seed = 60;
   for (DType dt : kAllDTypes) {
-    Tensor x = rand(s, dt, seed++);
+    Tensor x = sample(s, dt, seed++);
     auto vx = values(x);
     for (const Case& cs : cases) {
       INFO(dtype_name(dt) << " shifts " << shape_str(cs.shifts) << " dims " << shape_str(cs.dims));
@@ -333,7 +312,7 @@ TEST_CASE("roll shifts along dims, or over the flattened tensor", "[shape]") {
   CHECK(call1("roll", {Tensor::empty({0, 3}, DType::Float32)}, {{"shifts", 1}, {"dims", 0}}).shape() == Shape{0, 3});
   CHECK(call1("roll", {Tensor::empty({0, 3}, DType::Float32)}, {{"shifts", 1}}).shape() == Shape{0, 3});
   CHECK(values(call1("roll", {from_values({2}, {})}, {{"shifts", 1}})) == std::vector<double>{2});
-  Tensor x = rand({5, 2}, DType::Float32, 1);
+  Tensor x = sample({5, 2}, DType::Float32, 1);
   require_error([&] { call1("roll", {x}, {{"shifts", std::vector<int64_t>{}}}); }, ErrorKind::Runtime,
                 {"roll", "`shifts` required"});
   require_error([&] { call1("roll", {x}, {{"shifts", {1, 2}}}); }, ErrorKind::Runtime,
@@ -347,7 +326,7 @@ TEST_CASE("roll shifts along dims, or over the flattened tensor", "[shape]") {
 }
 
 TEST_CASE("large shape ops split over threads give the same answer", "[shape][parallel]") {
-  Tensor x = rand({300, 257}, DType::Float32, 70);
+  Tensor x = sample({300, 257}, DType::Float32, 70);
   auto vx = values(x);
   Tensor t = call1("tril", {transposed_copy(x)}, {{"diagonal", 3}});
   Tensor f = call1("flip", {x}, {{"dims", {0, 1}}});

@@ -2,7 +2,7 @@
 // number of elements before it in the order, ties by position): every dtype, every dim, ascending
 // and descending, ties, NaN as the largest value, non-contiguous inputs, empty and 0-d tensors,
 // and errors naming the op and the shapes.
-#include "helpers.hpp"
+#include "ref_helpers.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -10,24 +10,6 @@ using namespace terra::test;
 TERRA_COVERS("sort", "argsort", "topk");
 
 namespace {
-
-const DType kAllDTypes[] = {DType::Float32, DType::Float64, DType::Int32, DType::Int64, DType::Bool};
-
-std::vector<int64_t> unravel(int64_t linear, const Shape& shape) {
-  std::vector<int64_t> idx(shape.size());
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
-    idx[d] = linear % shape[d];
-    linear /= shape[d];
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const Shape& shape) {
-  int64_t linear = 0;
-  for (size_t d = 0; d < shape.size(); ++d) linear = linear * shape[d] + idx[d];
-  return linear;
-}
-
-std::vector<Tensor> layouts(const Tensor& t) { return {t, strided_copy(t), transposed_copy(t)}; }
 
 // a before b in the order (NaN largest; descending reverses), not counting position.
 bool before(double a, double b, bool descending) {
