@@ -28,8 +28,9 @@ Entries entries_from_meta(const Shape& self, const std::vector<Tensor>& indices)
     } else if (t.dtype() == DType::Bool) {
       const int64_t start = static_cast<int64_t>(out.size());
       for (int64_t j = 0; j < t.dim(); ++j) {
-        TERRA_CHECK(t.shape()[j] == self[start + j], Index, "The shape of the mask ", shape_str(t.shape()), " at index ",
-                    j, " does not match the shape of the indexed tensor ", shape_str(self), " at index ", start + j);
+        TERRA_CHECK(t.shape()[j] == self[start + j], Index, "The shape of the mask ", shape_str(t.shape()),
+                    " at index ", j, " does not match the shape of the indexed tensor ", shape_str(self), " at index ",
+                    start + j);
         out.emplace_back(Shape{-1});
       }
     } else {

@@ -60,7 +60,8 @@ Inferred scatter_rule(const std::vector<Tensor>& in, const Attrs& attrs, const c
   TERRA_CHECK(!src || dims_at_least_1(index) == dims_at_least_1(*src), Runtime,
               "Index tensor must have the same number of dimensions as src tensor");
   for (int64_t d = 0; d < index.dim(); ++d) {
-    const bool fits = (d == dim || size_at(index, d) <= size_at(self, d)) && (!src || size_at(index, d) <= size_at(*src, d));
+    const bool fits =
+        (d == dim || size_at(index, d) <= size_at(self, d)) && (!src || size_at(index, d) <= size_at(*src, d));
     if (fits) continue;
     if (src)
       fail(ErrorKind::Runtime, "Expected index ", shape_str(index.shape()), " to be smaller than self ",
@@ -96,8 +97,9 @@ Inferred index_put_rule(const std::vector<Tensor>& in, const Attrs&) {
               "index_put(): expected tensors = [self, values, index_0, ...]");
   const Tensor& self = in[0];
   const Tensor& values = in[1];
-  TERRA_CHECK(values.dtype() == self.dtype(), Runtime, "Index put requires the source and destination dtypes match, got ",
-              legacy_name(self.dtype()), " for the destination and ", legacy_name(values.dtype()), " for the source.");
+  TERRA_CHECK(values.dtype() == self.dtype(), Runtime,
+              "Index put requires the source and destination dtypes match, got ", legacy_name(self.dtype()),
+              " for the destination and ", legacy_name(values.dtype()), " for the source.");
   auto entries = advanced_index::entries_from_meta(self.shape(), {in.begin() + 2, in.end()});
   const Shape result = advanced_index::geometry(self.shape(), entries).result;
   // With a bool mask the result's size is known only to the kernel, which checks then.
@@ -107,8 +109,8 @@ Inferred index_put_rule(const std::vector<Tensor>& in, const Attrs&) {
 }
 
 Inferred masked_fill_rule(const std::vector<Tensor>& in, const Attrs&) {
-  TERRA_CHECK(in[1].dtype() == DType::Bool, Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype ",
-              dtype_name(in[1].dtype()));
+  TERRA_CHECK(in[1].dtype() == DType::Bool, Runtime,
+              "masked_fill_ only supports boolean masks, but got mask with dtype ", dtype_name(in[1].dtype()));
   return single(broadcast_shapes(in[0].shape(), in[1].shape()), in[0].dtype(), in[0]);
 }
 

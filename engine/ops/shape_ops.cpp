@@ -83,8 +83,8 @@ IntList split_sizes(const Tensor& self, int64_t dim, const IntList& split_size) 
   if (split_size.size() == 1) {
     const int64_t s = split_size[0];
     TERRA_CHECK(s >= 0, Runtime, "split expects split_size be non-negative, but got split_size=", s);
-    TERRA_CHECK(s > 0 || size == 0, Runtime, "split_size can only be 0 if dimension size is 0, but got dimension size of ",
-                size);
+    TERRA_CHECK(s > 0 || size == 0, Runtime,
+                "split_size can only be 0 if dimension size is 0, but got dimension size of ", size);
     const int64_t pieces = s == 0 ? 1 : std::max<int64_t>((size + s - 1) / s, 1);
     IntList sizes(pieces, s);
     sizes.back() = size - s * (pieces - 1);
@@ -92,7 +92,8 @@ IntList split_sizes(const Tensor& self, int64_t dim, const IntList& split_size) 
   }
   int64_t sum = 0;
   for (int64_t s : split_size) {
-    TERRA_CHECK(s >= 0, Runtime, "split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=",
+    TERRA_CHECK(s >= 0, Runtime,
+                "split_with_sizes expects split_sizes have only non-negative entries, but got split_sizes=",
                 shape_str(split_size));
     sum += s;
   }
@@ -198,7 +199,10 @@ TERRA_OP("split(Tensor self, int[] split_size, int dim=0) -> Tensor[]")
     .effect(Effect::View)
     .makes_outputs();
 TERRA_COMPOSITE_KERNEL(split, split_kernel);
-TERRA_OP("chunk(Tensor self, int chunks, int dim=0) -> Tensor[]").infer(chunk_rule).effect(Effect::View).makes_outputs();
+TERRA_OP("chunk(Tensor self, int chunks, int dim=0) -> Tensor[]")
+    .infer(chunk_rule)
+    .effect(Effect::View)
+    .makes_outputs();
 TERRA_COMPOSITE_KERNEL(chunk, chunk_kernel);
 TERRA_OP("tril(Tensor self, int diagonal=0) -> Tensor").infer(triangle_rule);
 TERRA_OP("triu(Tensor self, int diagonal=0) -> Tensor").infer(triangle_rule);

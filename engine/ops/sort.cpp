@@ -26,7 +26,9 @@ Inferred argsort_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 void argsort_kernel(KernelCall& c) {
   const auto& a = c.attrs;
   c.outputs = {call("sort", {c.inputs[0]},
-                    {{"dim", a.get<int64_t>("dim")}, {"descending", a.get<bool>("descending")}, {"stable", a.get<bool>("stable")}})[1]};
+                    {{"dim", a.get<int64_t>("dim")},
+                     {"descending", a.get<bool>("descending")},
+                     {"stable", a.get<bool>("stable")}})[1]};
 }
 
 Inferred topk_rule(const std::vector<Tensor>& in, const Attrs& attrs) {

@@ -41,7 +41,8 @@ class Compaction {
         int64_t count = 0;
         for_each_run(plan_, c * chunk_, std::min(n, (c + 1) * chunk_),
                      [&](const std::array<char*, N>& ptr, const std::array<int64_t, N>& st, int64_t len) {
-                       for (int64_t i = 0; i < len; ++i) count += *reinterpret_cast<const M*>(ptr[0] + i * st[0]) != M(0);
+                       for (int64_t i = 0; i < len; ++i)
+                         count += *reinterpret_cast<const M*>(ptr[0] + i * st[0]) != M(0);
                      });
         starts_[c + 1] = count;
       }
@@ -154,7 +155,8 @@ void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) 
       for_each_run(plan, b, e, [](const std::array<char*, 3>& p, const std::array<int64_t, 3>& st, int64_t n) {
         for (int64_t i = 0; i < n; ++i) {
           const int64_t o = *reinterpret_cast<const int64_t*>(p[2] + i * st[2]);
-          *reinterpret_cast<U*>(p[0] + i * st[0]) = *reinterpret_cast<const U*>(p[1] + i * st[1] + o * int64_t{sizeof(U)});
+          *reinterpret_cast<U*>(p[0] + i * st[0]) =
+              *reinterpret_cast<const U*>(p[1] + i * st[1] + o * int64_t{sizeof(U)});
         }
       });
     });
@@ -237,7 +239,8 @@ void index_put_kernel(KernelCall& c) {
   const auto g = advanced_index::geometry(self.shape(), ix.entries);
   advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
   Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
-  Tensor vals = values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
+  Tensor vals =
+      values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
   const bool accumulate = c.attrs.get<bool>("accumulate");
   const bool parallel = !has_duplicates(off);
   dispatch_dtype(out.dtype(), [&](auto tag) {
@@ -376,10 +379,11 @@ void one_hot_kernel(KernelCall& c) {
   shape.push_back(classes);
   Tensor out = Tensor::empty(shape, DType::Int64, x.device());
   int64_t* o = out.data<int64_t>();
-  parallel_for(0, n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(classes, 1)), [&](int64_t b, int64_t e) {
-    std::fill(o + b * classes, o + e * classes, 0);
-    for (int64_t i = b; i < e; ++i) o[i * classes + v[i]] = 1;
-  });
+  parallel_for(0, n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(classes, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::fill(o + b * classes, o + e * classes, 0);
+                 for (int64_t i = b; i < e; ++i) o[i * classes + v[i]] = 1;
+               });
   c.outputs = {out};
 }
 

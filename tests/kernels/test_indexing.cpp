@@ -102,7 +102,8 @@ RefPositions ref_positions(const Shape& self, const std::vector<RefIndex>& list)
 
 std::vector<Tensor> index_inputs(const Tensor& self, const std::vector<RefIndex>& list, bool strided) {
   std::vector<Tensor> in{self};
-  for (const RefIndex& r : list) in.push_back(r.kind == RefIndex::None ? Tensor() : (strided ? strided_copy(r.t) : r.t));
+  for (const RefIndex& r : list)
+    in.push_back(r.kind == RefIndex::None ? Tensor() : (strided ? strided_copy(r.t) : r.t));
   return in;
 }
 
@@ -206,7 +207,8 @@ TEST_CASE("gather reads along a dim at the index's positions", "[indexing]") {
   }
   // 0-d and 1-d count as the same rank.
   Tensor z = from_values({7}, {});
-  CHECK(values(call1("gather", {z, from_values({0, 0}, {2}, DType::Int64)}, {{"dim", 0}})) == std::vector<double>{7, 7});
+  CHECK(values(call1("gather", {z, from_values({0, 0}, {2}, DType::Int64)}, {{"dim", 0}})) ==
+        std::vector<double>{7, 7});
   Tensor x = sample(s, DType::Float64, 1);
   Tensor good = rand_index({3, 4, 5}, 0, 3, 2);
   require_error([&] { call1("gather", {x, call1("to_dtype", {good}, {{"dtype", DType::Int32}})}, {{"dim", 1}}); },
@@ -219,7 +221,11 @@ TEST_CASE("gather reads along a dim at the index's positions", "[indexing]") {
                 ErrorKind::Index, {"gather", "index 4 is out of bounds for dimension 1 with size 4", "int64[1, 2, 1]"});
   require_error([&] { call1("gather", {x, from_values({-1}, {1, 1, 1}, DType::Int64)}, {{"dim", -1}}); },
                 ErrorKind::Index, {"gather", "index -1 is out of bounds for dimension 2 with size 5"});
-  require_error([&] { call1("gather", {x, good}, {{"dim", 3}}); }, ErrorKind::Index, {"gather", "Dimension out of range"});
+  require_error(
+      [&] {
+        call1("gather", {x, good}, {{"dim", 3}});
+      },
+      ErrorKind::Index, {"gather", "Dimension out of range"});
 }
 
 TEST_CASE("scatter, scatter_value and scatter_add write along a dim", "[indexing]") {
@@ -274,21 +280,37 @@ TEST_CASE("scatter, scatter_value and scatter_add write along a dim", "[indexing
   Tensor src = sample(s, DType::Float32, 3);
   require_error([&] { call1("scatter", {x, index, sample(s, DType::Float64, 4)}, {{"dim", 0}}); }, ErrorKind::Runtime,
                 {"scatter", "self.dtype to be equal to src.dtype", "float64[3, 4, 5]"});
-  require_error([&] { call1("scatter_add", {x, call1("to_dtype", {index}, {{"dtype", DType::Int32}}), src}, {{"dim", 0}}); },
-                ErrorKind::Runtime, {"scatter_add", "Expected dtype int64 for index", "int32[3, 4, 5]"});
+  require_error(
+      [&] {
+        call1("scatter_add", {x, call1("to_dtype", {index}, {{"dtype", DType::Int32}}), src}, {{"dim", 0}});
+      },
+      ErrorKind::Runtime, {"scatter_add", "Expected dtype int64 for index", "int32[3, 4, 5]"});
   require_error([&] { call1("scatter", {x, rand_index({3, 4}, 0, 2, 5), src}, {{"dim", 0}}); }, ErrorKind::Runtime,
                 {"scatter", "same number of dimensions as self", "int64[3, 4]"});
-  require_error([&] { call1("scatter", {x, rand_index({3, 4, 5}, 0, 2, 5), sample({3, 4}, DType::Float32, 6)}, {{"dim", 0}}); },
-                ErrorKind::Runtime, {"scatter", "same number of dimensions as src"});
-  require_error([&] { call1("scatter", {x, rand_index({4, 4, 5}, 0, 2, 5), sample({4, 4, 5}, DType::Float32, 6)}, {{"dim", 1}}); },
-                ErrorKind::Runtime,
-                {"scatter", "Expected index [4, 4, 5] to be smaller than self [3, 4, 5] apart from dimension 1",
-                 "smaller size than src [4, 4, 5]"});
+  require_error(
+      [&] {
+        call1("scatter", {x, rand_index({3, 4, 5}, 0, 2, 5), sample({3, 4}, DType::Float32, 6)}, {{"dim", 0}});
+      },
+      ErrorKind::Runtime, {"scatter", "same number of dimensions as src"});
+  require_error(
+      [&] {
+        call1("scatter", {x, rand_index({4, 4, 5}, 0, 2, 5), sample({4, 4, 5}, DType::Float32, 6)}, {{"dim", 1}});
+      },
+      ErrorKind::Runtime,
+      {"scatter", "Expected index [4, 4, 5] to be smaller than self [3, 4, 5] apart from dimension 1",
+       "smaller size than src [4, 4, 5]"});
   require_error([&] { call1("scatter_value", {x, rand_index({4, 4, 5}, 0, 2, 5)}, {{"dim", 1}, {"value", 1}}); },
                 ErrorKind::Runtime, {"scatter_value", "apart from dimension 1", "int64[4, 4, 5]"});
-  require_error([&] { call1("scatter_add", {x, from_values({3}, {1, 1, 1}, DType::Int64), src}, {{"dim", 0}}); },
-                ErrorKind::Index, {"scatter_add", "index 3 is out of bounds for dimension 0 with size 3", "float32[3, 4, 5]"});
-  require_error([&] { call1("scatter", {x, index, src}, {{"dim", -4}}); }, ErrorKind::Index, {"scatter", "Dimension out of range"});
+  require_error(
+      [&] {
+        call1("scatter_add", {x, from_values({3}, {1, 1, 1}, DType::Int64), src}, {{"dim", 0}});
+      },
+      ErrorKind::Index, {"scatter_add", "index 3 is out of bounds for dimension 0 with size 3", "float32[3, 4, 5]"});
+  require_error(
+      [&] {
+        call1("scatter", {x, index, src}, {{"dim", -4}});
+      },
+      ErrorKind::Index, {"scatter", "Dimension out of range"});
 }
 
 TEST_CASE("index follows numpy's advanced indexing", "[indexing]") {
@@ -324,8 +346,13 @@ TEST_CASE("index follows numpy's advanced indexing", "[indexing]") {
                 {"index", "must be long, byte or bool", "int32[1]"});
   require_error([&] { call1("index", {x, Tensor(), Tensor(), Tensor(), from_values({0}, {1}, DType::Int64)}); },
                 ErrorKind::Index, {"index", "too many indices for tensor of dimension 3 (got 4)", "float32[4, 5, 6]"});
-  require_error([&] { call1("index", {x, random_tensor({5}, DType::Bool, 3)}); }, ErrorKind::Index,
-                {"index", "The shape of the mask [5] at index 0 does not match the shape of the indexed tensor [4, 5, 6] at index 0"});
+  require_error(
+      [&] {
+        call1("index", {x, random_tensor({5}, DType::Bool, 3)});
+      },
+      ErrorKind::Index,
+      {"index",
+       "The shape of the mask [5] at index 0 does not match the shape of the indexed tensor [4, 5, 6] at index 0"});
   require_error([&] { call1("index", {x, rand_index({2}, 0, 3, 4), rand_index({3}, 0, 3, 5)}); }, ErrorKind::Index,
                 {"index", "could not be broadcast together with shapes [2], [3]", "int64[3]"});
   require_error([&] { call1("index", {x, from_values({1, 4}, {2}, DType::Int64)}); }, ErrorKind::Index,
@@ -336,7 +363,11 @@ TEST_CASE("index follows numpy's advanced indexing", "[indexing]") {
   Tensor three = from_values({1, 0, 1, 1, 0}, {5}, DType::Bool);
   require_error([&] { call1("index", {x, Tensor(), three, rand_index({2}, 0, 3, 6)}); }, ErrorKind::Index,
                 {"index", "shapes [3], [2]", "bool[5]"});
-  require_error([&] { call1("index", {x, from_values({1}, {}, DType::Bool)}); }, ErrorKind::Index, {"index", "0-dim bool"});
+  require_error(
+      [&] {
+        call1("index", {x, from_values({1}, {}, DType::Bool)});
+      },
+      ErrorKind::Index, {"index", "0-dim bool"});
 }
 
 TEST_CASE("index_put writes or accumulates through advanced indices", "[indexing]") {
@@ -391,8 +422,11 @@ TEST_CASE("index_put writes or accumulates through advanced indices", "[indexing
   require_error([&] { call1("index_put", {x, sample({2}, DType::Float32, 2), i2}); }, ErrorKind::Runtime,
                 {"index_put", "value tensor of shape [2] cannot be broadcast to indexing result of shape [2, 5, 6]",
                  "float32[4, 5, 6]"});
-  require_error([&] { call1("index_put", {x, sample({3, 5, 6}, DType::Float32, 2), from_values({1, 0, 0, 1}, {4}, DType::Bool)}); },
-                ErrorKind::Runtime, {"index_put", "value tensor of shape [3, 5, 6]", "indexing result of shape [2, 5, 6]"});
+  require_error(
+      [&] {
+        call1("index_put", {x, sample({3, 5, 6}, DType::Float32, 2), from_values({1, 0, 0, 1}, {4}, DType::Bool)});
+      },
+      ErrorKind::Runtime, {"index_put", "value tensor of shape [3, 5, 6]", "indexing result of shape [2, 5, 6]"});
   require_error([&] { call1("index_put", {x, sample({1}, DType::Float32, 2), from_values({4}, {1}, DType::Int64)}); },
                 ErrorKind::Index, {"index_put", "index 4 is out of bounds for dimension 0 with size 4"});
   require_error([&] { call1("index_put", {x, sample({1}, DType::Float32, 2), from_values({0}, {1}, DType::Int32)}); },

@@ -64,7 +64,8 @@ TEST_CASE("cat concatenates along any dim with type promotion", "[shape]") {
 }
 
 TEST_CASE("cat errors name the op and the shapes", "[shape][errors]") {
-  Tensor a = sample({2, 3}, DType::Float32, 1), b = sample({2, 4}, DType::Float32, 2), c = sample({2, 3, 1}, DType::Float32, 3);
+  Tensor a = sample({2, 3}, DType::Float32, 1), b = sample({2, 4}, DType::Float32, 2),
+         c = sample({2, 3, 1}, DType::Float32, 3);
   require_error([&] { call1("cat", {}); }, ErrorKind::Runtime, {"cat", "non-empty"});
   require_error([&] { call1("cat", {a, b}); }, ErrorKind::Runtime,
                 {"cat", "Sizes of tensors must match except in dimension 0", "tensor number 1", "float32[2, 3]",

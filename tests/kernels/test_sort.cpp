@@ -68,7 +68,8 @@ TEST_CASE("sort and argsort order every slice, stably", "[sort]") {
               CHECK(r[1].dtype() == DType::Int64);
               check_values(r[0], ev, 0, 0);
               check_values(r[1], ei, 0, 0);
-              check_values(call1("argsort", {in}, {{"dim", dim}, {"descending", descending}, {"stable", stable}}), ei, 0, 0);
+              check_values(call1("argsort", {in}, {{"dim", dim}, {"descending", descending}, {"stable", stable}}), ei,
+                           0, 0);
             }
           }
         }
@@ -141,14 +142,30 @@ TEST_CASE("topk takes the k largest or smallest in order", "[sort]") {
 
 TEST_CASE("sort and topk errors name the op and the shapes", "[sort][errors]") {
   Tensor x = random_tensor({3, 4}, DType::Float32, 1);
-  require_error([&] { call("sort", {x}, {{"dim", 2}}); }, ErrorKind::Index, {"sort", "Dimension out of range", "float32[3, 4]"});
+  require_error(
+      [&] {
+        call("sort", {x}, {{"dim", 2}});
+      },
+      ErrorKind::Index, {"sort", "Dimension out of range", "float32[3, 4]"});
   require_error([&] { call1("argsort", {x}, {{"dim", -3}}); }, ErrorKind::Index, {"argsort", "Dimension out of range"});
-  require_error([&] { call("topk", {x}, {{"k", 5}}); }, ErrorKind::Runtime, {"topk", "selected index k out of range", "float32[3, 4]"});
+  require_error(
+      [&] {
+        call("topk", {x}, {{"k", 5}});
+      },
+      ErrorKind::Runtime, {"topk", "selected index k out of range", "float32[3, 4]"});
   require_error([&] { call("topk", {x}, {{"k", -1}}); }, ErrorKind::Runtime, {"topk", "selected index k out of range"});
-  require_error([&] { call("topk", {from_values({2}, {})}, {{"k", 2}}); }, ErrorKind::Runtime, {"topk", "out of range"});
+  require_error(
+      [&] {
+        call("topk", {from_values({2}, {})}, {{"k", 2}});
+      },
+      ErrorKind::Runtime, {"topk", "out of range"});
   require_error([&] { call("topk", {from_values({1, 0}, {2}, DType::Bool)}, {{"k", 1}}); }, ErrorKind::Runtime,
                 {"topk", "not implemented for 'Bool'", "bool[2]"});
-  require_error([&] { call("topk", {x}, {{"k", 1}, {"dim", 2}}); }, ErrorKind::Index, {"topk", "Dimension out of range"});
+  require_error(
+      [&] {
+        call("topk", {x}, {{"k", 1}, {"dim", 2}});
+      },
+      ErrorKind::Index, {"topk", "Dimension out of range"});
 }
 
 TEST_CASE("large sorts split over threads give the same answer", "[sort][parallel]") {
