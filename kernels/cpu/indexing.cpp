@@ -153,10 +153,17 @@ void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) 
     if (plan.numel == 0) return;
     parallel_for(0, plan.numel, kElementwiseGrain, [&](int64_t b, int64_t e) {
       for_each_run(plan, b, e, [](const std::array<char*, 3>& p, const std::array<int64_t, 3>& st, int64_t n) {
+        constexpr int64_t size = sizeof(U);
+        // A run inside one selected slab of contiguous rows (a row gather, an embedding lookup) is
+        // one block copy.
+        if (st[2] == 0 && st[0] == size && st[1] == size) {
+          std::memcpy(p[0], p[1] + *reinterpret_cast<const int64_t*>(p[2]) * size, n * size);
+          return;
+        }
         for (int64_t i = 0; i < n; ++i) {
           const int64_t o = *reinterpret_cast<const int64_t*>(p[2] + i * st[2]);
           *reinterpret_cast<U*>(p[0] + i * st[0]) =
-              *reinterpret_cast<const U*>(p[1] + i * st[1] + o * int64_t{sizeof(U)});
+              *reinterpret_cast<const U*>(p[1] + i * st[1] + o * size);
         }
       });
     });
