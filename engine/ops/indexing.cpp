@@ -1,0 +1,160 @@
+// Registry entries of the indexing ops: index_select, gather, scatter / scatter_value /
+// scatter_add, index and index_put (advanced indexing, kernels/advanced_index.hpp), masked_fill,
+// masked_select, nonzero and one_hot. Their CPU kernels are in kernels/cpu/indexing.cpp. The
+// in-place forms (scatter_, index_put_, masked_fill_, ...) are derived by the dispatcher.
+#include <algorithm>
+
+#include "engine/ops/rules.hpp"
+#include "engine/registry/registry.hpp"
+#include "kernels/advanced_index.hpp"
+
+namespace terra {
+namespace {
+
+Inferred single(const Shape& shape, DType dtype, const Tensor& like) {
+  Inferred inf;
+  inf.outputs.push_back(TensorMeta{shape, dtype, like.device()});
+  return inf;
+}
+
+// gather and scatter treat a 0-d tensor as one of shape [1].
+int64_t dims_at_least_1(const Tensor& t) { return std::max<int64_t>(t.dim(), 1); }
+int64_t size_at(const Tensor& t, int64_t d) { return t.dim() == 0 ? 1 : t.shape()[d]; }
+
+Inferred index_select_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor& self = in[0];
+  const Tensor& index = in[1];
+  const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), self.dim());
+  TERRA_CHECK(index.dtype() == DType::Int64 || index.dtype() == DType::Int32, Runtime,
+              "index_select(): Expected dtype int32 or int64 for index");
+  TERRA_CHECK(index.dim() <= 1, Index, "index_select(): Index is supposed to be a vector");
+  Shape shape = self.shape();
+  if (self.dim() > 0) shape[dim] = index.numel();
+  return single(shape, self.dtype(), self);
+}
+
+Inferred gather_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor& self = in[0];
+  const Tensor& index = in[1];
+  const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), self.dim());
+  TERRA_CHECK(index.dtype() == DType::Int64, Runtime, "gather(): Expected dtype int64 for index");
+  TERRA_CHECK(dims_at_least_1(self) == dims_at_least_1(index), Runtime,
+              "Index tensor must have the same number of dimensions as input tensor");
+  for (int64_t d = 0; d < index.dim(); ++d)
+    TERRA_CHECK(d == dim || size_at(index, d) <= size_at(self, d), Runtime, "Size does not match at dimension ", d,
+                " expected index ", shape_str(index.shape()), " to be smaller than self ", shape_str(self.shape()),
+                " apart from dimension ", dim);
+  return single(index.shape(), self.dtype(), self);
+}
+
+// scatter, scatter_add (with src) and scatter_value (without).
+Inferred scatter_rule(const std::vector<Tensor>& in, const Attrs& attrs, const char* op) {
+  const Tensor& self = in[0];
+  const Tensor& index = in[1];
+  const Tensor* src = in.size() > 2 ? &in[2] : nullptr;
+  const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), self.dim());
+  TERRA_CHECK(index.dtype() == DType::Int64, Runtime, op, "(): Expected dtype int64 for index");
+  TERRA_CHECK(!src || src->dtype() == self.dtype(), Runtime, "scatter(): Expected self.dtype to be equal to src.dtype");
+  TERRA_CHECK(dims_at_least_1(index) == dims_at_least_1(self), Runtime,
+              "Index tensor must have the same number of dimensions as self tensor");
+  TERRA_CHECK(!src || dims_at_least_1(index) == dims_at_least_1(*src), Runtime,
+              "Index tensor must have the same number of dimensions as src tensor");
+  for (int64_t d = 0; d < index.dim(); ++d) {
+    const bool fits =
+        (d == dim || size_at(index, d) <= size_at(self, d)) && (!src || size_at(index, d) <= size_at(*src, d));
+    if (fits) continue;
+    if (src)
+      fail(ErrorKind::Runtime, "Expected index ", shape_str(index.shape()), " to be smaller than self ",
+           shape_str(self.shape()), " apart from dimension ", dim, " and to be smaller size than src ",
+           shape_str(src->shape()));
+    fail(ErrorKind::Runtime, "Expected index ", shape_str(index.shape()), " to be smaller than self ",
+         shape_str(self.shape()), " apart from dimension ", dim);
+  }
+  return rules::like(self, self.dtype());
+}
+
+Inferred index_rule(const std::vector<Tensor>& in, const Attrs&) {
+  TERRA_CHECK(!in.empty() && in[0].defined(), Runtime, "index(): expected tensors = [self, index_0, ...]");
+  const Tensor& self = in[0];
+  auto entries = advanced_index::entries_from_meta(self.shape(), {in.begin() + 1, in.end()});
+  return single(advanced_index::geometry(self.shape(), entries).result, self.dtype(), self);
+}
+
+// PyTorch names dtypes the legacy way in index_put's message ("Float", "Long").
+const char* legacy_name(DType dt) {
+  switch (dt) {
+    case DType::Bool: return "Bool";
+    case DType::Int32: return "Int";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
+Inferred index_put_rule(const std::vector<Tensor>& in, const Attrs&) {
+  TERRA_CHECK(in.size() >= 2 && in[0].defined() && in[1].defined(), Runtime,
+              "index_put(): expected tensors = [self, values, index_0, ...]");
+  const Tensor& self = in[0];
+  const Tensor& values = in[1];
+  TERRA_CHECK(values.dtype() == self.dtype(), Runtime,
+              "Index put requires the source and destination dtypes match, got ", legacy_name(self.dtype()),
+              " for the destination and ", legacy_name(values.dtype()), " for the source.");
+  auto entries = advanced_index::entries_from_meta(self.shape(), {in.begin() + 2, in.end()});
+  const Shape result = advanced_index::geometry(self.shape(), entries).result;
+  // With a bool mask the result's size is known only to the kernel, which checks then.
+  if (std::find(result.begin(), result.end(), -1) == result.end())
+    advanced_index::check_values_fit(values.shape(), result);
+  return rules::like(self, self.dtype());
+}
+
+Inferred masked_fill_rule(const std::vector<Tensor>& in, const Attrs&) {
+  TERRA_CHECK(in[1].dtype() == DType::Bool, Runtime,
+              "masked_fill_ only supports boolean masks, but got mask with dtype ", dtype_name(in[1].dtype()));
+  return single(broadcast_shapes(in[0].shape(), in[1].shape()), in[0].dtype(), in[0]);
+}
+
+Inferred masked_select_rule(const std::vector<Tensor>& in, const Attrs&) {
+  TERRA_CHECK(in[1].dtype() == DType::Bool, Runtime, "masked_select: expected BoolTensor or ByteTensor for mask");
+  broadcast_shapes(in[0].shape(), in[1].shape());
+  return single({-1}, in[0].dtype(), in[0]);
+}
+
+Inferred nonzero_rule(const std::vector<Tensor>& in, const Attrs&) {
+  return single({-1, in[0].dim()}, DType::Int64, in[0]);
+}
+
+Inferred one_hot_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor& self = in[0];
+  const int64_t classes = attrs.get<int64_t>("num_classes");
+  TERRA_CHECK(self.dtype() == DType::Int64, Runtime, "one_hot is only applicable to index tensor.");
+  TERRA_CHECK(self.numel() > 0 || classes > 0, Runtime, "Can not infer total number of classes from empty tensor.");
+  Shape shape = self.shape();
+  shape.push_back(classes >= 0 ? classes : -1);
+  return single(shape, DType::Int64, self);
+}
+
+}  // namespace
+
+TERRA_OP("index_select(Tensor self, int dim, Tensor index) -> Tensor").infer(index_select_rule);
+TERRA_OP("gather(Tensor self, int dim, Tensor index) -> Tensor").infer(gather_rule);
+TERRA_OP("scatter(Tensor self, int dim, Tensor index, Tensor src) -> Tensor")
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); });
+// PyTorch's scatter.value overload.
+TERRA_OP("scatter_value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor")
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); });
+TERRA_OP("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor")
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter_add"); });
+// x[i_0, i_1, ...] with tensors = [x, i_0, i_1, ...]: int64 index tensors (broadcast together) or
+// bool masks (standing for their nonzero positions); an undefined tensor leaves its dim whole.
+// The result's shape depends on the data when a mask is given.
+TERRA_OP("index(Tensor[] tensors) -> Tensor").infer(index_rule).makes_outputs();
+// x[i_0, i_1, ...] = values with tensors = [x, values, i_0, i_1, ...] (indices as for index);
+// accumulate=True adds values, summing over duplicate indices.
+TERRA_OP("index_put(Tensor[] tensors, bool accumulate=False) -> Tensor").infer(index_put_rule);
+TERRA_OP("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor").infer(masked_fill_rule);
+TERRA_OP("masked_select(Tensor self, Tensor mask) -> Tensor").infer(masked_select_rule).makes_outputs();
+TERRA_OP("nonzero(Tensor self) -> Tensor").infer(nonzero_rule).makes_outputs().not_differentiable();
+TERRA_OP("one_hot(Tensor self, int num_classes=-1) -> Tensor").infer(one_hot_rule).makes_outputs().not_differentiable();
+
+}  // namespace terra

@@ -1,0 +1,411 @@
+// CPU kernels of the indexing ops: index_select, gather, scatter (tensor or scalar source),
+// scatter_add, index / index_put (advanced indexing), masked_fill, masked_select, nonzero and
+// one_hot. Index values are data, so these kernels check each one as they read it and raise
+// PyTorch's IndexError; nothing is ever read or written outside a tensor.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/advanced_index.hpp"
+#include "kernels/cpu/movement.hpp"
+#include "kernels/kernel.hpp"
+
+namespace terra::cpu {
+namespace {
+
+[[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
+  fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
+}
+
+template <class T>
+T add_values(T a, T b) {
+  if constexpr (std::is_same_v<T, bool>) return a || b;
+  else return static_cast<T>(a + b);
+}
+
+// Note [Parallel compaction]
+// nonzero, masked_select and bool-mask indices keep the elements where a mask holds, in row-major
+// order. The linear range is cut into fixed chunks; each chunk counts its selections, a prefix sum
+// tells each chunk where its output starts, and each chunk then writes in order. The result does
+// not depend on the number of threads.
+template <class M, size_t N>
+class Compaction {
+ public:
+  // ops[0] is the mask (element type M, true where nonzero); all operands share its shape.
+  explicit Compaction(const std::array<const Tensor*, N>& ops) : plan_(make_loop_plan(ops)) {
+    const int64_t n = plan_.numel;
+    chunks_ = std::min<int64_t>((n + kElementwiseGrain - 1) / kElementwiseGrain, 4 * num_threads());
+    chunk_ = chunks_ > 0 ? (n + chunks_ - 1) / chunks_ : 0;
+    starts_.assign(chunks_ + 1, 0);
+    parallel_for(0, chunks_, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        int64_t count = 0;
+        for_each_run(plan_, c * chunk_, std::min(n, (c + 1) * chunk_),
+                     [&](const std::array<char*, N>& ptr, const std::array<int64_t, N>& st, int64_t len) {
+                       for (int64_t i = 0; i < len; ++i)
+                         count += *reinterpret_cast<const M*>(ptr[0] + i * st[0]) != M(0);
+                     });
+        starts_[c + 1] = count;
+      }
+    });
+    for (int64_t c = 0; c < chunks_; ++c) starts_[c + 1] += starts_[c];
+  }
+
+  int64_t count() const { return starts_.back(); }
+
+  // Calls f(position in the output, row-major index, operand pointers) for each selection.
+  template <class F>
+  void emit(const F& f) const {
+    const int64_t n = plan_.numel;
+    parallel_for(0, chunks_, 1, [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        int64_t pos = starts_[c], linear = c * chunk_;
+        for_each_run(plan_, linear, std::min(n, (c + 1) * chunk_),
+                     [&](const std::array<char*, N>& ptr, const std::array<int64_t, N>& st, int64_t len) {
+                       for (int64_t i = 0; i < len; ++i, ++linear) {
+                         if (*reinterpret_cast<const M*>(ptr[0] + i * st[0]) == M(0)) continue;
+                         std::array<char*, N> p;
+                         for (size_t k = 0; k < N; ++k) p[k] = ptr[k] + i * st[k];
+                         f(pos++, linear, p);
+                       }
+                     });
+      }
+    });
+  }
+
+ private:
+  LoopPlan<N> plan_;
+  int64_t chunks_ = 0, chunk_ = 0;
+  std::vector<int64_t> starts_;
+};
+
+// The coordinates of the nonzero elements of x, as an int64 [n, x.dim()] tensor.
+Tensor nonzero_of(const Tensor& x) {
+  return dispatch_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    Compaction<T, 1> sel({&x});
+    const int64_t nd = x.dim();
+    const Shape& shape = x.shape();
+    Tensor out = Tensor::empty({sel.count(), nd}, DType::Int64, x.device());
+    int64_t* o = out.data<int64_t>();
+    sel.emit([&](int64_t pos, int64_t linear, const std::array<char*, 1>&) {
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        o[pos * nd + d] = linear % shape[d];
+        linear /= shape[d];
+      }
+    });
+    return out;
+  });
+}
+
+// ---- advanced indexing: element offsets chosen by index tensors ----
+
+// Element offsets into `t` selected by index tensors (int32 or int64, broadcast together to
+// `shape`): the sum over k of idx_k * t.stride(dims[k]), each index checked against its dim's
+// size. Negative indices count from the end where allowed (index, index_put; not index_select).
+Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const std::vector<int64_t>& dims,
+                     const Tensor& t, bool allow_negative) {
+  Tensor off = Tensor::empty(shape, DType::Int64, t.device());
+  if (idx.empty()) {
+    std::fill_n(off.data<int64_t>(), off.numel(), 0);
+    return off;
+  }
+  for (size_t k = 0; k < idx.size(); ++k) {
+    const int64_t dim = dims[k], size = t.shape()[dim], stride = t.strides()[dim];
+    dispatch_index(idx[k].dtype(), [&](auto tag) {
+      using I = decltype(tag);
+      auto offset_of = [=](I i) {
+        int64_t v = i;
+        if (v < 0 && allow_negative) v += size;
+        if (v < 0 || v >= size) out_of_bounds(i, dim, size);
+        return v * stride;
+      };
+      if (k == 0) elementwise<int64_t, I>(off, {idx[k]}, offset_of);
+      else elementwise<int64_t, int64_t, I>(off, {off, idx[k]}, [&](int64_t o, I i) { return o + offset_of(i); });
+    });
+  }
+  return off;
+}
+
+// `t` viewed with the indexing result's shape: its own strides on the dims it walks, 0 on the
+// index dims (the offsets supply those).
+Tensor over_result(const Tensor& t, const advanced_index::Geometry& g) {
+  Strides st(g.result.size(), 0);
+  const int64_t nb = static_cast<int64_t>(g.index.size());
+  for (size_t i = 0; i < g.self_dims.size(); ++i) {
+    const int64_t r = static_cast<int64_t>(i) < g.index_at ? static_cast<int64_t>(i) : static_cast<int64_t>(i) + nb;
+    st[r] = t.strides()[g.self_dims[i]];
+  }
+  return t.as_strided(g.result, st, t.offset());
+}
+
+// The offsets (shaped like the broadcast index) viewed with the result's shape.
+Tensor offsets_over_result(const Tensor& off, const advanced_index::Geometry& g) {
+  Strides st(g.result.size(), 0);
+  for (size_t i = 0; i < g.index.size(); ++i) st[g.index_at + i] = off.strides()[i];
+  return off.as_strided(g.result, st, off.offset());
+}
+
+// out[r] = src[r shifted by off[r] elements], for views all shaped like out.
+void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) {
+  dispatch_bits(out.itemsize(), [&](auto tag) {
+    using U = decltype(tag);
+    LoopPlan<3> plan = make_loop_plan<3>({&out, &src, &off});
+    if (plan.numel == 0) return;
+    parallel_for(0, plan.numel, kElementwiseGrain, [&](int64_t b, int64_t e) {
+      for_each_run(plan, b, e, [](const std::array<char*, 3>& p, const std::array<int64_t, 3>& st, int64_t n) {
+        constexpr int64_t size = sizeof(U);
+        // A run inside one selected slab of contiguous rows (a row gather, an embedding lookup) is
+        // one block copy.
+        if (st[2] == 0 && st[0] == size && st[1] == size) {
+          std::memcpy(p[0], p[1] + *reinterpret_cast<const int64_t*>(p[2]) * size, n * size);
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t o = *reinterpret_cast<const int64_t*>(p[2] + i * st[2]);
+          *reinterpret_cast<U*>(p[0] + i * st[0]) =
+              *reinterpret_cast<const U*>(p[1] + i * st[1] + o * size);
+        }
+      });
+    });
+  });
+}
+
+// dst[r shifted by off[r]] = (or +=) values[r]. Threads may only split the work when no two
+// index positions select the same element; otherwise one thread walks it in order, so the last
+// duplicate wins (accumulate=False) and sums are exact and deterministic (accumulate=True).
+template <class T>
+void put_by_offsets(const Tensor& dst, const Tensor& values, const Tensor& off, bool accumulate, bool parallel) {
+  LoopPlan<3> plan = make_loop_plan<3>({&dst, &values, &off});
+  if (plan.numel == 0) return;
+  auto body = [&](int64_t b, int64_t e) {
+    for_each_run(plan, b, e, [&](const std::array<char*, 3>& p, const std::array<int64_t, 3>& st, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t o = *reinterpret_cast<const int64_t*>(p[2] + i * st[2]);
+        T& d = *reinterpret_cast<T*>(p[0] + i * st[0] + o * int64_t{sizeof(T)});
+        const T v = *reinterpret_cast<const T*>(p[1] + i * st[1]);
+        d = accumulate ? add_values(d, v) : v;
+      }
+    });
+  };
+  if (parallel) parallel_for(0, plan.numel, kElementwiseGrain, body);
+  else body(0, plan.numel);
+}
+
+bool has_duplicates(const Tensor& off) {
+  std::vector<int64_t> v(off.data<int64_t>(), off.data<int64_t>() + off.numel());
+  std::sort(v.begin(), v.end());
+  return std::adjacent_find(v.begin(), v.end()) != v.end();
+}
+
+// An index list with its bool masks replaced by their nonzero coordinates (one index tensor per
+// mask dim), which is what a mask means in advanced indexing.
+struct ExpandedIndices {
+  advanced_index::Entries entries;
+  std::vector<Tensor> tensors;  // the defined index tensors, in order
+};
+
+ExpandedIndices expand_masks(const std::vector<Tensor>& indices) {
+  ExpandedIndices x;
+  for (const Tensor& t : indices) {
+    if (!t.defined()) {
+      x.entries.emplace_back();
+    } else if (t.dtype() == DType::Bool) {
+      Tensor nz = nonzero_of(t);
+      const int64_t n = nz.shape()[0], k = nz.shape()[1];
+      for (int64_t j = 0; j < k; ++j) {
+        x.entries.emplace_back(Shape{n});
+        x.tensors.push_back(nz.as_strided({n}, {k}, nz.offset() + j));
+      }
+    } else {
+      x.entries.emplace_back(t.shape());
+      x.tensors.push_back(t);
+    }
+  }
+  return x;
+}
+
+// ---- kernels ----
+
+void index_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()});
+  const auto g = advanced_index::geometry(self.shape(), ix.entries);
+  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, self, true);
+  Tensor out = Tensor::empty(g.result, self.dtype(), self.device());
+  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
+  c.outputs = {out};
+}
+
+// tensors = [self, values, index_0, ...]; see the registry entry.
+void index_put_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& values = c.inputs[1];
+  const Tensor& out = c.outputs[0];
+  copy_elements(out, self);
+  ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()});
+  const auto g = advanced_index::geometry(self.shape(), ix.entries);
+  advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
+  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
+  Tensor vals =
+      values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
+  const bool accumulate = c.attrs.get<bool>("accumulate");
+  const bool parallel = !has_duplicates(off);
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    put_by_offsets<decltype(tag)>(over_result(out, g), vals, offsets_over_result(off, g), accumulate, parallel);
+  });
+}
+
+void index_select_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& out = c.outputs[0];
+  const Tensor index = c.inputs[1].dim() == 0 ? c.inputs[1].as_strided({1}, {0}, c.inputs[1].offset()) : c.inputs[1];
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
+  if (self.dim() == 0) {  // every index must be 0; the result is self
+    index_offsets(index.shape(), {index}, {0}, self.as_strided({1}, {0}, self.offset()), false);
+    copy_elements(out, self);
+    return;
+  }
+  advanced_index::Entries entries(self.dim());
+  entries[dim] = index.shape();
+  const auto g = advanced_index::geometry(self.shape(), entries);
+  Tensor off = index_offsets(g.index, {index}, g.indexed_dims, self, false);
+  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
+}
+
+// Walks the elements of ts[0] (the index) slice by slice along `dim` and calls
+// f(selected, j, slice pointers), with `selected` the element of ts[target] that index value
+// picks along `dim`. Slices run in parallel and each in order (see for_each_slice), so scatter's
+// writes never race and the last of duplicate indices wins, as on PyTorch's CPU.
+template <size_t N, class F>
+void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, const F& f) {
+  const Tensor& index = ts[0];
+  const Tensor& t = ts[target];
+  const int64_t len = index.dim() == 0 ? 1 : index.size(dim), size = t.dim() == 0 ? 1 : t.size(dim);
+  const int64_t istep = dim_step(index, dim), tstep = dim_step(t, dim);
+  for_each_slice(ts, dim, len, [&](int64_t, const std::array<char*, N>& p) {
+    for (int64_t j = 0; j < len; ++j) {
+      const int64_t v = *reinterpret_cast<const int64_t*>(p[0] + j * istep);
+      if (v < 0 || v >= size) out_of_bounds(v, dim, size);
+      f(p[target] + v * tstep, j, p);
+    }
+  });
+}
+
+void gather_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& index = c.inputs[1];
+  const Tensor& out = c.outputs[0];
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
+  const int64_t ostep = dim_step(out, dim);
+  dispatch_bits(self.itemsize(), [&](auto tag) {
+    using U = decltype(tag);
+    along_index<3>({index, out, self}, dim, 2, [&](const char* src, int64_t j, const std::array<char*, 3>& p) {
+      *reinterpret_cast<U*>(p[1] + j * ostep) = *reinterpret_cast<const U*>(src);
+    });
+  });
+}
+
+// scatter and scatter_add with a tensor source: out = self, then out[.., index[..], ..] = or += src.
+template <bool Add>
+void scatter_src_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& index = c.inputs[1];
+  const Tensor& src = c.inputs[2];
+  const Tensor& out = c.outputs[0];
+  copy_elements(out, self);
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
+  const int64_t sstep = dim_step(src, dim);
+  dispatch_dtype(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    along_index<3>({index, out, src}, dim, 1, [&](char* dst, int64_t j, const std::array<char*, 3>& p) {
+      const T v = *reinterpret_cast<const T*>(p[2] + j * sstep);
+      T& d = *reinterpret_cast<T*>(dst);
+      d = Add ? add_values(d, v) : v;
+    });
+  });
+}
+
+void scatter_value_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& index = c.inputs[1];
+  const Tensor& out = c.outputs[0];
+  copy_elements(out, self);
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
+  dispatch_dtype(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = scalar_to<T>(c.attrs.get<Scalar>("value"));
+    along_index<2>({index, out}, dim, 1,
+                   [v](char* dst, int64_t, const std::array<char*, 2>&) { *reinterpret_cast<T*>(dst) = v; });
+  });
+}
+
+void masked_fill_kernel(KernelCall& c) {
+  const Tensor& out = c.outputs[0];
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T v = scalar_to<T>(c.attrs.get<Scalar>("value"));
+    elementwise<T, T, bool>(out, {c.inputs[0], c.inputs[1]}, [v](T x, bool m) { return m ? v : x; });
+  });
+}
+
+void masked_select_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& mask = c.inputs[1];
+  const Shape shape = broadcast_shapes(self.shape(), mask.shape());
+  Tensor m = mask.as_strided(shape, broadcast_strides(mask.shape(), mask.strides(), shape), mask.offset());
+  Tensor s = self.as_strided(shape, broadcast_strides(self.shape(), self.strides(), shape), self.offset());
+  Compaction<bool, 2> sel({&m, &s});
+  Tensor out = Tensor::empty({sel.count()}, self.dtype(), self.device());
+  dispatch_bits(self.itemsize(), [&](auto tag) {
+    using U = decltype(tag);
+    U* o = static_cast<U*>(out.raw_data());
+    sel.emit([o](int64_t pos, int64_t, const std::array<char*, 2>& p) { o[pos] = *reinterpret_cast<const U*>(p[1]); });
+  });
+  c.outputs = {out};
+}
+
+void nonzero_kernel(KernelCall& c) { c.outputs = {nonzero_of(c.inputs[0])}; }
+
+void one_hot_kernel(KernelCall& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor xc = x;
+  if (!x.is_contiguous()) {
+    xc = Tensor::empty(x.shape(), x.dtype(), x.device());
+    copy_elements(xc, x);
+  }
+  const int64_t* v = xc.data<int64_t>();
+  const int64_t n = xc.numel();
+  int64_t classes = c.attrs.get<int64_t>("num_classes");
+  if (n > 0) {
+    const auto [lo, hi] = std::minmax_element(v, v + n);
+    TERRA_CHECK(*lo >= 0, Runtime, "Class values must be non-negative.");
+    if (classes == -1) classes = *hi + 1;
+    TERRA_CHECK(*hi < classes, Runtime, "Class values must be smaller than num_classes.");
+  }
+  Shape shape = x.shape();
+  shape.push_back(classes);
+  Tensor out = Tensor::empty(shape, DType::Int64, x.device());
+  int64_t* o = out.data<int64_t>();
+  parallel_for(0, n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(classes, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::fill(o + b * classes, o + e * classes, 0);
+                 for (int64_t i = b; i < e; ++i) o[i * classes + v[i]] = 1;
+               });
+  c.outputs = {out};
+}
+
+}  // namespace
+
+TERRA_KERNEL(index_select, CPU, index_select_kernel);
+TERRA_KERNEL(gather, CPU, gather_kernel);
+TERRA_KERNEL(scatter, CPU, scatter_src_kernel<false>);
+TERRA_KERNEL(scatter_value, CPU, scatter_value_kernel);
+TERRA_KERNEL(scatter_add, CPU, scatter_src_kernel<true>);
+TERRA_KERNEL(index, CPU, index_kernel);
+TERRA_KERNEL(index_put, CPU, index_put_kernel);
+TERRA_KERNEL(masked_fill, CPU, masked_fill_kernel);
+TERRA_KERNEL(masked_select, CPU, masked_select_kernel);
+TERRA_KERNEL(nonzero, CPU, nonzero_kernel);
+TERRA_KERNEL(one_hot, CPU, one_hot_kernel);
+
+}  // namespace terra::cpu
