@@ -13,6 +13,14 @@ namespace {
 
 Device device_attr(const Attrs& attrs) { return attrs.opt<Device>("device").value_or(Device{}); }
 
+// Whether a Scalar converts to an integer dtype without overflow (floating dtypes take anything).
+bool fits(const Scalar& v, DType dtype) {
+  if (is_floating(dtype)) return true;
+  const double lo = dtype == DType::Int32 ? -2147483648.0 : -9223372036854775808.0;
+  if (!v.is_floating()) return dtype == DType::Int64 || (v.as_int() >= lo && v.as_int() <= -lo - 1);
+  return v.as_double() >= lo && v.as_double() < -lo;  // false for NaN and inf
+}
+
 Inferred vector_of(int64_t n, DType dtype, const Attrs& attrs) {
   Inferred inf;
   inf.outputs.push_back(TensorMeta{{n}, dtype, device_attr(attrs)});
@@ -27,8 +35,9 @@ Inferred arange_rule(const std::vector<Tensor>&, const Attrs& attrs) {
   TERRA_CHECK(std::isfinite(start.as_double()) && std::isfinite(end.as_double()), Runtime,
               "unsupported range: ", start.as_double(), " -> ", end.as_double());
   const bool integral = is_integral(dtype, false);
-  TERRA_CHECK(!integral || std::isfinite(step.as_double()), Runtime,
-              "value cannot be converted to type int64 without overflow");
+  // Integer outputs accumulate in int64.
+  for (const Scalar& v : {start, end, step})
+    TERRA_CHECK(!integral || fits(v, DType::Int64), Runtime, "value cannot be converted to type int64 without overflow");
   // Integer outputs truncate the arguments to int64 before anything is compared.
   auto acc = [&](const Scalar& s) { return integral ? static_cast<double>(s.as_int()) : s.as_double(); };
   const double xstart = acc(start), xend = acc(end), xstep = acc(step);
@@ -51,6 +60,8 @@ Inferred linspace_rule(const std::vector<Tensor>&, const Attrs& attrs) {
   TERRA_CHECK(steps >= 0, Runtime, "number of steps must be non-negative");
   const DType dtype = attrs.opt<DType>("dtype").value_or(default_float_dtype());
   TERRA_CHECK(dtype != DType::Bool, Runtime, "\"linspace\" not implemented for 'bool'");
+  for (const Scalar& v : {attrs.get<Scalar>("start"), attrs.get<Scalar>("end")})
+    TERRA_CHECK(fits(v, dtype), Runtime, "value cannot be converted to type ", dtype_name(dtype), " without overflow");
   return vector_of(steps, dtype, attrs);
 }
 

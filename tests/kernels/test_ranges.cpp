@@ -113,6 +113,8 @@ TEST_CASE("arange: empty results, strided out= and errors", "[ranges]") {
                 {"arange", "upper bound and larger bound inconsistent with step sign"});
   require_error([] { call1("arange", {}, {{"start", 0}, {"end", INFINITY}}); }, ErrorKind::Runtime,
                 {"arange", "unsupported range: 0 -> inf"});
+  require_error([] { call1("arange", {}, {{"start", 0}, {"end", 1e30}, {"step", 1e29}, {"dtype", DType::Int64}}); },
+                ErrorKind::Runtime, {"arange", "value cannot be converted to type int64 without overflow"});
   require_error([] { call1("arange", {}, {{"start", 0}, {"end", 5}, {"dtype", DType::Bool}}); }, ErrorKind::Runtime,
                 {"arange", "not implemented for 'bool'"});
 }
@@ -157,6 +159,8 @@ TEST_CASE("linspace with integer outputs, one step, no steps, errors", "[ranges]
                0);
   require_error([] { call1("linspace", {}, {{"start", 0}, {"end", 1}, {"steps", -1}}); }, ErrorKind::Runtime,
                 {"linspace", "number of steps must be non-negative"});
+  require_error([] { call1("linspace", {}, {{"start", 0}, {"end", int64_t{1} << 40}, {"steps", 3}, {"dtype", DType::Int32}}); },
+                ErrorKind::Runtime, {"linspace", "value cannot be converted to type int32 without overflow"});
   require_error([] { call1("linspace", {}, {{"start", 0}, {"end", 1}, {"steps", 3}, {"dtype", DType::Bool}}); },
                 ErrorKind::Runtime, {"linspace", "not implemented for 'bool'"});
 }
