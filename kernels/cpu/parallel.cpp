@@ -24,10 +24,13 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // New workers start having "seen" the last job, or they would rerun it with no body. Holding
+  // job_mutex_ keeps jobs out while the pool changes size.
   void resize(int n) {
+    std::lock_guard<std::mutex> job_lock(job_mutex_);
     stop();
     stopping_ = false;
-    for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
+    for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this, i, seen = generation_] { worker_loop(i + 1, seen); });
   }
 
   void run(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
@@ -68,8 +71,7 @@ class ThreadPool {
     t_in_parallel = false;
   }
 
-  void worker_loop(int part) {
-    uint64_t seen = 0;
+  void worker_loop(int part, uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
