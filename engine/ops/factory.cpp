@@ -2,31 +2,14 @@
 // dtype, full() takes it from the fill value as PyTorch does (bool, int64 or the default float).
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
-#include "tensor/cuda/cuda_device.hpp"
 
 namespace terra {
 namespace {
 
-Shape checked_size(const Attrs& attrs) {
-  const auto& size = attrs.get<std::vector<int64_t>>("size");
-  for (int64_t s : size)
-    TERRA_CHECK(s >= 0, Runtime, "Trying to create tensor with negative dimension ", s, ": ", shape_str(size));
-  return size;
-}
-
-// A device Terra cannot use (no GPU, cuda:1 for now) is refused here, naming the op, before
-// anything is allocated.
-Device device_attr(const Attrs& attrs) {
-  auto d = attrs.opt<Device>("device");
-  Device device = d ? *d : Device{};
-  cuda::check_device(device);
-  return device;
-}
-
 Inferred factory_rule(const std::vector<Tensor>&, const Attrs& attrs) {
   auto dt = attrs.opt<DType>("dtype");
   Inferred inf;
-  inf.outputs.push_back(TensorMeta{checked_size(attrs), dt ? *dt : default_float_dtype(), device_attr(attrs)});
+  inf.outputs.push_back(TensorMeta{rules::size_attr(attrs), dt ? *dt : default_float_dtype(), rules::device_attr(attrs)});
   return inf;
 }
 
@@ -40,7 +23,7 @@ Inferred full_rule(const std::vector<Tensor>&, const Attrs& attrs) {
     dtype = v.is_floating() ? default_float_dtype() : v.kind();
   }
   Inferred inf;
-  inf.outputs.push_back(TensorMeta{checked_size(attrs), dtype, device_attr(attrs)});
+  inf.outputs.push_back(TensorMeta{rules::size_attr(attrs), dtype, rules::device_attr(attrs)});
   return inf;
 }
 

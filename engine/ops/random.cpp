@@ -10,19 +10,10 @@
 namespace terra {
 namespace {
 
-Device device_attr(const Attrs& attrs) { return attrs.opt<Device>("device").value_or(Device{}); }
-
 Inferred made(const Shape& shape, DType dtype, const Attrs& attrs) {
   Inferred inf;
-  inf.outputs.push_back(TensorMeta{shape, dtype, device_attr(attrs)});
+  inf.outputs.push_back(TensorMeta{shape, dtype, rules::device_attr(attrs)});
   return inf;
-}
-
-Shape checked_size(const Attrs& attrs) {
-  const auto& size = attrs.get<std::vector<int64_t>>("size");
-  for (int64_t s : size)
-    TERRA_CHECK(s >= 0, Runtime, "Trying to create tensor with negative dimension ", s, ": ", shape_str(size));
-  return size;
 }
 
 [[noreturn]] void not_implemented(const char* op, DType dtype) {
@@ -34,7 +25,7 @@ InferFn floating_sample_rule(const char* op) {
   return [op](const std::vector<Tensor>&, const Attrs& attrs) {
     const DType dtype = attrs.opt<DType>("dtype").value_or(default_float_dtype());
     if (!is_floating(dtype)) not_implemented(op, dtype);
-    return made(checked_size(attrs), dtype, attrs);
+    return made(rules::size_attr(attrs), dtype, attrs);
   };
 }
 
@@ -60,7 +51,7 @@ Inferred randint_rule(const std::vector<Tensor>&, const Attrs& attrs) {
     TERRA_CHECK(static_cast<double>(low) >= bottom, Runtime, "from is out of bounds for ", dtype_name(dtype));
     TERRA_CHECK(static_cast<double>(high) - 1 <= top, Runtime, "to - 1 is out of bounds for ", dtype_name(dtype));
   }
-  return made(checked_size(attrs), dtype, attrs);
+  return made(rules::size_attr(attrs), dtype, attrs);
 }
 
 Inferred randperm_rule(const std::vector<Tensor>&, const Attrs& attrs) {

@@ -11,8 +11,6 @@
 namespace terra {
 namespace {
 
-Device device_attr(const Attrs& attrs) { return attrs.opt<Device>("device").value_or(Device{}); }
-
 // Whether a Scalar converts to an integer dtype without overflow (floating dtypes take anything).
 bool fits(const Scalar& v, DType dtype) {
   if (is_floating(dtype)) return true;
@@ -23,7 +21,7 @@ bool fits(const Scalar& v, DType dtype) {
 
 Inferred vector_of(int64_t n, DType dtype, const Attrs& attrs) {
   Inferred inf;
-  inf.outputs.push_back(TensorMeta{{n}, dtype, device_attr(attrs)});
+  inf.outputs.push_back(TensorMeta{{n}, dtype, rules::device_attr(attrs)});
   return inf;
 }
 
@@ -73,7 +71,7 @@ Inferred eye_rule(const std::vector<Tensor>&, const Attrs& attrs) {
   TERRA_CHECK(m >= 0, Runtime, "m must be greater or equal to 0, got ", m);
   Inferred inf;
   inf.outputs.push_back(
-      TensorMeta{{n, m}, attrs.opt<DType>("dtype").value_or(default_float_dtype()), device_attr(attrs)});
+      TensorMeta{{n, m}, attrs.opt<DType>("dtype").value_or(default_float_dtype()), rules::device_attr(attrs)});
   return inf;
 }
 

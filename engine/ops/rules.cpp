@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "tensor/cuda/cuda_device.hpp"
+
 namespace terra::rules {
 
 namespace {
@@ -71,6 +73,19 @@ Inferred like(const Tensor& t, DType dtype) {
   Inferred inf;
   inf.outputs.push_back(TensorMeta{t.shape(), dtype, t.device()});
   return inf;
+}
+
+Shape size_attr(const Attrs& attrs) {
+  const auto& size = attrs.get<std::vector<int64_t>>("size");
+  for (int64_t s : size)
+    TERRA_CHECK(s >= 0, Runtime, "Trying to create tensor with negative dimension ", s, ": ", shape_str(size));
+  return size;
+}
+
+Device device_attr(const Attrs& attrs) {
+  Device device = attrs.opt<Device>("device").value_or(Device{});
+  cuda::check_device(device);
+  return device;
 }
 
 void require_floating(const Tensor& t, const char* what) {

@@ -39,6 +39,12 @@ inline InferFn elementwise_rule(ElementwiseOptions opts) {
 // Output is one tensor shaped like input 0 with the given dtype.
 Inferred like(const Tensor& t, DType dtype);
 
+// Creation ops: the `size` attribute, checked for negative sizes, and the `device` attribute
+// (CPU when None), checked to be a device Terra can use: a device it cannot use (no GPU) is
+// refused here, naming the op, before anything is allocated.
+Shape size_attr(const Attrs& attrs);
+Device device_attr(const Attrs& attrs);
+
 // Checks a tensor is floating point (for ops PyTorch restricts, e.g. softmax on integers).
 void require_floating(const Tensor& t, const char* what);
 
