@@ -1,0 +1,227 @@
+// CPU kernels of the convolutions. conv1d and conv2d are one implementation (conv1d is conv2d
+// with H = 1); conv_transpose2d is its adjoint. Both are OpenBLAS GEMMs per image and group
+// around im2col (convolution) or col2im (transposed convolution); a 1x1, stride-1, unpadded
+// convolution multiplies the input directly.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "kernels/cpu/parallel.hpp"
+#include "kernels/cpu/window.hpp"
+
+namespace terra::cpu {
+namespace {
+
+// One 2-D sliding-window geometry: an image of `channels` planes of h x w, and the out_h x out_w
+// grid of window positions over it. For a convolution the image is the input and the grid is the
+// output; for a transposed convolution the image is the output and the grid is the input.
+struct Window {
+  int64_t channels, h, w, out_h, out_w;
+  int64_t k_h, k_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+
+  int64_t rows() const { return channels * k_h * k_w; }  // of the column matrix: (c, kh, kw)
+  int64_t cols() const { return out_h * out_w; }         // of the column matrix: (oh, ow)
+};
+
+// The positions [lo, hi) along one output axis whose tap at `offset` lands inside [0, size).
+std::pair<int64_t, int64_t> inside(int64_t offset, int64_t stride, int64_t size, int64_t out) {
+  auto ceil_div = [](int64_t a, int64_t b) { return a <= 0 ? 0 : (a + b - 1) / b; };
+  int64_t lo = std::min(out, ceil_div(-offset, stride));
+  int64_t hi = std::max(lo, std::min(out, ceil_div(size - offset, stride)));
+  return {lo, hi};
+}
+
+// Visits every column-matrix row in [row_begin, row_end) as f(col_run, image_run, lo, hi, stride)
+// per output row: positions [lo, hi) of col_run map to image_run[i * stride]; the rest are padding.
+// Padding rows (out of the image vertically) come with image_run == nullptr.
+template <class ImageT, class ColT, class F>
+void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int64_t row_end, ColT* col, F&& f) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const int64_t kw = r % g.k_w, kh = (r / g.k_w) % g.k_h, c = r / (g.k_w * g.k_h);
+    ImageT* plane = image + c * g.h * g.w;
+    ColT* row = col + r * g.cols();
+    const int64_t off_w = kw * g.dil_w - g.pad_w;
+    const auto [lo, hi] = inside(off_w, g.stride_w, g.w, g.out_w);
+    for (int64_t oh = 0; oh < g.out_h; ++oh) {
+      const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dil_h;
+      ColT* run = row + oh * g.out_w;
+      if (ih < 0 || ih >= g.h) {
+        f(run, static_cast<ImageT*>(nullptr), lo, hi);
+      } else {
+        f(run, plane + ih * g.w + off_w, lo, hi);
+      }
+    }
+  }
+}
+
+// col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], 0 outside.
+template <class T>
+void im2col(const T* image, const Window& g, T* col) {
+  const int64_t sw = g.stride_w, ow_n = g.out_w;
+  parallel_for(0, g.rows(), 1, [&](int64_t b, int64_t e) {
+    for_each_window_row(image, g, b, e, col, [&](T* run, const T* src, int64_t lo, int64_t hi) {
+      if (!src) {
+        std::fill(run, run + ow_n, T(0));
+        return;
+      }
+      std::fill(run, run + lo, T(0));
+      if (sw == 1) {
+        std::copy(src + lo, src + hi, run + lo);
+      } else {
+        for (int64_t i = lo; i < hi; ++i) run[i] = src[i * sw];
+      }
+      std::fill(run + hi, run + ow_n, T(0));
+    });
+  });
+}
+
+// The adjoint of im2col: image[c, ih, iw] += col[...] over every window covering it. The image
+// must be zeroed first. Rows of one channel write only that channel's plane, so the work is split
+// by channel and no two threads write the same element.
+template <class T>
+void col2im(const T* col, const Window& g, T* image) {
+  const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w;
+  parallel_for(0, g.channels, 1, [&](int64_t b, int64_t e) {
+    for_each_window_row(image, g, b * per_channel, e * per_channel, col,
+                        [&](const T* run, T* dst, int64_t lo, int64_t hi) {
+                          if (!dst) return;
+                          for (int64_t i = lo; i < hi; ++i) dst[i * sw] += run[i];
+                        });
+  });
+}
+
+// c (m x n) = op(a) @ b, row-major, through OpenBLAS (which threads it). BLAS rejects zero
+// leading dimensions, so empty products are handled here: a sum of no terms is 0.
+void gemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return std::fill(c, c + m * n, 0.f);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.f, a, trans_a ? m : k, b,
+              n, 0.f, c, n);
+}
+void gemm(bool trans_a, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) return std::fill(c, c + m * n, 0.0);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, trans_a ? m : k, b,
+              n, 0.0, c, n);
+}
+
+// out[o, :] += bias[o] over a (channels x plane) block.
+template <class T>
+void add_bias(T* out, const T* bias, int64_t channels, int64_t plane) {
+  if (!bias) return;
+  for (int64_t o = 0; o < channels; ++o) {
+    T* p = out + o * plane;
+    const T b = bias[o];
+    for (int64_t i = 0; i < plane; ++i) p[i] += b;
+  }
+}
+
+// The operands of a convolution call as dense (N, C, H, W) data: conv1d's (N, C, W) is H = 1,
+// an unbatched input is N = 1. `image` describes the convolution's input side.
+struct ConvCall {
+  Tensor input, weight, bias, output;
+  int64_t batch, groups;
+  Window image;  // one group's slice of an image
+};
+
+template <int Dims>
+ConvCall conv_call(const KernelCall& c, bool transposed) {
+  ConvCall cc{dense(c.inputs[0]), dense(c.inputs[1]), c.inputs[2].defined() ? dense(c.inputs[2]) : Tensor(),
+              c.outputs[0], 1, c.attrs.get<int64_t>("groups"), {}};
+  const Shape& x = cc.input.shape();
+  const Shape& w = cc.weight.shape();
+  const Shape& y = cc.output.shape();
+  const int64_t rank = static_cast<int64_t>(x.size());
+  if (rank == Dims + 2) cc.batch = x[0];
+  const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
+  const auto& padding = c.attrs.get<std::vector<int64_t>>("padding");
+  const auto& dilation = c.attrs.get<std::vector<int64_t>>("dilation");
+  // Spatial sizes, H first; conv1d has H = 1 with a trivial window along it.
+  auto spatial = [&](const Shape& s, int d) { return Dims == 1 && d == 0 ? 1 : s[s.size() - 2 + d]; };
+  auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
+    return Dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
+  };
+  Window& g = cc.image;
+  // The image is the side the windows slide over: the input of a convolution, the output of a
+  // transposed one.
+  const Shape& img = transposed ? y : x;
+  const Shape& grid = transposed ? x : y;
+  g.channels = w[1];  // input channels per group; output channels per group when transposed
+  g.h = spatial(img, 0);
+  g.w = spatial(img, 1);
+  g.out_h = spatial(grid, 0);
+  g.out_w = spatial(grid, 1);
+  g.k_h = spatial(w, 0);
+  g.k_w = spatial(w, 1);
+  g.stride_h = param(stride, 0, 1);
+  g.stride_w = param(stride, 1, 1);
+  g.pad_h = param(padding, 0, 0);
+  g.pad_w = param(padding, 1, 0);
+  g.dil_h = param(dilation, 0, 1);
+  g.dil_w = param(dilation, 1, 1);
+  return cc;
+}
+
+// y[n, g] = W[g] @ im2col(x[n, g]) + bias, for every image n and group g.
+template <int Dims>
+void conv_kernel(KernelCall& c) {
+  const ConvCall cc = conv_call<Dims>(c, false);
+  const Window& g = cc.image;
+  const int64_t out_per_group = cc.weight.shape()[0] / cc.groups;
+  const int64_t k = g.rows();  // reduction length of one group
+  const bool direct = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  dispatch_floating(cc.input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = cc.input.data<T>();
+    const T* w = cc.weight.data<T>();
+    const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
+    T* y = cc.output.data<T>();
+    std::vector<T> col(direct ? 0 : k * g.cols());
+    const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * g.cols();
+    for (int64_t n = 0; n < cc.batch; ++n) {
+      for (int64_t grp = 0; grp < cc.groups; ++grp) {
+        const T* image = x + (n * cc.groups + grp) * in_plane;
+        T* out = y + (n * cc.groups + grp) * out_plane;
+        if (!direct) im2col(image, g, col.data());
+        gemm(false, out_per_group, g.cols(), k, w + grp * out_per_group * k, direct ? image : col.data(), out);
+        add_bias(out, bias ? bias + grp * out_per_group : nullptr, out_per_group, g.cols());
+      }
+    }
+  });
+}
+
+// y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product.
+void conv_transpose2d_kernel(KernelCall& c) {
+  const ConvCall cc = conv_call<2>(c, true);
+  const Window& g = cc.image;
+  const int64_t in_per_group = cc.weight.shape()[0] / cc.groups;
+  dispatch_floating(cc.input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = cc.input.data<T>();
+    const T* w = cc.weight.data<T>();
+    const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
+    T* y = cc.output.data<T>();
+    std::vector<T> col(g.rows() * g.cols());
+    const int64_t in_plane = in_per_group * g.cols(), out_plane = g.channels * g.h * g.w;
+    for (int64_t n = 0; n < cc.batch; ++n) {
+      for (int64_t grp = 0; grp < cc.groups; ++grp) {
+        T* out = y + (n * cc.groups + grp) * out_plane;
+        gemm(true, g.rows(), g.cols(), in_per_group, w + grp * in_per_group * g.rows(), x + (n * cc.groups + grp) * in_plane,
+             col.data());
+        std::fill(out, out + out_plane, T(0));
+        col2im(col.data(), g, out);
+        add_bias(out, bias ? bias + grp * g.channels : nullptr, g.channels, g.h * g.w);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+TERRA_KERNEL(conv1d, CPU, conv_kernel<1>);
+TERRA_KERNEL(conv2d, CPU, conv_kernel<2>);
+TERRA_KERNEL(conv_transpose2d, CPU, conv_transpose2d_kernel);
+
+}  // namespace terra::cpu
