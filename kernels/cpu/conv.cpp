@@ -1,11 +1,11 @@
 // CPU kernels of the convolutions. conv1d and conv2d are one implementation (conv1d is conv2d
 // with H = 1); conv_transpose2d is its adjoint. Both are OpenBLAS GEMMs per image and group
 // around im2col (convolution) or col2im (transposed convolution); a 1x1, stride-1, unpadded
-// convolution multiplies the input directly.
+// convolution multiplies the input directly. Threads: see Note [Conv threading].
 #include <cblas.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/parallel.hpp"
@@ -92,29 +92,66 @@ void col2im(const T* col, const Window& g, T* image) {
   });
 }
 
-// c (m x n) = op(a) @ b, row-major, through OpenBLAS (which threads it). BLAS rejects zero
-// leading dimensions, so empty products are handled here: a sum of no terms is 0.
-void gemm(bool trans_a, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c) {
+// c (m x n) = op(a) @ b, plus c itself when accumulating; row-major, through OpenBLAS. BLAS
+// rejects zero leading dimensions, so empty products are handled here.
+template <class T>
+void gemm(bool trans_a, bool accumulate, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
   if (m == 0 || n == 0) return;
-  if (k == 0) return std::fill(c, c + m * n, 0.f);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.f, a, trans_a ? m : k, b,
-              n, 0.f, c, n);
-}
-void gemm(bool trans_a, int64_t m, int64_t n, int64_t k, const double* a, const double* b, double* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) return std::fill(c, c + m * n, 0.0);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, trans_a ? m : k, b,
-              n, 0.0, c, n);
+  if (k == 0) {
+    if (!accumulate) std::fill(c, c + m * n, T(0));
+    return;
+  }
+  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
+  const int64_t lda = trans_a ? m : k;
+  const T beta = accumulate ? T(1) : T(0);
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.f, a, lda, b, n, beta, c, n);
+  } else {
+    cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0, a, lda, b, n, beta, c, n);
+  }
 }
 
-// out[o, :] += bias[o] over a (channels x plane) block.
+// out[o, :] = bias[o] over a (channels x plane) block, or 0 without a bias: the starting value
+// that the products accumulate onto.
 template <class T>
-void add_bias(T* out, const T* bias, int64_t channels, int64_t plane) {
-  if (!bias) return;
-  for (int64_t o = 0; o < channels; ++o) {
-    T* p = out + o * plane;
-    const T b = bias[o];
-    for (int64_t i = 0; i < plane; ++i) p[i] += b;
+void init_output(T* out, const T* bias, int64_t channels, int64_t plane) {
+  for (int64_t o = 0; o < channels; ++o) std::fill(out + o * plane, out + (o + 1) * plane, bias ? bias[o] : T(0));
+}
+
+// Note [Conv threading]
+// OpenBLAS threads every GEMM on its own pool, and its workers spin for a while after each one,
+// so alternating Terra-pool phases (im2col) with OpenBLAS-threaded GEMMs keeps both pools
+// fighting for the same cores; and GEMMs issued from several threads at once queue for the one
+// OpenBLAS pool. So with at least as many images as threads, the images are split over Terra's
+// pool and every GEMM runs single-threaded: OpenBLAS is switched to one thread for the call and
+// restored afterwards (a process-wide setting: a BLAS call made concurrently from another thread
+// would run single-threaded too, only slower). With fewer images they run one after another,
+// each GEMM threaded by OpenBLAS and im2col / col2im split over Terra's pool.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Calls body(begin, end, scratch) over ranges of the images [0, batch), giving each range its own
+// scratch buffer of `scratch_elems` elements (from the caching arena: no zeroing, no page faults
+// after the first call). See Note [Conv threading].
+template <class F>
+void for_each_image(int64_t batch, int64_t scratch_elems, DType dtype, F&& body) {
+  auto run = [&](int64_t begin, int64_t end) {
+    const Tensor scratch = Tensor::empty({scratch_elems}, dtype);
+    body(begin, end, scratch);
+  };
+  if (num_threads() > 1 && batch >= num_threads()) {
+    SingleThreadedBlas single;
+    parallel_for(0, batch, 1, run);
+  } else {
+    run(0, batch);
   }
 }
 
@@ -178,17 +215,20 @@ void conv_kernel(KernelCall& c) {
     const T* w = cc.weight.data<T>();
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
-    std::vector<T> col(direct ? 0 : k * g.cols());
     const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * g.cols();
-    for (int64_t n = 0; n < cc.batch; ++n) {
-      for (int64_t grp = 0; grp < cc.groups; ++grp) {
-        const T* image = x + (n * cc.groups + grp) * in_plane;
-        T* out = y + (n * cc.groups + grp) * out_plane;
-        if (!direct) im2col(image, g, col.data());
-        gemm(false, out_per_group, g.cols(), k, w + grp * out_per_group * k, direct ? image : col.data(), out);
-        add_bias(out, bias ? bias + grp * out_per_group : nullptr, out_per_group, g.cols());
+    for_each_image(cc.batch, direct ? 0 : k * g.cols(), cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+      T* col = scratch.data<T>();
+      for (int64_t n = b; n < e; ++n) {
+        for (int64_t grp = 0; grp < cc.groups; ++grp) {
+          const T* image = x + (n * cc.groups + grp) * in_plane;
+          T* out = y + (n * cc.groups + grp) * out_plane;
+          if (!direct) im2col(image, g, col);
+          // With a bias, the product accumulates onto it (no separate pass over the output).
+          if (bias) init_output(out, bias + grp * out_per_group, out_per_group, g.cols());
+          gemm(false, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k, direct ? image : col, out);
+        }
       }
-    }
+    });
   });
 }
 
@@ -203,18 +243,19 @@ void conv_transpose2d_kernel(KernelCall& c) {
     const T* w = cc.weight.data<T>();
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
-    std::vector<T> col(g.rows() * g.cols());
     const int64_t in_plane = in_per_group * g.cols(), out_plane = g.channels * g.h * g.w;
-    for (int64_t n = 0; n < cc.batch; ++n) {
-      for (int64_t grp = 0; grp < cc.groups; ++grp) {
-        T* out = y + (n * cc.groups + grp) * out_plane;
-        gemm(true, g.rows(), g.cols(), in_per_group, w + grp * in_per_group * g.rows(), x + (n * cc.groups + grp) * in_plane,
-             col.data());
-        std::fill(out, out + out_plane, T(0));
-        col2im(col.data(), g, out);
-        add_bias(out, bias ? bias + grp * g.channels : nullptr, g.channels, g.h * g.w);
+    for_each_image(cc.batch, g.rows() * g.cols(), cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+      T* col = scratch.data<T>();
+      for (int64_t n = b; n < e; ++n) {
+        for (int64_t grp = 0; grp < cc.groups; ++grp) {
+          T* out = y + (n * cc.groups + grp) * out_plane;
+          gemm(true, false, g.rows(), g.cols(), in_per_group, w + grp * in_per_group * g.rows(),
+               x + (n * cc.groups + grp) * in_plane, col);
+          init_output(out, bias ? bias + grp * g.channels : nullptr, g.channels, g.h * g.w);
+          col2im(col, g, out);
+        }
       }
-    }
+    });
   });
 }
 
