@@ -34,9 +34,10 @@ Inferred conv_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   const int64_t rank = input.dim();
   TERRA_CHECK(rank == Dims + 1 || rank == Dims + 2, Runtime, "Expected ", Dims + 1, "D (unbatched) or ", Dims + 2,
               "D (batched) input to ", op, ", but got input of size: ", shape_str(input.shape()));
-  TERRA_CHECK(is_floating(input.dtype()), Runtime, "\"", op, "\" not implemented for '", dtype_name(input.dtype()), "'");
-  TERRA_CHECK(weight.dtype() == input.dtype(), Runtime, "Input type (", dtype_name(input.dtype()), ") and weight type (",
-              dtype_name(weight.dtype()), ") should be the same");
+  TERRA_CHECK(is_floating(input.dtype()), Runtime, "\"", op, "\" not implemented for '", dtype_name(input.dtype()),
+              "'");
+  TERRA_CHECK(weight.dtype() == input.dtype(), Runtime, "Input type (", dtype_name(input.dtype()),
+              ") and weight type (", dtype_name(weight.dtype()), ") should be the same");
   TERRA_CHECK(!bias.defined() || bias.dtype() == input.dtype(), Runtime, "Input type (", dtype_name(input.dtype()),
               ") and bias type (", dtype_name(bias.dtype()), ") should be the same");
 

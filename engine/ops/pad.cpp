@@ -71,7 +71,8 @@ Inferred pad_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   TERRA_CHECK(!value || *value == 0, Runtime, "Padding mode \"", mode, "\" doesn't take in value argument");
   TERRA_CHECK(mode == "reflect", NotImplemented, "padding mode \"", mode, "\" is not implemented in Terra");
   const bool supported = (n == 2 && (rank == 2 || rank == 3)) || (n == 4 && (rank == 3 || rank == 4));
-  TERRA_CHECK(n != 6 || !(rank == 4 || rank == 5), NotImplemented, "reflect padding of 3 dims is not implemented in Terra");
+  TERRA_CHECK(n != 6 || !(rank == 4 || rank == 5), NotImplemented,
+              "reflect padding of 3 dims is not implemented in Terra");
   TERRA_CHECK(supported, NotImplemented, "Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now");
   inf.outputs.push_back(TensorMeta{reflect_pad_shape(self, pad), self.dtype(), self.device()});
   return inf;

@@ -72,8 +72,8 @@ Shape pool_shape(const Tensor& self, const Attrs& attrs, const char* op, bool ha
   TERRA_CHECK(planes != 0 && h != 0 && w != 0, Runtime,
               "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:",
               shape_str(self.shape()));
-  TERRA_CHECK(oh >= 1 && ow >= 1, Runtime, "Given input size: (", planes, "x", h, "x", w, "). Calculated output size: (",
-              planes, "x", oh, "x", ow, "). Output size is too small");
+  TERRA_CHECK(oh >= 1 && ow >= 1, Runtime, "Given input size: (", planes, "x", h, "x", w,
+              "). Calculated output size: (", planes, "x", oh, "x", ow, "). Output size is too small");
   require_floating(self, op);
   return with_plane(self, oh, ow);
 }

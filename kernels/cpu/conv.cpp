@@ -33,25 +33,22 @@ std::pair<int64_t, int64_t> inside(int64_t offset, int64_t stride, int64_t size,
   return {lo, hi};
 }
 
-// Visits every column-matrix row in [row_begin, row_end) as f(col_run, image_run, lo, hi, stride)
-// per output row: positions [lo, hi) of col_run map to image_run[i * stride]; the rest are padding.
-// Padding rows (out of the image vertically) come with image_run == nullptr.
+// Visits every column-matrix row in [row_begin, row_end), one output row at a time, as
+// f(run, src, offset, lo, hi): positions [lo, hi) of the run of out_w column entries take
+// src[i * stride_w + offset], where src is the image row the windows cover; the others are
+// padding. Runs whose windows lie in the vertical padding come with src == nullptr.
 template <class ImageT, class ColT, class F>
 void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int64_t row_end, ColT* col, F&& f) {
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t kw = r % g.k_w, kh = (r / g.k_w) % g.k_h, c = r / (g.k_w * g.k_h);
     ImageT* plane = image + c * g.h * g.w;
     ColT* row = col + r * g.cols();
-    const int64_t off_w = kw * g.dil_w - g.pad_w;
-    const auto [lo, hi] = inside(off_w, g.stride_w, g.w, g.out_w);
+    const int64_t offset = kw * g.dil_w - g.pad_w;
+    const auto [lo, hi] = inside(offset, g.stride_w, g.w, g.out_w);
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
       const int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dil_h;
-      ColT* run = row + oh * g.out_w;
-      if (ih < 0 || ih >= g.h) {
-        f(run, static_cast<ImageT*>(nullptr), lo, hi);
-      } else {
-        f(run, plane + ih * g.w + off_w, lo, hi);
-      }
+      const bool in_image = ih >= 0 && ih < g.h;
+      f(row + oh * g.out_w, in_image ? plane + ih * g.w : nullptr, offset, lo, hi);
     }
   }
 }
@@ -59,35 +56,35 @@ void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int6
 // col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], 0 outside.
 template <class T>
 void im2col(const T* image, const Window& g, T* col) {
-  const int64_t sw = g.stride_w, ow_n = g.out_w;
+  const int64_t sw = g.stride_w, n = g.out_w;
   parallel_for(0, g.rows(), 1, [&](int64_t b, int64_t e) {
-    for_each_window_row(image, g, b, e, col, [&](T* run, const T* src, int64_t lo, int64_t hi) {
+    for_each_window_row(image, g, b, e, col, [&](T* run, const T* src, int64_t offset, int64_t lo, int64_t hi) {
       if (!src) {
-        std::fill(run, run + ow_n, T(0));
+        std::fill(run, run + n, T(0));
         return;
       }
       std::fill(run, run + lo, T(0));
-      if (sw == 1) {
-        std::copy(src + lo, src + hi, run + lo);
+      if (sw == 1) {  // the common case: a plain copy the compiler turns into memmove
+        std::copy(src + lo + offset, src + hi + offset, run + lo);
       } else {
-        for (int64_t i = lo; i < hi; ++i) run[i] = src[i * sw];
+        for (int64_t i = lo; i < hi; ++i) run[i] = src[i * sw + offset];
       }
-      std::fill(run + hi, run + ow_n, T(0));
+      std::fill(run + hi, run + n, T(0));
     });
   });
 }
 
-// The adjoint of im2col: image[c, ih, iw] += col[...] over every window covering it. The image
-// must be zeroed first. Rows of one channel write only that channel's plane, so the work is split
-// by channel and no two threads write the same element.
+// The adjoint of im2col: image[c, ih, iw] += col[...] over every window covering it, onto the
+// image's current values. Rows of one channel write only that channel's plane, so the work is
+// split by channel and no two threads write the same element.
 template <class T>
 void col2im(const T* col, const Window& g, T* image) {
   const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w;
   parallel_for(0, g.channels, 1, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b * per_channel, e * per_channel, col,
-                        [&](const T* run, T* dst, int64_t lo, int64_t hi) {
+                        [&](const T* run, T* dst, int64_t offset, int64_t lo, int64_t hi) {
                           if (!dst) return;
-                          for (int64_t i = lo; i < hi; ++i) dst[i * sw] += run[i];
+                          for (int64_t i = lo; i < hi; ++i) dst[i * sw + offset] += run[i];
                         });
   });
 }
@@ -156,11 +153,11 @@ void for_each_image(int64_t batch, int64_t scratch_elems, DType dtype, F&& body)
 }
 
 // The operands of a convolution call as dense (N, C, H, W) data: conv1d's (N, C, W) is H = 1,
-// an unbatched input is N = 1. `image` describes the convolution's input side.
+// an unbatched input is N = 1.
 struct ConvCall {
   Tensor input, weight, bias, output;
   int64_t batch, groups;
-  Window image;  // one group's slice of an image
+  Window window;  // of one image and group
 };
 
 template <int Dims>
@@ -170,8 +167,7 @@ ConvCall conv_call(const KernelCall& c, bool transposed) {
   const Shape& x = cc.input.shape();
   const Shape& w = cc.weight.shape();
   const Shape& y = cc.output.shape();
-  const int64_t rank = static_cast<int64_t>(x.size());
-  if (rank == Dims + 2) cc.batch = x[0];
+  if (x.size() == Dims + 2) cc.batch = x[0];
   const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
   const auto& padding = c.attrs.get<std::vector<int64_t>>("padding");
   const auto& dilation = c.attrs.get<std::vector<int64_t>>("dilation");
@@ -180,9 +176,7 @@ ConvCall conv_call(const KernelCall& c, bool transposed) {
   auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
     return Dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
   };
-  Window& g = cc.image;
-  // The image is the side the windows slide over: the input of a convolution, the output of a
-  // transposed one.
+  Window& g = cc.window;
   const Shape& img = transposed ? y : x;
   const Shape& grid = transposed ? x : y;
   g.channels = w[1];  // input channels per group; output channels per group when transposed
@@ -205,7 +199,7 @@ ConvCall conv_call(const KernelCall& c, bool transposed) {
 template <int Dims>
 void conv_kernel(KernelCall& c) {
   const ConvCall cc = conv_call<Dims>(c, false);
-  const Window& g = cc.image;
+  const Window& g = cc.window;
   const int64_t out_per_group = cc.weight.shape()[0] / cc.groups;
   const int64_t k = g.rows();  // reduction length of one group
   const bool direct = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
@@ -216,7 +210,8 @@ void conv_kernel(KernelCall& c) {
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
     const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * g.cols();
-    for_each_image(cc.batch, direct ? 0 : k * g.cols(), cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    const int64_t scratch_elems = direct ? 0 : k * g.cols();
+    for_each_image(cc.batch, scratch_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
       for (int64_t n = b; n < e; ++n) {
         for (int64_t grp = 0; grp < cc.groups; ++grp) {
@@ -225,7 +220,8 @@ void conv_kernel(KernelCall& c) {
           if (!direct) im2col(image, g, col);
           // With a bias, the product accumulates onto it (no separate pass over the output).
           if (bias) init_output(out, bias + grp * out_per_group, out_per_group, g.cols());
-          gemm(false, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k, direct ? image : col, out);
+          gemm(false, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k,
+               direct ? image : col, out);
         }
       }
     });
@@ -235,7 +231,7 @@ void conv_kernel(KernelCall& c) {
 // y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product.
 void conv_transpose2d_kernel(KernelCall& c) {
   const ConvCall cc = conv_call<2>(c, true);
-  const Window& g = cc.image;
+  const Window& g = cc.window;
   const int64_t in_per_group = cc.weight.shape()[0] / cc.groups;
   dispatch_floating(cc.input.dtype(), [&](auto tag) {
     using T = decltype(tag);

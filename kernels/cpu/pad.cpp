@@ -28,8 +28,8 @@ void constant_pad(const Tensor& in, const Tensor& out, const std::vector<int64_t
     elementwise<T>(out, {}, [v]() { return v; });
     for (int64_t s : overlap)
       if (s <= 0) return;
-    elementwise<T, T>(out.as_strided(overlap, out_strides, out_offset), {in.as_strided(overlap, in.strides(), in_offset)},
-                      [](T x) { return x; });
+    const Tensor src = in.as_strided(overlap, in.strides(), in_offset);
+    elementwise<T, T>(out.as_strided(overlap, out_strides, out_offset), {src}, [](T x) { return x; });
   });
 }
 
