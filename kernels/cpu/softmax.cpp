@@ -1,0 +1,265 @@
+// CPU kernels of softmax and log_softmax, and the log-sum-exp routines the fused cross-entropy
+// kernel shares (kernels/cpu/softmax.hpp). Every variant makes the same passes over the softmax
+// dim: the max, exp(x - max) with its sum, then a scale (softmax) or a shift (log_softmax).
+// Subtracting the max keeps exp from overflowing; NaN and inf inputs come out as in PyTorch
+// (a row holding NaN or +inf is all NaN, a row of -inf is NaN).
+//
+// Note [Softmax layouts]
+// The input, made contiguous, is seen as [outer, C, inner] with C the softmax dim. The last dim
+// (inner == 1) is a row per outer index; rows are split over threads and each pass is a
+// contiguous loop (reductions keep kLanes partial results so they vectorize without
+// reassociation flags). Any other dim takes a block of inner positions at a time: the passes walk
+// c outermost and the positions innermost, so the inner loop is contiguous and vectorizes across
+// positions, with per-position max and sum arrays and no transpose copy.
+//
+// Note [Fast exp]
+// float32 exp is Cephes' polynomial (range reduction by ln 2, degree-6 polynomial, scaling by
+// 2^n in two steps so results down to the denormals are right), branch-free so it vectorizes; its
+// error is at most 1.4 ulp over the float range. float64 uses std::exp.
+//
+// Note [ISA clones]
+// The build targets baseline x86-64. The entry points are also compiled for x86-64-v3 (AVX2) and
+// x86-64-v4 (AVX-512) through target_clones and the loader picks the best for the CPU: same code,
+// same results (no FMA contraction in ISO C++ mode), wider vectors. GCC vectorizes the exp
+// polynomial's clamps only where comparisons cannot trap (AVX's vcmpps), so the baseline clone
+// runs exp scalar.
+#include "kernels/cpu/softmax.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/contiguous.hpp"
+#include "kernels/kernel.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TERRA_ISA_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+// The clones only help if the loops are compiled inside them: everything they call is inlined.
+#define TERRA_INLINE __attribute__((always_inline)) inline
+#else
+#define TERRA_ISA_CLONES
+#define TERRA_INLINE inline
+#endif
+
+namespace terra::cpu {
+namespace {
+
+// Partial results a row reduction keeps: 128 bytes, a few vector registers at any width.
+template <class T>
+constexpr int64_t kLanes = 128 / sizeof(T);
+
+TERRA_INLINE float exp_of(float x) {
+  constexpr float hi = 88.72283935546875f;  // exp(hi) is the largest float
+  constexpr float lo = -110.0f;             // exp(lo) rounds to 0
+  float xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick: its low mantissa bits are n.
+  constexpr float magic = 12582912.0f;
+  const float t = xc * 1.44269504088896341f + magic;
+  int32_t n;
+  std::memcpy(&n, &t, sizeof n);
+  n -= 0x4B400000;
+  const float fn = t - magic;
+  // r = x - n ln 2, with ln 2 split in two so r is exact.
+  float r = xc - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.0f;
+  // 2^n as two factors, each a normal float for n in [-160, 128].
+  const int32_t n1 = n >> 1, n2 = n - n1;
+  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  float s1, s2;
+  std::memcpy(&s1, &b1, sizeof s1);
+  std::memcpy(&s2, &b2, sizeof s2);
+  y = y * s1 * s2;
+  return x > hi ? std::numeric_limits<float>::infinity() : y;
+}
+
+TERRA_INLINE double exp_of(double x) { return std::exp(x); }
+
+template <class T>
+TERRA_INLINE T max_of(T a, T b) {
+  return a > b ? a : b;
+}
+
+// --- rows (inner == 1) ---
+
+template <class T>
+TERRA_INLINE T row_max(const T* x, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  T acc[L];
+  std::fill_n(acc, L, -std::numeric_limits<T>::infinity());
+  const int64_t full = n - n % L;
+  for (int64_t i = 0; i < full; i += L)
+    for (int64_t j = 0; j < L; ++j) acc[j] = max_of(x[i + j], acc[j]);
+  for (int64_t i = full; i < n; ++i) acc[i - full] = max_of(x[i], acc[i - full]);
+  T m = acc[0];
+  for (int64_t j = 1; j < L; ++j) m = max_of(acc[j], m);
+  return m;
+}
+
+template <class T>
+TERRA_INLINE T row_sum(const T* x, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  T acc[L] = {};
+  const int64_t full = n - n % L;
+  for (int64_t i = 0; i < full; i += L)
+    for (int64_t j = 0; j < L; ++j) acc[j] += x[i + j];
+  for (int64_t i = full; i < n; ++i) acc[i - full] += x[i];
+  T s = 0;
+  for (int64_t j = 0; j < L; ++j) s += acc[j];
+  return s;
+}
+
+// y = exp(x - m); returns the sum of y.
+template <class T>
+TERRA_INLINE T row_exp(const T* x, T* y, int64_t n, T m) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_of(x[i] - m);
+  return row_sum(y, n);
+}
+
+template <class T>
+TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const T m = row_max(x, cols);
+    const T s = row_exp(x, y, cols, m);
+    if (log) {
+      // (x - m) is exact near the max; folding m into the shift would round it away.
+      const T log_s = std::log(s);
+      for (int64_t i = 0; i < cols; ++i) y[i] = (x[i] - m) - log_s;
+    } else {
+      const T inv = T(1) / s;
+      for (int64_t i = 0; i < cols; ++i) y[i] *= inv;
+    }
+  }
+}
+
+template <class T>
+TERRA_INLINE void lse_rows(const T* x, T* lse, int64_t rows, int64_t cols) {
+  std::vector<T> scratch(cols);
+  for (int64_t r = 0; r < rows; ++r, x += cols) {
+    const T m = row_max(x, cols);
+    lse[r] = m + std::log(row_exp(x, scratch.data(), cols, m));
+  }
+}
+
+// --- a block of inner positions (inner > 1); x and y point at the block's first position ---
+
+template <class T>
+TERRA_INLINE void column_max(const T* x, int64_t C, int64_t inner, int64_t n, T* mx) {
+  std::fill_n(mx, n, -std::numeric_limits<T>::infinity());
+  for (int64_t c = 0; c < C; ++c, x += inner)
+    for (int64_t j = 0; j < n; ++j) mx[j] = max_of(x[j], mx[j]);
+}
+
+template <class T>
+TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inner, int64_t n, bool log) {
+  T mx[kSoftmaxInnerBlock], sum[kSoftmaxInnerBlock] = {};
+  column_max(x, C, inner, n, mx);
+  for (int64_t c = 0; c < C; ++c) {
+    const T* xc = x + c * inner;
+    T* yc = y + c * inner;
+    for (int64_t j = 0; j < n; ++j) {
+      yc[j] = exp_of(xc[j] - mx[j]);
+      sum[j] += yc[j];
+    }
+  }
+  if (log) {
+    for (int64_t j = 0; j < n; ++j) sum[j] = std::log(sum[j]);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j = 0; j < n; ++j) y[c * inner + j] = (x[c * inner + j] - mx[j]) - sum[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j = 0; j < n; ++j) y[c * inner + j] *= sum[j];
+  }
+}
+
+template <class T>
+TERRA_INLINE void softmax_columns(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end, bool log) {
+  for (int64_t j = begin; j < end; j += kSoftmaxInnerBlock)
+    softmax_column_block(x + j, y + j, C, inner, std::min(kSoftmaxInnerBlock, end - j), log);
+}
+
+template <class T>
+TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int64_t begin, int64_t end) {
+  for (int64_t j0 = begin; j0 < end; j0 += kSoftmaxInnerBlock) {
+    const int64_t n = std::min(kSoftmaxInnerBlock, end - j0);
+    T mx[kSoftmaxInnerBlock], sum[kSoftmaxInnerBlock] = {};
+    column_max(x + j0, C, inner, n, mx);
+    for (int64_t c = 0; c < C; ++c) {
+      const T* xc = x + c * inner + j0;
+      for (int64_t j = 0; j < n; ++j) sum[j] += exp_of(xc[j] - mx[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) lse[j0 - begin + j] = mx[j] + std::log(sum[j]);
+  }
+}
+
+// --- kernels ---
+
+template <bool Log>
+void softmax_kernel(KernelCall& c) {
+  const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
+  const Tensor& y = c.outputs[0];
+  if (x.numel() == 0) return;
+  const Shape& shape = x.shape();
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), x.dim());
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= shape[d];
+  const int64_t C = x.dim() == 0 ? 1 : shape[dim];
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    if (inner == 1) {
+      parallel_for(0, outer, std::max<int64_t>(1, kElementwiseGrain / C), [&](int64_t b, int64_t e) {
+        softmax_lastdim(xp + b * C, yp + b * C, e - b, C, Log);
+      });
+      return;
+    }
+    // Work items are (outer index, block of inner positions).
+    const int64_t blocks = (inner + kSoftmaxInnerBlock - 1) / kSoftmaxInnerBlock;
+    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (C * std::min(inner, kSoftmaxInnerBlock)));
+    parallel_for(0, outer * blocks, grain, [&](int64_t b, int64_t e) {
+      for (int64_t w = b; w < e; ++w) {
+        const int64_t o = w / blocks, j = (w % blocks) * kSoftmaxInnerBlock;
+        softmax_inner(xp + o * C * inner, yp + o * C * inner, C, inner, j, std::min(inner, j + kSoftmaxInnerBlock),
+                      Log);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+// The entry points: one overload per dtype, each compiled per ISA (Note [ISA clones]).
+#define TERRA_SOFTMAX_ENTRY_POINTS(T)                                                                     \
+  TERRA_ISA_CLONES void softmax_lastdim(const T* x, T* y, int64_t rows, int64_t cols, bool log) {         \
+    softmax_rows(x, y, rows, cols, log);                                                                       \
+  }                                                                                                       \
+  TERRA_ISA_CLONES void softmax_inner(const T* x, T* y, int64_t C, int64_t n, int64_t begin, int64_t end, \
+                                      bool log) {                                                         \
+    softmax_columns(x, y, C, n, begin, end, log);                                                                   \
+  }                                                                                                       \
+  TERRA_ISA_CLONES void logsumexp_lastdim(const T* x, T* lse, int64_t rows, int64_t cols) {               \
+    lse_rows(x, lse, rows, cols);                                                                      \
+  }                                                                                                       \
+  TERRA_ISA_CLONES void logsumexp_inner(const T* x, T* lse, int64_t C, int64_t n, int64_t begin, int64_t end) { \
+    lse_columns(x, lse, C, n, begin, end);                                                                  \
+  }
+TERRA_SOFTMAX_ENTRY_POINTS(float)
+TERRA_SOFTMAX_ENTRY_POINTS(double)
+#undef TERRA_SOFTMAX_ENTRY_POINTS
+
+TERRA_KERNEL(softmax, CPU, softmax_kernel<false>);
+TERRA_KERNEL(log_softmax, CPU, softmax_kernel<true>);
+
+}  // namespace terra::cpu
