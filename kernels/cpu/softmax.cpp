@@ -18,11 +18,11 @@
 // error is at most 1.4 ulp over the float range. float64 uses std::exp.
 //
 // Note [ISA clones]
-// The build targets baseline x86-64. The entry points are also compiled for x86-64-v3 (AVX2) and
-// x86-64-v4 (AVX-512) through target_clones and the loader picks the best for the CPU: same code,
-// same results (no FMA contraction in ISO C++ mode), wider vectors. GCC vectorizes the exp
-// polynomial's clamps only where comparisons cannot trap (AVX's vcmpps), so the baseline clone
-// runs exp scalar.
+// The build targets baseline x86-64. The single-threaded routines are also compiled for
+// x86-64-v3 (AVX2) and x86-64-v4 (AVX-512) through target_clones, and the loader picks the best
+// for the CPU: same code, same results (no FMA contraction in ISO C++ mode), wider vectors. GCC
+// vectorizes the exp polynomial's clamps only where comparisons cannot trap (AVX's vcmpps), so
+// the baseline clone runs exp scalar.
 #include "kernels/cpu/softmax.hpp"
 
 #include <algorithm>
@@ -49,6 +49,9 @@ namespace {
 // Partial results a row reduction keeps: 128 bytes, a few vector registers at any width.
 template <class T>
 constexpr int64_t kLanes = 128 / sizeof(T);
+
+// Inner positions a column pass takes at a time: their C rows stay in cache between the passes.
+constexpr int64_t kInnerBlock = 256;
 
 TERRA_INLINE float exp_of(float x) {
   constexpr float hi = 88.72283935546875f;  // exp(hi) is the largest float
@@ -161,7 +164,7 @@ TERRA_INLINE void column_max(const T* x, int64_t C, int64_t inner, int64_t n, T*
 
 template <class T>
 TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inner, int64_t n, bool log) {
-  T mx[kSoftmaxInnerBlock], sum[kSoftmaxInnerBlock] = {};
+  T mx[kInnerBlock], sum[kInnerBlock] = {};
   column_max(x, C, inner, n, mx);
   for (int64_t c = 0; c < C; ++c) {
     const T* xc = x + c * inner;
@@ -184,15 +187,15 @@ TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inne
 
 template <class T>
 TERRA_INLINE void softmax_columns(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end, bool log) {
-  for (int64_t j = begin; j < end; j += kSoftmaxInnerBlock)
-    softmax_column_block(x + j, y + j, C, inner, std::min(kSoftmaxInnerBlock, end - j), log);
+  for (int64_t j = begin; j < end; j += kInnerBlock)
+    softmax_column_block(x + j, y + j, C, inner, std::min(kInnerBlock, end - j), log);
 }
 
 template <class T>
 TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int64_t begin, int64_t end) {
-  for (int64_t j0 = begin; j0 < end; j0 += kSoftmaxInnerBlock) {
-    const int64_t n = std::min(kSoftmaxInnerBlock, end - j0);
-    T mx[kSoftmaxInnerBlock], sum[kSoftmaxInnerBlock] = {};
+  for (int64_t j0 = begin; j0 < end; j0 += kInnerBlock) {
+    const int64_t n = std::min(kInnerBlock, end - j0);
+    T mx[kInnerBlock], sum[kInnerBlock] = {};
     column_max(x + j0, C, inner, n, mx);
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + c * inner + j0;
@@ -202,62 +205,81 @@ TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int6
   }
 }
 
-// --- kernels ---
+// The single-threaded routines, compiled per ISA (Note [ISA clones]): one overload per dtype.
+#define TERRA_SOFTMAX_CLONES(T)                                                                              \
+  TERRA_ISA_CLONES void rows_isa(const T* x, T* y, int64_t rows, int64_t cols, bool log) {                   \
+    softmax_rows(x, y, rows, cols, log);                                                                     \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void columns_isa(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end,  \
+                                    bool log) {                                                              \
+    softmax_columns(x, y, C, inner, begin, end, log);                                                        \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void lse_rows_isa(const T* x, T* lse, int64_t rows, int64_t cols) {                       \
+    lse_rows(x, lse, rows, cols);                                                                            \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void lse_columns_isa(const T* x, T* lse, int64_t C, int64_t inner, int64_t begin,         \
+                                        int64_t end) {                                                       \
+    lse_columns(x, lse, C, inner, begin, end);                                                               \
+  }
+TERRA_SOFTMAX_CLONES(float)
+TERRA_SOFTMAX_CLONES(double)
+#undef TERRA_SOFTMAX_CLONES
+
+// Splits [outer, C, inner] over the thread pool: rows(begin, end) over ranges of outer indices
+// when inner == 1, else block(o, begin, end) over blocks of inner positions of one outer index.
+template <class Rows, class Block>
+void split_dim(int64_t outer, int64_t C, int64_t inner, const Rows& rows, const Block& block) {
+  const int64_t per_item = std::max<int64_t>(1, C * std::min(inner, kInnerBlock));
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / per_item);
+  if (inner == 1) {
+    parallel_for(0, outer, grain, rows);
+    return;
+  }
+  const int64_t blocks = (inner + kInnerBlock - 1) / kInnerBlock;
+  parallel_for(0, outer * blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t w = b; w < e; ++w) {
+      const int64_t o = w / blocks, j = (w % blocks) * kInnerBlock;
+      block(o, j, std::min(inner, j + kInnerBlock));
+    }
+  });
+}
 
 template <bool Log>
 void softmax_kernel(KernelCall& c) {
   const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
   const Tensor& y = c.outputs[0];
   if (x.numel() == 0) return;
-  const Shape& shape = x.shape();
   const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), x.dim());
   int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
-  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= shape[d];
-  const int64_t C = x.dim() == 0 ? 1 : shape[dim];
+  for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
+  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.shape()[d];
+  const int64_t C = x.dim() == 0 ? 1 : x.shape()[dim];
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
-    if (inner == 1) {
-      parallel_for(0, outer, std::max<int64_t>(1, kElementwiseGrain / C), [&](int64_t b, int64_t e) {
-        softmax_lastdim(xp + b * C, yp + b * C, e - b, C, Log);
-      });
-      return;
-    }
-    // Work items are (outer index, block of inner positions).
-    const int64_t blocks = (inner + kSoftmaxInnerBlock - 1) / kSoftmaxInnerBlock;
-    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (C * std::min(inner, kSoftmaxInnerBlock)));
-    parallel_for(0, outer * blocks, grain, [&](int64_t b, int64_t e) {
-      for (int64_t w = b; w < e; ++w) {
-        const int64_t o = w / blocks, j = (w % blocks) * kSoftmaxInnerBlock;
-        softmax_inner(xp + o * C * inner, yp + o * C * inner, C, inner, j, std::min(inner, j + kSoftmaxInnerBlock),
-                      Log);
-      }
-    });
+    softmax_dim(x.data<T>(), y.data<T>(), outer, C, inner, Log);
   });
 }
 
 }  // namespace
 
-// The entry points: one overload per dtype, each compiled per ISA (Note [ISA clones]).
-#define TERRA_SOFTMAX_ENTRY_POINTS(T)                                                                     \
-  TERRA_ISA_CLONES void softmax_lastdim(const T* x, T* y, int64_t rows, int64_t cols, bool log) {         \
-    softmax_rows(x, y, rows, cols, log);                                                                       \
-  }                                                                                                       \
-  TERRA_ISA_CLONES void softmax_inner(const T* x, T* y, int64_t C, int64_t n, int64_t begin, int64_t end, \
-                                      bool log) {                                                         \
-    softmax_columns(x, y, C, n, begin, end, log);                                                                   \
-  }                                                                                                       \
-  TERRA_ISA_CLONES void logsumexp_lastdim(const T* x, T* lse, int64_t rows, int64_t cols) {               \
-    lse_rows(x, lse, rows, cols);                                                                      \
-  }                                                                                                       \
-  TERRA_ISA_CLONES void logsumexp_inner(const T* x, T* lse, int64_t C, int64_t n, int64_t begin, int64_t end) { \
-    lse_columns(x, lse, C, n, begin, end);                                                                  \
-  }
-TERRA_SOFTMAX_ENTRY_POINTS(float)
-TERRA_SOFTMAX_ENTRY_POINTS(double)
-#undef TERRA_SOFTMAX_ENTRY_POINTS
+template <class T>
+void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log) {
+  split_dim(
+      outer, C, inner, [&](int64_t b, int64_t e) { rows_isa(x + b * C, y + b * C, e - b, C, log); },
+      [&](int64_t o, int64_t b, int64_t e) { columns_isa(x + o * C * inner, y + o * C * inner, C, inner, b, e, log); });
+}
+
+template <class T>
+void logsumexp_dim(const T* x, T* lse, int64_t outer, int64_t C, int64_t inner) {
+  split_dim(
+      outer, C, inner, [&](int64_t b, int64_t e) { lse_rows_isa(x + b * C, lse + b, e - b, C); },
+      [&](int64_t o, int64_t b, int64_t e) { lse_columns_isa(x + o * C * inner, lse + o * inner + b, C, inner, b, e); });
+}
+
+template void softmax_dim(const float*, float*, int64_t, int64_t, int64_t, bool);
+template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, bool);
+template void logsumexp_dim(const float*, float*, int64_t, int64_t, int64_t);
+template void logsumexp_dim(const double*, double*, int64_t, int64_t, int64_t);
 
 TERRA_KERNEL(softmax, CPU, softmax_kernel<false>);
 TERRA_KERNEL(log_softmax, CPU, softmax_kernel<true>);
