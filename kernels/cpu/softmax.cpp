@@ -75,9 +75,10 @@ TERRA_INLINE float exp_of(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = p * r * r + r + 1.0f;
-  // 2^n as two factors, each a normal float for n in [-160, 128].
+  // 2^n as two factors, each a normal float for n in [-160, 128]. (Shifted as unsigned: for a NaN
+  // input n is garbage, and its result is NaN whatever the scale.)
   const int32_t n1 = n >> 1, n2 = n - n1;
-  const int32_t b1 = (n1 + 127) << 23, b2 = (n2 + 127) << 23;
+  const uint32_t b1 = static_cast<uint32_t>(n1 + 127) << 23, b2 = static_cast<uint32_t>(n2 + 127) << 23;
   float s1, s2;
   std::memcpy(&s1, &b1, sizeof s1);
   std::memcpy(&s2, &b2, sizeof s2);
