@@ -15,14 +15,15 @@
 // Note [Fast exp]
 // float32 exp is Cephes' polynomial (range reduction by ln 2, degree-6 polynomial, scaling by
 // 2^n in two steps so results down to the denormals are right), branch-free so it vectorizes; its
-// error is at most 1.4 ulp over the float range. float64 uses std::exp.
+// error is at most 1.4 ulp. Its arguments are x - max(x), never positive (or NaN, which
+// propagates), so it needs no overflow handling. float64 uses std::exp.
 //
 // Note [ISA clones]
 // The build targets baseline x86-64. The single-threaded routines are also compiled for
 // x86-64-v3 (AVX2) and x86-64-v4 (AVX-512) through target_clones, and the loader picks the best
-// for the CPU: same code, same results (no FMA contraction in ISO C++ mode), wider vectors. GCC
-// vectorizes the exp polynomial's clamps only where comparisons cannot trap (AVX's vcmpps), so
-// the baseline clone runs exp scalar.
+// for the CPU: same code, wider vectors (the AVX clones may fuse multiply-adds, so results can
+// differ in the last bit between CPUs). GCC vectorizes the exp polynomial's clamp only where
+// comparisons cannot trap (AVX's vcmpps), so the baseline clone runs exp scalar.
 #include "kernels/cpu/softmax.hpp"
 
 #include <algorithm>
@@ -53,11 +54,10 @@ constexpr int64_t kLanes = 128 / sizeof(T);
 // Inner positions a column pass takes at a time: their C rows stay in cache between the passes.
 constexpr int64_t kInnerBlock = 256;
 
-TERRA_INLINE float exp_of(float x) {
-  constexpr float hi = 88.72283935546875f;  // exp(hi) is the largest float
-  constexpr float lo = -110.0f;             // exp(lo) rounds to 0
-  float xc = x < lo ? lo : x;
-  xc = xc > hi ? hi : xc;
+// exp(x) for x <= 0 or NaN: every exponent here is x - max(x). Note [Fast exp].
+TERRA_INLINE float exp_nonpositive(float x) {
+  constexpr float lo = -110.0f;  // exp(lo) rounds to 0
+  const float xc = x < lo ? lo : x;
   // n = round(x / ln 2) by the 1.5 * 2^23 trick: its low mantissa bits are n.
   constexpr float magic = 12582912.0f;
   const float t = xc * 1.44269504088896341f + magic;
@@ -74,19 +74,18 @@ TERRA_INLINE float exp_of(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.0f;
-  // 2^n as two factors, each a normal float for n in [-160, 128]. (Shifted as unsigned: for a NaN
-  // input n is garbage, and its result is NaN whatever the scale.)
+  const float y = p * r * r + r + 1.0f;
+  // 2^n as two factors, each a normal float for n in [-160, 0]. (Shifted as unsigned: for a NaN
+  // input n is garbage, and the result is NaN whatever the scale.)
   const int32_t n1 = n >> 1, n2 = n - n1;
   const uint32_t b1 = static_cast<uint32_t>(n1 + 127) << 23, b2 = static_cast<uint32_t>(n2 + 127) << 23;
   float s1, s2;
   std::memcpy(&s1, &b1, sizeof s1);
   std::memcpy(&s2, &b2, sizeof s2);
-  y = y * s1 * s2;
-  return x > hi ? std::numeric_limits<float>::infinity() : y;
+  return y * s1 * s2;
 }
 
-TERRA_INLINE double exp_of(double x) { return std::exp(x); }
+TERRA_INLINE double exp_nonpositive(double x) { return std::exp(x); }
 
 template <class T>
 TERRA_INLINE T max_of(T a, T b) {
@@ -125,7 +124,7 @@ TERRA_INLINE T row_sum(const T* x, int64_t n) {
 // y = exp(x - m); returns the sum of y.
 template <class T>
 TERRA_INLINE T row_exp(const T* x, T* y, int64_t n, T m) {
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_of(x[i] - m);
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_nonpositive(x[i] - m);
   return row_sum(y, n);
 }
 
@@ -171,7 +170,7 @@ TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inne
     const T* xc = x + c * inner;
     T* yc = y + c * inner;
     for (int64_t j = 0; j < n; ++j) {
-      yc[j] = exp_of(xc[j] - mx[j]);
+      yc[j] = exp_nonpositive(xc[j] - mx[j]);
       sum[j] += yc[j];
     }
   }
@@ -200,7 +199,7 @@ TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int6
     column_max(x + j0, C, inner, n, mx);
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + c * inner + j0;
-      for (int64_t j = 0; j < n; ++j) sum[j] += exp_of(xc[j] - mx[j]);
+      for (int64_t j = 0; j < n; ++j) sum[j] += exp_nonpositive(xc[j] - mx[j]);
     }
     for (int64_t j = 0; j < n; ++j) lse[j0 - begin + j] = mx[j] + std::log(sum[j]);
   }
