@@ -14,16 +14,18 @@
 //
 // Note [Fast exp]
 // float32 exp is Cephes' polynomial (range reduction by ln 2, degree-6 polynomial, scaling by
-// 2^n in two steps so results down to the denormals are right), branch-free so it vectorizes; its
-// error is at most 1.4 ulp. Its arguments are x - max(x), never positive (or NaN, which
-// propagates), so it needs no overflow handling. float64 uses std::exp.
+// 2^n), under 1 ulp of error for every float in [-87, 0]. Its arguments are x - max(x): never
+// positive (or NaN, which propagates), so nothing overflows; below -87, where exp is under
+// FLT_MIN, it flushes to 0 (at most 1.2e-38 off, nothing next to the row's largest term, 1). It
+// has no branches and no float comparisons: GCC will not if-convert a float compare under the
+// default -ftrapping-math except with AVX-512 masks, so the selects are integer bit masks and the
+// loop vectorizes at every ISA. float64 uses std::exp.
 //
 // Note [ISA clones]
 // The build targets baseline x86-64. The single-threaded routines are also compiled for
 // x86-64-v3 (AVX2) and x86-64-v4 (AVX-512) through target_clones, and the loader picks the best
 // for the CPU: same code, wider vectors (the AVX clones may fuse multiply-adds, so results can
-// differ in the last bit between CPUs). GCC vectorizes the exp polynomial's clamp only where
-// comparisons cannot trap (AVX's vcmpps), so the baseline clone runs exp scalar.
+// differ in the last bit between CPUs).
 #include "kernels/cpu/softmax.hpp"
 
 #include <algorithm>
@@ -56,17 +58,21 @@ constexpr int64_t kInnerBlock = 256;
 
 // exp(x) for x <= 0 or NaN: every exponent here is x - max(x). Note [Fast exp].
 TERRA_INLINE float exp_nonpositive(float x) {
-  constexpr float lo = -110.0f;  // exp(lo) rounds to 0
-  const float xc = x < lo ? lo : x;
+  // x < -87 (exp(x) below FLT_MIN) and -inf, found on the bits: negative floats order like their
+  // bit patterns read as ints, and a negative NaN's bits lie above -inf's.
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  constexpr int32_t minus_87 = static_cast<int32_t>(0xC2AE0000u), minus_inf = static_cast<int32_t>(0xFF800000u);
+  const uint32_t flush = -static_cast<uint32_t>((bits > minus_87) & (bits <= minus_inf));
   // n = round(x / ln 2) by the 1.5 * 2^23 trick: its low mantissa bits are n.
   constexpr float magic = 12582912.0f;
-  const float t = xc * 1.44269504088896341f + magic;
+  const float t = x * 1.44269504088896341f + magic;
   int32_t n;
   std::memcpy(&n, &t, sizeof n);
   n -= 0x4B400000;
   const float fn = t - magic;
   // r = x - n ln 2, with ln 2 split in two so r is exact.
-  float r = xc - fn * 0.693359375f;
+  float r = x - fn * 0.693359375f;
   r = r - fn * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -75,14 +81,17 @@ TERRA_INLINE float exp_nonpositive(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float y = p * r * r + r + 1.0f;
-  // 2^n as two factors, each a normal float for n in [-160, 0]. (Shifted as unsigned: for a NaN
-  // input n is garbage, and the result is NaN whatever the scale.)
-  const int32_t n1 = n >> 1, n2 = n - n1;
-  const uint32_t b1 = static_cast<uint32_t>(n1 + 127) << 23, b2 = static_cast<uint32_t>(n2 + 127) << 23;
-  float s1, s2;
-  std::memcpy(&s1, &b1, sizeof s1);
-  std::memcpy(&s2, &b2, sizeof s2);
-  return y * s1 * s2;
+  // y * 2^n, n in [-126, 0] unless flushed (shifted as unsigned: n is garbage when flushed).
+  const uint32_t scale_bits = static_cast<uint32_t>(n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  const float e = y * scale;
+  uint32_t e_bits;
+  std::memcpy(&e_bits, &e, sizeof e_bits);
+  e_bits &= ~flush;
+  float result;
+  std::memcpy(&result, &e_bits, sizeof result);
+  return result;
 }
 
 TERRA_INLINE double exp_nonpositive(double x) { return std::exp(x); }

@@ -68,6 +68,18 @@ TEST_CASE("softmax over long rows and many rows uses every thread's chunk", "[nn
   }
 }
 
+TEST_CASE("softmax is accurate down to the smallest normal outputs", "[nn][softmax]") {
+  // Rows holding 0 and values down to -86, so x - max spans the whole range where exp(x - max)
+  // is a normal float32: every output is checked relative to itself (no absolute slack).
+  for (int64_t dim : {1, 0}) {
+    std::vector<double> v = values(random_tensor({64, 300}, DType::Float64, 21, -86.0, 0.0));
+    for (int64_t r = 0; r < 64; ++r) v[r * 300 + r] = 0.0;  // a zero in every row and every column
+    Tensor x = from_values(v, {64, 300}, DType::Float32);
+    if (dim == 0) x = call1("contiguous", {call1("transpose", {x}, {{"dim0", 0}, {"dim1", 1}})});
+    check_values(call1("softmax", {x}, {{"dim", dim}}), ref_softmax(values(x), x.shape(), dim, false), 2e-6, 0);
+  }
+}
+
 TEST_CASE("softmax dtype= converts the input first", "[nn][softmax]") {
   Tensor xi = random_tensor({3, 5}, DType::Int64, 3, -5, 5);
   for (const char* op : {"softmax", "log_softmax"}) {
