@@ -1,7 +1,9 @@
 // Registry entries of the losses: nll_loss and cross_entropy over class indices ([N, C, d...] or
 // [C] input) or, for cross_entropy, class probabilities; the pointwise regression losses (which
-// broadcast target against input like PyTorch); the binary cross-entropies. Every check and
-// message follows PyTorch 1.13, including the order in which they fire.
+// broadcast target against input like PyTorch); the binary cross-entropies. Checks and messages
+// follow PyTorch 1.13 and fire in its order (one simplification: every input of 3 or more dims
+// gets nll_loss_nd's "Expected target size" message, where PyTorch's 4-d nll_loss2d words it
+// differently).
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 #include "kernels/common/loss_math.hpp"

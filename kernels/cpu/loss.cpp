@@ -125,8 +125,8 @@ void binary_cross_entropy_with_logits_kernel(KernelCall& c) {
 struct ClassLayout {
   int64_t outer, classes, inner;
   int64_t samples() const { return outer * inner; }
-  // Element offset of class k of sample s (samples in target order).
-  int64_t at(int64_t s, int64_t k) const { return ((s / inner) * classes + k) * inner + s % inner; }
+  // Element offset of class 0 of sample s (samples in target order); classes are inner apart.
+  int64_t base(int64_t s) const { return (s / inner) * classes * inner + s % inner; }
 };
 
 ClassLayout class_layout(const Tensor& x) {
@@ -186,7 +186,7 @@ void nll_loss_kernel(KernelCall& c) {
     const T* xp = in.x.data<T>();
     const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
     auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
-    auto loss = [&](int64_t s) { return t[s] == ignore ? 0.0 : -weight(s) * double(xp[L.at(s, t[s])]); };
+    auto loss = [&](int64_t s) { return t[s] == ignore ? 0.0 : -weight(s) * double(xp[L.base(s) + t[s] * L.inner]); };
     reduce_samples<T>(c, r, L.samples(), 1, loss, weight);
   });
 }
@@ -213,13 +213,16 @@ void cross_entropy_kernel(KernelCall& c) {
     std::vector<T> lse(C > 0 ? n : 0);
     if (C > 0 && n > 0) logsumexp_dim(xp, lse.data(), L.outer, C, L.inner);
     auto w = [&](int64_t k) { return wp ? double(wp[k]) : 1.0; };
-    auto neg_log_p = [&](int64_t s, int64_t k) { return double(lse[s]) - double(xp[L.at(s, k)]); };
+    // -log p of class k of the sample whose class 0 is at `base`.
+    auto neg_log_p = [&](int64_t s, int64_t base, int64_t k) { return double(lse[s]) - double(xp[base + k * L.inner]); };
     if (probabilities) {
       const T* q = in.target.data<T>();
       const double keep = 1 - smoothing, spread = C > 0 ? smoothing / double(C) : 0.0;
       auto loss = [&](int64_t s) {
+        const int64_t base = L.base(s);
         double l = 0;
-        for (int64_t k = 0; k < C; ++k) l += w(k) * (double(q[L.at(s, k)]) * keep + spread) * neg_log_p(s, k);
+        for (int64_t k = 0; k < C; ++k)
+          l += w(k) * (double(q[base + k * L.inner]) * keep + spread) * neg_log_p(s, base, k);
         return l;
       };
       // Every sample counts once, unless there are no classes: then the input is empty and the mean NaN.
@@ -229,10 +232,11 @@ void cross_entropy_kernel(KernelCall& c) {
     const int64_t* t = in.target.data<int64_t>();
     auto loss = [&](int64_t s) {
       if (t[s] == ignore) return 0.0;
-      double l = (1 - smoothing) * w(t[s]) * neg_log_p(s, t[s]);
+      const int64_t base = L.base(s);
+      double l = (1 - smoothing) * w(t[s]) * neg_log_p(s, base, t[s]);
       if (smoothing > 0) {
         double smooth = 0;
-        for (int64_t k = 0; k < C; ++k) smooth += w(k) * neg_log_p(s, k);
+        for (int64_t k = 0; k < C; ++k) smooth += w(k) * neg_log_p(s, base, k);
         l += smoothing / double(C) * smooth;
       }
       return l;
