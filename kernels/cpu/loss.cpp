@@ -1,0 +1,258 @@
+// CPU kernels of the losses. The pointwise losses run the elementwise loop over the functors of
+// kernels/common/loss_math.hpp. nll_loss gathers one log-probability per sample. cross_entropy is
+// fused: each sample's log-sum-exp (kernels/cpu/softmax.hpp) and its logits give the loss, so
+// log_softmax is never materialized; it equals log_softmax followed by nll_loss (and PyTorch's
+// label-smoothing and class-probability formulas). Sums accumulate in float64 (int64 for integer
+// l1_loss) in a fixed order, so results do not depend on the thread count.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/common/loss_math.hpp"
+#include "kernels/cpu/contiguous.hpp"
+#include "kernels/cpu/softmax.hpp"
+#include "kernels/kernel.hpp"
+
+namespace terra::cpu {
+namespace {
+
+using math::Reduction;
+
+Reduction reduction_of(const KernelCall& c) { return math::parse_reduction(c.attrs.get<std::string>("reduction")); }
+
+// Sum of n contiguous values in Acc, over fixed blocks summed in order.
+template <class Acc, class T>
+Acc blocked_sum(const T* p, int64_t n) {
+  constexpr int64_t kBlock = 16384;
+  constexpr int kLanes = 8;  // independent partial sums, so the loop vectorizes
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<Acc> partial(blocks);
+  parallel_for(0, blocks, std::max<int64_t>(1, kElementwiseGrain / kBlock), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const T* q = p + k * kBlock;
+      const int64_t m = std::min(kBlock, n - k * kBlock), full = m - m % kLanes;
+      Acc lanes[kLanes] = {};
+      for (int64_t i = 0; i < full; i += kLanes)
+        for (int j = 0; j < kLanes; ++j) lanes[j] += static_cast<Acc>(q[i + j]);
+      for (int64_t i = full; i < m; ++i) lanes[i - full] += static_cast<Acc>(q[i]);
+      Acc s = 0;
+      for (Acc v : lanes) s += v;
+      partial[k] = s;
+    }
+  });
+  Acc total = 0;
+  for (Acc v : partial) total += v;
+  return total;
+}
+
+// --- pointwise losses ---
+
+// Where the per-element losses go: the output itself for reduction='none', else a temporary
+// that finish() reduces into the 0-d output.
+Tensor loss_buffer(const KernelCall& c, Reduction r, const Shape& shape, DType dtype) {
+  return r == Reduction::None ? c.outputs[0] : Tensor::empty(shape, dtype);
+}
+
+template <class T>
+void finish(const KernelCall& c, const Tensor& loss, Reduction r) {
+  if (r == Reduction::None) return;
+  if constexpr (std::is_floating_point_v<T>) {
+    const double s = blocked_sum<double>(loss.data<T>(), loss.numel());
+    c.outputs[0].data<T>()[0] = static_cast<T>(r == Reduction::Mean ? s / static_cast<double>(loss.numel()) : s);
+  } else {
+    c.outputs[0].data<int64_t>()[0] = blocked_sum<int64_t>(loss.data<T>(), loss.numel());  // the rule allows only sum
+  }
+}
+
+// mse_loss, l1_loss, smooth_l1_loss over broadcast inputs of the promoted dtype.
+template <class Op>
+void regression_kernel(KernelCall& c) {
+  const Op op = math::make_op<Op>(c.attrs);
+  const Reduction r = reduction_of(c);
+  const Tensor &x = c.inputs[0], &y = c.inputs[1];
+  dispatch_numeric(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (Op::template supports<T>) {
+      const Tensor loss = loss_buffer(c, r, broadcast_shapes(x.shape(), y.shape()), x.dtype());
+      elementwise<T, T, T>(loss, {x, y}, op);
+      finish<T>(c, loss, r);
+    } else {
+      fail(ErrorKind::Runtime, "\"", c.op, "\" not implemented for '", dtype_name(x.dtype()), "'");
+    }
+  });
+}
+
+template <class T, class Pred>
+bool any_element(const Tensor& x, const Pred& pred) {
+  Tensor flags = Tensor::empty(x.shape(), DType::Bool);
+  elementwise<bool, T>(flags, {x}, pred);
+  const bool* f = flags.data<bool>();
+  return std::any_of(f, f + flags.numel(), [](bool b) { return b; });
+}
+
+// An absent weight is a 0-d one, broadcast by the elementwise loop.
+Tensor weight_or_one(const Tensor& w, DType dtype) { return w.defined() ? w : Tensor::wrap_scalar(1.0, dtype); }
+
+void binary_cross_entropy_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const Tensor &x = c.inputs[0], &y = c.inputs[1];
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    // A data error in PyTorch (NaN included), checked before anything is written.
+    TERRA_CHECK(!any_element<T>(x, [](T v) { return !(v >= T(0) && v <= T(1)); }), Runtime,
+                "all elements of input should be between 0 and 1");
+    const Tensor loss = loss_buffer(c, r, x.shape(), x.dtype());
+    elementwise<T, T, T, T>(loss, {x, y, weight_or_one(c.inputs[2], x.dtype())}, math::BinaryCrossEntropy{});
+    finish<T>(c, loss, r);
+  });
+}
+
+void binary_cross_entropy_with_logits_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const Tensor &x = c.inputs[0], &y = c.inputs[1], &pos_weight = c.inputs[3];
+  const Shape shape = pos_weight.defined() ? broadcast_shapes(x.shape(), pos_weight.shape()) : x.shape();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const Tensor loss = loss_buffer(c, r, shape, x.dtype());
+    elementwise<T, T, T, T, T>(loss, {x, y, weight_or_one(c.inputs[2], x.dtype()), weight_or_one(pos_weight, x.dtype())},
+                               math::BinaryCrossEntropyWithLogits{});
+    finish<T>(c, loss, r);
+  });
+}
+
+// --- class losses: nll_loss, cross_entropy ---
+
+// The input seen as [outer, classes, inner]: [C] is one sample, [N, C, d...] is N * prod(d).
+struct ClassLayout {
+  int64_t outer, classes, inner;
+  int64_t samples() const { return outer * inner; }
+  // Element offset of class 0 of sample s (samples in target order); classes are inner apart.
+  int64_t base(int64_t s) const { return (s / inner) * classes * inner + s % inner; }
+};
+
+ClassLayout class_layout(const Tensor& x) {
+  if (x.dim() == 1) return {1, x.shape()[0], 1};
+  int64_t inner = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) inner *= x.shape()[d];
+  return {x.shape()[0], x.shape()[1], inner};
+}
+
+// PyTorch's error for the first target, in order, that is neither ignore_index nor a class.
+void check_targets(const int64_t* t, int64_t n, int64_t classes, int64_t ignore_index) {
+  for (int64_t s = 0; s < n; ++s)
+    TERRA_CHECK(t[s] == ignore_index || (t[s] >= 0 && t[s] < classes), Index, "Target ", t[s], " is out of bounds.");
+}
+
+// Per-sample losses loss(s) into the output for 'none'; else their sum, divided for 'mean' by
+// the sum of weight(s) (0/0 gives NaN, as in PyTorch). `cost` is the work per sample.
+template <class T, class Loss, class Weight>
+void reduce_samples(const KernelCall& c, Reduction r, int64_t n, int64_t cost, const Loss& loss, const Weight& weight) {
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(cost, 1));
+  T* out = c.outputs[0].data<T>();
+  if (r == Reduction::None) {
+    parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
+      for (int64_t s = b; s < e; ++s) out[s] = static_cast<T>(loss(s));
+    });
+    return;
+  }
+  std::vector<double> losses(n);
+  parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
+    for (int64_t s = b; s < e; ++s) losses[s] = loss(s);
+  });
+  double total = 0, total_weight = 0;
+  for (int64_t s = 0; s < n; ++s) total += losses[s];
+  if (r == Reduction::Mean)
+    for (int64_t s = 0; s < n; ++s) total_weight += weight(s);
+  out[0] = static_cast<T>(r == Reduction::Mean ? total / total_weight : total);
+}
+
+// The class losses read whole rows and gather by class: contiguous operands keep that simple.
+struct ClassOperands {
+  Tensor x, target, weight;
+  explicit ClassOperands(const KernelCall& c)
+      : x(as_contiguous(c.inputs[0])),
+        target(as_contiguous(c.inputs[1])),
+        weight(c.inputs[2].defined() ? as_contiguous(c.inputs[2]) : Tensor()) {}
+};
+
+void nll_loss_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const int64_t ignore = c.attrs.get<int64_t>("ignore_index");
+  const ClassOperands in(c);
+  const ClassLayout L = class_layout(in.x);
+  const int64_t* t = in.target.data<int64_t>();
+  check_targets(t, L.samples(), L.classes, ignore);
+  dispatch_floating(in.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = in.x.data<T>();
+    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
+    auto loss = [&](int64_t s) { return t[s] == ignore ? 0.0 : -weight(s) * double(xp[L.base(s) + t[s] * L.inner]); };
+    reduce_samples<T>(c, r, L.samples(), 1, loss, weight);
+  });
+}
+
+// Class indices (int64 target) or class probabilities (floating target of the input's shape).
+// With smoothing e and C classes, PyTorch 1.13 defines, per sample with -log p = lse - x:
+//   indices:       (1 - e) w[t] (-log p[t]) + e / C * sum_c w[c] (-log p[c])   (0 if ignored),
+//                  'mean' dividing by the sum of w[t] over the samples not ignored;
+//   probabilities: sum_c w[c] (q[c] (1 - e) + e / C) (-log p[c]), 'mean' dividing by the number
+//                  of samples (NaN for an empty input).
+void cross_entropy_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const ClassOperands in(c);
+  const ClassLayout L = class_layout(in.x);
+  const int64_t n = L.samples(), C = L.classes;
+  const double smoothing = std::max(0.0, c.attrs.get<double>("label_smoothing"));  // only e > 0 applies
+  const bool probabilities = is_floating(in.target.dtype());
+  const int64_t ignore = c.attrs.get<int64_t>("ignore_index");
+  if (!probabilities) check_targets(in.target.data<int64_t>(), n, C, ignore);
+  dispatch_floating(in.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = in.x.data<T>();
+    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    std::vector<T> lse(C > 0 ? n : 0);
+    if (C > 0 && n > 0) logsumexp_dim(xp, lse.data(), L.outer, C, L.inner);
+    auto w = [&](int64_t k) { return wp ? double(wp[k]) : 1.0; };
+    // -log p of class k of the sample whose class 0 is at `base`.
+    auto neg_log_p = [&](int64_t s, int64_t base, int64_t k) { return double(lse[s]) - double(xp[base + k * L.inner]); };
+    if (probabilities) {
+      const T* q = in.target.data<T>();
+      const double keep = 1 - smoothing, spread = C > 0 ? smoothing / double(C) : 0.0;
+      auto loss = [&](int64_t s) {
+        const int64_t base = L.base(s);
+        double l = 0;
+        for (int64_t k = 0; k < C; ++k)
+          l += w(k) * (double(q[base + k * L.inner]) * keep + spread) * neg_log_p(s, base, k);
+        return l;
+      };
+      // Every sample counts once, unless there are no classes: then the input is empty and the mean NaN.
+      reduce_samples<T>(c, r, n, C, loss, [&](int64_t) { return C > 0 ? 1.0 : 0.0; });
+      return;
+    }
+    const int64_t* t = in.target.data<int64_t>();
+    auto loss = [&](int64_t s) {
+      if (t[s] == ignore) return 0.0;
+      const int64_t base = L.base(s);
+      double l = (1 - smoothing) * w(t[s]) * neg_log_p(s, base, t[s]);
+      if (smoothing > 0) {
+        double smooth = 0;
+        for (int64_t k = 0; k < C; ++k) smooth += w(k) * neg_log_p(s, base, k);
+        l += smoothing / double(C) * smooth;
+      }
+      return l;
+    };
+    reduce_samples<T>(c, r, n, smoothing > 0 ? C : 1, loss, [&](int64_t s) { return t[s] == ignore ? 0.0 : w(t[s]); });
+  });
+}
+
+}  // namespace
+
+TERRA_KERNEL(nll_loss, CPU, nll_loss_kernel);
+TERRA_KERNEL(cross_entropy, CPU, cross_entropy_kernel);
+TERRA_KERNEL(mse_loss, CPU, regression_kernel<math::SquaredError>);
+TERRA_KERNEL(l1_loss, CPU, regression_kernel<math::AbsoluteError>);
+TERRA_KERNEL(smooth_l1_loss, CPU, regression_kernel<math::SmoothL1>);
+TERRA_KERNEL(binary_cross_entropy, CPU, binary_cross_entropy_kernel);
+TERRA_KERNEL(binary_cross_entropy_with_logits, CPU, binary_cross_entropy_with_logits_kernel);
+
+}  // namespace terra::cpu

@@ -1,0 +1,296 @@
+// CPU kernels of softmax and log_softmax, and the log-sum-exp routines the fused cross-entropy
+// kernel shares (kernels/cpu/softmax.hpp). Every variant makes the same passes over the softmax
+// dim: the max, exp(x - max) with its sum, then a scale (softmax) or a shift (log_softmax).
+// Subtracting the max keeps exp from overflowing; NaN and inf inputs come out as in PyTorch
+// (a row holding NaN or +inf is all NaN, a row of -inf is NaN).
+//
+// Note [Softmax layouts]
+// The input, made contiguous, is seen as [outer, C, inner] with C the softmax dim. The last dim
+// (inner == 1) is a row per outer index; rows are split over threads and each pass is a
+// contiguous loop (reductions keep kLanes partial results so they vectorize without
+// reassociation flags). Any other dim takes a block of inner positions at a time: the passes walk
+// c outermost and the positions innermost, so the inner loop is contiguous and vectorizes across
+// positions, with per-position max and sum arrays and no transpose copy.
+//
+// Note [Fast exp]
+// float32 exp is Cephes' polynomial (range reduction by ln 2, degree-6 polynomial, scaling by
+// 2^n), under 1 ulp of error for every float in [-87, 0]. Its arguments are x - max(x): never
+// positive (or NaN, which propagates), so nothing overflows; below -87, where exp is under
+// FLT_MIN, it flushes to 0 (at most 1.2e-38 off, nothing next to the row's largest term, 1). It
+// has no branches and no float comparisons: GCC will not if-convert a float compare under the
+// default -ftrapping-math except with AVX-512 masks, so the selects are integer bit masks and the
+// loop vectorizes at every ISA. float64 uses std::exp.
+//
+// Note [ISA clones]
+// The build targets baseline x86-64. The single-threaded routines are also compiled for
+// x86-64-v3 (AVX2) and x86-64-v4 (AVX-512) through target_clones, and the loader picks the best
+// for the CPU: same code, wider vectors (the AVX clones may fuse multiply-adds, so results can
+// differ in the last bit between CPUs).
+#include "kernels/cpu/softmax.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/contiguous.hpp"
+#include "kernels/kernel.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TERRA_ISA_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+// The clones only help if the loops are compiled inside them: everything they call is inlined.
+#define TERRA_INLINE __attribute__((always_inline)) inline
+#else
+#define TERRA_ISA_CLONES
+#define TERRA_INLINE inline
+#endif
+
+namespace terra::cpu {
+namespace {
+
+// Partial results a row reduction keeps: 128 bytes, a few vector registers at any width.
+template <class T>
+constexpr int64_t kLanes = 128 / sizeof(T);
+
+// Inner positions a column pass takes at a time: their C rows stay in cache between the passes.
+constexpr int64_t kInnerBlock = 256;
+
+// exp(x) for x <= 0 or NaN: every exponent here is x - max(x). Note [Fast exp].
+TERRA_INLINE float exp_nonpositive(float x) {
+  // x < -87 (exp(x) below FLT_MIN) and -inf, found on the bits: negative floats order like their
+  // bit patterns read as ints, and a negative NaN's bits lie above -inf's.
+  int32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  constexpr int32_t minus_87 = static_cast<int32_t>(0xC2AE0000u), minus_inf = static_cast<int32_t>(0xFF800000u);
+  const uint32_t flush = -static_cast<uint32_t>((bits > minus_87) & (bits <= minus_inf));
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick: its low mantissa bits are n.
+  constexpr float magic = 12582912.0f;
+  const float t = x * 1.44269504088896341f + magic;
+  int32_t n;
+  std::memcpy(&n, &t, sizeof n);
+  n -= 0x4B400000;
+  const float fn = t - magic;
+  // r = x - n ln 2, with ln 2 split in two so r is exact.
+  float r = x - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  // y * 2^n, n in [-126, 0] unless flushed (shifted as unsigned: n is garbage when flushed).
+  const uint32_t scale_bits = static_cast<uint32_t>(n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  const float e = y * scale;
+  uint32_t e_bits;
+  std::memcpy(&e_bits, &e, sizeof e_bits);
+  e_bits &= ~flush;
+  float result;
+  std::memcpy(&result, &e_bits, sizeof result);
+  return result;
+}
+
+TERRA_INLINE double exp_nonpositive(double x) { return std::exp(x); }
+
+template <class T>
+TERRA_INLINE T max_of(T a, T b) {
+  return a > b ? a : b;
+}
+
+// --- rows (inner == 1) ---
+
+template <class T>
+TERRA_INLINE T row_max(const T* x, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  T acc[L];
+  std::fill_n(acc, L, -std::numeric_limits<T>::infinity());
+  const int64_t full = n - n % L;
+  for (int64_t i = 0; i < full; i += L)
+    for (int64_t j = 0; j < L; ++j) acc[j] = max_of(x[i + j], acc[j]);
+  for (int64_t i = full; i < n; ++i) acc[i - full] = max_of(x[i], acc[i - full]);
+  T m = acc[0];
+  for (int64_t j = 1; j < L; ++j) m = max_of(acc[j], m);
+  return m;
+}
+
+template <class T>
+TERRA_INLINE T row_sum(const T* x, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  T acc[L] = {};
+  const int64_t full = n - n % L;
+  for (int64_t i = 0; i < full; i += L)
+    for (int64_t j = 0; j < L; ++j) acc[j] += x[i + j];
+  for (int64_t i = full; i < n; ++i) acc[i - full] += x[i];
+  T s = 0;
+  for (int64_t j = 0; j < L; ++j) s += acc[j];
+  return s;
+}
+
+// y = exp(x - m); returns the sum of y.
+template <class T>
+TERRA_INLINE T row_exp(const T* x, T* y, int64_t n, T m) {
+  for (int64_t i = 0; i < n; ++i) y[i] = exp_nonpositive(x[i] - m);
+  return row_sum(y, n);
+}
+
+template <class T>
+TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
+  for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
+    const T m = row_max(x, cols);
+    const T s = row_exp(x, y, cols, m);
+    if (log) {
+      // (x - m) is exact near the max; folding m into the shift would round it away.
+      const T log_s = std::log(s);
+      for (int64_t i = 0; i < cols; ++i) y[i] = (x[i] - m) - log_s;
+    } else {
+      const T inv = T(1) / s;
+      for (int64_t i = 0; i < cols; ++i) y[i] *= inv;
+    }
+  }
+}
+
+template <class T>
+TERRA_INLINE void lse_rows(const T* x, T* lse, int64_t rows, int64_t cols) {
+  std::vector<T> scratch(cols);
+  for (int64_t r = 0; r < rows; ++r, x += cols) {
+    const T m = row_max(x, cols);
+    lse[r] = m + std::log(row_exp(x, scratch.data(), cols, m));
+  }
+}
+
+// --- a block of inner positions (inner > 1); x and y point at the block's first position ---
+
+template <class T>
+TERRA_INLINE void column_max(const T* x, int64_t C, int64_t inner, int64_t n, T* mx) {
+  std::fill_n(mx, n, -std::numeric_limits<T>::infinity());
+  for (int64_t c = 0; c < C; ++c, x += inner)
+    for (int64_t j = 0; j < n; ++j) mx[j] = max_of(x[j], mx[j]);
+}
+
+template <class T>
+TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inner, int64_t n, bool log) {
+  T mx[kInnerBlock], sum[kInnerBlock] = {};
+  column_max(x, C, inner, n, mx);
+  for (int64_t c = 0; c < C; ++c) {
+    const T* xc = x + c * inner;
+    T* yc = y + c * inner;
+    for (int64_t j = 0; j < n; ++j) {
+      yc[j] = exp_nonpositive(xc[j] - mx[j]);
+      sum[j] += yc[j];
+    }
+  }
+  if (log) {
+    for (int64_t j = 0; j < n; ++j) sum[j] = std::log(sum[j]);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j = 0; j < n; ++j) y[c * inner + j] = (x[c * inner + j] - mx[j]) - sum[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t j = 0; j < n; ++j) y[c * inner + j] *= sum[j];
+  }
+}
+
+template <class T>
+TERRA_INLINE void softmax_columns(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end, bool log) {
+  for (int64_t j = begin; j < end; j += kInnerBlock)
+    softmax_column_block(x + j, y + j, C, inner, std::min(kInnerBlock, end - j), log);
+}
+
+template <class T>
+TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int64_t begin, int64_t end) {
+  for (int64_t j0 = begin; j0 < end; j0 += kInnerBlock) {
+    const int64_t n = std::min(kInnerBlock, end - j0);
+    T mx[kInnerBlock], sum[kInnerBlock] = {};
+    column_max(x + j0, C, inner, n, mx);
+    for (int64_t c = 0; c < C; ++c) {
+      const T* xc = x + c * inner + j0;
+      for (int64_t j = 0; j < n; ++j) sum[j] += exp_nonpositive(xc[j] - mx[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) lse[j0 - begin + j] = mx[j] + std::log(sum[j]);
+  }
+}
+
+// The single-threaded routines, compiled per ISA (Note [ISA clones]): one overload per dtype.
+#define TERRA_SOFTMAX_CLONES(T)                                                                              \
+  TERRA_ISA_CLONES void rows_isa(const T* x, T* y, int64_t rows, int64_t cols, bool log) {                   \
+    softmax_rows(x, y, rows, cols, log);                                                                     \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void columns_isa(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end,  \
+                                    bool log) {                                                              \
+    softmax_columns(x, y, C, inner, begin, end, log);                                                        \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void lse_rows_isa(const T* x, T* lse, int64_t rows, int64_t cols) {                       \
+    lse_rows(x, lse, rows, cols);                                                                            \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void lse_columns_isa(const T* x, T* lse, int64_t C, int64_t inner, int64_t begin,         \
+                                        int64_t end) {                                                       \
+    lse_columns(x, lse, C, inner, begin, end);                                                               \
+  }
+TERRA_SOFTMAX_CLONES(float)
+TERRA_SOFTMAX_CLONES(double)
+#undef TERRA_SOFTMAX_CLONES
+
+// Splits [outer, C, inner] over the thread pool: rows(begin, end) over ranges of outer indices
+// when inner == 1, else block(o, begin, end) over blocks of inner positions of one outer index.
+template <class Rows, class Block>
+void split_dim(int64_t outer, int64_t C, int64_t inner, const Rows& rows, const Block& block) {
+  const int64_t per_item = std::max<int64_t>(1, C * std::min(inner, kInnerBlock));
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / per_item);
+  if (inner == 1) {
+    parallel_for(0, outer, grain, rows);
+    return;
+  }
+  const int64_t blocks = (inner + kInnerBlock - 1) / kInnerBlock;
+  parallel_for(0, outer * blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t w = b; w < e; ++w) {
+      const int64_t o = w / blocks, j = (w % blocks) * kInnerBlock;
+      block(o, j, std::min(inner, j + kInnerBlock));
+    }
+  });
+}
+
+template <bool Log>
+void softmax_kernel(KernelCall& c) {
+  const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
+  const Tensor& y = c.outputs[0];
+  if (x.numel() == 0) return;
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), x.dim());
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
+  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.shape()[d];
+  const int64_t C = x.dim() == 0 ? 1 : x.shape()[dim];
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    softmax_dim(x.data<T>(), y.data<T>(), outer, C, inner, Log);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log) {
+  split_dim(
+      outer, C, inner, [&](int64_t b, int64_t e) { rows_isa(x + b * C, y + b * C, e - b, C, log); },
+      [&](int64_t o, int64_t b, int64_t e) { columns_isa(x + o * C * inner, y + o * C * inner, C, inner, b, e, log); });
+}
+
+template <class T>
+void logsumexp_dim(const T* x, T* lse, int64_t outer, int64_t C, int64_t inner) {
+  split_dim(
+      outer, C, inner, [&](int64_t b, int64_t e) { lse_rows_isa(x + b * C, lse + b, e - b, C); },
+      [&](int64_t o, int64_t b, int64_t e) { lse_columns_isa(x + o * C * inner, lse + o * inner + b, C, inner, b, e); });
+}
+
+template void softmax_dim(const float*, float*, int64_t, int64_t, int64_t, bool);
+template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, bool);
+template void logsumexp_dim(const float*, float*, int64_t, int64_t, int64_t);
+template void logsumexp_dim(const double*, double*, int64_t, int64_t, int64_t);
+
+TERRA_KERNEL(softmax, CPU, softmax_kernel<false>);
+TERRA_KERNEL(log_softmax, CPU, softmax_kernel<true>);
+
+}  // namespace terra::cpu
