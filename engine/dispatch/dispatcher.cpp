@@ -45,12 +45,19 @@ namespace {
   throw e.with_context(op.name(), describe_inputs(inputs));
 }
 
-Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
-  if (!op.schema.has_tensor_list() && inputs.size() != op.schema.num_inputs)
+// Checks the number of tensor arguments; trailing optional tensors may be left out (None).
+void complete_inputs(const OpDef& op, std::vector<Tensor>& inputs) {
+  const Schema& s = op.schema;
+  if (s.has_tensor_list()) return;
+  if (inputs.size() < s.num_inputs && inputs.size() >= s.min_inputs) inputs.resize(s.num_inputs);
+  if (inputs.size() != s.num_inputs)
     throw Error(ErrorKind::Type,
-                "expected " + std::to_string(op.schema.num_inputs) + " tensor arguments, got " +
-                    std::to_string(inputs.size()) + " (" + op.schema.str() + ")",
+                "expected " + std::to_string(s.num_inputs) + " tensor arguments, got " +
+                    std::to_string(inputs.size()) + " (" + s.str() + ")",
                 op.name());
+}
+
+Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
   const Tensor* first = nullptr;
   for (const Tensor& t : inputs) {
     if (!t.defined() || t.is_wrapped_number()) continue;
@@ -109,6 +116,7 @@ void run_kernel(const OpDef& op, KernelFn fn, KernelCall& call, const std::vecto
 }  // namespace
 
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  complete_inputs(op, inputs);
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
   std::vector<Tensor> original = inputs;
@@ -126,6 +134,7 @@ std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs 
 }
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
+  complete_inputs(op, inputs);
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
   std::vector<Tensor> original = inputs;

@@ -63,8 +63,12 @@ class Parser {
       sc.returns.push_back("");
     }
     for (const auto& a : sc.args) {
-      if (a.type != ArgType::Tensor && a.type != ArgType::TensorList) sc.attr_names.push_back(a.name);
-      else sc.num_inputs++;
+      if (a.type != ArgType::Tensor && a.type != ArgType::TensorList) {
+        sc.attr_names.push_back(a.name);
+        continue;
+      }
+      sc.num_inputs++;
+      if (!a.optional) sc.min_inputs = sc.num_inputs;
     }
     return sc;
   }

@@ -30,6 +30,7 @@ struct Schema {
 
   std::vector<std::string> attr_names;   // non-tensor args, in order
   size_t num_inputs = 0;                 // tensor args (a Tensor[] arg takes any number)
+  size_t min_inputs = 0;                 // tensor args up to the last required one
   std::vector<const Argument*> inputs() const;  // tensor args
   std::vector<const Argument*> attrs() const;
   bool has_tensor_list() const;

@@ -38,6 +38,10 @@ TEST_CASE("wrong input counts and missing device kernels are clear errors", "[di
   Tensor a = random_tensor({2}, DType::Float32, 3);
   require_error([&] { call1("exp", {}); }, ErrorKind::Type, {"exp", "expected 1 tensor"});
   require_error([&] { call1("exp", {a, a}); }, ErrorKind::Type, {"exp", "got 2"});
+  // Trailing optional tensors may be left out: linear(input, weight) means bias=None.
+  Tensor w = random_tensor({3, 2}, DType::Float32, 4);
+  CHECK(call1("linear", {a, w}).shape() == Shape{3});
+  require_error([&] { call1("linear", {a}); }, ErrorKind::Type, {"linear", "got 1"});
   // Without CUDA there is no kernel; with CUDA but no GPU the op's rule refuses the device.
   if (!has_allocator(DeviceType::CUDA))
     require_error([&] { call1("zeros", {}, {{"size", {2}}, {"device", "cuda"}}); },
