@@ -123,6 +123,22 @@ struct ArgExtremumOp {
     if (b.i < 0 || better<T, Max>(a.v, b.v)) return a;
     return b.i < a.i ? b : a;
   }
+  // Contiguous runs in cache-sized blocks: the extreme value by a vectorized fold, then the first
+  // position holding it, instead of a branchy step carrying an index per element.
+  Acc run(Acc a, const T* p, int64_t n, int64_t i0) const {
+    constexpr int64_t kBlock = 4096;
+    const ExtremumOp<T, Max> ext{nullptr};
+    auto step = [&ext](T acc, T x, int64_t) { return ext.step(acc, x, 0); };
+    auto combine = [&ext](T x, T y) { return ext.combine(x, y); };
+    for (int64_t b = 0; b < n; b += kBlock) {
+      const T* q = p + b;
+      const T best = fold_lanes(ext.init(), q, std::min(kBlock, n - b), 0, step, combine);
+      int64_t k = 0;
+      while (!(q[k] == best || (is_nan(best) && is_nan(q[k])))) ++k;
+      a = this->combine(a, Acc{best, i0 + b + k});
+    }
+    return a;
+  }
   void store(int64_t o, Acc a) const {
     if (values) values[o] = a.v;
     indices[o] = a.i;
@@ -243,16 +259,17 @@ struct LogSumExpOp {
 
 // ---- all / any -------------------------------------------------------------------------------
 
+// A byte accumulator combined with & and | (not bool with && and ||) so the folds vectorize.
 template <class T, bool All>
 struct AllAnyOp {
   using In = T;
-  using Acc = bool;
+  using Acc = uint8_t;
   static constexpr bool kOrdered = false;
   bool* out;
   Acc init() const { return All; }
-  Acc step(Acc a, T x, int64_t) const { return All ? (a && x != T(0)) : (a || x != T(0)); }
-  Acc combine(Acc a, Acc b) const { return All ? (a && b) : (a || b); }
-  void store(int64_t o, Acc a) const { out[o] = a; }
+  Acc step(Acc a, T x, int64_t) const { return combine(a, x != T(0)); }
+  Acc combine(Acc a, Acc b) const { return All ? (a & b) : (a | b); }
+  void store(int64_t o, Acc a) const { out[o] = a != 0; }
 };
 
 // ---- Kernels ---------------------------------------------------------------------------------
@@ -372,54 +389,106 @@ void all_any_kernel(KernelCall& c) {
 
 // ---- cumsum ----------------------------------------------------------------------------------
 
-// Running sums along `dim`, with the same layouts as the reduction engine: when a kept dim is
-// innermost in memory, a block of neighbouring scans advances together one step at a time (a
-// contiguous, vectorized inner loop); otherwise each scan runs on its own. Work is split over the
-// scans; a single long scan runs on one thread.
+// Running sums along one dim. The scan reads in the input's memory order and writes the
+// (contiguous) output in its own; the layout follows whichever dim is innermost on each side:
+//   - the scan dim on both sides: each scan runs on its own;
+//   - a kept dim on both: a block of neighbouring scans advances one step at a time, reading and
+//     writing whole rows (vectorized, as the reduction engine's vertical layout);
+//   - they disagree (a transposed input): 64x64 tiles are computed in the input's order and
+//     written in the output's, so no inner loop strides through memory on either side.
+// Work is split over the scans; a single long scan runs on one thread.
+template <class T, class Out>
+struct Scan {
+  using Acc = acc_t<T>;
+  static constexpr int64_t kTile = 64;
+  int64_t n, s, os;  // scan length, its input and output strides
+  int64_t ks, kos;   // strides of the innermost kept dim
+
+  void each(const T* src, Out* dst, int64_t cnt) const {
+    for (int64_t j = 0; j < cnt; ++j) {
+      Acc a = 0;
+      for (int64_t r = 0; r < n; ++r) {
+        a = wrap_add(a, static_cast<Acc>(src[j * ks + r * s]));
+        dst[j * kos + r * os] = static_cast<Out>(a);
+      }
+    }
+  }
+
+  void vertical(const T* src, Out* dst, int64_t cnt, Acc* acc) const {
+    constexpr int64_t kBlock = vertical_block<T>();
+    for (int64_t j0 = 0; j0 < cnt; j0 += kBlock) {
+      const int64_t m = std::min(kBlock, cnt - j0);
+      std::fill_n(acc, m, Acc(0));
+      for (int64_t r = 0; r < n; ++r) {
+        const T* row = src + j0 * ks + r * s;
+        Out* orow = dst + j0 * kos + r * os;
+        if (ks == 1 && kos == 1) {
+          for (int64_t j = 0; j < m; ++j) {
+            acc[j] = wrap_add(acc[j], static_cast<Acc>(row[j]));
+            orow[j] = static_cast<Out>(acc[j]);
+          }
+        } else {
+          for (int64_t j = 0; j < m; ++j) {
+            acc[j] = wrap_add(acc[j], static_cast<Acc>(row[j * ks]));
+            orow[j * kos] = static_cast<Out>(acc[j]);
+          }
+        }
+      }
+    }
+  }
+
+  void tiled(const T* src, Out* dst, int64_t cnt, bool read_vertical) const {
+    Acc acc[kTile];
+    Out tile[kTile * kTile];  // tile[j * kTile + r]
+    for (int64_t j0 = 0; j0 < cnt; j0 += kTile) {
+      const int64_t m = std::min(kTile, cnt - j0);
+      std::fill_n(acc, m, Acc(0));
+      for (int64_t r0 = 0; r0 < n; r0 += kTile) {
+        const int64_t rr = std::min(kTile, n - r0);
+        const T* in0 = src + j0 * ks + r0 * s;
+        Out* out0 = dst + j0 * kos + r0 * os;
+        if (read_vertical) {
+          for (int64_t r = 0; r < rr; ++r)
+            for (int64_t j = 0; j < m; ++j) {
+              acc[j] = wrap_add(acc[j], static_cast<Acc>(in0[r * s + j * ks]));
+              tile[j * kTile + r] = static_cast<Out>(acc[j]);
+            }
+          for (int64_t j = 0; j < m; ++j)
+            for (int64_t r = 0; r < rr; ++r) out0[j * kos + r * os] = tile[j * kTile + r];
+        } else {
+          for (int64_t j = 0; j < m; ++j)
+            for (int64_t r = 0; r < rr; ++r) {
+              acc[j] = wrap_add(acc[j], static_cast<Acc>(in0[j * ks + r * s]));
+              tile[j * kTile + r] = static_cast<Out>(acc[j]);
+            }
+          for (int64_t r = 0; r < rr; ++r)
+            for (int64_t j = 0; j < m; ++j) out0[r * os + j * kos] = tile[j * kTile + r];
+        }
+      }
+    }
+  }
+};
+
 template <class T, class Out>
 void cumsum_loop(const Tensor& x, const Tensor& out, int64_t dim) {
-  using Acc = acc_t<T>;
   std::vector<bool> mask(x.dim(), false);
   if (x.dim() > 0) mask[dim] = true;
   const ReducePlan p = make_reduce_plan(x.shape(), x.strides(), out.strides(), mask, true);
-  const int64_t n = p.reduced.size[0], s = p.reduced.stride[0], os = p.reduced.out_stride[0];
-  const int64_t ks = p.kept.stride[0], kos = p.kept.out_stride[0];
+  const Scan<T, Out> scan{p.reduced.size[0], p.reduced.stride[0], p.reduced.out_stride[0], p.kept.stride[0],
+                          p.kept.out_stride[0]};
+  const bool read_vertical = stride_rank(scan.ks) < stride_rank(scan.s);
+  const bool write_vertical = stride_rank(scan.kos) < stride_rank(scan.os);
   const T* in = x.data<T>();
   Out* o = out.data<Out>();
-  const bool vertical = stride_rank(ks) < stride_rank(s);
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / n);
-  parallel_for(0, p.kept.numel, grain, [&](int64_t b, int64_t e) {
+  parallel_for(0, p.kept.numel, std::max<int64_t>(1, kElementwiseGrain / scan.n), [&](int64_t b, int64_t e) {
+    std::vector<acc_t<T>> acc(read_vertical && write_vertical ? vertical_block<T>() : 0);
     walk_runs(p.kept, b, e, [&](int64_t ioff, int64_t ooff, int64_t cnt, int64_t) {
-      if (!vertical) {
-        for (int64_t j = 0; j < cnt; ++j) {
-          const T* src = in + ioff + j * ks;
-          Out* dst = o + ooff + j * kos;
-          Acc a = 0;
-          for (int64_t r = 0; r < n; ++r) {
-            a = wrap_add(a, static_cast<Acc>(src[r * s]));
-            dst[r * os] = static_cast<Out>(a);
-          }
-        }
-        return;
-      }
-      for (int64_t j0 = 0; j0 < cnt; j0 += kVerticalBlock) {
-        const int64_t m = std::min(kVerticalBlock, cnt - j0);
-        Acc acc[kVerticalBlock] = {};
-        for (int64_t r = 0; r < n; ++r) {
-          const T* src = in + ioff + j0 * ks + r * s;
-          Out* dst = o + ooff + j0 * kos + r * os;
-          if (ks == 1 && kos == 1) {
-            for (int64_t j = 0; j < m; ++j) {
-              acc[j] = wrap_add(acc[j], static_cast<Acc>(src[j]));
-              dst[j] = static_cast<Out>(acc[j]);
-            }
-          } else {
-            for (int64_t j = 0; j < m; ++j) {
-              acc[j] = wrap_add(acc[j], static_cast<Acc>(src[j * ks]));
-              dst[j * kos] = static_cast<Out>(acc[j]);
-            }
-          }
-        }
+      if (read_vertical != write_vertical) {
+        scan.tiled(in + ioff, o + ooff, cnt, read_vertical);
+      } else if (read_vertical) {
+        scan.vertical(in + ioff, o + ooff, cnt, acc.data());
+      } else {
+        scan.each(in + ioff, o + ooff, cnt);
       }
     });
   });

@@ -51,8 +51,17 @@ struct LoopDims {
   int64_t numel = 1;
 };
 
-// Outputs advanced together by the vertical layout (their accumulators stay in L1).
-constexpr int64_t kVerticalBlock = 256;
+// How many neighbouring outputs the vertical layout advances together: enough that each input
+// row it reads spans 8 KB (whole pages, so the hardware prefetcher keeps streaming), within limits
+// that keep the accumulators cache-resident.
+template <class In>
+constexpr int64_t vertical_block() {
+  return std::clamp<int64_t>(8192 / static_cast<int64_t>(sizeof(In)), 256, 4096);
+}
+
+// The vertical layout splits the reduction (not the outputs) over threads while the partial
+// results stay this small (threads x outputs), so every thread reads whole rows.
+constexpr int64_t kMaxPartials = 1 << 18;
 
 struct ReducePlan {
   LoopDims kept, reduced;
@@ -131,20 +140,34 @@ void walk_runs(const LoopDims& d, int64_t begin, int64_t end, F&& f) {
   }
 }
 
-// Sum of f(p[i]) over a contiguous run, in double with independent lanes: the lanes let the
-// compiler vectorize without reassociating, and double keeps float32 inputs exact enough that the
-// error does not grow with n in practice.
-template <class T, class F>
-double lane_sum(const T* p, int64_t n, F&& f) {
-  constexpr int kLanes = 8;
-  double lanes[kLanes] = {};
+// Folds a contiguous run with kFoldLanes independent accumulators (lane k takes elements k,
+// k + kFoldLanes, ...) merged at the end, so the compiler vectorizes the fold without
+// reassociating anything. The lane loop is an ordinary loop over an accumulator array, long enough
+// that GCC does not unroll it completely: its loop vectorizer handles selects such as max's, which
+// its straight-line (SLP) vectorizer gives up on.
+constexpr int kFoldLanes = 32;
+
+template <class Acc, class T, class Step, class Combine>
+Acc fold_lanes(Acc init, const T* p, int64_t n, int64_t i0, const Step& step, const Combine& combine) {
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) lanes[k] += f(p[i + k]);
-  double s = 0;
-  for (int k = 0; k < kLanes; ++k) s += lanes[k];
-  for (; i < n; ++i) s += f(p[i]);
-  return s;
+  Acc r = init;
+  if (n >= 2 * kFoldLanes) {
+    Acc lanes[kFoldLanes];
+    for (int k = 0; k < kFoldLanes; ++k) lanes[k] = init;
+    for (; i + kFoldLanes <= n; i += kFoldLanes)
+      for (int k = 0; k < kFoldLanes; ++k) lanes[k] = step(lanes[k], p[i + k], i0 + i + k);
+    r = lanes[0];
+    for (int k = 1; k < kFoldLanes; ++k) r = combine(r, lanes[k]);
+  }
+  for (; i < n; ++i) r = step(r, p[i], i0 + i);
+  return r;
+}
+
+// Sum of f(p[i]) over a contiguous run, in double.
+template <class T, class F>
+double lane_sum(const T* p, int64_t n, const F& f) {
+  return fold_lanes(
+      0.0, p, n, 0, [&](double a, T x, int64_t) { return a + f(x); }, [](double a, double b) { return a + b; });
 }
 
 namespace detail {
@@ -156,8 +179,6 @@ struct has_run<Op, std::void_t<decltype(std::declval<const Op&>().run(
                        std::declval<typename Op::Acc>(), std::declval<const typename Op::In*>(), int64_t{}, int64_t{}))>>
     : std::true_type {};
 
-constexpr int kLanes = 8;
-
 template <class Op>
 typename Op::Acc fold_run(const Op& op, typename Op::Acc a, const typename Op::In* p, int64_t stride, int64_t n,
                           int64_t i0) {
@@ -165,16 +186,10 @@ typename Op::Acc fold_run(const Op& op, typename Op::Acc a, const typename Op::I
   if (stride == 1) {
     if constexpr (has_run<Op>::value) {
       return op.run(a, p, n, i0);
-    } else if (n >= 2 * kLanes) {
-      Acc lanes[kLanes];
-      for (int k = 0; k < kLanes; ++k) lanes[k] = op.init();
-      int64_t i = 0;
-      for (; i + kLanes <= n; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) lanes[k] = op.step(lanes[k], p[i + k], i0 + i + k);
-      Acc r = lanes[0];
-      for (int k = 1; k < kLanes; ++k) r = op.combine(r, lanes[k]);
-      for (; i < n; ++i) r = op.step(r, p[i], i0 + i);
-      return op.combine(a, r);
+    } else {
+      auto step = [&op](Acc acc, typename Op::In x, int64_t i) { return op.step(acc, x, i); };
+      auto combine = [&op](Acc x, Acc y) { return op.combine(x, y); };
+      return op.combine(a, fold_lanes(op.init(), p, n, i0, step, combine));
     }
   }
   for (int64_t i = 0; i < n; ++i) a = op.step(a, p[i * stride], i0 + i);
@@ -203,11 +218,12 @@ template <class Op, class Sink>
 void reduce_vertical(const Op& op, const ReducePlan& p, const typename Op::In* in, int64_t ob, int64_t oe,
                      int64_t rb, int64_t re, const Sink& sink) {
   using In = typename Op::In;
+  constexpr int64_t kBlock = vertical_block<In>();
   const int64_t ks = p.kept.stride[0];
+  std::unique_ptr<typename Op::Acc[]> acc(new typename Op::Acc[std::min(kBlock, oe - ob)]);
   walk_runs(p.kept, ob, oe, [&](int64_t ioff, int64_t ooff, int64_t n, int64_t) {
-    for (int64_t j0 = 0; j0 < n; j0 += kVerticalBlock) {
-      const int64_t m = std::min(kVerticalBlock, n - j0);
-      typename Op::Acc acc[kVerticalBlock];
+    for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+      const int64_t m = std::min(kBlock, n - j0);
       for (int64_t j = 0; j < m; ++j) acc[j] = op.init();
       const In* base = in + ioff + j0 * ks;
       walk_runs(p.reduced, rb, re, [&](int64_t r, int64_t, int64_t cnt, int64_t i0) {
@@ -253,9 +269,10 @@ void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
   const int64_t work = nout * std::max<int64_t>(nred, 1);
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(nred, 1));
   const int64_t chunks = std::min<int64_t>(num_threads(), work / kElementwiseGrain);
-  if (nout < grain * num_threads() && chunks >= 2 && nred >= chunks) {
-    // Too few outputs to keep every thread busy: each thread folds a slice of the reduction for
-    // all outputs, and the partial results are combined in slice order.
+  const bool few_outputs = nout < grain * num_threads() || (vertical && chunks * nout <= kMaxPartials);
+  if (few_outputs && chunks >= 2 && nred >= chunks) {
+    // Each thread folds a slice of the reduction for all outputs (too few outputs to go round, or
+    // a vertical layout whose threads should read whole rows); the partial results are combined.
     std::unique_ptr<Acc[]> partial(new Acc[chunks * nout]);
     parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
       for (int64_t c = cb; c < ce; ++c) {
