@@ -397,14 +397,17 @@ void all_any_kernel(KernelCall& c) {
 //   - they disagree (a transposed input): 64x64 tiles are computed in the input's order and
 //     written in the output's, so no inner loop strides through memory on either side.
 // Work is split over the scans; a single long scan runs on one thread.
+//
+// The strides are passed by value: an int64 output could otherwise alias them as far as the
+// compiler knows, forcing a reload after every store.
 template <class T, class Out>
 struct Scan {
   using Acc = acc_t<T>;
   static constexpr int64_t kTile = 64;
-  int64_t n, s, os;  // scan length, its input and output strides
-  int64_t ks, kos;   // strides of the innermost kept dim
 
-  void each(const T* src, Out* dst, int64_t cnt) const {
+  // n: scan length; s, os: its input and output strides; ks, kos: the innermost kept dim's.
+  static void each(const T* src, Out* dst, int64_t cnt, const int64_t n, const int64_t s, const int64_t os,
+                   const int64_t ks, const int64_t kos) {
     for (int64_t j = 0; j < cnt; ++j) {
       Acc a = 0;
       for (int64_t r = 0; r < n; ++r) {
@@ -414,7 +417,8 @@ struct Scan {
     }
   }
 
-  void vertical(const T* src, Out* dst, int64_t cnt, Acc* acc) const {
+  static void vertical(const T* src, Out* dst, int64_t cnt, Acc* acc, const int64_t n, const int64_t s,
+                       const int64_t os, const int64_t ks, const int64_t kos) {
     constexpr int64_t kBlock = vertical_block<T>();
     for (int64_t j0 = 0; j0 < cnt; j0 += kBlock) {
       const int64_t m = std::min(kBlock, cnt - j0);
@@ -437,7 +441,8 @@ struct Scan {
     }
   }
 
-  void tiled(const T* src, Out* dst, int64_t cnt, bool read_vertical) const {
+  static void tiled(const T* src, Out* dst, int64_t cnt, bool read_vertical, const int64_t n, const int64_t s,
+                    const int64_t os, const int64_t ks, const int64_t kos) {
     Acc acc[kTile];
     Out tile[kTile * kTile];  // tile[j * kTile + r]
     for (int64_t j0 = 0; j0 < cnt; j0 += kTile) {
@@ -474,21 +479,22 @@ void cumsum_loop(const Tensor& x, const Tensor& out, int64_t dim) {
   std::vector<bool> mask(x.dim(), false);
   if (x.dim() > 0) mask[dim] = true;
   const ReducePlan p = make_reduce_plan(x.shape(), x.strides(), out.strides(), mask, true);
-  const Scan<T, Out> scan{p.reduced.size[0], p.reduced.stride[0], p.reduced.out_stride[0], p.kept.stride[0],
-                          p.kept.out_stride[0]};
-  const bool read_vertical = stride_rank(scan.ks) < stride_rank(scan.s);
-  const bool write_vertical = stride_rank(scan.kos) < stride_rank(scan.os);
+  const int64_t n = p.reduced.size[0], s = p.reduced.stride[0], os = p.reduced.out_stride[0];
+  const int64_t ks = p.kept.stride[0], kos = p.kept.out_stride[0];
+  const bool read_vertical = stride_rank(ks) < stride_rank(s);
+  const bool write_vertical = stride_rank(kos) < stride_rank(os);
   const T* in = x.data<T>();
   Out* o = out.data<Out>();
-  parallel_for(0, p.kept.numel, std::max<int64_t>(1, kElementwiseGrain / scan.n), [&](int64_t b, int64_t e) {
+  using S = Scan<T, Out>;
+  parallel_for(0, p.kept.numel, std::max<int64_t>(1, kElementwiseGrain / n), [&](int64_t b, int64_t e) {
     std::vector<acc_t<T>> acc(read_vertical && write_vertical ? vertical_block<T>() : 0);
     walk_runs(p.kept, b, e, [&](int64_t ioff, int64_t ooff, int64_t cnt, int64_t) {
       if (read_vertical != write_vertical) {
-        scan.tiled(in + ioff, o + ooff, cnt, read_vertical);
+        S::tiled(in + ioff, o + ooff, cnt, read_vertical, n, s, os, ks, kos);
       } else if (read_vertical) {
-        scan.vertical(in + ioff, o + ooff, cnt, acc.data());
+        S::vertical(in + ioff, o + ooff, cnt, acc.data(), n, s, os, ks, kos);
       } else {
-        scan.each(in + ioff, o + ooff, cnt);
+        S::each(in + ioff, o + ooff, cnt, n, s, os, ks, kos);
       }
     });
   });

@@ -59,8 +59,8 @@ constexpr int64_t vertical_block() {
   return std::clamp<int64_t>(8192 / static_cast<int64_t>(sizeof(In)), 256, 4096);
 }
 
-// The vertical layout splits the reduction (not the outputs) over threads while the partial
-// results stay this small (threads x outputs), so every thread reads whole rows.
+// Bound on the partial results (threads x outputs) kept when the reduction itself is split over
+// threads.
 constexpr int64_t kMaxPartials = 1 << 18;
 
 struct ReducePlan {
@@ -269,10 +269,14 @@ void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
   const int64_t work = nout * std::max<int64_t>(nred, 1);
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(nred, 1));
   const int64_t chunks = std::min<int64_t>(num_threads(), work / kElementwiseGrain);
-  const bool few_outputs = nout < grain * num_threads() || (vertical && chunks * nout <= kMaxPartials);
+  // Split the reduction rather than the outputs when there are too few outputs to go round, or
+  // when a vertical layout would leave each thread less than a whole-row block of them (threads
+  // reading short pieces of every row defeat the prefetcher).
+  const bool few_outputs =
+      nout < grain * num_threads() ||
+      (vertical && nout < num_threads() * vertical_block<typename Op::In>() && chunks * nout <= kMaxPartials);
   if (few_outputs && chunks >= 2 && nred >= chunks) {
-    // Each thread folds a slice of the reduction for all outputs (too few outputs to go round, or
-    // a vertical layout whose threads should read whole rows); the partial results are combined.
+    // Each thread folds a slice of the reduction for all outputs; the partials are then combined.
     std::unique_ptr<Acc[]> partial(new Acc[chunks * nout]);
     parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
       for (int64_t c = cb; c < ce; ++c) {
