@@ -1,8 +1,8 @@
 // Elementwise binary math as functors shared by the CPU and CUDA kernels. Both operands arrive in
 // the promoted type T (the dispatcher converts); comparisons and logical ops return bool.
-// Integer division and remainder by zero return 0 instead of trapping; the kernels check integer
-// divisors for zeros first and raise PyTorch's "ZeroDivisionError", so a bad input never kills the
-// process.
+// Integer division and remainder by zero return 0 instead of trapping; such functors say so with
+// is_integer_division, and the device's loop engine may check integer divisors first (the CPU
+// raises PyTorch's "ZeroDivisionError"), so a bad input never kills the process.
 #pragma once
 #include <cmath>
 #include <type_traits>
@@ -104,6 +104,8 @@ struct Pow : Numeric {
     }
   }
 };
+template <class Op> constexpr bool is_integer_division = std::is_same_v<Op, Div> || std::is_same_v<Op, Remainder>;
+
 struct Atan2 : FloatOnly { template <class T> TERRA_HD T operator()(T a, T b) const { return std::atan2(a, b); } };
 
 struct Eq : AnyType { template <class T> TERRA_HD bool operator()(T a, T b) const { return a == b; } };

@@ -1,41 +1,23 @@
-// Generic CUDA kernels for functor-defined elementwise ops: the same functors as the CPU kernels
-// (kernels/common/*_math.hpp, TERRA_HD), one template per arity, instantiated for the element
-// types each functor supports. Mirrors kernels/cpu/elementwise.hpp.
+// The GPU's loop engine as the elementwise kernels' Loops policy (kernels/common/
+// elementwise_kernels.hpp): the same functors and op glue as the CPU, run by cuda::elementwise.
 #pragma once
-#include "kernels/common/unary_math.hpp"
+#include "kernels/common/elementwise_kernels.hpp"
 #include "kernels/cuda/loops.cuh"
-#include "kernels/kernel.hpp"
 
 namespace terra::cuda {
 
-// out = op(x); x already has the compute dtype, out's dtype is what op returns.
-template <class Op>
-void unary_kernel(KernelCall& c) {
-  const Op op = math::make_op<Op>(c.attrs);
-  dispatch_dtype(c.inputs[0].dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (Op::template supports<T>) {
-      using R = decltype(op(T{}));
-      elementwise<R, T>(c.outputs[0], {c.inputs[0]}, op);
-    } else {
-      fail(ErrorKind::Runtime, "\"", c.op, "\" not implemented for '", dtype_name(c.inputs[0].dtype()), "'");
-    }
-  });
-}
-
-// out = op(a, b) over broadcast inputs that already share the compute dtype.
-template <class Op>
-void binary_kernel(KernelCall& c) {
-  const Op op = math::make_op<Op>(c.attrs);
-  dispatch_dtype(c.inputs[0].dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (Op::template supports<T>) {
-      using R = decltype(op(T{}, T{}));
-      elementwise<R, T, T>(c.outputs[0], {c.inputs[0], c.inputs[1]}, op);
-    } else {
-      fail(ErrorKind::Runtime, "\"", c.op, "\" not implemented for '", dtype_name(c.inputs[0].dtype()), "'");
-    }
-  });
-}
+struct CudaLoops {
+  template <class Out, class... In, class F>
+  static void run(const Tensor& out, const std::array<Tensor, sizeof...(In)>& ins, const F& f) {
+    elementwise<Out, In...>(out, ins, f);
+  }
+  // Note [Integer division by zero on CUDA]
+  // The CPU scans integer divisors and raises ZeroDivisionError. Doing that here would need a
+  // device reduction and a host read (a synchronization) on every integer div/remainder, so the
+  // CUDA kernels do what PyTorch's do: no error, and the functors' defined result (0) instead of
+  // a trap. Raising it at the next sync point belongs with the deferred kernel-error flag
+  // (DESIGN §11).
+  static void check_integer_divisor(const Tensor&) {}
+};
 
 }  // namespace terra::cuda
