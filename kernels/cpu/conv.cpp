@@ -184,7 +184,7 @@ struct ConvCall {
 
 template <int Dims>
 ConvCall conv_call(const KernelCall& c, bool transposed) {
-  ConvCall cc{dense(c.inputs[0]), dense(c.inputs[1]), c.inputs[2].defined() ? dense(c.inputs[2]) : Tensor(),
+  ConvCall cc{as_contiguous(c.inputs[0]), as_contiguous(c.inputs[1]), as_contiguous(c.inputs[2]),
               c.outputs[0], 1, c.attrs.get<int64_t>("groups"), {}};
   const Shape& x = cc.input.shape();
   const Shape& w = cc.weight.shape();

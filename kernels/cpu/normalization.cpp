@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/contiguous.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "kernels/kernel.hpp"
 
@@ -101,23 +102,12 @@ template <class T>
 // Threads get chunks of at least this many items when each item costs `work` elements.
 int64_t grain_for(int64_t work) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(work, 1)); }
 
-// `t` itself when contiguous or absent, else a contiguous copy.
-Tensor contiguous(const Tensor& t) {
-  if (!t.defined() || t.is_contiguous()) return t;
-  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
-  dispatch_floating(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    elementwise<T, T>(out, {t}, [](T v) { return v; });
-  });
-  return out;
-}
-
 // A parameter's n values, or n copies of `absent` when the optional parameter is None, so one
 // loop serves with and without weight and bias.
 template <class T>
 std::vector<T> param_values(const Tensor& p, int64_t n, T absent) {
   if (!p.defined()) return std::vector<T>(n, absent);
-  const Tensor c = contiguous(p);
+  const Tensor c = as_contiguous(p);
   const T* d = c.data<T>();
   return std::vector<T>(d, d + n);
 }
@@ -164,7 +154,7 @@ TERRA_CPU_CLONES void layer_norm_rows(const NormData<T>& d, int64_t cols, double
 
 template <class T>
 void layer_norm_typed(KernelCall& c) {
-  const Tensor x = contiguous(c.inputs[0]);
+  const Tensor x = as_contiguous(c.inputs[0]);
   const int64_t cols = shape_numel(c.attrs.get<std::vector<int64_t>>("normalized_shape"));
   const int64_t rows = c.outputs[1].numel();
   const double eps = c.attrs.get<double>("eps");
@@ -210,7 +200,7 @@ TERRA_CPU_CLONES void group_norm_blocks(const NormData<T>& d, const GroupLayout&
 
 template <class T>
 void group_norm_typed(KernelCall& c) {
-  const Tensor x = contiguous(c.inputs[0]);
+  const Tensor x = as_contiguous(c.inputs[0]);
   const int64_t n = x.shape()[0], channels = x.shape()[1], groups = c.attrs.get<int64_t>("num_groups");
   const GroupLayout l{groups, channels / groups, trailing_numel(x.shape(), 2)};
   const double eps = c.attrs.get<double>("eps");
@@ -352,7 +342,7 @@ void blend_running(const Tensor& running, const std::vector<double>& batch, doub
 
 template <class T>
 void batch_norm_typed(KernelCall& c) {
-  const Tensor x = contiguous(c.inputs[0]);
+  const Tensor x = as_contiguous(c.inputs[0]);
   const Tensor &running_mean = c.inputs[3], &running_var = c.inputs[4];
   const ChannelLayout l{x.shape()[0], x.shape()[1], trailing_numel(x.shape(), 2)};
   const bool training = c.attrs.get<bool>("training");

@@ -46,7 +46,7 @@ std::vector<int64_t> reflect_sources(int64_t in, int64_t left, int64_t out) {
 }
 
 void reflect_pad(const Tensor& input, const Tensor& out, const std::vector<int64_t>& pad) {
-  const Tensor in = dense(input);
+  const Tensor in = as_contiguous(input);
   const int64_t w = in.size(-1), ow = out.size(-1);
   const auto cols = reflect_sources(w, pad[0], ow);
   if (pad.size() == 4) {

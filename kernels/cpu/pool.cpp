@@ -57,7 +57,7 @@ PoolWindow pool_window(const Attrs& a, bool has_dilation) {
 // over everything (the last NaN seen), ties keep the first position, and a window of -inf
 // reports its first in-range position.
 void max_pool2d_kernel(KernelCall& c) {
-  const Tensor in = dense(c.inputs[0]);
+  const Tensor in = as_contiguous(c.inputs[0]);
   const Planes p = planes(in, c.outputs[0]);
   const PoolWindow win = pool_window(c.attrs, true);
   dispatch_floating(in.dtype(), [&](auto tag) {
@@ -98,7 +98,7 @@ void max_pool2d_kernel(KernelCall& c) {
 // Mean of each window. The divisor is divisor_override when given, else the window's size
 // clipped to the padded input (count_include_pad) or to the input itself.
 void avg_pool2d_kernel(KernelCall& c) {
-  const Tensor in = dense(c.inputs[0]);
+  const Tensor in = as_contiguous(c.inputs[0]);
   const Planes p = planes(in, c.outputs[0]);
   const PoolWindow win = pool_window(c.attrs, false);
   const bool include_pad = c.attrs.get<bool>("count_include_pad");
@@ -143,7 +143,7 @@ std::vector<std::pair<int64_t, int64_t>> adaptive_ranges(int64_t in, int64_t out
 }
 
 void adaptive_avg_pool2d_kernel(KernelCall& c) {
-  const Tensor in = dense(c.inputs[0]);
+  const Tensor in = as_contiguous(c.inputs[0]);
   const Planes p = planes(in, c.outputs[0]);
   const auto rows = adaptive_ranges(p.h, p.out_h), cols = adaptive_ranges(p.w, p.out_w);
   dispatch_floating(in.dtype(), [&](auto tag) {
@@ -181,7 +181,7 @@ std::vector<int64_t> nearest_sources(int64_t in, int64_t out) {
 }
 
 void upsample_nearest2d_kernel(KernelCall& c) {
-  const Tensor in = dense(c.inputs[0]);
+  const Tensor in = as_contiguous(c.inputs[0]);
   const Tensor& out = c.outputs[0];
   gather_planes(in, out, nearest_sources(in.size(-2), out.size(-2)), nearest_sources(in.size(-1), out.size(-1)));
 }

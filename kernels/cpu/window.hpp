@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/contiguous.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/kernel.hpp"
 
@@ -15,15 +16,6 @@ namespace terra::cpu {
 // [3, 3]), as PyTorch's int[2] arguments accept.
 inline int64_t window_param(const std::vector<int64_t>& values, size_t i) {
   return values.size() == 1 ? values[0] : values[i];
-}
-
-// The kernels index dense row-major memory; a strided operand is copied once up front (through
-// the registered contiguous kernel) rather than paying strided indexing in every inner loop.
-inline Tensor dense(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  KernelCall inner{"contiguous", {t}, {}, {}};
-  find_kernel("contiguous", t.device().type)(inner);
-  return inner.outputs[0];
 }
 
 // out[p, i, j] = in[p, rows[i], cols[j]] for every (H, W) plane p of a dense `in` (a 1-D op
