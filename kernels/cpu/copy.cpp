@@ -1,7 +1,7 @@
-// CPU kernels that move values: conversion between any two dtypes over any strides, and fills.
-// Creation ops (zeros, ones, full) are fills of a freshly allocated output.
+// The CPU primitives of the value-moving kernels (kernels/common/copy_kernels.hpp): conversion
+// between any two dtypes over any strides, and fills.
+#include "kernels/common/copy_kernels.hpp"
 #include "kernels/cpu/loops.hpp"
-#include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
@@ -33,35 +33,14 @@ void fill(const Tensor& out, const Scalar& value) {
   });
 }
 
-void to_dtype_kernel(KernelCall& c) { convert_into(c.outputs[0], c.inputs[0]); }
-void copy_kernel(KernelCall& c) { convert_into(c.inputs[0], c.inputs[1]); }
-void clone_kernel(KernelCall& c) { convert_into(c.outputs[0], c.inputs[0]); }
-void contiguous_kernel(KernelCall& c) {
-  const Tensor& x = c.inputs[0];
-  if (x.is_contiguous()) {
-    c.outputs = {x};
-    return;
-  }
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  convert_into(out, x);
-  c.outputs = {out};
-}
-void fill_kernel(KernelCall& c) { fill(c.inputs[0], c.attrs.get<Scalar>("value")); }
-void zeros_kernel(KernelCall& c) { fill(c.outputs[0], Scalar(int64_t{0})); }
-void ones_kernel(KernelCall& c) { fill(c.outputs[0], Scalar(int64_t{1})); }
-void full_kernel(KernelCall& c) { fill(c.outputs[0], c.attrs.get<Scalar>("fill_value")); }
-void empty_kernel(KernelCall&) {}
+// The device primitives the shared copy kernels are written over.
+struct CpuCopy {
+  static void convert_into(const Tensor& out, const Tensor& src) { terra::cpu::convert_into(out, src); }
+  static void fill(const Tensor& out, const Scalar& value) { terra::cpu::fill(out, value); }
+};
 
 }  // namespace
 
-TERRA_KERNEL(to_dtype, CPU, to_dtype_kernel);
-TERRA_KERNEL(copy_, CPU, copy_kernel);
-TERRA_KERNEL(clone, CPU, clone_kernel);
-TERRA_KERNEL(contiguous, CPU, contiguous_kernel);
-TERRA_KERNEL(fill_, CPU, fill_kernel);
-TERRA_KERNEL(empty, CPU, empty_kernel);
-TERRA_KERNEL(zeros, CPU, zeros_kernel);
-TERRA_KERNEL(ones, CPU, ones_kernel);
-TERRA_KERNEL(full, CPU, full_kernel);
+TERRA_COPY_KERNELS(CPU, CpuCopy);
 
 }  // namespace terra::cpu

@@ -1,9 +1,8 @@
-// CUDA kernels that move values: conversion between any two dtypes over any strides (to_dtype,
-// copy_, clone, contiguous), fills, and the creation ops (zeros, ones, full, empty), as in
-// kernels/cpu/copy.cpp. Same-dtype contiguous copies and zero fills use cudaMemcpyAsync and
+// The CUDA primitives of the value-moving kernels (kernels/common/copy_kernels.hpp): conversion
+// between any two dtypes over any strides, and fills. Same-dtype contiguous copies and zero fills use cudaMemcpyAsync and
 // cudaMemsetAsync on the current stream.
+#include "kernels/common/copy_kernels.hpp"
 #include "kernels/cuda/loops.cuh"
-#include "kernels/kernel.hpp"
 
 namespace terra::cuda {
 namespace {
@@ -55,35 +54,14 @@ void fill(const Tensor& out, const Scalar& value) {
   });
 }
 
-void to_dtype_kernel(KernelCall& c) { convert_into(c.outputs[0], c.inputs[0]); }
-void copy_kernel(KernelCall& c) { convert_into(c.inputs[0], c.inputs[1]); }
-void clone_kernel(KernelCall& c) { convert_into(c.outputs[0], c.inputs[0]); }
-void contiguous_kernel(KernelCall& c) {
-  const Tensor& x = c.inputs[0];
-  if (x.is_contiguous()) {
-    c.outputs = {x};
-    return;
-  }
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  convert_into(out, x);
-  c.outputs = {out};
-}
-void fill_kernel(KernelCall& c) { fill(c.inputs[0], c.attrs.get<Scalar>("value")); }
-void zeros_kernel(KernelCall& c) { fill(c.outputs[0], Scalar(int64_t{0})); }
-void ones_kernel(KernelCall& c) { fill(c.outputs[0], Scalar(int64_t{1})); }
-void full_kernel(KernelCall& c) { fill(c.outputs[0], c.attrs.get<Scalar>("fill_value")); }
-void empty_kernel(KernelCall&) {}
+// The device primitives the shared copy kernels are written over.
+struct CudaCopy {
+  static void convert_into(const Tensor& out, const Tensor& src) { terra::cuda::convert_into(out, src); }
+  static void fill(const Tensor& out, const Scalar& value) { terra::cuda::fill(out, value); }
+};
 
 }  // namespace
 
-TERRA_KERNEL(to_dtype, CUDA, to_dtype_kernel);
-TERRA_KERNEL(copy_, CUDA, copy_kernel);
-TERRA_KERNEL(clone, CUDA, clone_kernel);
-TERRA_KERNEL(contiguous, CUDA, contiguous_kernel);
-TERRA_KERNEL(fill_, CUDA, fill_kernel);
-TERRA_KERNEL(empty, CUDA, empty_kernel);
-TERRA_KERNEL(zeros, CUDA, zeros_kernel);
-TERRA_KERNEL(ones, CUDA, ones_kernel);
-TERRA_KERNEL(full, CUDA, full_kernel);
+TERRA_COPY_KERNELS(CUDA, CudaCopy);
 
 }  // namespace terra::cuda
