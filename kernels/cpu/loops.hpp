@@ -102,16 +102,8 @@ namespace detail {
 
 constexpr int64_t kBlock = 512;
 
-// The build targets baseline x86-64; the inner loop is also compiled for AVX2 and the loader
-// picks the version the CPU supports (no FMA is enabled, so both round identically).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define TERRA_CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TERRA_CPU_CLONES
-#endif
-
 template <class Out, class... In, class F, size_t... K>
-TERRA_CPU_CLONES void run_inner(const std::array<char*, sizeof...(In) + 1>& ptr, const std::array<int64_t, sizeof...(In) + 1>& st,
+void run_inner(const std::array<char*, sizeof...(In) + 1>& ptr, const std::array<int64_t, sizeof...(In) + 1>& st,
                int64_t n, const F& f, std::index_sequence<K...>) {
   using Ins = std::tuple<In...>;
   const bool out_contig = st[0] == static_cast<int64_t>(sizeof(Out));
