@@ -87,6 +87,24 @@ inline Tensor transposed_copy(const Tensor& t) {
   return call1("transpose", {tt}, {{"dim0", -1}, {"dim1", -2}});
 }
 
+// Row-major index into a tensor of shape `from` broadcast to `to`, for output linear index i.
+inline int64_t broadcast_index(const Shape& from, const Shape& to, int64_t i) {
+  int64_t off = 0, mul = 1;
+  for (int64_t d = static_cast<int64_t>(to.size()) - 1; d >= 0; --d) {
+    const int64_t idx = i % to[d];
+    i /= to[d];
+    const int64_t fd = d - static_cast<int64_t>(to.size() - from.size());
+    if (fd >= 0) {
+      if (from[fd] != 1) off += idx * mul;
+      mul *= from[fd];
+    }
+  }
+  return off;
+}
+inline double broadcast_at(const std::vector<double>& v, const Shape& from, const Shape& to, int64_t i) {
+  return v[broadcast_index(from, to, i)];
+}
+
 inline void check_values(const Tensor& got, const std::vector<double>& expected, double rtol, double atol) {
   REQUIRE(got.numel() == static_cast<int64_t>(expected.size()));
   for (int64_t i = 0; i < got.numel(); ++i) {

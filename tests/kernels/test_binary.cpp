@@ -54,21 +54,6 @@ const std::vector<BinaryCase>& cases() {
   return c;
 }
 
-// Reference broadcast: value of `t` (shape ts) at output linear index i of shape os.
-double at_broadcast(const std::vector<double>& v, const Shape& ts, const Shape& os, int64_t i) {
-  int64_t off = 0, mul = 1;
-  for (int64_t d = static_cast<int64_t>(os.size()) - 1; d >= 0; --d) {
-    int64_t idx = i % os[d];
-    i /= os[d];
-    int64_t td = d - static_cast<int64_t>(os.size() - ts.size());
-    if (td >= 0) {
-      if (ts[td] != 1) off += idx * mul;
-      mul *= ts[td];
-    }
-  }
-  return v[off];
-}
-
 }  // namespace
 
 TEST_CASE("binary ops match float64 references with broadcasting", "[binary]") {
@@ -87,7 +72,7 @@ TEST_CASE("binary ops match float64 references with broadcasting", "[binary]") {
         auto va = values(a), vb = values(b);
         std::vector<double> expect(shape_numel(os));
         for (int64_t i = 0; i < shape_numel(os); ++i)
-          expect[i] = bc.ref(at_broadcast(va, sa, os, i), at_broadcast(vb, sb, os, i));
+          expect[i] = bc.ref(broadcast_at(va, sa, os, i), broadcast_at(vb, sb, os, i));
         for (auto [x, y] : {std::pair{a, b}, std::pair{transposed_copy(a), strided_copy(b)}}) {
           Tensor out = call1(bc.op, {x, y}, bc.attrs);
           CHECK(out.shape() == os);

@@ -45,21 +45,6 @@ struct Expected {
   int64_t k = 0;
 };
 
-// Index into a broadcast operand's row-major values for output batch index `i`.
-int64_t broadcast_index(const Shape& from, const Shape& to, int64_t i) {
-  int64_t off = 0, mul = 1;
-  for (int64_t d = static_cast<int64_t>(to.size()) - 1; d >= 0; --d) {
-    const int64_t idx = i % to[d];
-    i /= to[d];
-    const int64_t fd = d - static_cast<int64_t>(to.size() - from.size());
-    if (fd >= 0) {
-      if (from[fd] != 1) off += idx * mul;
-      mul *= from[fd];
-    }
-  }
-  return off;
-}
-
 Shape broadcast_ref(const Shape& a, const Shape& b) {
   const size_t n = std::max(a.size(), b.size());
   Shape out(n);

@@ -22,21 +22,6 @@ Tensor loss(const char* op, std::vector<Tensor> inputs, const NamedAttrs& attrs 
   return call1(op, std::move(inputs), attrs);
 }
 
-// Value of row-major `v` (shape `from`) at linear index i of the broadcast shape `to`.
-double broadcast_at(const std::vector<double>& v, const Shape& from, const Shape& to, int64_t i) {
-  int64_t off = 0, mul = 1;
-  for (int64_t d = static_cast<int64_t>(to.size()) - 1; d >= 0; --d) {
-    const int64_t idx = i % to[d];
-    i /= to[d];
-    const int64_t fd = d - static_cast<int64_t>(to.size() - from.size());
-    if (fd >= 0) {
-      if (from[fd] != 1) off += idx * mul;
-      mul *= from[fd];
-    }
-  }
-  return v[off];
-}
-
 // f over the broadcast operands, then the reduction (mean of nothing is NaN).
 std::vector<double> pointwise_ref(const std::vector<std::pair<std::vector<double>, Shape>>& operands, const Shape& out,
                                   const std::function<double(const std::vector<double>&)>& f, const std::string& reduction) {
