@@ -2,6 +2,9 @@
 
 #include <sstream>
 
+#include "engine/autograd/grad_mode.hpp"
+#include "engine/autograd/record.hpp"
+
 namespace terra {
 
 Attrs make_attrs(const OpDef& op, const NamedAttrs& named) {
@@ -119,6 +122,15 @@ std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs 
   complete_inputs(op, inputs);
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
+  const bool grad_mode = GradMode::is_enabled();
+  const bool inplace_with_grad = grad_mode && op.effect == Effect::InPlace && autograd::any_requires_grad(inputs);
+  if (inplace_with_grad) {
+    try {
+      autograd::check_inplace(inputs[op.inplace_input]);
+    } catch (const Error& e) {
+      rethrow_with_context(op, e, inputs);
+    }
+  }
   std::vector<Tensor> original = inputs;
   Inferred inf = infer_and_convert(op, inputs, attrs);
   KernelCall call{op.name(), std::move(inputs), std::move(attrs), {}};
@@ -128,13 +140,26 @@ std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs 
     call.outputs.reserve(inf.outputs.size());
     for (const TensorMeta& m : inf.outputs) call.outputs.push_back(Tensor::empty(m.shape, m.dtype, m.device));
   }
-  run_kernel(op, fn, call, original);
+  {
+    // Composite kernels dispatch other ops: only this op's own node is recorded.
+    GradModeGuard kernel_mode(false);
+    run_kernel(op, fn, call, original);
+  }
   if (op.effect == Effect::InPlace) original[op.inplace_input].bump_version();
+  if (inplace_with_grad)
+    autograd::record_inplace(op, call.inputs, call.attrs);
+  else if (grad_mode && op.effect != Effect::InPlace)
+    autograd::record(op, call.inputs, call.attrs, call.outputs);
   return std::move(call.outputs);
 }
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
   complete_inputs(op, inputs);
+  if (GradMode::is_enabled() && (autograd::any_requires_grad(inputs) || autograd::any_requires_grad(outs)))
+    throw Error(ErrorKind::Runtime,
+                "functions with out=... arguments don't support automatic differentiation, but one of the "
+                "arguments requires grad.",
+                op.name());
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
   std::vector<Tensor> original = inputs;
@@ -179,6 +204,15 @@ void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, cons
 }
 
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
+  if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) {
+    try {
+      return autograd::apply_inplace(op, std::move(inputs), attrs);
+    } catch (const Error& e) {
+      if (e.op().empty()) throw e.with_context(op.name() + "_", "");
+      throw;
+    }
+  }
   Tensor self = inputs.at(0);
   dispatch_out(op, std::move(inputs), std::move(attrs), {self});
   return self;

@@ -1,5 +1,6 @@
 // Registry entries of the elementwise binary ops and where(): broadcasting and PyTorch's type
 // promotion (rules::elementwise), plus each op's own argument checks.
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 
@@ -43,33 +44,68 @@ Inferred where_rule(const std::vector<Tensor>& in, const Attrs&) {
   return inf;
 }
 
+// alpha scales `other` in add/sub: d/dother = ±alpha.
+Tensor scaled(const Tensor& g, const Attrs& a, double sign) {
+  double alpha = sign * a.get<Scalar>("alpha").as_double();
+  return alpha == 1.0 ? g : call1("mul", {g, Tensor::wrap_scalar(alpha, g.dtype())});
+}
+
+TensorList add_grad(const GradContext& c) {
+  return {c.needs(0) ? grad::sum_to(c.grad(), c.input_shape(0)) : Tensor(),
+          c.needs(1) ? grad::sum_to(scaled(c.grad(), c.attrs, 1.0), c.input_shape(1)) : Tensor()};
+}
+
+TensorList sub_grad(const GradContext& c) {
+  return {c.needs(0) ? grad::sum_to(c.grad(), c.input_shape(0)) : Tensor(),
+          c.needs(1) ? grad::sum_to(scaled(c.grad(), c.attrs, -1.0), c.input_shape(1)) : Tensor()};
+}
+
+TensorList mul_grad(const GradContext& c) {
+  return {c.needs(0) ? grad::sum_to(call1("mul", {c.grad(), c.input(1)}), c.input_shape(0)) : Tensor(),
+          c.needs(1) ? grad::sum_to(call1("mul", {c.grad(), c.input(0)}), c.input_shape(1)) : Tensor()};
+}
+
+struct Entry {
+  const char* schema;
+  InferFn rule;
+  GradFn grad;        // empty: not differentiable (comparisons, logical ops)
+  SaveSet saves = SaveSet::all();
+};
+
 const bool registered = [] {
   const InferFn same = rules::elementwise_rule(kSame), no_bool = rules::elementwise_rule(kNoBool),
                 to_float = rules::elementwise_rule(kFloat), compare = rules::elementwise_rule(kCompare);
-  const std::pair<const char*, InferFn> entries[] = {
+  const SaveSet inputs_only = SaveSet::only_inputs({0, 1});
+  const Entry entries[] = {
       {"add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, false); }},
+       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, false); }, add_grad,
+       SaveSet::none()},
       {"sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, true); }},
-      {"mul(Tensor self, Tensor other) -> Tensor", same},
-      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule},
-      {"remainder(Tensor self, Tensor other) -> Tensor", no_bool},
-      {"maximum(Tensor self, Tensor other) -> Tensor", same},
-      {"minimum(Tensor self, Tensor other) -> Tensor", same},
-      {"pow(Tensor self, Tensor exponent) -> Tensor", no_bool},
-      {"atan2(Tensor self, Tensor other) -> Tensor", to_float},
-      {"eq(Tensor self, Tensor other) -> Tensor", compare},
-      {"ne(Tensor self, Tensor other) -> Tensor", compare},
-      {"lt(Tensor self, Tensor other) -> Tensor", compare},
-      {"le(Tensor self, Tensor other) -> Tensor", compare},
-      {"gt(Tensor self, Tensor other) -> Tensor", compare},
-      {"ge(Tensor self, Tensor other) -> Tensor", compare},
-      {"logical_and(Tensor self, Tensor other) -> Tensor", compare},
-      {"logical_or(Tensor self, Tensor other) -> Tensor", compare},
-      {"logical_xor(Tensor self, Tensor other) -> Tensor", compare},
-      {"where(Tensor condition, Tensor self, Tensor other) -> Tensor", where_rule},
+       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, true); }, sub_grad,
+       SaveSet::none()},
+      {"mul(Tensor self, Tensor other) -> Tensor", same, mul_grad, inputs_only},
+      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule, nullptr},
+      {"remainder(Tensor self, Tensor other) -> Tensor", no_bool, nullptr},
+      {"maximum(Tensor self, Tensor other) -> Tensor", same, nullptr},
+      {"minimum(Tensor self, Tensor other) -> Tensor", same, nullptr},
+      {"pow(Tensor self, Tensor exponent) -> Tensor", no_bool, nullptr},
+      {"atan2(Tensor self, Tensor other) -> Tensor", to_float, nullptr},
+      {"eq(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"ne(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"lt(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"le(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"gt(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"ge(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"logical_and(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"logical_or(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"logical_xor(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"where(Tensor condition, Tensor self, Tensor other) -> Tensor", where_rule, nullptr},
   };
-  for (const auto& [schema, rule] : entries) OpRegistrar(schema).infer(rule).fusion(FusionKind::Elementwise);
+  for (const Entry& e : entries) {
+    OpRegistrar reg(e.schema);
+    reg.infer(e.rule).fusion(FusionKind::Elementwise);
+    if (e.grad) reg.grad(e.grad, e.saves);
+  }
   return true;
 }();
 

@@ -1,5 +1,6 @@
 // Registry entries for moving values between tensors: dtype conversion, copy_ (any dtype and
 // stride into any), clone, contiguous, fill_. The dispatcher's type promotion relies on to_dtype.
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 
@@ -29,11 +30,28 @@ Inferred fill_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 
 }  // namespace
 
-TERRA_OP("to_dtype(Tensor self, ScalarType dtype) -> Tensor").infer(to_dtype_rule).fusion(FusionKind::Elementwise);
-TERRA_OP("copy_(Tensor self, Tensor src) -> Tensor").infer(copy_rule).effect(Effect::InPlace, 0);
-TERRA_OP("clone(Tensor self) -> Tensor").infer(same_rule).fusion(FusionKind::Elementwise);
+TERRA_OP("to_dtype(Tensor self, ScalarType dtype) -> Tensor")
+    .infer(to_dtype_rule)
+    .fusion(FusionKind::Elementwise)
+    .grad([](const GradContext& c) -> TensorList { return {c.grad()}; }, SaveSet::none());  // cast back by the engine
+// self is overwritten (no gradient); src's gradient is summed over the dims it was broadcast along.
+TERRA_OP("copy_(Tensor self, Tensor src) -> Tensor")
+    .infer(copy_rule)
+    .effect(Effect::InPlace, 0)
+    .grad([](const GradContext& c) -> TensorList { return {Tensor(), grad::sum_to(c.grad(), c.input_shape(1))}; },
+          SaveSet::none());
+TERRA_OP("clone(Tensor self) -> Tensor")
+    .infer(same_rule)
+    .fusion(FusionKind::Elementwise)
+    .grad([](const GradContext& c) -> TensorList { return {c.grad()}; }, SaveSet::none());
 // Returns self when it is already contiguous, a contiguous copy otherwise.
-TERRA_OP("contiguous(Tensor self) -> Tensor").infer(same_rule).makes_outputs();
-TERRA_OP("fill_(Tensor self, Scalar value) -> Tensor").infer(fill_rule).effect(Effect::InPlace, 0);
+TERRA_OP("contiguous(Tensor self) -> Tensor")
+    .infer(same_rule)
+    .makes_outputs()
+    .grad([](const GradContext& c) -> TensorList { return {c.grad()}; }, SaveSet::none());
+TERRA_OP("fill_(Tensor self, Scalar value) -> Tensor")
+    .infer(fill_rule)
+    .effect(Effect::InPlace, 0)
+    .grad([](const GradContext&) -> TensorList { return {Tensor()}; }, SaveSet::none());
 
 }  // namespace terra

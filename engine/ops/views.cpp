@@ -2,6 +2,7 @@
 // (kernels/views.hpp), so every error is raised before anything runs and the rule and the kernel
 // cannot disagree.
 #include "engine/registry/registry.hpp"
+#include "engine/autograd/grad_helpers.hpp"
 #include "kernels/views.hpp"
 
 namespace terra {
@@ -21,24 +22,72 @@ Inferred reshape_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return inf;
 }
 
+using grad::dims_of;
+
+Tensor reshape_to_input(const GradContext& c) { return call1("reshape", {c.grad()}, {{"shape", dims_of(c.input_shape(0))}}); }
+
 const bool registered = [] {
-  const std::pair<const char*, InferFn> entries[] = {
-      {"view(Tensor self, int[] size) -> Tensor", view_rule<views::view>},
-      {"reshape(Tensor self, int[] shape) -> Tensor", reshape_rule},
-      {"permute(Tensor self, int[] dims) -> Tensor", view_rule<views::permute>},
-      {"transpose(Tensor self, int dim0, int dim1) -> Tensor", view_rule<views::transpose>},
-      {"expand(Tensor self, int[] size) -> Tensor", view_rule<views::expand>},
-      {"squeeze(Tensor self, int[]? dim=None) -> Tensor", view_rule<views::squeeze>},
-      {"unsqueeze(Tensor self, int dim) -> Tensor", view_rule<views::unsqueeze>},
-      {"flatten(Tensor self, int start_dim=0, int end_dim=-1) -> Tensor", view_rule<views::flatten>},
-      {"narrow(Tensor self, int dim, int start, int length) -> Tensor", view_rule<views::narrow>},
-      {"slice(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor", view_rule<views::slice>},
-      {"select(Tensor self, int dim, int index) -> Tensor", view_rule<views::select>},
-      {"as_strided(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor",
-       view_rule<views::as_strided>},
-      {"alias(Tensor self) -> Tensor", view_rule<views::alias>},
+  struct Entry {
+    const char* schema;
+    InferFn rule;
+    std::function<Tensor(const GradContext&)> grad;
   };
-  for (const auto& [schema, rule] : entries) OpRegistrar(schema).infer(rule).effect(Effect::View).makes_outputs();
+  const Entry entries[] = {
+      {"view(Tensor self, int[] size) -> Tensor", view_rule<views::view>, reshape_to_input},
+      {"reshape(Tensor self, int[] shape) -> Tensor", reshape_rule, reshape_to_input},
+      {"permute(Tensor self, int[] dims) -> Tensor", view_rule<views::permute>,
+       [](const GradContext& c) {
+         const auto& dims = c.attrs.get<std::vector<int64_t>>("dims");
+         const auto ndim = static_cast<int64_t>(dims.size());
+         std::vector<int64_t> inverse(dims.size());
+         for (int64_t i = 0; i < ndim; ++i) inverse[normalize_dim(dims[i], ndim)] = i;
+         return call1("permute", {c.grad()}, {{"dims", inverse}});
+       }},
+      {"transpose(Tensor self, int dim0, int dim1) -> Tensor", view_rule<views::transpose>,
+       [](const GradContext& c) {
+         return call1("transpose", {c.grad()}, {{"dim0", c.attrs.get<int64_t>("dim0")}, {"dim1", c.attrs.get<int64_t>("dim1")}});
+       }},
+      {"expand(Tensor self, int[] size) -> Tensor", view_rule<views::expand>,
+       [](const GradContext& c) { return grad::sum_to(c.grad(), c.input_shape(0)); }},
+      {"squeeze(Tensor self, int[]? dim=None) -> Tensor", view_rule<views::squeeze>, reshape_to_input},
+      {"unsqueeze(Tensor self, int dim) -> Tensor", view_rule<views::unsqueeze>, reshape_to_input},
+      {"flatten(Tensor self, int start_dim=0, int end_dim=-1) -> Tensor", view_rule<views::flatten>, reshape_to_input},
+      {"narrow(Tensor self, int dim, int start, int length) -> Tensor", view_rule<views::narrow>,
+       [](const GradContext& c) {
+         return grad::view_scatter("narrow", c.grad(), c.metas[0],
+                                   {{"dim", c.attrs["dim"]}, {"start", c.attrs["start"]}, {"length", c.attrs["length"]}});
+       }},
+      {"slice(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor", view_rule<views::slice>,
+       [](const GradContext& c) {
+         return grad::view_scatter("slice", c.grad(), c.metas[0],
+                                   {{"dim", c.attrs["dim"]}, {"start", c.attrs["start"]}, {"end", c.attrs["end"]},
+                                    {"step", c.attrs["step"]}});
+       }},
+      {"select(Tensor self, int dim, int index) -> Tensor", view_rule<views::select>,
+       [](const GradContext& c) {
+         return grad::view_scatter("select", c.grad(), c.metas[0], {{"dim", c.attrs["dim"]}, {"index", c.attrs["index"]}});
+       }},
+      // storage_offset is absolute; relative to a contiguous input it is offset - input offset.
+      {"as_strided(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor",
+       view_rule<views::as_strided>,
+       [](const GradContext& c) {
+         const InputMeta& in = c.metas[0];
+         TERRA_CHECK(in.contiguous, NotImplemented, "the gradient of as_strided on a non-contiguous tensor");
+         int64_t offset = c.attrs.is_none("storage_offset") ? 0 : c.attrs.get<int64_t>("storage_offset") - in.storage_offset;
+         Tensor g = call1("contiguous", {c.grad()});
+         return call1("as_strided_scatter", {grad::zeros(in.shape, g.dtype()), g},
+                      {{"size", c.attrs["size"]}, {"stride", c.attrs["stride"]}, {"storage_offset", offset}});
+       }},
+      {"alias(Tensor self) -> Tensor", view_rule<views::alias>, [](const GradContext& c) { return c.grad(); }},
+  };
+  for (const Entry& e : entries) {
+    auto formula = e.grad;
+    OpRegistrar(e.schema)
+        .infer(e.rule)
+        .effect(Effect::View)
+        .makes_outputs()
+        .grad([formula](const GradContext& c) -> TensorList { return {formula(c)}; }, SaveSet::none());
+  }
   return true;
 }();
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/autograd/grad_context.hpp"
 #include "engine/registry/schema.hpp"
 #include "kernels/kernel.hpp"
 
@@ -42,10 +43,8 @@ struct Inferred {
 using InferFn = std::function<Inferred(const std::vector<Tensor>& inputs, const Attrs& attrs)>;
 
 // Gradient formula, written with registered ops so backward passes trace like forward ones:
-// returns one gradient per input (undefined where there is none).
-using GradFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs,
-                                                 const std::vector<Tensor>& outputs,
-                                                 const std::vector<Tensor>& grad_outputs, const Attrs& attrs)>;
+// returns one gradient per input (undefined where there is none). See grad_context.hpp.
+using GradFn = std::function<TensorList(const GradContext& ctx)>;
 enum class GradState { Undecided, NotDifferentiable, Formula };
 
 struct OpDef {
@@ -59,6 +58,9 @@ struct OpDef {
   bool kernel_makes_outputs = false;
   GradState grad_state = GradState::Undecided;
   GradFn grad;
+  SaveSet saves;  // what the formula reads; everything else is dropped after the forward call
+  // Outputs that carry gradients (bit i: output i); integer outputs never do.
+  uint64_t differentiable_outputs = ~uint64_t{0};
 
   const std::string& name() const { return schema.name; }
   // The kernel for a device type, found in the kernel table on first use; nullptr when absent.

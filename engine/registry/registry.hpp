@@ -33,7 +33,18 @@ class OpRegistrar {
   OpRegistrar& effect(Effect e, int inplace_input = -1) { op_->effect = e; op_->inplace_input = inplace_input; return *this; }
   OpRegistrar& fusion(FusionKind k) { op_->fusion = k; return *this; }
   OpRegistrar& makes_outputs() { op_->kernel_makes_outputs = true; return *this; }
-  OpRegistrar& grad(GradFn fn) { op_->grad = std::move(fn); op_->grad_state = GradState::Formula; return *this; }
+  OpRegistrar& grad(GradFn fn, SaveSet saves = SaveSet::all()) {
+    op_->grad = std::move(fn);
+    op_->saves = saves;
+    op_->grad_state = GradState::Formula;
+    return *this;
+  }
+  // Only these outputs carry gradients (the others, e.g. indices or saved statistics, do not).
+  OpRegistrar& differentiable_outputs(std::initializer_list<int> which) {
+    op_->differentiable_outputs = 0;
+    for (int i : which) op_->differentiable_outputs |= uint64_t{1} << i;
+    return *this;
+  }
   OpRegistrar& not_differentiable() { op_->grad_state = GradState::NotDifferentiable; return *this; }
   OpDef& def() { return *op_; }
 

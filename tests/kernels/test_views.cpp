@@ -115,3 +115,24 @@ TEST_CASE("views share the version counter", "[views]") {
   call_inplace("mul", {v, Tensor::wrap_scalar(2.0, DType::Float64)});
   CHECK(x.version() == before + 1);
 }
+
+TERRA_COVERS("as_strided_scatter");
+
+TEST_CASE("as_strided_scatter replaces a strided window of a copy", "[views]") {
+  for (DType dtype : {DType::Float32, DType::Int64}) {
+    Tensor self = random_tensor({3, 4}, dtype, 1);
+    Tensor src = random_tensor({2, 2}, dtype, 2);
+    Tensor out = call1("as_strided_scatter", {self, src}, {{"size", {2, 2}}, {"stride", {4, 2}}, {"storage_offset", 1}});
+    REQUIRE(out.shape() == Shape{3, 4});
+    std::vector<double> expect = values(self);
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j) expect[1 + 4 * i + 2 * j] = get(src, 2 * i + j);
+    CHECK(values(out) == expect);
+    CHECK(values(self) != expect);  // self untouched
+  }
+  Tensor self = random_tensor({2, 2}, DType::Float32, 3);
+  require_error([&] { call1("as_strided_scatter", {self, random_tensor({3}, DType::Float32, 4)}, {{"size", {3}}, {"stride", {2}}}); },
+                ErrorKind::Runtime, {"as_strided_scatter", "does not fit"});
+  require_error([&] { call1("as_strided_scatter", {self, random_tensor({2}, DType::Float32, 4)}, {{"size", {3}}, {"stride", {1}}}); },
+                ErrorKind::Runtime, {"src", "size"});
+}

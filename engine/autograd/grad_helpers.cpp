@@ -1,0 +1,24 @@
+#include "engine/autograd/grad_helpers.hpp"
+
+namespace terra::grad {
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const int64_t lead = g.dim() - static_cast<int64_t>(shape.size());
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < g.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && g.size(d) != 1)) dims.push_back(d);
+  Tensor r = dims.empty() ? g : call1("sum", {g}, {{"dim", dims}, {"keepdim", true}});
+  return r.shape() == shape ? r : call1("reshape", {r}, {{"shape", dims_of(shape)}});
+}
+
+Tensor zeros(const Shape& shape, DType dtype) { return call1("zeros", {}, {{"size", dims_of(shape)}, {"dtype", dtype}}); }
+
+Tensor view_scatter(const char* view_op, const Tensor& g, const InputMeta& input, const NamedAttrs& attrs) {
+  Tensor z = zeros(input.shape, g.dtype());
+  Tensor v = call1(view_op, {z}, attrs);
+  call_inplace("copy_", {v, g});
+  return z;
+}
+
+}  // namespace terra::grad
