@@ -272,12 +272,12 @@ TERRA_OP("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"
 TERRA_OP("index(Tensor[] tensors) -> Tensor")
     .infer(index_rule)
     .makes_outputs()
-    .grad(index_grad, SaveSet{~uint64_t{1}, false});  // the indices
+    .grad(index_grad, SaveSet{~uint64_t{1}, 0});  // the indices
 // x[i_0, i_1, ...] = values with tensors = [x, values, i_0, i_1, ...] (indices as for index);
 // accumulate=True adds values, summing over duplicate indices.
 TERRA_OP("index_put(Tensor[] tensors, bool accumulate=False) -> Tensor")
     .infer(index_put_rule)
-    .grad(index_put_grad, SaveSet{~uint64_t{3}, false});  // the indices
+    .grad(index_put_grad, SaveSet{~uint64_t{3}, 0});  // the indices
 TERRA_OP("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor")
     .infer(masked_fill_rule)
     .grad(masked_fill_grad, SaveSet::only_inputs({1}));

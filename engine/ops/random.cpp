@@ -139,6 +139,6 @@ TERRA_OP("dropout(Tensor input, float p=0.5, bool train=True, *, Generator? gene
     .infer(dropout_rule)
     .effect(Effect::Random)
     .differentiable_outputs({0})
-    .grad(dropout_grad, SaveSet::only_outputs());
+    .grad(dropout_grad, SaveSet::only_outputs({1}));
 
 }  // namespace terra

@@ -55,7 +55,7 @@ TensorList scatter_by_indices(const GradContext& c) {
 TERRA_OP("sort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> (Tensor values, Tensor indices)")
     .infer(sort_rule)
     .differentiable_outputs({0})
-    .grad(scatter_by_indices, SaveSet::only_outputs());
+    .grad(scatter_by_indices, SaveSet::only_outputs({1}));
 TERRA_OP("argsort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> Tensor")
     .infer(argsort_rule)
     .makes_outputs()
@@ -65,6 +65,6 @@ TERRA_COMPOSITE_KERNEL(argsort, argsort_kernel);
 TERRA_OP("topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)")
     .infer(topk_rule)
     .differentiable_outputs({0})
-    .grad(scatter_by_indices, SaveSet::only_outputs());
+    .grad(scatter_by_indices, SaveSet::only_outputs({1}));
 
 }  // namespace terra
