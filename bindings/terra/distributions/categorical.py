@@ -49,7 +49,7 @@ class Categorical(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    @property
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
 

@@ -3,7 +3,7 @@ torch.distributions.constraints): each `check(value)` returns a bool tensor of v
 shape."""
 import terra
 
-__all__ = ['Constraint', 'dependent', 'dependent_property', 'is_dependent', 'real', 'real_vector', 'positive',
+__all__ = ['Constraint', 'dependent', 'is_dependent', 'real', 'real_vector', 'positive',
            'unit_interval', 'boolean', 'simplex', 'integer_interval']
 
 
@@ -33,14 +33,6 @@ class _Dependent(Constraint):
 
 def is_dependent(constraint):
     return isinstance(constraint, _Dependent)
-
-
-class dependent_property(property, _Dependent):
-    """A property whose value is a constraint computed from the instance (Categorical's support)."""
-
-    def __init__(self, fn=None, *, is_discrete=False, event_dim=0):
-        property.__init__(self, fn)
-        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
 
 
 class _Real(Constraint):

@@ -107,9 +107,9 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        kwargs = {} if self.generator is None else {'generator': self.generator}
-        rand_tensor = terra.multinomial(self.weights, self.num_samples, self.replacement, **kwargs)
-        yield from iter(rand_tensor.tolist())
+        from terra.distributions.utils import multinomial
+        rand_tensor = multinomial(self.weights.reshape(1, -1), self.num_samples, self.replacement, self.generator)
+        yield from iter(rand_tensor.reshape(-1).tolist())
 
     def __len__(self):
         return self.num_samples
