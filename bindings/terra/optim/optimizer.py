@@ -263,9 +263,10 @@ def _cast(param, value, key=None):
     if isinstance(value, terra.Tensor):
         value = value.detach()
         if key != 'step':
-            if param.is_floating_point():
+            if param.is_floating_point() and value.dtype != param.dtype:
                 value = value.to(param.dtype)
-            value = value.to(param.device)
+            if value.device != param.device:
+                value = value.to(param.device)
         return value.clone()
     if isinstance(value, dict):
         return {k: _cast(param, v, key=k) for k, v in value.items()}
