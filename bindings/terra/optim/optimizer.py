@@ -57,7 +57,7 @@ class Optimizer(object):
         self.defaults = defaults
         if isinstance(params, terra.Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
-                            "Tensors or dicts, but got " + type(params).__name__)
+                            "Tensors or dicts, but got " + terra.typename(params))
         self.state = defaultdict(dict)
         self.param_groups = []
 
@@ -108,7 +108,7 @@ class Optimizer(object):
         for param in param_group['params']:
             if not isinstance(param, terra.Tensor):
                 raise TypeError("optimizer can only optimize Tensors, "
-                                "but one of the params is " + type(param).__name__)
+                                "but one of the params is " + terra.typename(param))
             if not (param.is_leaf or getattr(param, 'retains_grad', False)):
                 raise ValueError("can't optimize a non-leaf Tensor")
 
