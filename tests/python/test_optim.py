@@ -293,7 +293,7 @@ def test_mlp_through_autograd(case):
 
 # ---------------------------------------------------------------- LBFGS
 
-def _lbfgs_run(lib, problem, kw, outer_steps=3):
+def _lbfgs_run(lib, problem, kw, outer_steps=3, autograd=False):
     params = problem.params(lib)
     consts = problem.constants(lib)
     opt = lib.optim.LBFGS(params, **kw)
@@ -302,6 +302,10 @@ def _lbfgs_run(lib, problem, kw, outer_steps=3):
     def closure():
         calls[0] += 1
         opt.zero_grad()
+        if autograd:
+            loss = problem.loss(lib, params, consts)
+            loss.backward()
+            return loss
         problem.set_grads(lib, params, consts)
         with lib.no_grad():
             return problem.loss(lib, params, consts)
@@ -327,6 +331,17 @@ def test_lbfgs_matches_torch(kw, dtype):
     a_state = a_opt.state[actual[0]]
     e_state = e_opt.state[expected[0]]
     assert a_state['n_iter'] == e_state['n_iter'] and a_state['func_evals'] == e_state['func_evals']
+
+
+def test_lbfgs_closure_through_autograd():
+    """The closure runs with gradients enabled inside step() (which runs under no_grad)."""
+    problem = Problem('float64', seed=10)
+    kw = dict(line_search_fn='strong_wolfe', max_iter=12)
+    expected, e_losses, e_calls, _ = _lbfgs_run(torch, problem, kw, autograd=True)
+    actual, a_losses, a_calls, _ = _lbfgs_run(terra, problem, kw, autograd=True)
+    assert a_calls == e_calls
+    np.testing.assert_allclose(a_losses, e_losses, **TOL['float64'])
+    assert_params_close(actual, expected, 'float64', 'LBFGS autograd')
 
 
 def test_lbfgs_lstm_regression_matches_torch():
