@@ -1,7 +1,9 @@
 // CPU kernels of the convolutions. conv1d and conv2d are one implementation (conv1d is conv2d
 // with H = 1); conv_transpose2d is its adjoint. Both are OpenBLAS GEMMs per image and group
 // around im2col (convolution) or col2im (transposed convolution); a 1x1, stride-1, unpadded
-// convolution multiplies the input directly. Threads: see Note [Conv threading].
+// convolution multiplies the input directly. conv2d_backward_weight, the weight gradient of
+// both, is the GEMM of the output gradient with the im2col columns, summed over the images.
+// Threads: see Note [Conv threading].
 #include <cblas.h>
 
 #include <algorithm>
@@ -24,6 +26,8 @@ struct Window {
 
   int64_t rows() const { return channels * k_h * k_w; }  // of the column matrix: (c, kh, kw)
   int64_t cols() const { return out_h * out_w; }         // of the column matrix: (oh, ow)
+  // A 1x1, stride-1, unpadded window: the column matrix is the image itself.
+  bool direct() const { return k_h == 1 && k_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0; }
 };
 
 // The positions [lo, hi) along one output axis whose tap at `offset` lands inside [0, size).
@@ -90,22 +94,26 @@ void col2im(const T* col, const Window& g, T* image) {
   });
 }
 
-// c (m x n) = op(a) @ b, plus c itself when accumulating; row-major, through OpenBLAS. BLAS
+// Which operand of a product is transposed: a (m x k, stored k x m) or b (k x n, stored n x k).
+enum class Trans { None, A, B };
+
+// c (m x n) = op(a) @ op(b), plus c itself when accumulating; row-major, through OpenBLAS. BLAS
 // rejects zero leading dimensions, so empty products are handled here.
 template <class T>
-void gemm(bool trans_a, bool accumulate, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+void gemm(Trans trans, bool accumulate, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate) std::fill(c, c + m * n, T(0));
     return;
   }
-  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
-  const int64_t lda = trans_a ? m : k;
+  const auto ta = trans == Trans::A ? CblasTrans : CblasNoTrans;
+  const auto tb = trans == Trans::B ? CblasTrans : CblasNoTrans;
+  const int64_t lda = trans == Trans::A ? m : k, ldb = trans == Trans::B ? k : n;
   const T beta = accumulate ? T(1) : T(0);
   if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.f, a, lda, b, n, beta, c, n);
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, n);
   } else {
-    cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0, a, lda, b, n, beta, c, n);
+    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, n);
   }
 }
 
@@ -174,6 +182,34 @@ void for_each_image(int64_t batch, int64_t scratch_elems, DType dtype, F&& body)
   }
 }
 
+// The window of a convolution over `image` with a weight of shape `weight`, its grid as large
+// as `grid`'s spatial dims; conv1d's (N, C, W) shapes are H = 1 with a trivial window along H.
+Window conv_window(const Shape& image, const Shape& grid, const Shape& weight, const Attrs& attrs, int dims) {
+  const auto& stride = attrs.get<std::vector<int64_t>>("stride");
+  const auto& padding = attrs.get<std::vector<int64_t>>("padding");
+  const auto& dilation = attrs.get<std::vector<int64_t>>("dilation");
+  // Spatial sizes, H first.
+  auto spatial = [&](const Shape& s, int d) { return dims == 1 && d == 0 ? 1 : s[s.size() - 2 + d]; };
+  auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
+    return dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
+  };
+  Window g;
+  g.channels = weight[1];  // input channels per group; output channels per group when transposed
+  g.h = spatial(image, 0);
+  g.w = spatial(image, 1);
+  g.out_h = spatial(grid, 0);
+  g.out_w = spatial(grid, 1);
+  g.k_h = spatial(weight, 0);
+  g.k_w = spatial(weight, 1);
+  g.stride_h = param(stride, 0, 1);
+  g.stride_w = param(stride, 1, 1);
+  g.pad_h = param(padding, 0, 0);
+  g.pad_w = param(padding, 1, 0);
+  g.dil_h = param(dilation, 0, 1);
+  g.dil_w = param(dilation, 1, 1);
+  return g;
+}
+
 // The operands of a convolution call as dense (N, C, H, W) data: conv1d's (N, C, W) is H = 1,
 // an unbatched input is N = 1.
 struct ConvCall {
@@ -187,33 +223,9 @@ ConvCall conv_call(const KernelCall& c, bool transposed) {
   ConvCall cc{as_contiguous(c.inputs[0]), as_contiguous(c.inputs[1]), as_contiguous(c.inputs[2]),
               c.outputs[0], 1, c.attrs.get<int64_t>("groups"), {}};
   const Shape& x = cc.input.shape();
-  const Shape& w = cc.weight.shape();
-  const Shape& y = cc.output.shape();
   if (x.size() == Dims + 2) cc.batch = x[0];
-  const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
-  const auto& padding = c.attrs.get<std::vector<int64_t>>("padding");
-  const auto& dilation = c.attrs.get<std::vector<int64_t>>("dilation");
-  // Spatial sizes, H first; conv1d has H = 1 with a trivial window along it.
-  auto spatial = [&](const Shape& s, int d) { return Dims == 1 && d == 0 ? 1 : s[s.size() - 2 + d]; };
-  auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
-    return Dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
-  };
-  Window& g = cc.window;
-  const Shape& img = transposed ? y : x;
-  const Shape& grid = transposed ? x : y;
-  g.channels = w[1];  // input channels per group; output channels per group when transposed
-  g.h = spatial(img, 0);
-  g.w = spatial(img, 1);
-  g.out_h = spatial(grid, 0);
-  g.out_w = spatial(grid, 1);
-  g.k_h = spatial(w, 0);
-  g.k_w = spatial(w, 1);
-  g.stride_h = param(stride, 0, 1);
-  g.stride_w = param(stride, 1, 1);
-  g.pad_h = param(padding, 0, 0);
-  g.pad_w = param(padding, 1, 0);
-  g.dil_h = param(dilation, 0, 1);
-  g.dil_w = param(dilation, 1, 1);
+  const Shape& y = cc.output.shape();
+  cc.window = conv_window(transposed ? y : x, transposed ? x : y, cc.weight.shape(), c.attrs, Dims);
   return cc;
 }
 
@@ -224,7 +236,7 @@ void conv_kernel(KernelCall& c) {
   const Window& g = cc.window;
   const int64_t out_per_group = cc.weight.shape()[0] / cc.groups;
   const int64_t k = g.rows();  // reduction length of one group
-  const bool direct = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  const bool direct = g.direct();
   dispatch_floating(cc.input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = cc.input.data<T>();
@@ -242,7 +254,7 @@ void conv_kernel(KernelCall& c) {
           if (!direct) im2col(image, g, col);
           // With a bias, the product accumulates onto it (no separate pass over the output).
           if (bias) init_output(out, bias + grp * out_per_group, out_per_group, g.cols());
-          gemm(false, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k,
+          gemm(Trans::None, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k,
                direct ? image : col, out);
         }
       }
@@ -250,11 +262,13 @@ void conv_kernel(KernelCall& c) {
   });
 }
 
-// y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product.
+// y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product. It is also
+// conv2d's input gradient (Note [Convolution gradients] in engine/ops/conv.cpp).
 void conv_transpose2d_kernel(KernelCall& c) {
   const ConvCall cc = conv_call<2>(c, true);
   const Window& g = cc.window;
   const int64_t in_per_group = cc.weight.shape()[0] / cc.groups;
+  const bool direct = g.direct();
   dispatch_floating(cc.input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = cc.input.data<T>();
@@ -262,17 +276,64 @@ void conv_transpose2d_kernel(KernelCall& c) {
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
     const int64_t in_plane = in_per_group * g.cols(), out_plane = g.channels * g.h * g.w;
-    for_each_image(cc.batch, g.rows() * g.cols(), cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    const int64_t scratch_elems = direct ? 0 : g.rows() * g.cols();
+    for_each_image(cc.batch, scratch_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
       for (int64_t n = b; n < e; ++n) {
         for (int64_t grp = 0; grp < cc.groups; ++grp) {
           T* out = y + (n * cc.groups + grp) * out_plane;
-          gemm(true, false, g.rows(), g.cols(), in_per_group, w + grp * in_per_group * g.rows(),
-               x + (n * cc.groups + grp) * in_plane, col);
+          const T* image = x + (n * cc.groups + grp) * in_plane;
+          const T* weights = w + grp * in_per_group * g.rows();
+          if (direct) {  // col2im of a 1x1 window is the identity: the product lands in place
+            if (bias) init_output(out, bias + grp * g.channels, g.channels, g.h * g.w);
+            gemm(Trans::A, bias != nullptr, g.rows(), g.cols(), in_per_group, weights, image, out);
+            continue;
+          }
+          gemm(Trans::A, false, g.rows(), g.cols(), in_per_group, weights, image, col);
           init_output(out, bias ? bias + grp * g.channels : nullptr, g.channels, g.h * g.w);
           col2im(col, g, out);
         }
       }
+    });
+  });
+}
+
+// dW[g] = sum over images n of G[n, g] @ im2col(x[n, g])^T for every group g, where G is the
+// gradient of conv2d's output (grad_output) and x its input. Ranges of images on several threads
+// (Note [Conv threading]) each sum into a dW of their own, added into the output at the end.
+void conv2d_backward_weight_kernel(KernelCall& c) {
+  const Tensor grad = as_contiguous(c.inputs[0]), input = as_contiguous(c.inputs[1]);
+  const Tensor& out = c.outputs[0];
+  const Shape& ws = out.shape();
+  const Window g = conv_window(input.shape(), grad.shape(), ws, c.attrs, 2);
+  const int64_t groups = c.attrs.get<int64_t>("groups"), out_per_group = ws[0] / groups, k = g.rows();
+  const int64_t batch = input.dim() == 4 ? input.size(0) : 1, total = out.numel();
+  const bool direct = g.direct();
+  std::mutex mutex;
+  dispatch_floating(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* go = grad.data<T>();
+    const T* x = input.data<T>();
+    T* dw = out.data<T>();
+    std::fill(dw, dw + total, T(0));
+    const int64_t in_plane = g.channels * g.h * g.w, grad_plane = out_per_group * g.cols();
+    const int64_t col_elems = direct ? 0 : k * g.cols();
+    for_each_image(batch, col_elems + total, out.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+      T* col = scratch.data<T>();
+      const bool whole = b == 0 && e == batch;  // one range: it sums straight into the output
+      T* sum = whole ? dw : col + col_elems;
+      if (!whole) std::fill(sum, sum + total, T(0));
+      for (int64_t n = b; n < e; ++n) {
+        for (int64_t grp = 0; grp < groups; ++grp) {
+          const T* image = x + (n * groups + grp) * in_plane;
+          if (!direct) im2col(image, g, col);
+          gemm(Trans::B, true, out_per_group, k, g.cols(), go + (n * groups + grp) * grad_plane,
+               direct ? image : col, sum + grp * out_per_group * k);
+        }
+      }
+      if (whole) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      for (int64_t i = 0; i < total; ++i) dw[i] += sum[i];
     });
   });
 }
@@ -282,5 +343,6 @@ void conv_transpose2d_kernel(KernelCall& c) {
 TERRA_KERNEL(conv1d, CPU, conv_kernel<1>);
 TERRA_KERNEL(conv2d, CPU, conv_kernel<2>);
 TERRA_KERNEL(conv_transpose2d, CPU, conv_transpose2d_kernel);
+TERRA_KERNEL(conv2d_backward_weight, CPU, conv2d_backward_weight_kernel);
 
 }  // namespace terra::cpu
