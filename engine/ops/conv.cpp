@@ -234,29 +234,29 @@ Inferred conv2d_backward_weight_rule(const std::vector<Tensor>& in, const Attrs&
   const Tensor& x = in[1];
   const char* op = "conv2d_backward_weight";
   TERRA_CHECK(is_floating(g.dtype()), Runtime, "\"", op, "\" not implemented for '", dtype_name(g.dtype()), "'");
-  TERRA_CHECK(x.dtype() == g.dtype(), Runtime, op, ": grad_output (", dtype_name(g.dtype()), ") and input (",
+  TERRA_CHECK(x.dtype() == g.dtype(), Runtime, "grad_output (", dtype_name(g.dtype()), ") and input (",
               dtype_name(x.dtype()), ") should have the same dtype");
-  TERRA_CHECK((g.dim() == 3 || g.dim() == 4) && x.dim() == g.dim(), Runtime, op,
-              ": expected grad_output and input both 3-D (unbatched) or both 4-D, but got ", shape_str(g.shape()),
+  TERRA_CHECK((g.dim() == 3 || g.dim() == 4) && x.dim() == g.dim(), Runtime,
+              "expected grad_output and input both 3-D (unbatched) or both 4-D, but got ", shape_str(g.shape()),
               " and ", shape_str(x.shape()));
   const auto& w = attrs.get<std::vector<int64_t>>("weight_size");
-  TERRA_CHECK(w.size() == 4, Runtime, op, ": expected a 4-element weight_size, but got ", shape_str(w));
+  TERRA_CHECK(w.size() == 4, Runtime, "expected a 4-element weight_size, but got ", shape_str(w));
   const ConvParams p = conv_params(attrs, 2);
   for (int d = 0; d < 2; ++d)
-    TERRA_CHECK(p.stride[d] > 0 && p.dilation[d] > 0 && p.padding[d] >= 0, Runtime, op,
-                ": expected positive stride and dilation and non-negative padding");
-  TERRA_CHECK(p.groups > 0 && w[0] % p.groups == 0, Runtime, op, ": weight_size ", shape_str(w),
+    TERRA_CHECK(p.stride[d] > 0 && p.dilation[d] > 0 && p.padding[d] >= 0, Runtime,
+                "expected positive stride and dilation and non-negative padding");
+  TERRA_CHECK(p.groups > 0 && w[0] % p.groups == 0, Runtime, "weight_size ", shape_str(w),
               " does not split into groups=", p.groups);
   const int64_t lead = g.dim() - 3;
-  TERRA_CHECK(lead == 0 || g.size(0) == x.size(0), Runtime, op, ": grad_output ", shape_str(g.shape()),
+  TERRA_CHECK(lead == 0 || g.size(0) == x.size(0), Runtime, "grad_output ", shape_str(g.shape()),
               " and input ", shape_str(x.shape()), " have different batch sizes");
-  TERRA_CHECK(g.size(lead) == w[0] && x.size(lead) == w[1] * p.groups, Runtime, op, ": weight_size ", shape_str(w),
+  TERRA_CHECK(g.size(lead) == w[0] && x.size(lead) == w[1] * p.groups, Runtime, "weight_size ", shape_str(w),
               " with groups=", p.groups, " expects grad_output with ", w[0], " and input with ", w[1] * p.groups,
               " channels, but got ", shape_str(g.shape()), " and ", shape_str(x.shape()));
   for (int d = 0; d < 2; ++d) {
     const int64_t image = x.size(d - 2), grid = g.size(d - 2);
     const int64_t reach = image + 2 * p.padding[d] - p.dilation[d] * (w[2 + d] - 1) - 1;
-    TERRA_CHECK(w[2 + d] > 0 && reach >= 0 && grid <= reach / p.stride[d] + 1, Runtime, op, ": grad_output ",
+    TERRA_CHECK(w[2 + d] > 0 && reach >= 0 && grid <= reach / p.stride[d] + 1, Runtime, "grad_output ",
                 shape_str(g.shape()), " does not fit the windows of a ", w[2], "x", w[3], " kernel over input ",
                 shape_str(x.shape()));
   }

@@ -2,8 +2,7 @@
 // conv2d_backward_weight: central differences in float64 over every geometry that changes the
 // math (stride, padding, dilation, groups, output_padding, bias or none, 1x1 windows, unbatched,
 // non-contiguous and empty inputs), double backward, and a small case against sums written out.
-#include "engine/autograd/backward.hpp"
-#include "gradcheck.hpp"
+#include "gradgradcheck.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -74,20 +73,6 @@ const std::vector<Geometry>& conv_transpose2d_cases() {
 TensorList conv_inputs(const Geometry& g, bool transposed, bool bias, uint64_t seed) {
   const Shape w = transposed ? Shape{g.c, g.o / g.groups, g.kh, g.kw} : Shape{g.o, g.c / g.groups, g.kh, g.kw};
   return {rnd({g.n, g.c, g.h, g.w}, seed), rnd(w, seed + 1), bias ? rnd({g.o}, seed + 2) : Tensor()};
-}
-
-// The gradient of sum(w * f(inputs)) with respect to the defined input number `which`, built
-// with create_graph so that it is differentiable itself: gradcheck of it checks double backward.
-// Grad mode is on even inside gradcheck's no-grad evaluations, which need the first gradient too.
-Function first_grad(const Function& f, size_t which, uint64_t seed) {
-  return [f, which, seed](const TensorList& x) {
-    GradModeGuard grad_mode(true);
-    Tensor y = f(x);
-    TensorList wrt;
-    for (const Tensor& t : x)
-      if (t.defined()) wrt.push_back(t);
-    return autograd::grad({y}, {wrt[which]}, {rnd(y.shape(), seed)}, true, true, false)[0];
-  };
 }
 
 // gradcheck of every case, with and without a bias.
@@ -161,19 +146,18 @@ TEST_CASE("convolution double backward", "[grad][conv]") {
   for (size_t i : {0, 2, 4, 6}) {
     const Geometry& g = conv2d_cases()[i];
     INFO(describe(g));
-    TensorList in = conv_inputs(g, false, false, seed += 3);
-    for (size_t which : {0, 1}) gradcheck("conv2d double backward", first_grad(conv2d_fn(g), which, seed), in);
+    const TensorList in = conv_inputs(g, false, false, seed += 3);
+    for (size_t which : {0, 1}) gradgradcheck("conv2d double backward", conv2d_fn(g), in, which);
   }
   for (size_t i : {1, 3, 5}) {
     const Geometry& g = conv_transpose2d_cases()[i];
     INFO(describe(g));
-    TensorList in = conv_inputs(g, true, false, seed += 3);
-    for (size_t which : {0, 1})
-      gradcheck("conv_transpose2d double backward", first_grad(conv_transpose2d_fn(g), which, seed), in);
+    const TensorList in = conv_inputs(g, true, false, seed += 3);
+    for (size_t which : {0, 1}) gradgradcheck("conv_transpose2d double backward", conv_transpose2d_fn(g), in, which);
   }
-  gradcheck("conv1d double backward", first_grad([](const TensorList& x) {
+  gradgradcheck("conv1d double backward", [](const TensorList& x) {
     return call1("conv1d", {x[0], x[1]}, {{"stride", {2}}, {"padding", {1}}});
-  }, 1, 650), {rnd({2, 2, 6}, 651), rnd({3, 2, 3}, 652)});
+  }, {rnd({2, 2, 6}, 651), rnd({3, 2, 3}, 652)}, 1);
 }
 
 TEST_CASE("conv2d gradients against sums written out", "[grad][conv]") {
