@@ -1,8 +1,10 @@
 // conv2d_backward_weight, the weight gradient of the convolutions, against the float64 sum it is
 // defined by: batches split over threads or not, stride, padding, dilation, groups, 1x1 windows,
 // grids shorter than the conv's output, unbatched, non-contiguous and empty operands, float32
-// and float64; then its argument errors.
+// and float64; then its argument errors. Last, all three convolution kernels against themselves:
+// several images per GEMM and any number of threads give what one image at a time gives.
 #include "helpers.hpp"
+#include "kernels/cpu/parallel.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -126,4 +128,36 @@ TEST_CASE("conv2d_backward_weight argument errors", "[conv]") {
   require_error([&] { call(g, call1("to_dtype", {x}, {{"dtype", DType::Float64}}), {4, 3, 3, 3}); }, ErrorKind::Runtime,
                 {"should have the same dtype"});
   require_error([&] { call(g, x, {4, 1, 3, 3}, {{"groups", 3}}); }, ErrorKind::Runtime, {"does not split into groups=3"});
+}
+
+TEST_CASE("convolution kernels agree with themselves image by image, on any number of threads", "[conv]") {
+  // 10x10 grids take two images per GEMM (a chunk and a remainder of 7), 4x4 ones all seven.
+  const int saved = cpu::num_threads();
+  for (int64_t side : {10, 4}) {
+    INFO("side " << side);
+    const Tensor x = random_tensor({7, 4, side, side}, DType::Float64, 700);
+    const Tensor w = random_tensor({6, 2, 3, 3}, DType::Float64, 701), b = random_tensor({6}, DType::Float64, 702);
+    const Tensor wt = random_tensor({4, 3, 3, 3}, DType::Float64, 703), bt = random_tensor({6}, DType::Float64, 704);
+    const NamedAttrs conv{{"padding", {1, 1}}, {"groups", 2}};
+    const NamedAttrs transposed{{"padding", {1, 1}}, {"groups", 2}};
+    const Tensor g = random_tensor({7, 6, side, side}, DType::Float64, 705);
+    const NamedAttrs weight_grad{{"weight_size", {6, 2, 3, 3}}, {"padding", {1, 1}}, {"groups", 2}};
+    // One image at a time.
+    std::vector<double> y1, t1, dw1(6 * 2 * 9, 0.0);
+    for (int64_t n = 0; n < 7; ++n) {
+      auto image = [n](const Tensor& t) { return call1("select", {t}, {{"dim", 0}, {"index", n}}); };
+      for (double v : values(call1("conv2d", {image(x), w, b}, conv))) y1.push_back(v);
+      for (double v : values(call1("conv_transpose2d", {image(x), wt, bt}, transposed))) t1.push_back(v);
+      const auto dw = values(call1("conv2d_backward_weight", {image(g), image(x)}, weight_grad));
+      for (size_t i = 0; i < dw.size(); ++i) dw1[i] += dw[i];
+    }
+    for (int threads : {1, 2, 3}) {
+      INFO("threads " << threads);
+      cpu::set_num_threads(threads);
+      check_values(call1("conv2d", {x, w, b}, conv), y1, 1e-12, 1e-12);
+      check_values(call1("conv_transpose2d", {x, wt, bt}, transposed), t1, 1e-12, 1e-12);
+      check_values(call1("conv2d_backward_weight", {g, x}, weight_grad), dw1, 1e-12, 1e-12);
+    }
+  }
+  cpu::set_num_threads(saved);
 }
