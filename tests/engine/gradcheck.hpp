@@ -8,6 +8,7 @@
 // gradient is checked; inputs are copied and marked requires_grad here.
 #pragma once
 #include <functional>
+#include <set>
 
 #include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/backward.hpp"
@@ -24,6 +25,24 @@ struct GradcheckOptions {
   double rtol = 1e-4;
   std::vector<bool> differentiable;  // per input; empty: every floating input
 };
+
+// Every op whose gradient some gradcheck ran (test_grad_coverage.cpp checks none is missing).
+inline std::set<std::string>& gradchecked_ops() {
+  static std::set<std::string> ops;
+  return ops;
+}
+
+inline void note_gradchecked_ops(const Tensor& out) {
+  std::vector<Node*> stack{autograd::grad_fn(out).get()};
+  std::set<Node*> seen;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (!n || !seen.insert(n).second) continue;
+    if (auto* op = dynamic_cast<OpNode*>(n)) gradchecked_ops().insert(op->op().name());
+    for (const Edge& e : n->next_edges) stack.push_back(e.node.get());
+  }
+}
 
 inline double contracted(const Function& f, const TensorList& inputs, const Tensor& weights) {
   GradModeGuard no_grad(false);
@@ -55,6 +74,7 @@ inline void gradcheck(const std::string& what, const Function& f, TensorList inp
   REQUIRE(!wrt.empty());
   Tensor out = f(inputs);
   REQUIRE(autograd::requires_grad(out));
+  note_gradchecked_ops(out);
   Tensor weights = random_tensor(out.shape(), DType::Float64, 4242, 0.5, 1.5);
   TensorList analytic = autograd::grad({out}, wrt, {weights}, false, false, true);
   for (size_t k = 0; k < wrt.size(); ++k) {

@@ -152,3 +152,18 @@ TEST_CASE("no_grad records nothing; integer outputs never require grad", "[autog
   CHECK(!autograd::requires_grad(call1("gt", {a, a})));
   CHECK(autograd::requires_grad(call1("mul", {a, a})));
 }
+
+TEST_CASE("gradients of the remaining view ops and of fill_ through a view", "[autograd][gradcheck]") {
+  gradcheck("view flatten squeeze alias", [](const TensorList& x) {
+    Tensor t = call1("view", {x[0]}, {{"size", {2, 1, 3}}});
+    t = call1("squeeze", {t}, {{"dim", {1}}});
+    t = call1("flatten", {call1("alias", {t})});
+    return call1("mul", {t, t});
+  }, {random_tensor({6}, DType::Float64, 1)});
+  // y = 2x with row 0 overwritten by 3: row 0 gets no gradient, row 1 gets 2.
+  gradcheck("fill_ through a view", [](const TensorList& x) {
+    Tensor y = call1("mul", {x[0], Tensor::wrap_scalar(2.0, DType::Float64)});
+    call("fill_", {call1("select", {y}, {{"dim", 0}, {"index", 0}})}, {{"value", 3.0}});
+    return y;
+  }, {random_tensor({2, 3}, DType::Float64, 2)});
+}
