@@ -1,0 +1,42 @@
+// The extension module terra._C: registers the types and functions of each binding file and
+// maps terra::Error kinds to the Python exceptions PyTorch raises for the same mistakes.
+#include "bindings/src/common.hpp"
+#include "terra_config.hpp"
+
+namespace terra::python {
+namespace {
+
+PyObject* exception_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Type: return PyExc_TypeError;
+    case ErrorKind::Value: return PyExc_ValueError;
+    case ErrorKind::Index: return PyExc_IndexError;
+    case ErrorKind::NotImplemented: return PyExc_NotImplementedError;
+    case ErrorKind::OutOfMemory: return PyExc_MemoryError;
+    case ErrorKind::Runtime: break;
+  }
+  return PyExc_RuntimeError;
+}
+
+}  // namespace
+}  // namespace terra::python
+
+PYBIND11_MODULE(_C, m) {
+  using namespace terra::python;
+  m.doc() = "Terra's engine: tensors, the op registry, autograd";
+  m.attr("__version__") = TERRA_VERSION;
+  m.attr("_built_with_cuda") = static_cast<bool>(TERRA_WITH_CUDA);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const terra::Error& e) {
+      PyErr_SetString(exception_for(e.kind()), e.what());
+    }
+  });
+  bind_dtypes(m);
+  bind_tensor(m);
+  bind_ops(m);
+  bind_autograd(m);
+  bind_numpy(m);
+  bind_random(m);
+}

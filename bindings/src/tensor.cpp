@@ -1,0 +1,273 @@
+// The Tensor type: properties, conversions to Python numbers, and the arithmetic operators with
+// a direct path into the dispatcher (the per-op cost from Python is measured in the benchmarks).
+#include "engine/autograd/autograd_meta.hpp"
+#include "engine/autograd/grad_mode.hpp"
+#include "bindings/src/common.hpp"
+
+namespace terra::python {
+
+py::object wrap(const Tensor& t) {
+  if (!t.defined()) return py::none();
+  return py::cast(t.impl_ptr());
+}
+
+py::object wrap_all(const TensorList& ts) {
+  if (ts.size() == 1) return wrap(ts[0]);
+  py::tuple out(ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) out[i] = wrap(ts[i]);
+  return std::move(out);
+}
+
+bool is_tensor(py::handle h) { return py::isinstance<TensorImpl>(h); }
+
+Tensor unwrap(py::handle h) {
+  if (!is_tensor(h))
+    throw py::type_error("expected a Tensor, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+  return Tensor(h.cast<TensorPtr>());
+}
+
+namespace {
+
+// Python-side classes looked up once (they live in the package, not in C++).
+py::object& package_attr(const char* module, const char* name) {
+  static std::unordered_map<std::string, py::object*> cache;
+  std::string key = std::string(module) + "." + name;
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, new py::object(py::module_::import(module).attr(name))).first;
+  return *it->second;
+}
+
+py::object size_object(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return package_attr("terra._size", "Size")(t);
+}
+
+py::object device_object(Device d) {
+  static std::unordered_map<std::string, py::object*> cache;
+  std::string key = d.str();
+  auto it = cache.find(key);
+  if (it == cache.end())
+    it = cache.emplace(key, new py::object(package_attr("terra._device", "device")(key))).first;
+  return *it->second;
+}
+
+py::object scalar_value(const Tensor& t) {
+  if (t.numel() != 1)
+    throw py::value_error("only one element tensors can be converted to Python scalars (got " +
+                          std::to_string(t.numel()) + " elements)");
+  Tensor c = t.device().is_cpu() ? t : call1("to_device", {t}, {{"device", Device{}}});
+  const void* p = static_cast<const char*>(c.storage()->data()) + c.offset() * static_cast<int64_t>(c.itemsize());
+  switch (c.dtype()) {
+    case DType::Bool: return py::bool_(*static_cast<const bool*>(p));
+    case DType::Int32: return py::int_(*static_cast<const int32_t*>(p));
+    case DType::Int64: return py::int_(*static_cast<const int64_t*>(p));
+    case DType::Float32: return py::float_(*static_cast<const float*>(p));
+    case DType::Float64: return py::float_(*static_cast<const double*>(p));
+  }
+  return py::none();
+}
+
+const OpDef& op(const char* name) { return Registry::instance().get(name); }
+
+// `self (op) other` for a tensor or a Python number; NotImplemented otherwise so Python tries the
+// reflected operator (numpy arrays, user types).
+template <bool Reverse>
+py::object binary(const char* name, const Tensor& self, py::handle other, const NamedAttrs& attrs = {}) {
+  Tensor o;
+  if (is_tensor(other))
+    o = unwrap(other);
+  else if (is_number(other))
+    o = number_to_tensor(other);
+  else
+    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  const OpDef& def = op(name);
+  if (Reverse) return wrap(dispatch(def, {o, self}, make_attrs(def, attrs))[0]);
+  return wrap(dispatch(def, {self, o}, make_attrs(def, attrs))[0]);
+}
+
+py::object inplace(const char* name, const Tensor& self, py::handle other, const NamedAttrs& attrs = {}) {
+  Tensor o;
+  if (is_tensor(other))
+    o = unwrap(other);
+  else if (is_number(other))
+    o = number_to_tensor(other);
+  else
+    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  const OpDef& def = op(name);
+  dispatch_inplace(def, {self, o}, make_attrs(def, attrs));
+  return wrap(self);
+}
+
+py::object unary(const char* name, const Tensor& self) { return wrap(call1(name, {self})); }
+
+void set_data(const Tensor& self, const Tensor& src) {
+  TensorImpl* dst = self.impl();
+  dst->storage = src.storage();
+  dst->shape = src.shape();
+  dst->strides = src.strides();
+  dst->offset = src.offset();
+  dst->dtype = src.dtype();
+}
+
+Tensor tensor_from(const TensorPtr& p) { return Tensor(p); }
+
+}  // namespace
+
+void bind_tensor(py::module_& m) {
+  py::class_<TensorImpl, TensorPtr> cls(m, "Tensor", py::dynamic_attr());
+  // Tensor(other) aliases other's data (how nn.Parameter is built); Tensor(*sizes) and
+  // Tensor(sequence) are PyTorch's legacy float32 constructors.
+  cls.def(py::init([](py::args args) -> TensorPtr {
+    if (args.size() == 1 && is_tensor(args[0])) return unwrap(args[0]).alias().impl_ptr();
+    if (args.size() == 1 && PySequence_Check(args[0].ptr()) && !PyUnicode_Check(args[0].ptr())) {
+      py::object t = package_attr("terra._functions", "tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
+      return unwrap(t).alias().impl_ptr();
+    }
+    Shape shape;
+    for (py::handle a : args) shape.push_back(py::cast<int64_t>(a));
+    return Tensor::empty(shape, DType::Float32).impl_ptr();
+  }));
+  cls.def_property_readonly("shape", [](const TensorPtr& t) { return size_object(t->shape); });
+  cls.def("size", [](const TensorPtr& t, py::object dim) -> py::object {
+    if (dim.is_none()) return size_object(t->shape);
+    return py::int_(tensor_from(t).size(py::cast<int64_t>(dim)));
+  }, py::arg("dim") = py::none());
+  cls.def("stride", [](const TensorPtr& t, py::object dim) -> py::object {
+    if (dim.is_none()) {
+      py::tuple s(t->strides.size());
+      for (size_t i = 0; i < t->strides.size(); ++i) s[i] = py::int_(t->strides[i]);
+      return std::move(s);
+    }
+    return py::int_(tensor_from(t).stride(py::cast<int64_t>(dim)));
+  }, py::arg("dim") = py::none());
+  cls.def_property_readonly("dtype", [](const TensorPtr& t) { return dtype_object(t->dtype); });
+  cls.def_property_readonly("device", [](const TensorPtr& t) { return device_object(t->storage->device()); });
+  cls.def_property_readonly("is_cuda", [](const TensorPtr& t) { return t->storage->device().type == DeviceType::CUDA; });
+  cls.def_property_readonly("is_cpu", [](const TensorPtr& t) { return t->storage->device().is_cpu(); });
+  cls.def_property_readonly("ndim", [](const TensorPtr& t) { return t->shape.size(); });
+  cls.def("dim", [](const TensorPtr& t) { return t->shape.size(); });
+  cls.def("ndimension", [](const TensorPtr& t) { return t->shape.size(); });
+  cls.def("numel", [](const TensorPtr& t) { return shape_numel(t->shape); });
+  cls.def("nelement", [](const TensorPtr& t) { return shape_numel(t->shape); });
+  cls.def("element_size", [](const TensorPtr& t) { return itemsize(t->dtype); });
+  cls.def("storage_offset", [](const TensorPtr& t) { return t->offset; });
+  cls.def("is_contiguous", [](const TensorPtr& t, py::object) { return tensor_from(t).is_contiguous(); },
+          py::arg("memory_format") = py::none());
+  cls.def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(tensor_from(t).raw_data()); });
+  cls.def("is_floating_point", [](const TensorPtr& t) { return is_floating(t->dtype); });
+  cls.def("is_complex", [](const TensorPtr&) { return false; });
+  cls.def("_is_same", [](const TensorPtr& a, const TensorPtr& b) { return a == b; });
+  cls.def("_shares_storage", [](const TensorPtr& a, const TensorPtr& b) { return a->storage == b->storage; });
+  cls.def_property_readonly("_version", [](const TensorPtr& t) { return t->storage->version(); });
+
+  // Python numbers and truth values.
+  cls.def("item", [](const TensorPtr& t) { return scalar_value(tensor_from(t)); });
+  cls.def("__float__", [](const TensorPtr& t) { return py::float_(scalar_value(tensor_from(t))); });
+  cls.def("__int__", [](const TensorPtr& t) { return py::int_(scalar_value(tensor_from(t))); });
+  cls.def("__index__", [](const TensorPtr& t) {
+    if (is_floating(t->dtype) || shape_numel(t->shape) != 1)
+      throw py::type_error("only integer tensors of a single element can be converted to an index");
+    return py::int_(scalar_value(tensor_from(t)));
+  });
+  cls.def("__bool__", [](const TensorPtr& t) {
+    if (shape_numel(t->shape) != 1) {
+      if (shape_numel(t->shape) == 0) throw std::runtime_error("Boolean value of Tensor with no values is ambiguous");
+      throw std::runtime_error("Boolean value of Tensor with more than one value is ambiguous");
+    }
+    return py::cast<bool>(py::bool_(scalar_value(tensor_from(t))));
+  });
+  cls.def("__len__", [](const TensorPtr& t) {
+    if (t->shape.empty()) throw py::type_error("len() of a 0-d tensor");
+    return t->shape[0];
+  });
+  cls.def("__hash__", [](py::handle self) { return py::int_(reinterpret_cast<uintptr_t>(self.ptr())); });
+
+  // Autograd state.
+  cls.def_property(
+      "requires_grad", [](const TensorPtr& t) { return autograd::requires_grad(tensor_from(t)); },
+      [](const TensorPtr& t, bool r) { autograd::set_requires_grad(tensor_from(t), r); });
+  cls.def("requires_grad_", [](const TensorPtr& t, bool r) {
+    autograd::set_requires_grad(tensor_from(t), r);
+    return t;
+  }, py::arg("requires_grad") = true);
+  cls.def_property(
+      "grad", [](const TensorPtr& t) { return wrap(autograd::grad(tensor_from(t))); },
+      [](const TensorPtr& t, py::object g) { autograd::set_grad(tensor_from(t), g.is_none() ? Tensor() : unwrap(g)); });
+  cls.def_property_readonly("is_leaf", [](const TensorPtr& t) { return autograd::is_leaf(tensor_from(t)); });
+  cls.def_property_readonly("retains_grad", [](const TensorPtr& t) {
+    const AutogradMeta* m = autograd::meta(tensor_from(t));
+    return m && m->retains_grad;
+  });
+  cls.def_property_readonly("grad_fn", [](const TensorPtr& t) -> py::object {
+    const auto& fn = autograd::grad_fn(tensor_from(t));
+    if (!fn) return py::none();
+    return py::cast(fn);
+  });
+  cls.def("retain_grad", [](const TensorPtr& t) { autograd::retain_grad(tensor_from(t)); });
+  cls.def("detach", [](const TensorPtr& t) { return autograd::detach(tensor_from(t)).impl_ptr(); });
+  cls.def("detach_", [](const TensorPtr& t) {
+    if (t->autograd) {
+      t->autograd->grad_fn.reset();
+      t->autograd->requires_grad = false;
+      t->autograd->view_base = Tensor();
+    }
+    return t;
+  });
+  cls.def_property(
+      "data", [](const TensorPtr& t) { return autograd::data(tensor_from(t)).impl_ptr(); },
+      [](const TensorPtr& t, py::handle src) { set_data(tensor_from(t), unwrap(src)); });
+  cls.def("_set_data", [](const TensorPtr& t, py::handle src) { set_data(tensor_from(t), unwrap(src)); });
+
+  // Operators. Comparisons with anything that is not a tensor or a number defer to Python.
+  struct Bin {
+    const char* py;
+    const char* op;
+    bool reverse;
+  };
+  static const Bin binaries[] = {
+      {"__add__", "add", false},       {"__radd__", "add", true},       {"__sub__", "sub", false},
+      {"__rsub__", "sub", true},       {"__mul__", "mul", false},       {"__rmul__", "mul", true},
+      {"__truediv__", "div", false},   {"__rtruediv__", "div", true},   {"__mod__", "remainder", false},
+      {"__rmod__", "remainder", true}, {"__pow__", "pow", false},       {"__rpow__", "pow", true},
+      {"__matmul__", "matmul", false}, {"__rmatmul__", "matmul", true}, {"__eq__", "eq", false},
+      {"__ne__", "ne", false},         {"__lt__", "lt", false},         {"__le__", "le", false},
+      {"__gt__", "gt", false},         {"__ge__", "ge", false},         {"__and__", "logical_and", false},
+      {"__rand__", "logical_and", true}, {"__or__", "logical_or", false}, {"__ror__", "logical_or", true},
+      {"__xor__", "logical_xor", false}, {"__rxor__", "logical_xor", true},
+  };
+  for (const Bin& b : binaries) {
+    const char* opname = b.op;
+    if (b.reverse)
+      cls.def(b.py, [opname](const TensorPtr& t, py::handle o) { return binary<true>(opname, tensor_from(t), o); });
+    else
+      cls.def(b.py, [opname](const TensorPtr& t, py::handle o) { return binary<false>(opname, tensor_from(t), o); });
+  }
+  cls.def("__floordiv__", [](const TensorPtr& t, py::handle o) {
+    return binary<false>("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  });
+  cls.def("__rfloordiv__", [](const TensorPtr& t, py::handle o) {
+    return binary<true>("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  });
+  static const std::pair<const char*, const char*> inplaces[] = {
+      {"__iadd__", "add"}, {"__isub__", "sub"}, {"__imul__", "mul"}, {"__itruediv__", "div"},
+      {"__imod__", "remainder"}, {"__ipow__", "pow"}, {"__iand__", "logical_and"}, {"__ior__", "logical_or"},
+      {"__ixor__", "logical_xor"},
+  };
+  for (const auto& [py_name, opname] : inplaces) {
+    const char* o = opname;
+    cls.def(py_name, [o](const TensorPtr& t, py::handle other) { return inplace(o, tensor_from(t), other); });
+  }
+  cls.def("__ifloordiv__", [](const TensorPtr& t, py::handle o) {
+    return inplace("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  });
+  cls.def("__neg__", [](const TensorPtr& t) { return unary("neg", tensor_from(t)); });
+  cls.def("__pos__", [](const TensorPtr& t) { return t; });
+  cls.def("__abs__", [](const TensorPtr& t) { return unary("abs", tensor_from(t)); });
+  cls.def("__invert__", [](const TensorPtr& t) {
+    if (t->dtype != DType::Bool) throw py::type_error("~ (bitwise not) is only supported for bool tensors in Terra");
+    return unary("logical_not", tensor_from(t));
+  });
+}
+
+}  // namespace terra::python

@@ -1,0 +1,96 @@
+"""Terra: a deep-learning runtime with PyTorch's Python API (`import terra as torch`).
+
+The engine (tensors, the op registry, autograd) is the C++ extension `terra._C`; this package adds
+PyTorch's signatures on top and the Python libraries (nn, optim, utils.data, distributions).
+"""
+from . import _C
+from ._C import (Tensor, Generator, dtype, bool, int32, int64, float32, float64, from_numpy, get_default_dtype,
+                 set_default_dtype, is_grad_enabled, default_generator)
+from ._size import Size
+from ._device import device
+
+__version__ = _C.__version__
+
+# PyTorch's dtype aliases.
+float = float32
+double = float64
+long = int64
+int = int32
+half = None  # float16 is not supported on the CPU backend; scripts that only name it still import
+bfloat16 = None
+float16 = None
+uint8 = None
+int8 = None
+int16 = None
+cfloat = None
+
+from ._tensor import _install as _install_tensor_methods  # noqa: E402
+
+_install_tensor_methods()
+
+from ._functions import *  # noqa: E402,F401,F403
+from ._functions import __all__ as _functions_all  # noqa: E402
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402
+from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
+from .serialization import save, load  # noqa: E402
+from . import autograd, cuda, random, serialization, backends, accelerator  # noqa: E402
+
+def _import_libraries():
+    """nn, optim, utils, distributions (each a subpackage; imported when present)."""
+    import importlib
+    import importlib.util
+    for name in ("nn", "optim", "utils", "distributions"):
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            globals()[name] = importlib.import_module(f"{__name__}.{name}")
+
+
+_import_libraries()
+
+
+def _dtype_from_name(name):
+    return getattr(_C, name)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_storage(obj):
+    return False
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def numel(t):
+    return t.numel()
+
+
+def typename(obj):
+    if isinstance(obj, Tensor):
+        return {"float32": "terra.FloatTensor", "float64": "terra.DoubleTensor", "int64": "terra.LongTensor",
+                "int32": "terra.IntTensor", "bool": "terra.BoolTensor"}[repr(obj.dtype)[6:]]
+    return type(obj).__name__
+
+
+def memory_stats():
+    return _C._memory_stats() if hasattr(_C, "_memory_stats") else {}
+
+
+def set_num_threads(n):
+    _C._set_num_threads(n) if hasattr(_C, "_set_num_threads") else None
+
+
+def get_num_threads():
+    return _C._get_num_threads() if hasattr(_C, "_get_num_threads") else 1
+
+
+def compile(model=None, **kwargs):
+    """torch.compile: Terra compiles by itself (co-execution), so this returns the model unchanged."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor

@@ -1,0 +1,455 @@
+"""terra.* functions with PyTorch's signatures, over the registry ops (terra._C._ops)."""
+import builtins
+
+import numpy as np
+
+from . import _C
+from ._C import _ops
+from ._tensor import _shape_args, _namedtuple
+from . import _tensor as _T
+
+Tensor = _C.Tensor
+
+__all__ = []
+
+
+def _export(fn):
+    __all__.append(fn.__name__)
+    return fn
+
+
+def _device_str(device):
+    return None if device is None else str(device)
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _factory(op):
+    def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+           memory_format=None):
+        t = op(_shape_args(size), dtype=dtype, device=_device_str(device))
+        if out is not None:
+            out.copy_(t)
+            return out
+        return _finish(t, requires_grad)
+
+    fn.__name__ = op.name
+    return fn
+
+
+zeros = _export(_factory(_ops.zeros))
+ones = _export(_factory(_ops.ones))
+empty = _export(_factory(_ops.empty))
+
+
+@_export
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if dtype is None and isinstance(fill_value, builtins.bool):
+        dtype = _C.bool
+    elif dtype is None and isinstance(fill_value, builtins.int):
+        dtype = _C.int64
+    return _finish(_ops.full(list(size), fill_value, dtype=dtype, device=_device_str(device)), requires_grad)
+
+
+def _like(op):
+    def fn(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+        return _finish(op(list(input.shape), dtype=dtype or input.dtype,
+                          device=_device_str(device or input.device)), requires_grad)
+
+    fn.__name__ = op.name + "_like"
+    return fn
+
+
+zeros_like = _export(_like(_ops.zeros))
+ones_like = _export(_like(_ops.ones))
+empty_like = _export(_like(_ops.empty))
+
+
+@_export
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(_ops.full(list(input.shape), fill_value, dtype=dtype or input.dtype,
+                             device=_device_str(device or input.device)), requires_grad)
+
+
+def _random_factory(op):
+    def fn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+           pin_memory=False):
+        return _finish(op(_shape_args(size), generator=generator, dtype=dtype, device=_device_str(device)),
+                       requires_grad)
+
+    fn.__name__ = op.name
+    return fn
+
+
+rand = _export(_random_factory(_ops.rand))
+randn = _export(_random_factory(_ops.randn))
+
+
+@_export
+def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(_ops.rand(list(input.shape), dtype=dtype or input.dtype, device=_device_str(device or input.device)),
+                   requires_grad)
+
+
+@_export
+def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _finish(_ops.randn(list(input.shape), dtype=dtype or input.dtype,
+                              device=_device_str(device or input.device)), requires_grad)
+
+
+@_export
+def randint(low=0, high=None, size=None, *args, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False):
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    return _ops.randint(low, high, list(size), generator=generator, dtype=dtype, device=_device_str(device))
+
+
+@_export
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    if high is None:
+        low, high = 0, low
+    return _ops.randint(low, high, list(input.shape), dtype=dtype or input.dtype,
+                        device=_device_str(device or input.device))
+
+
+@_export
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False):
+    return _ops.randperm(n, generator=generator, dtype=dtype, device=_device_str(device))
+
+
+@_export
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    return _finish(_ops.arange(start, end, step, dtype=dtype, device=_device_str(device)), requires_grad)
+
+
+@_export
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    return _finish(_ops.linspace(start, end, steps, dtype=dtype, device=_device_str(device)), requires_grad)
+
+
+@_export
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    return _finish(_ops.eye(n, -1 if m is None else m, dtype=dtype, device=_device_str(device)), requires_grad)
+
+
+def _infer_numpy(data):
+    """Python data as a numpy array with PyTorch's dtype inference (floats -> default dtype)."""
+    if isinstance(data, np.ndarray):
+        return data, True
+    if isinstance(data, (np.generic,)):
+        return np.asarray(data), True
+    if isinstance(data, Tensor):
+        return data.detach().cpu().numpy(), True
+    if isinstance(data, (list, tuple)) and builtins.any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _tensors_to_lists(data)
+    arr = np.asarray(data)
+    if arr.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    return arr, False
+
+
+def _flat(data):
+    for x in data:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _tensors_to_lists(data):
+    if isinstance(data, Tensor):
+        return data.tolist()
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_lists(x) for x in data]
+    return data
+
+
+_NUMPY_OF = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32, "bool": np.bool_}
+
+
+def _numpy_dtype(dt):
+    return _NUMPY_OF[repr(dt)[len("terra."):]]
+
+
+@_export
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    arr, from_array = _infer_numpy(data)
+    if dtype is None:
+        kind = arr.dtype.kind
+        if kind == "f":
+            target = arr.dtype if from_array else _numpy_dtype(_C.get_default_dtype())
+        elif kind in "iu":
+            target = arr.dtype if (from_array and arr.dtype in (np.int32, np.int64)) else np.int64
+        elif kind == "b":
+            target = np.bool_
+        else:
+            raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
+                            "float64, float32, int64, int32, and bool.")
+    else:
+        target = _numpy_dtype(dtype)
+    t = _C._tensor_from_numpy(np.ascontiguousarray(arr, dtype=target))
+    if device is not None and str(device) != "cpu":
+        t = t.to(device)
+    return _finish(t, requires_grad)
+
+
+@_export
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype is not None or device is not None) else data
+    if isinstance(data, np.ndarray) and dtype is None and device is None:
+        try:
+            return _C.from_numpy(data)
+        except (TypeError, ValueError):
+            pass
+    return tensor(data, dtype=dtype, device=device)
+
+
+@_export
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    t = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype=dtype, device=device)
+    return _finish(t, requires_grad)
+
+
+@_export
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return _finish(_ops.full([], s, dtype=dtype or _C.get_default_dtype(), device=_device_str(device)), requires_grad)
+
+
+# Elementwise and reductions: the Tensor methods as functions (torch.exp(x) == x.exp()).
+def _from_method(name, public=None):
+    method = getattr(Tensor, name)
+
+    def fn(input, *args, **kwargs):
+        out = kwargs.pop("out", None)
+        r = method(input, *args, **kwargs)
+        if out is not None:
+            out.copy_(r)
+            return out
+        return r
+
+    fn.__name__ = public or name
+    globals()[fn.__name__] = fn
+    __all__.append(fn.__name__)
+
+
+for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
+              "sigmoid", "relu", "sign", "round", "floor", "ceil", "erf", "isnan", "isinf", "isfinite",
+              "logical_not", "logical_and", "logical_or", "logical_xor", "clamp", "clip", "pow", "div", "remainder",
+              "fmod", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "sum", "mean", "prod", "var",
+              "std", "norm", "logsumexp", "cumsum", "argmax", "argmin", "amax", "amin", "all", "any", "max", "min",
+              "sort", "argsort", "topk", "softmax", "log_softmax", "matmul", "mm", "bmm", "outer", "dot", "t",
+              "transpose", "permute", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "narrow", "select",
+              "gather", "scatter", "scatter_add", "index_select", "masked_select", "masked_fill", "nonzero", "tril",
+              "triu", "flip", "roll", "repeat_interleave", "chunk", "split", "unbind", "clone", "detach", "square",
+              "addcmul", "addcdiv", "lerp", "trunc", "frac", "isclose", "allclose", "equal", "numel", "mul", "add",
+              "sub", "true_divide", "multiply", "subtract", "divide", "absolute", "negative", "greater", "less",
+              "bernoulli", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:
+    if hasattr(Tensor, _name):
+        _from_method(_name)
+_from_method("max", "max")
+
+
+@_export
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    return _ops.where(condition, input, other)
+
+
+@_export
+def cat(tensors, dim=0, *, out=None):
+    r = _ops.cat(list(tensors), dim)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+concat = concatenate = cat
+__all__ += ["concat", "concatenate"]
+
+
+@_export
+def stack(tensors, dim=0, *, out=None):
+    return _ops.stack(list(tensors), dim)
+
+
+@_export
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+@_export
+def vstack(tensors):
+    return cat([t.reshape(1, -1) if t.dim() == 1 else t for t in tensors], 0)
+
+
+@_export
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(shape) for t in tensors)
+
+
+@_export
+def broadcast_shapes(*shapes):
+    from ._size import Size
+    return Size(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+
+
+@_export
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    return _ops.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+
+
+@_export
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    return _ops.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+@_export
+def einsum(equation, *operands):
+    raise NotImplementedError("terra.einsum is not implemented yet")
+
+
+@_export
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = [t.numel() for t in tensors]
+    if indexing == "xy" and len(tensors) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, t in enumerate(tensors):
+        view = [1] * len(tensors)
+        pos = i
+        if indexing == "xy" and len(tensors) >= 2 and i < 2:
+            pos = 1 - i
+        view[pos] = -1
+        out.append(t.reshape(view).expand(shape))
+    return tuple(out)
+
+
+@_export
+def diag(input, diagonal=0):
+    if input.dim() == 1:
+        n = input.shape[0] + builtins.abs(diagonal)
+        out = zeros(n, n, dtype=input.dtype)
+        idx = arange(input.shape[0])
+        rows, cols = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
+        out[rows, cols] = input
+        return out
+    n = builtins.min(input.shape[0], input.shape[1])
+    idx = arange(n)
+    rows, cols = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
+    keep = (rows < input.shape[0]) & (cols < input.shape[1])
+    return input[rows[keep], cols[keep]]
+
+
+@_export
+def cdist(x1, x2, p=2.0):
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return diff.norm(p=p, dim=-1)
+
+
+@_export
+def bincount(input, weights=None, minlength=0):
+    n = builtins.max(builtins.int(input.max().item()) + 1 if input.numel() else 0, minlength)
+    w = ones_like(input, dtype=_C.int64) if weights is None else weights
+    return zeros(n, dtype=w.dtype).scatter_add(0, input, w)
+
+
+@_export
+def is_nonzero(input):
+    return builtins.bool(input)
+
+
+@_export
+def result_type(tensor1, tensor2):
+    a = tensor1 if isinstance(tensor1, Tensor) else _ops.full([], tensor1)
+    return (a[...] * 0 + (tensor2 if not isinstance(tensor2, Tensor) else tensor2 * 0)).dtype
+
+
+@_export
+def can_cast(from_, to):
+    order = [_C.bool, _C.int32, _C.int64, _C.float32, _C.float64]
+    kind = lambda d: 0 if d is _C.bool else (1 if d in (_C.int32, _C.int64) else 2)  # noqa: E731
+    return kind(from_) <= kind(to)
+
+
+@_export
+def promote_types(type1, type2):
+    return (zeros([], dtype=type1) + zeros([], dtype=type2)).dtype
+
+
+# Functional forms that live in torch.* as well as torch.nn.functional.
+@_export
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from .nn import functional as F
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+@_export
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    from .nn import functional as F
+    return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+@_export
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    r = _ops.embedding(weight, indices, padding_idx, scale_grad_by_freq, sparse)
+    return r[0] if isinstance(r, tuple) else r
+
+
+@_export
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    return _ops.layer_norm(input, list(normalized_shape), weight, bias, eps)[0]
+
+
+@_export
+def one_hot(input, num_classes=-1):
+    return _ops.one_hot(input, num_classes)
+
+
+@_export
+def get_default_device():
+    from ._device import device
+    return device("cpu")
+
+
+@_export
+def set_default_device(device):
+    if device is not None and str(device) != "cpu":
+        raise NotImplementedError("Terra's default device is the CPU")
+
+
+@_export
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    from . import _tensor_str
+    if threshold is not None:
+        _tensor_str._THRESHOLD = threshold
+    if edgeitems is not None:
+        _tensor_str._EDGE = edgeitems
+    if linewidth is not None:
+        _tensor_str._LINEWIDTH = linewidth
+
+
+@_export
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Terra's CPU kernels are deterministic already."""
+
+
+@_export
+def are_deterministic_algorithms_enabled():
+    return True
+
+
+del _name

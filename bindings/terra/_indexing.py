@@ -1,0 +1,136 @@
+"""Tensor.__getitem__ / __setitem__ with PyTorch's rules.
+
+Basic indices (ints, slices with positive steps, None, Ellipsis) become views (select, slice,
+unsqueeze); tensor, list and bool-mask indices then go to the registry's `index` / `index_put`
+ops, which follow numpy's placement of the advanced dims.
+"""
+import builtins
+
+import numpy as np
+
+from . import _C
+from ._C import _ops
+
+Tensor = _C.Tensor
+
+
+def _as_index_tensor(obj):
+    if isinstance(obj, Tensor):
+        return obj
+    arr = np.asarray(obj)
+    if arr.dtype == np.bool_:
+        return _C._tensor_from_numpy(arr)
+    if arr.size == 0:
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return _C._tensor_from_numpy(arr.astype(np.int64))
+
+
+def _consumed(idx):
+    if idx is None or idx is Ellipsis:
+        return 0
+    if isinstance(idx, Tensor) and idx.dtype is _C.bool:
+        return idx.dim()
+    if isinstance(idx, (list, np.ndarray)) and np.asarray(idx).dtype == np.bool_:
+        return np.asarray(idx).ndim
+    return 1
+
+
+def _apply_basic(self, key):
+    """Returns (view, advanced) where advanced maps a dim of the view to its index tensor."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    specified = builtins.sum(_consumed(k) for k in key)
+    if specified > self.dim():
+        raise IndexError(f"too many indices for tensor of dimension {self.dim()}")
+    t = self
+    dim = 0
+    advanced = {}
+    seen_ellipsis = False
+    for k in key:
+        if k is Ellipsis:
+            if seen_ellipsis:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen_ellipsis = True
+            dim += self.dim() - specified
+        elif k is None:
+            t = _ops.unsqueeze(t, dim)
+            # advanced dims after this one shift by one
+            advanced = {d + 1 if d >= dim else d: v for d, v in advanced.items()}
+            dim += 1
+        elif isinstance(k, builtins.bool):
+            t = _ops.unsqueeze(t, dim)
+            if not k:
+                t = _ops.slice(t, dim, 0, 0, 1)
+            dim += 1
+        elif isinstance(k, builtins.int) or (isinstance(k, (np.integer,))) or (
+                isinstance(k, Tensor) and k.dim() == 0 and not k.is_floating_point() and k.dtype is not _C.bool):
+            k = builtins.int(k)
+            size = t.shape[dim]
+            if k < -size or k >= size:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+            t = _ops.select(t, dim, k)
+        elif isinstance(k, slice):
+            step = 1 if k.step is None else builtins.int(k.step)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            start = None if k.start is None else builtins.int(k.start)
+            stop = None if k.stop is None else builtins.int(k.stop)
+            if not (start is None and stop is None and step == 1):
+                t = _ops.slice(t, dim, start, stop, step)
+            dim += 1
+        elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
+            idx = _as_index_tensor(k)
+            advanced[dim] = idx
+            dim += idx.dim() if idx.dtype is _C.bool else 1
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                             f"valid indices (got {type(k).__name__})")
+    return t, advanced
+
+
+def _index_list(advanced):
+    out = []
+    pos = 0
+    last = max(advanced)
+    while pos <= last:
+        if pos in advanced:
+            idx = advanced[pos]
+            out.append(idx)
+            pos += idx.dim() if idx.dtype is _C.bool else 1
+        else:
+            out.append(None)
+            pos += 1
+    return out
+
+
+def getitem(self, key):
+    if isinstance(key, builtins.int) and not isinstance(key, builtins.bool):
+        size = self.shape[0] if self.dim() else 0
+        if self.dim() == 0:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                             "in C++ to convert a 0-dim tensor to a number")
+        if key < -size or key >= size:
+            raise IndexError(f"index {key} is out of bounds for dimension 0 with size {size}")
+        return _ops.select(self, 0, key)
+    t, advanced = _apply_basic(self, key)
+    if not advanced:
+        return t if t is not self else _ops.alias(self)
+    return _ops.index([t, *_index_list(advanced)])
+
+
+def setitem(self, key, value):
+    t, advanced = _apply_basic(self, key)
+    if not isinstance(value, Tensor):
+        value = _C._tensor_from_numpy(np.asarray(value)) if isinstance(value, (list, tuple, np.ndarray)) else value
+    if advanced:
+        if not isinstance(value, Tensor):
+            value = _ops.full([], value, dtype=self.dtype)
+        elif value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+        _C._call_inplace("index_put", [t, value, *_index_list(advanced)], False)
+    elif isinstance(value, Tensor):
+        t.copy_(value)
+    else:
+        t.fill_(value)
