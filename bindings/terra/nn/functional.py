@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 import terra
+from .. import _C
 from .._C import _ops
 from . import _reduction as _Reduction
 from .modules.utils import _list_with_default, _pair, _single
@@ -31,17 +32,26 @@ def _first(result):
 
 
 def _inplace(input, out):
-    """The result of an `inplace=True` activation.
+    """The result of an `inplace=True` activation composed of several ops.
 
-    With no autograd involved the values are written into `input`, as PyTorch does. When
-    `input` takes part in autograd the fresh output is returned instead and `input` is left as
-    it was: writing into it would invalidate the value the activation's gradient reads back.
-    Models use the returned value (`x = relu(x)`), which is the same either way.
+    Without autograd the values are written into `input`, as PyTorch does. When `input` takes
+    part in autograd the fresh output is returned and `input` is left as it was: the composed
+    ops saved `input` for their gradients, and overwriting it would invalidate them (registry
+    activations use the op's own in-place form instead, see _activation).
+    Models use the returned value (`x = act(x)`), which is the same either way.
     """
     if input.requires_grad:
         return out
     input.copy_(out)
     return input
+
+
+def _activation(name, input, inplace, *args):
+    """Registry activation `name`, in place (the op written back into `input`, with autograd
+    history rebased like PyTorch's `relu_`) when asked."""
+    if inplace:
+        return _C._call_inplace(name, input, *args)
+    return getattr(_ops, name)(input, *args)
 
 
 def _reduction_arg(size_average, reduce, reduction):
@@ -263,7 +273,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     out = _first(_ops.dropout(input, p, True))
-    return _inplace(input, out) if inplace else out
+    # The dropout gradient reads only its mask, so writing into `input` is safe under autograd.
+    return input.copy_(out) if inplace else out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,8 +306,7 @@ def one_hot(tensor, num_classes=-1):
 
 
 def relu(input, inplace=False):
-    out = _ops.relu(input)
-    return _inplace(input, out) if inplace else out
+    return _activation("relu", input, inplace)
 
 
 def relu_(input):
@@ -308,8 +318,7 @@ def relu6(input, inplace=False):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    out = _ops.clamp(input, min_val, max_val)
-    return _inplace(input, out) if inplace else out
+    return _activation("clamp", input, inplace, min_val, max_val)
 
 
 def gelu(input, approximate="none"):
@@ -317,8 +326,7 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    out = _ops.silu(input)
-    return _inplace(input, out) if inplace else out
+    return _activation("silu", input, inplace)
 
 
 def mish(input, inplace=False):
@@ -345,13 +353,11 @@ def hardswish(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    out = _ops.leaky_relu(input, negative_slope)
-    return _inplace(input, out) if inplace else out
+    return _activation("leaky_relu", input, inplace, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    out = _ops.elu(input, alpha)
-    return _inplace(input, out) if inplace else out
+    return _activation("elu", input, inplace, alpha)
 
 
 def selu(input, inplace=False):
@@ -398,6 +404,10 @@ def prelu(input, weight):
 def glu(input, dim=-1):
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2 != 0:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.dim()} is size {size}")
     a, b = _ops.chunk(input, 2, dim)
     return a * _ops.sigmoid(b)
 

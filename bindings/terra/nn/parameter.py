@@ -2,7 +2,7 @@
 
 A Parameter aliases the data of the tensor it is built from (the C++ Tensor type supports Python
 subclasses whose `__init__` takes the tensor to alias), requires grad by default, prints as
-"Parameter containing:" and survives pickle and deepcopy as a Parameter.
+"Parameter containing:" (Tensor's repr does that by class name) and survives pickle and deepcopy as a Parameter.
 """
 
 from collections import OrderedDict
@@ -26,9 +26,6 @@ class Parameter(Tensor):
         result = type(self)(self.data.clone(), self.requires_grad)
         memo[id(self)] = result
         return result
-
-    def __repr__(self):
-        return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, proto):
         return (_rebuild_parameter, (self.data, self.requires_grad, OrderedDict()))

@@ -34,7 +34,7 @@ class _NormBase(Module):
             self.register_buffer("running_mean", terra.zeros(num_features, **factory_kwargs))
             self.register_buffer("running_var", terra.ones(num_features, **factory_kwargs))
             self.register_buffer("num_batches_tracked",
-                                 terra.tensor(0, dtype=terra.int64, device=device))
+                                 terra.zeros([], dtype=terra.int64, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -68,7 +68,7 @@ class _NormBase(Module):
             # Checkpoints from before num_batches_tracked existed.
             num_batches_tracked_key = prefix + "num_batches_tracked"
             if num_batches_tracked_key not in state_dict:
-                state_dict[num_batches_tracked_key] = terra.tensor(0, dtype=terra.int64)
+                state_dict[num_batches_tracked_key] = terra.zeros([], dtype=terra.int64)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 

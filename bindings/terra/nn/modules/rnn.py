@@ -314,8 +314,7 @@ class RNN(RNNBase):
         elif self.nonlinearity == "relu":
             mode = "RNN_RELU"
         else:
-            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' or "
-                             "'relu'.")
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'")
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):

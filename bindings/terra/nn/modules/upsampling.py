@@ -32,7 +32,7 @@ class Upsample(Module):
             info = "scale_factor=" + repr(self.scale_factor)
         else:
             info = "size=" + repr(self.size)
-        info += ", mode=" + repr(self.mode)
+        info += ", mode=" + self.mode
         return info
 
 
