@@ -87,6 +87,25 @@ def weighted_sum(outs, rng, lib):
     return total
 
 
+def _compare_outputs(t_out, x_out, dtype, rtol):
+    t_outs, x_outs = flat_tensors(t_out), flat_tensors(x_out)
+    assert len(t_outs) == len(x_outs), f"{len(x_outs)} outputs, torch has {len(t_outs)}"
+    for i, (x, t) in enumerate(zip(x_outs, t_outs)):
+        close(x, t, dtype, f"output {i}", rtol=rtol)
+    return t_outs, x_outs
+
+
+def _backward_and_compare_inputs(t_outs, x_outs, t_in, x_in, dtype, rtol):
+    """Backward of the same random-weighted sum of the outputs in both, then input grads."""
+    t_loss = weighted_sum(t_outs, np.random.default_rng(1), torch)
+    x_loss = weighted_sum(x_outs, np.random.default_rng(1), terra)
+    t_loss.backward()
+    x_loss.backward()
+    for i, (x, t) in enumerate(zip(x_in, t_in)):
+        if t is not None and t.requires_grad:
+            close(x.grad, t.grad, dtype, f"grad of input {i}", rtol=rtol)
+
+
 def check_module(make_torch, make_terra, inputs, dtype, *, train=False, grad=True, kwargs=None,
                  call=None, check_buffers=True, grad_inputs=None, rtol=None):
     """Parity of one layer. inputs: numpy arrays (float ones cast to `dtype`); call(module,
@@ -105,25 +124,14 @@ def check_module(make_torch, make_terra, inputs, dtype, *, train=False, grad=Tru
     else:
         t_out = call(tm, *t_in)
         x_out = call(xm, *x_in)
-    t_outs, x_outs = flat_tensors(t_out), flat_tensors(x_out)
-    assert len(t_outs) == len(x_outs), f"{len(x_outs)} outputs, torch has {len(t_outs)}"
-    for i, (x, t) in enumerate(zip(x_outs, t_outs)):
-        close(x, t, dtype, f"output {i}", rtol=rtol)
+    t_outs, x_outs = _compare_outputs(t_out, x_out, dtype, rtol)
     if check_buffers:
         for (name, tb), (xname, xb) in zip(tm.named_buffers(), xm.named_buffers()):
             assert name == xname
             close(xb, tb, dtype, f"buffer {name}", rtol=rtol)
     if not grad:
         return tm, xm
-    rng = np.random.default_rng(1)
-    t_loss = weighted_sum(t_outs, rng, torch)
-    rng = np.random.default_rng(1)
-    x_loss = weighted_sum(x_outs, rng, terra)
-    t_loss.backward()
-    x_loss.backward()
-    for i, (x, t) in enumerate(zip(x_in, t_in)):
-        if t is not None and t.requires_grad:
-            close(x.grad, t.grad, dtype, f"grad of input {i}", rtol=rtol)
+    _backward_and_compare_inputs(t_outs, x_outs, t_in, x_in, dtype, rtol)
     t_params = dict(tm.named_parameters())
     x_params = dict(xm.named_parameters())
     assert list(t_params) == list(x_params)
@@ -139,22 +147,9 @@ def check_module(make_torch, make_terra, inputs, dtype, *, train=False, grad=Tru
 def check_function(t_fn, x_fn, inputs, dtype, *, grad=True, grad_inputs=None, rtol=None):
     """Parity of a functional: t_fn(*torch inputs) vs x_fn(*terra inputs), then input grads."""
     t_in, x_in = make_inputs(inputs, dtype, grad, grad_inputs)
-    t_out, x_out = t_fn(*t_in), x_fn(*x_in)
-    t_outs, x_outs = flat_tensors(t_out), flat_tensors(x_out)
-    assert len(t_outs) == len(x_outs)
-    for i, (x, t) in enumerate(zip(x_outs, t_outs)):
-        close(x, t, dtype, f"output {i}", rtol=rtol)
-    if not grad:
-        return
-    rng = np.random.default_rng(1)
-    t_loss = weighted_sum(t_outs, rng, torch)
-    rng = np.random.default_rng(1)
-    x_loss = weighted_sum(x_outs, rng, terra)
-    t_loss.backward()
-    x_loss.backward()
-    for i, (x, t) in enumerate(zip(x_in, t_in)):
-        if t is not None and t.requires_grad:
-            close(x.grad, t.grad, dtype, f"grad of input {i}", rtol=rtol)
+    t_outs, x_outs = _compare_outputs(t_fn(*t_in), x_fn(*x_in), dtype, rtol)
+    if grad:
+        _backward_and_compare_inputs(t_outs, x_outs, t_in, x_in, dtype, rtol)
 
 
 def phases():

@@ -93,11 +93,11 @@ def linear(input, weight, bias=None):
     return _ops.linear(input, weight, bias)
 
 
-def _same_padding(input, weight, stride, dilation, nd, name):
+def _same_padding(input, weight, stride, dilation, nd):
     """'same' padding: symmetric padding for the conv, plus one extra element on the right of
     each dimension whose total padding is odd, applied to the input first (as PyTorch does)."""
     if any(s != 1 for s in stride):
-        raise ValueError(f"padding='same' is not supported for strided convolutions ({name})")
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
     padding = []
     extra = []
     ksize = tuple(weight.shape)[2:]
@@ -121,18 +121,14 @@ def _conv(op, nd, ntuple, input, weight, bias, stride, padding, dilation, groups
         if padding == "valid":
             padding = (0,) * nd
         elif padding == "same":
-            input, padding = _same_padding(input, weight, stride, dilation, nd, op.__name__
-                                           if hasattr(op, "__name__") else "conv")
+            input, padding = _same_padding(input, weight, stride, dilation, nd)
         else:
             raise ValueError(f"Invalid padding string '{padding}', should be one of "
                              "{'valid', 'same'}")
     else:
         padding = ntuple(padding)
-    unbatched = input.dim() == nd + 1
-    if unbatched:
-        input = input.unsqueeze(0)
-    out = op(input, weight, bias, list(stride), list(padding), list(dilation), groups)
-    return out.squeeze(0) if unbatched else out
+    # The ops take unbatched input (no batch dimension) themselves.
+    return op(input, weight, bias, list(stride), list(padding), list(dilation), groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -145,12 +141,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    unbatched = input.dim() == 3
-    if unbatched:
-        input = input.unsqueeze(0)
-    out = _ops.conv_transpose2d(input, weight, bias, list(_pair(stride)), list(_pair(padding)),
-                                list(_pair(output_padding)), groups, list(_pair(dilation)))
-    return out.squeeze(0) if unbatched else out
+    return _ops.conv_transpose2d(input, weight, bias, list(_pair(stride)), list(_pair(padding)),
+                                 list(_pair(output_padding)), groups, list(_pair(dilation)))
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -166,21 +158,12 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # Pooling
 
 
-def _unbatched_2d(fn, input, *args):
-    if input.dim() == 3:
-        out = fn(input.unsqueeze(0), *args)
-        if isinstance(out, tuple):
-            return tuple(o.squeeze(0) for o in out)
-        return out.squeeze(0)
-    return fn(input, *args)
-
-
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     stride = [] if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else list(_pair(stride))
-    out, indices = _unbatched_2d(_ops.max_pool2d, input, list(_pair(kernel_size)), stride,
-                                 list(_pair(padding)), list(_pair(dilation)), ceil_mode)
+    out, indices = _ops.max_pool2d(input, list(_pair(kernel_size)), stride, list(_pair(padding)),
+                                   list(_pair(dilation)), ceil_mode)
     return (out, indices) if return_indices else out
 
 
@@ -202,8 +185,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     stride = [] if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else list(_pair(stride))
-    return _unbatched_2d(_ops.avg_pool2d, input, list(_pair(kernel_size)), stride,
-                         list(_pair(padding)), ceil_mode, count_include_pad, divisor_override)
+    return _ops.avg_pool2d(input, list(_pair(kernel_size)), stride, list(_pair(padding)),
+                           ceil_mode, count_include_pad, divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -216,7 +199,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def adaptive_avg_pool2d(input, output_size):
     output_size = _list_with_default(_pair(output_size), tuple(input.shape))
-    return _unbatched_2d(_ops.adaptive_avg_pool2d, input, list(output_size))
+    return _ops.adaptive_avg_pool2d(input, list(output_size))
 
 
 def adaptive_avg_pool1d(input, output_size):
