@@ -152,6 +152,19 @@ def check_function(t_fn, x_fn, inputs, dtype, *, grad=True, grad_inputs=None, rt
         _backward_and_compare_inputs(t_outs, x_outs, t_in, x_in, dtype, rtol)
 
 
+def assert_same_error(t_call, x_call, same_message=False):
+    """Both calls raise the same exception type (and message); returns (torch's, terra's)
+    messages."""
+    with pytest.raises(Exception) as te:
+        t_call()
+    with pytest.raises(Exception) as xe:
+        x_call()
+    assert type(xe.value) is type(te.value), f"{type(xe.value)} != {type(te.value)}: {xe.value}"
+    if same_message:
+        assert str(xe.value) == str(te.value)
+    return str(te.value), str(xe.value)
+
+
 def phases():
     """Forward parity and gradient parity as separate test cases, so a missing derivative in
     the engine shows as a failed gradient case while the forward case still passes."""

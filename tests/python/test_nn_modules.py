@@ -12,7 +12,7 @@ import torch
 
 import terra
 import terra.nn as nn
-from nn_parity import DTYPES, check_module, close, phases, rand
+from nn_parity import DTYPES, assert_same_error, check_module, close, phases, rand
 from parity import copy_state, to_numpy, to_terra
 
 
@@ -584,17 +584,8 @@ def test_embedding_from_pretrained():
 # Errors raised like PyTorch's
 
 
-def _same_error(t_call, x_call):
-    with pytest.raises(Exception) as te:
-        t_call()
-    with pytest.raises(Exception) as xe:
-        x_call()
-    assert type(xe.value) is type(te.value), f"{type(xe.value)} != {type(te.value)}: {xe.value}"
-    return str(te.value), str(xe.value)
-
-
 def test_linear_wrong_width_names_shapes():
-    t, x = _same_error(lambda: torch.nn.Linear(5, 2)(torch.randn(4, 3)),
+    t, x = assert_same_error(lambda: torch.nn.Linear(5, 2)(torch.randn(4, 3)),
                        lambda: nn.Linear(5, 2)(terra.randn(4, 3)))
     assert "mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)" in x
 
@@ -602,14 +593,14 @@ def test_linear_wrong_width_names_shapes():
 def test_cross_entropy_float_target():
     logits = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
     target = np.array([0.0, 1.0, 2.0, 3.0], dtype=np.float32)
-    t, x = _same_error(lambda: torch.nn.CrossEntropyLoss()(torch.tensor(logits),
+    t, x = assert_same_error(lambda: torch.nn.CrossEntropyLoss()(torch.tensor(logits),
                                                            torch.tensor(target)),
                        lambda: nn.CrossEntropyLoss()(terra.tensor(logits), terra.tensor(target)))
     assert "int64" in x or "Long" in x
 
 
 def test_embedding_index_out_of_range():
-    _same_error(lambda: torch.nn.Embedding(5, 2)(torch.tensor([1, 5])),
+    assert_same_error(lambda: torch.nn.Embedding(5, 2)(torch.tensor([1, 5])),
                 lambda: nn.Embedding(5, 2)(terra.tensor([1, 5])))
 
 
@@ -621,14 +612,14 @@ def test_constructor_errors():
                  lambda lib: lib.nn.GroupNorm(3, 4),
                  lambda lib: lib.nn.LSTM(3, 4, dropout=2.0),
                  lambda lib: lib.nn.RNN(3, 4, nonlinearity="sigmoid")]:
-        t, x = _same_error(lambda: call(torch), lambda: call(terra))
+        t, x = assert_same_error(lambda: call(torch), lambda: call(terra))
         assert x == t
 
 
 def test_batchnorm_input_errors():
-    _same_error(lambda: torch.nn.BatchNorm2d(3)(torch.randn(2, 3)),
+    assert_same_error(lambda: torch.nn.BatchNorm2d(3)(torch.randn(2, 3)),
                 lambda: nn.BatchNorm2d(3)(terra.randn(2, 3)))
-    t, x = _same_error(lambda: torch.nn.BatchNorm1d(3)(torch.randn(1, 3)),
+    t, x = assert_same_error(lambda: torch.nn.BatchNorm1d(3)(torch.randn(1, 3)),
                        lambda: nn.BatchNorm1d(3)(terra.randn(1, 3)))
     assert x == t.replace("torch.Size", "terra.Size")
 

@@ -517,7 +517,8 @@ class Module:
             with terra.no_grad():
                 param_applied = fn(param)
             if param_applied is not param:
-                self._parameters[key] = _converted_parameter(param, param_applied)
+                # In place, so optimizers built before the conversion keep working.
+                param.data = param_applied
             grad = param.grad
             if grad is not None:
                 with terra.no_grad():
@@ -754,16 +755,6 @@ class Module:
                 main_str += "\n  " + "\n  ".join(lines) + "\n"
         main_str += ")"
         return main_str
-
-
-def _converted_parameter(param, new_data):
-    """The parameter after a conversion (to/float/cuda): the same Parameter object when the
-    tensor can take the new data in place, so optimizers built before the call keep working."""
-    try:
-        param.data = new_data
-        return param
-    except (AttributeError, TypeError, RuntimeError):
-        return Parameter(new_data, param.requires_grad)
 
 
 def _parse_to(*args, **kwargs):
