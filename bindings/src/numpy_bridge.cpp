@@ -74,7 +74,7 @@ Tensor shared_from_numpy(py::array a) {
 Tensor copied_from_numpy(py::array a) {
   DType dtype = terra_dtype(a);
   // Native byte order, C order, this dtype: numpy does the conversion, then one memcpy.
-  py::array c = py::module_::import("numpy").attr("ascontiguousarray")(a, numpy_dtype(dtype));
+  py::array c = py::module_::import("numpy").attr("asarray")(a, numpy_dtype(dtype), "C");
   Shape shape(c.shape(), c.shape() + c.ndim());
   Tensor t = Tensor::empty(shape, dtype);
   std::memcpy(t.raw_data(), c.data(), static_cast<size_t>(t.numel()) * t.itemsize());

@@ -195,7 +195,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                             "float64, float32, int64, int32, and bool.")
     else:
         target = _numpy_dtype(dtype)
-    t = _C._tensor_from_numpy(np.ascontiguousarray(arr, dtype=target))
+    t = _C._tensor_from_numpy(np.asarray(arr, dtype=target, order="C"))
     if device is not None and str(device) != "cpu":
         t = t.to(device)
     return _finish(t, requires_grad)

@@ -395,7 +395,7 @@ def __setstate__(self, state):
     pass
 
 
-def type(self, dtype=None, non_blocking=False):
+def type_(self, dtype=None, non_blocking=False):
     if dtype is None:
         from . import typename
         return typename(self)
@@ -503,7 +503,7 @@ def _install():
         bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros, new_ones=new_ones,
         new_empty=new_empty, new_full=new_full, new_tensor=new_tensor, backward=backward, register_hook=register_hook,
         tolist=tolist, __array__=__array__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,
-        __iter__=__iter__, __format__=__format__, __contains__=__contains__, type=type,
+        __iter__=__iter__, __format__=__format__, __contains__=__contains__, type=type_,
         __getitem__=getitem, __setitem__=setitem, __repr__=tensor_repr, __str__=tensor_repr,
     )
     methods["max"] = _max_min("max", _ops.max, _ops.max_dim, _ops.maximum)

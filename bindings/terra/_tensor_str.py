@@ -78,7 +78,7 @@ def _format_array(arr, fmt, indent, summarize, is_bool):
     if arr.ndim == 1:
         items = [("True" if v else "False").rjust(5) if is_bool else fmt.padded(v) for v in arr.tolist()]
         if summarize and arr.shape[0] > 2 * _EDGE:
-            items = items[:_EDGE] + ["..."] + items[-_EDGE:]
+            items = items[:_EDGE] + ["...".rjust(len(items[0]))] + items[-_EDGE:]
         per_line = max(1, (_LINEWIDTH - indent) // (len(items[0]) + 2)) if items else 1
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

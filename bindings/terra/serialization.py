@@ -12,7 +12,7 @@ DEFAULT_PROTOCOL = 2
 
 
 def _rebuild_tensor(array, requires_grad, cls=None):
-    t = _C._tensor_from_numpy(np.ascontiguousarray(array))
+    t = _C._tensor_from_numpy(np.asarray(array, order="C"))
     if cls is not None and cls is not _C.Tensor:
         t = cls(t, requires_grad) if _is_parameter_class(cls) else cls(t)
     if requires_grad and not t.requires_grad:

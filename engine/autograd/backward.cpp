@@ -184,7 +184,7 @@ void add_roots(GraphTask& task, const TensorList& roots, const TensorList& grad_
       if (root.numel() != 1)
         throw Error(ErrorKind::Runtime, "grad can be implicitly created only for scalar outputs");
       g = call1("ones", {}, {{"size", std::vector<int64_t>(root.shape().begin(), root.shape().end())},
-                             {"dtype", root.dtype()}});
+                             {"dtype", root.dtype()}, {"device", root.device()}});
     } else if (g.shape() != root.shape()) {
       throw Error(ErrorKind::Runtime, "Mismatch in shape: grad_output[" + std::to_string(i) + "] has a shape of " +
                                           shape_str(g.shape()) + " and output[" + std::to_string(i) +

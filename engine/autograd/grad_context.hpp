@@ -46,18 +46,24 @@ struct GradContext {
 
 // Which tensors an op keeps for its gradient; the rest are dropped right after the forward call.
 struct SaveSet {
-  uint64_t inputs = ~uint64_t{0};  // bit i: keep input i
-  bool outputs = true;
+  uint64_t inputs = ~uint64_t{0};   // bit i: keep input i
+  uint64_t outputs = ~uint64_t{0};  // bit k: keep output k
   static SaveSet all() { return {}; }
-  static SaveSet none() { return {0, false}; }
+  static SaveSet none() { return {0, 0}; }
   static SaveSet only_inputs(std::initializer_list<int> which) {
-    SaveSet s{0, false};
+    SaveSet s{0, 0};
     for (int i : which) s.inputs |= uint64_t{1} << i;
     return s;
   }
-  static SaveSet only_outputs() { return {0, true}; }
-  SaveSet& with_outputs() { outputs = true; return *this; }
+  static SaveSet only_outputs() { return {0, ~uint64_t{0}}; }
+  static SaveSet only_outputs(std::initializer_list<int> which) {
+    SaveSet s{0, 0};
+    for (int k : which) s.outputs |= uint64_t{1} << k;
+    return s;
+  }
+  SaveSet& with_outputs() { outputs = ~uint64_t{0}; return *this; }
   bool keeps_input(size_t i) const { return i < 64 && ((inputs >> i) & 1); }
+  bool keeps_output(size_t k) const { return k >= 64 ? outputs == ~uint64_t{0} : ((outputs >> k) & 1); }
 };
 
 }  // namespace terra

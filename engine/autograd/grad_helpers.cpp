@@ -12,10 +12,12 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return r.shape() == shape ? r : call1("reshape", {r}, {{"shape", dims_of(shape)}});
 }
 
-Tensor zeros(const Shape& shape, DType dtype) { return call1("zeros", {}, {{"size", dims_of(shape)}, {"dtype", dtype}}); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  return call1("zeros", {}, {{"size", dims_of(shape)}, {"dtype", dtype}, {"device", device}});
+}
 
 Tensor view_scatter(const char* view_op, const Tensor& g, const InputMeta& input, const NamedAttrs& attrs) {
-  Tensor z = zeros(input.shape, g.dtype());
+  Tensor z = zeros(input.shape, g.dtype(), g.device());
   Tensor v = call1(view_op, {z}, attrs);
   call_inplace("copy_", {v, g});
   return z;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "engine/autograd/autograd_meta.hpp"
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/dispatch/dispatcher.hpp"
 
@@ -75,7 +76,8 @@ TensorList OpNode::apply(TensorList grads) {
   grads.resize(output_metas.size());
   for (size_t k = 0; k < grads.size(); ++k)
     if (!grads[k].defined() && output_metas[k].defined)
-      grads[k] = call1("zeros", {}, {{"size", output_metas[k].shape}, {"dtype", output_metas[k].dtype}});
+      grads[k] = call1("zeros", {}, {{"size", grad::dims_of(output_metas[k].shape)}, {"dtype", output_metas[k].dtype},
+                                     {"device", output_metas[k].device}});
   GradContext ctx{inputs, outputs, grads, attrs_, input_metas, input_needs_grad};
   TensorList result;
   try {

@@ -50,7 +50,7 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
     InputMeta m = meta_of(out);
     m.defined = differentiable;
     node->output_metas.push_back(m);
-    if (out.defined() && op.saves.outputs)
+    if (out.defined() && op.saves.keeps_output(k))
       node->saved_outputs[k] = SavedTensor{out.alias(), out.version(), true, static_cast<uint32_t>(k), nullptr, 0,
                                            differentiable};
   }

@@ -1,6 +1,7 @@
 // Registry entries of the elementwise binary ops and where(): broadcasting and PyTorch's type
-// promotion (rules::elementwise), plus each op's own argument checks.
-#include "engine/autograd/grad_helpers.hpp"
+// promotion (rules::elementwise), each op's own argument checks, and the gradients (PyTorch's
+// formulas; each input's gradient is summed back over the dims it was broadcast along).
+#include "engine/ops/formula_ops.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 
@@ -9,6 +10,7 @@ namespace {
 
 using rules::ElementwiseOptions;
 using rules::OutType;
+using namespace formula;
 
 const ElementwiseOptions kSame{OutType::Same, true, false};
 const ElementwiseOptions kNoBool{OutType::Same, false, false};
@@ -44,31 +46,85 @@ Inferred where_rule(const std::vector<Tensor>& in, const Attrs&) {
   return inf;
 }
 
-// alpha scales `other` in add/sub: d/dother = ±alpha.
-Tensor scaled(const Tensor& g, const Attrs& a, double sign) {
-  double alpha = sign * a.get<Scalar>("alpha").as_double();
-  return alpha == 1.0 ? g : call1("mul", {g, Tensor::wrap_scalar(alpha, g.dtype())});
+// The two gradients of a binary op, each summed back to its input's shape.
+TensorList reduced(const GradContext& c, const Tensor& g_self, const Tensor& g_other) {
+  return {g_self.defined() ? grad::sum_to(g_self, c.input_shape(0)) : Tensor(),
+          g_other.defined() ? grad::sum_to(g_other, c.input_shape(1)) : Tensor()};
 }
 
-TensorList add_grad(const GradContext& c) {
-  return {c.needs(0) ? grad::sum_to(c.grad(), c.input_shape(0)) : Tensor(),
-          c.needs(1) ? grad::sum_to(scaled(c.grad(), c.attrs, 1.0), c.input_shape(1)) : Tensor()};
-}
-
-TensorList sub_grad(const GradContext& c) {
-  return {c.needs(0) ? grad::sum_to(c.grad(), c.input_shape(0)) : Tensor(),
-          c.needs(1) ? grad::sum_to(scaled(c.grad(), c.attrs, -1.0), c.input_shape(1)) : Tensor()};
+// alpha scales `other` in add/sub: d/dother = sign * alpha.
+GradFn add_sub_grad(double sign) {
+  return [sign](const GradContext& c) -> TensorList {
+    const Tensor& g = c.grad();
+    const double alpha = sign * c.attrs.get<Scalar>("alpha").as_double();
+    return reduced(c, c.needs(0) ? g : Tensor(), !c.needs(1) ? Tensor() : alpha == 1.0 ? g : mul(g, alpha));
+  };
 }
 
 TensorList mul_grad(const GradContext& c) {
-  return {c.needs(0) ? grad::sum_to(call1("mul", {c.grad(), c.input(1)}), c.input_shape(0)) : Tensor(),
-          c.needs(1) ? grad::sum_to(call1("mul", {c.grad(), c.input(0)}), c.input_shape(1)) : Tensor()};
+  return reduced(c, c.needs(0) ? mul(c.grad(), c.input(1)) : Tensor(), c.needs(1) ? mul(c.grad(), c.input(0)) : Tensor());
+}
+
+// With a rounding mode the quotient is piecewise constant: zero gradients, as in PyTorch.
+TensorList div_grad(const GradContext& c) {
+  if (!c.attrs.is_none("rounding_mode"))
+    return {c.needs(0) ? zeros(c.input_shape(0), c.grad()) : Tensor(),
+            c.needs(1) ? zeros(c.input_shape(1), c.grad()) : Tensor()};
+  const Tensor &a = c.input(0), &b = c.input(1);
+  Tensor g_a = div(c.grad(), b);  // d/db (a / b) = -(g / b) (a / b)
+  return reduced(c, c.needs(0) ? g_a : Tensor(), c.needs(1) ? neg(mul(g_a, div(a, b))) : Tensor());
+}
+
+// remainder(a, b) = a - b floor(a / b).
+TensorList remainder_grad(const GradContext& c) {
+  Tensor g_b;
+  if (c.needs(1))
+    g_b = neg(mul(c.grad(), call1("div", {c.input(0), c.input(1)}, {{"rounding_mode", "floor"}})));
+  return reduced(c, c.needs(0) ? c.grad() : Tensor(), g_b);
+}
+
+// maximum / minimum: the gradient goes to the chosen input, split in half on ties (PyTorch);
+// `loses` is the comparison under which `self` is not chosen.
+GradFn extremum_grad(const char* loses, const char* wins) {
+  return [=](const GradContext& c) -> TensorList {
+    const Tensor &a = c.input(0), &b = c.input(1), &g = c.grad();
+    Tensor split = where(eq(a, b), mul(g, 0.5), g);
+    return reduced(c, c.needs(0) ? zero_where(call1(loses, {a, b}), split) : Tensor(),
+                   c.needs(1) ? zero_where(call1(wins, {a, b}), split) : Tensor());
+  };
+}
+
+// PyTorch's pow_backward_self / pow_backward_exponent: d/da is 0 where the exponent is 0 (also at
+// a = 0); d/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (and NaN for a < 0, as log gives).
+TensorList pow_grad(const GradContext& c) {
+  const Tensor &a = c.input(0), &b = c.input(1), &g = c.grad();
+  Tensor g_a, g_b;
+  if (c.needs(0)) g_a = zero_where(eq(b, 0.0), mul(g, mul(b, call1("pow", {a, sub(b, scalar(1.0, b))}))));
+  if (c.needs(1)) {
+    Tensor at_zero = call1("logical_and", {eq(a, 0.0), call1("ge", {b, scalar(0.0, b)})});
+    g_b = mul(g, zero_where(at_zero, mul(c.output(0), call1("log", {a}))));
+  }
+  return reduced(c, g_a, g_b);
+}
+
+// atan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2).
+TensorList atan2_grad(const GradContext& c) {
+  const Tensor &a = c.input(0), &b = c.input(1);
+  Tensor q = div(c.grad(), add(mul(a, a), mul(b, b)));
+  return reduced(c, c.needs(0) ? mul(q, b) : Tensor(), c.needs(1) ? neg(mul(q, a)) : Tensor());
+}
+
+// where(cond, a, b): the condition is boolean, so only a and b get gradients.
+TensorList where_grad(const GradContext& c) {
+  const Tensor &cond = c.input(0), &g = c.grad();
+  return {Tensor(), c.needs(1) ? grad::sum_to(where_or_zero(cond, g), c.input_shape(1)) : Tensor(),
+          c.needs(2) ? grad::sum_to(zero_where(cond, g), c.input_shape(2)) : Tensor()};
 }
 
 struct Entry {
   const char* schema;
   InferFn rule;
-  GradFn grad;        // empty: not differentiable (comparisons, logical ops)
+  GradFn grad;  // empty: not differentiable (comparisons, logical ops)
   SaveSet saves = SaveSet::all();
 };
 
@@ -78,18 +134,18 @@ const bool registered = [] {
   const SaveSet inputs_only = SaveSet::only_inputs({0, 1});
   const Entry entries[] = {
       {"add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, false); }, add_grad,
+       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, false); }, add_sub_grad(1.0),
        SaveSet::none()},
       {"sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, true); }, sub_grad,
+       [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, true); }, add_sub_grad(-1.0),
        SaveSet::none()},
       {"mul(Tensor self, Tensor other) -> Tensor", same, mul_grad, inputs_only},
-      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule, nullptr},
-      {"remainder(Tensor self, Tensor other) -> Tensor", no_bool, nullptr},
-      {"maximum(Tensor self, Tensor other) -> Tensor", same, nullptr},
-      {"minimum(Tensor self, Tensor other) -> Tensor", same, nullptr},
-      {"pow(Tensor self, Tensor exponent) -> Tensor", no_bool, nullptr},
-      {"atan2(Tensor self, Tensor other) -> Tensor", to_float, nullptr},
+      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule, div_grad, inputs_only},
+      {"remainder(Tensor self, Tensor other) -> Tensor", no_bool, remainder_grad, inputs_only},
+      {"maximum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("lt", "gt"), inputs_only},
+      {"minimum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("gt", "lt"), inputs_only},
+      {"pow(Tensor self, Tensor exponent) -> Tensor", no_bool, pow_grad},
+      {"atan2(Tensor self, Tensor other) -> Tensor", to_float, atan2_grad, inputs_only},
       {"eq(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"ne(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"lt(Tensor self, Tensor other) -> Tensor", compare, nullptr},
@@ -99,12 +155,13 @@ const bool registered = [] {
       {"logical_and(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"logical_or(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"logical_xor(Tensor self, Tensor other) -> Tensor", compare, nullptr},
-      {"where(Tensor condition, Tensor self, Tensor other) -> Tensor", where_rule, nullptr},
+      {"where(Tensor condition, Tensor self, Tensor other) -> Tensor", where_rule, where_grad, SaveSet::only_inputs({0})},
   };
   for (const Entry& e : entries) {
     OpRegistrar reg(e.schema);
     reg.infer(e.rule).fusion(FusionKind::Elementwise);
     if (e.grad) reg.grad(e.grad, e.saves);
+    else reg.not_differentiable();
   }
   return true;
 }();

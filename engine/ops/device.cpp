@@ -1,7 +1,8 @@
 // Registry entry of to_device, the host<->device transfer: the same tensor when it is already on
 // the device, a contiguous copy there otherwise. The rule refuses a device Terra cannot use
-// (built without CUDA, no device present, an index out of range) before anything runs.
-#include "engine/registry/registry.hpp"
+// (built without CUDA, no device present, an index out of range) before anything runs. Its
+// gradient is the output gradient moved back to the input's device.
+#include "engine/dispatch/dispatcher.hpp"
 #include "tensor/cuda/cuda_device.hpp"
 
 namespace terra {
@@ -19,6 +20,8 @@ Inferred to_device_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 
 TERRA_OP("to_device(Tensor self, Device device, bool non_blocking=False) -> Tensor")
     .infer(to_device_rule)
-    .makes_outputs();
+    .makes_outputs()
+    .grad([](const GradContext& c) -> TensorList { return {call1("to_device", {c.grad()}, {{"device", c.metas[0].device}})}; },
+          SaveSet::none());
 
 }  // namespace terra

@@ -29,10 +29,18 @@ Inferred full_rule(const std::vector<Tensor>&, const Attrs& attrs) {
 
 }  // namespace
 
-TERRA_OP("empty(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
-TERRA_OP("zeros(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
-TERRA_OP("ones(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor").infer(factory_rule);
+// No tensor inputs, so nothing to differentiate.
+TERRA_OP("empty(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor")
+    .infer(factory_rule)
+    .not_differentiable();
+TERRA_OP("zeros(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor")
+    .infer(factory_rule)
+    .not_differentiable();
+TERRA_OP("ones(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor")
+    .infer(factory_rule)
+    .not_differentiable();
 TERRA_OP("full(int[] size, Scalar fill_value, *, ScalarType? dtype=None, Device? device=None) -> Tensor")
-    .infer(full_rule);
+    .infer(full_rule)
+    .not_differentiable();
 
 }  // namespace terra

@@ -2,8 +2,14 @@
 // scatter_add, index and index_put (advanced indexing, kernels/advanced_index.hpp), masked_fill,
 // masked_select, nonzero and one_hot. Their CPU kernels are in kernels/cpu/indexing.cpp. The
 // in-place forms (scatter_, index_put_, masked_fill_, ...) are derived by the dispatcher.
+//
+// Gradients pair the ops up: what gathers (gather, index_select, index, masked_select) sends its
+// gradient back with the matching scatter into zeros (scatter_add, index_put with accumulate), and
+// what scatters sends the gradient of the written values back by gathering it. The index tensors
+// themselves never get a gradient.
 #include <algorithm>
 
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 #include "kernels/advanced_index.hpp"
@@ -134,26 +140,151 @@ Inferred one_hot_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return single(shape, DType::Int64, self);
 }
 
+// ---- gradients ----
+
+Tensor zero_scalar(const Tensor& like) { return grad::zeros({}, like.dtype()); }
+
+// A gradient gathered at the positions of `index` (shaped like it), placed in zeros shaped like
+// `src` when src is larger than the index (scatter reads only src's leading part).
+Tensor grad_of_src(const GradContext& c, const Tensor& index, const Shape& src) {
+  Tensor g = call1("gather", {c.grad(), index}, {{"dim", c.attrs["dim"]}});
+  if (g.shape() == src) return g;
+  if (g.dim() != static_cast<int64_t>(src.size()))  // a 0-d index with a 1-element src, or back
+    g = call1("reshape", {g}, {{"shape", std::vector<int64_t>(src.size(), 1)}});
+  if (g.shape() == src) return g;
+  Tensor out = grad::zeros(src, g.dtype());
+  Tensor part = out;
+  for (int64_t d = 0; d < g.dim(); ++d)
+    if (g.size(d) != src[d]) part = call1("narrow", {part}, {{"dim", d}, {"start", 0}, {"length", g.size(d)}});
+  call_inplace("copy_", {part, g});
+  return out;
+}
+
+// The gradient with the scattered positions zeroed (they were overwritten).
+Tensor zero_scattered(const GradContext& c, const Tensor& index) {
+  return call1("scatter_value", {c.grad(), index}, {{"dim", c.attrs["dim"]}, {"value", Scalar(0.0)}});
+}
+
+TensorList gather_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  return {call1("scatter_add", {grad::zeros(c.input_shape(0), g.dtype()), c.input(1), g}, {{"dim", c.attrs["dim"]}}),
+          Tensor()};
+}
+
+TensorList scatter_grad(const GradContext& c) {
+  return {c.needs(0) ? zero_scattered(c, c.input(1)) : Tensor(), Tensor(),
+          c.needs(2) ? grad_of_src(c, c.input(1), c.input_shape(2)) : Tensor()};
+}
+
+TensorList scatter_add_grad(const GradContext& c) {
+  return {c.grad(), Tensor(), c.needs(2) ? grad_of_src(c, c.input(1), c.input_shape(2)) : Tensor()};
+}
+
+// index_add in terms of scatter_add: the index vector laid along `dim` and expanded over the
+// gradient's other dims.
+TensorList index_select_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  const Shape& self = c.input_shape(0);
+  if (self.empty()) return {g, Tensor()};  // a 0-d self: the result is self
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), g.dim());
+  std::vector<int64_t> along(g.dim(), 1);
+  along[dim] = g.size(dim);
+  Tensor index = call1("reshape", {cast_to(c.input(1), DType::Int64)}, {{"shape", along}});
+  index = call1("expand", {index}, {{"size", grad::dims_of(g.shape())}});
+  return {call1("scatter_add", {grad::zeros(self, g.dtype()), index, g}, {{"dim", dim}}), Tensor()};
+}
+
+// tensors = [self, i_0, ...]: the gradient accumulated at the indexed positions.
+TensorList index_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  TensorList args{grad::zeros(c.input_shape(0), g.dtype()), g};
+  for (size_t i = 1; i < c.num_inputs(); ++i) args.push_back(c.input(i));
+  TensorList r(c.num_inputs());
+  r[0] = call1("index_put", args, {{"accumulate", true}});
+  return r;
+}
+
+// tensors = [self, values, i_0, ...].
+TensorList index_put_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  TensorList indices;
+  for (size_t i = 2; i < c.num_inputs(); ++i) indices.push_back(c.input(i));
+  TensorList r(c.num_inputs());
+  if (c.needs(0)) {
+    if (c.attrs.get<bool>("accumulate")) {
+      r[0] = g;
+    } else {
+      TensorList args{g, zero_scalar(g)};
+      args.insert(args.end(), indices.begin(), indices.end());
+      r[0] = call1("index_put", args);
+    }
+  }
+  if (c.needs(1)) {
+    TensorList args{g};
+    args.insert(args.end(), indices.begin(), indices.end());
+    r[1] = grad::sum_to(call1("index", args), c.input_shape(1));
+  }
+  return r;
+}
+
+TensorList masked_fill_grad(const GradContext& c) {
+  Tensor g = call1("masked_fill", {c.grad(), c.input(1)}, {{"value", Scalar(0.0)}});
+  return {grad::sum_to(g, c.input_shape(0)), Tensor()};
+}
+
+// masked_scatter into zeros: index_put with the mask (broadcast to the result's shape) as the
+// index puts the values back in the row-major order masked_select took them in.
+TensorList masked_select_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  Tensor mask = c.input(1);
+  Shape shape = broadcast_shapes(c.input_shape(0), mask.shape());
+  if (shape.empty()) {  // a 0-d mask is no index: use a 1-element one
+    shape = {1};
+    mask = call1("reshape", {mask}, {{"shape", {1}}});
+  } else if (mask.shape() != shape) {
+    mask = call1("expand", {mask}, {{"size", grad::dims_of(shape)}});
+  }
+  return {grad::sum_to(call1("index_put", {grad::zeros(shape, g.dtype()), g, mask}), c.input_shape(0)), Tensor()};
+}
+
 }  // namespace
 
-TERRA_OP("index_select(Tensor self, int dim, Tensor index) -> Tensor").infer(index_select_rule);
-TERRA_OP("gather(Tensor self, int dim, Tensor index) -> Tensor").infer(gather_rule);
+TERRA_OP("index_select(Tensor self, int dim, Tensor index) -> Tensor")
+    .infer(index_select_rule)
+    .grad(index_select_grad, SaveSet::only_inputs({1}));
+TERRA_OP("gather(Tensor self, int dim, Tensor index) -> Tensor")
+    .infer(gather_rule)
+    .grad(gather_grad, SaveSet::only_inputs({1}));
 TERRA_OP("scatter(Tensor self, int dim, Tensor index, Tensor src) -> Tensor")
-    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); });
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); })
+    .grad(scatter_grad, SaveSet::only_inputs({1}));
 // PyTorch's scatter.value overload.
 TERRA_OP("scatter_value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor")
-    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); });
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter"); })
+    .grad([](const GradContext& c) -> TensorList { return {zero_scattered(c, c.input(1)), Tensor()}; },
+          SaveSet::only_inputs({1}));
 TERRA_OP("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor")
-    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter_add"); });
+    .infer([](const std::vector<Tensor>& in, const Attrs& a) { return scatter_rule(in, a, "scatter_add"); })
+    .grad(scatter_add_grad, SaveSet::only_inputs({1}));
 // x[i_0, i_1, ...] with tensors = [x, i_0, i_1, ...]: int64 index tensors (broadcast together) or
 // bool masks (standing for their nonzero positions); an undefined tensor leaves its dim whole.
 // The result's shape depends on the data when a mask is given.
-TERRA_OP("index(Tensor[] tensors) -> Tensor").infer(index_rule).makes_outputs();
+TERRA_OP("index(Tensor[] tensors) -> Tensor")
+    .infer(index_rule)
+    .makes_outputs()
+    .grad(index_grad, SaveSet{~uint64_t{1}, 0});  // the indices
 // x[i_0, i_1, ...] = values with tensors = [x, values, i_0, i_1, ...] (indices as for index);
 // accumulate=True adds values, summing over duplicate indices.
-TERRA_OP("index_put(Tensor[] tensors, bool accumulate=False) -> Tensor").infer(index_put_rule);
-TERRA_OP("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor").infer(masked_fill_rule);
-TERRA_OP("masked_select(Tensor self, Tensor mask) -> Tensor").infer(masked_select_rule).makes_outputs();
+TERRA_OP("index_put(Tensor[] tensors, bool accumulate=False) -> Tensor")
+    .infer(index_put_rule)
+    .grad(index_put_grad, SaveSet{~uint64_t{3}, 0});  // the indices
+TERRA_OP("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor")
+    .infer(masked_fill_rule)
+    .grad(masked_fill_grad, SaveSet::only_inputs({1}));
+TERRA_OP("masked_select(Tensor self, Tensor mask) -> Tensor")
+    .infer(masked_select_rule)
+    .makes_outputs()
+    .grad(masked_select_grad, SaveSet::only_inputs({1}));
 TERRA_OP("nonzero(Tensor self) -> Tensor").infer(nonzero_rule).makes_outputs().not_differentiable();
 TERRA_OP("one_hot(Tensor self, int num_classes=-1) -> Tensor").infer(one_hot_rule).makes_outputs().not_differentiable();
 

@@ -1,11 +1,13 @@
 // Registry entries of the random ops: rand, randn, randint, randperm, bernoulli, bernoulli_p,
 // dropout. All are Effect::Random: each call draws fresh counters from its generator (the default
 // one when None), so the graph compiler must neither merge nor reorder them. How counters become
-// numbers is fixed in kernels/common/random_math.hpp (Note [Philox element mapping]).
+// numbers is fixed in kernels/common/random_math.hpp (Note [Philox element mapping]). Only dropout
+// is differentiable; it returns its mask as a second output so that its gradient is exact (a mask
+// recomputed from the output would be wrong wherever the input was zero).
 #include <limits>
 
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
-#include "engine/registry/registry.hpp"
 
 namespace terra {
 namespace {
@@ -76,7 +78,9 @@ Inferred bernoulli_p_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return rules::like(in[0], in[0].dtype());
 }
 
-// ValueError, as torch.nn.functional.dropout raises it (the wording is ATen's).
+// ValueError, as torch.nn.functional.dropout raises it (the wording is ATen's). The mask (true
+// where an element was kept) exists only when some elements are kept at random; otherwise it is
+// empty, shape [0].
 Inferred dropout_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   const double p = attrs.get<double>("p");
   TERRA_CHECK(p >= 0 && p <= 1, Value, "dropout probability has to be between 0 and 1, but got ", p);
@@ -85,7 +89,21 @@ Inferred dropout_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   const bool masks = attrs.get<bool>("train") && p > 0 && p < 1;
   TERRA_CHECK(!masks || is_floating(dtype), Runtime, "result type ", dtype_name(default_float_dtype()),
               " can't be cast to the desired output type ", dtype_name(dtype));
-  return rules::like(in[0], dtype);
+  Inferred inf = rules::like(in[0], dtype);
+  inf.outputs.push_back(TensorMeta{masks ? in[0].shape() : Shape{0}, DType::Bool, in[0].device()});
+  return inf;
+}
+
+// grad_output * mask * scale with the forward's scale (1 / (1 - p) rounded to the dtype), so the
+// gradient is exactly what the forward multiplied by.
+TensorList dropout_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  const double p = c.attrs.get<double>("p");
+  if (!c.attrs.get<bool>("train") || p == 0) return {g};
+  if (p == 1) return {call1("mul", {g, Tensor::wrap_scalar(0.0, g.dtype())})};
+  const double scale = g.dtype() == DType::Float32 ? static_cast<double>(1.0f / static_cast<float>(1.0 - p)) : 1.0 / (1.0 - p);
+  Tensor scaled = call1("mul", {g, Tensor::wrap_scalar(scale, g.dtype())});
+  return {call1("where", {c.output(1), scaled, Tensor::wrap_scalar(0.0, g.dtype())})};
 }
 
 }  // namespace
@@ -115,9 +133,12 @@ TERRA_OP("bernoulli_p(Tensor self, float p, *, Generator? generator=None) -> Ten
     .infer(bernoulli_p_rule)
     .effect(Effect::Random)
     .not_differentiable();
-// Differentiable (grad = grad_output * mask / (1 - p)); the formula comes with autograd.
-TERRA_OP("dropout(Tensor input, float p=0.5, bool train=True, *, Generator? generator=None) -> Tensor")
+// Output 0 is the result; output 1 the kept-element mask its gradient reads (grad_output * mask / (1 - p)).
+TERRA_OP("dropout(Tensor input, float p=0.5, bool train=True, *, Generator? generator=None) -> (Tensor output, "
+         "Tensor mask)")
     .infer(dropout_rule)
-    .effect(Effect::Random);
+    .effect(Effect::Random)
+    .differentiable_outputs({0})
+    .grad(dropout_grad, SaveSet::only_outputs({1}));
 
 }  // namespace terra

@@ -2,10 +2,12 @@
 // 1-D tensors skipped), stack, split and chunk (views of the input, like PyTorch), tril/triu,
 // repeat, flip and roll. stack, split and chunk are composites: their kernels here call
 // unsqueeze + cat and narrow through the dispatcher; the others have CPU kernels in
-// kernels/cpu/shape_ops.cpp.
+// kernels/cpu/shape_ops.cpp. Every gradient here only moves elements of the output gradient
+// back: slices of it (cat, stack), a cat of the pieces' gradients (split, chunk), the same op
+// again (tril, triu, flip, roll) or a sum over the repeated blocks (repeat).
 #include <algorithm>
 
-#include "engine/dispatch/dispatcher.hpp"
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 
 namespace terra {
@@ -188,27 +190,104 @@ Inferred roll_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return single(self.shape(), self);
 }
 
+// ---- gradients ----
+
+// Each input's part of the output gradient: a slice along `dim` (the inputs were converted to
+// the common dtype before the call, so the engine casts back through to_dtype's own node).
+TensorList cat_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  TensorList r(c.num_inputs());
+  int64_t start = 0;
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
+    const Shape& s = c.input_shape(i);
+    if (s.size() == 1 && s[0] == 0) {  // a legacy empty input (or an empty piece of a 1-D cat)
+      if (c.needs(i)) r[i] = grad::zeros(s, g.dtype());
+      continue;
+    }
+    const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), g.dim());
+    if (c.needs(i)) r[i] = call1("narrow", {g}, {{"dim", dim}, {"start", start}, {"length", s[dim]}});
+    start += s[dim];
+  }
+  return r;
+}
+
+TensorList stack_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), g.dim());
+  TensorList r(c.num_inputs());
+  for (size_t i = 0; i < c.num_inputs(); ++i)
+    if (c.needs(i)) r[i] = call1("select", {g}, {{"dim", dim}, {"index", static_cast<int64_t>(i)}});
+  return r;
+}
+
+// split and chunk: the pieces' gradients side by side (the engine gives zeros to pieces that
+// received none).
+TensorList pieces_grad(const GradContext& c) {
+  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), static_cast<int64_t>(c.input_shape(0).size()));
+  return {call1("cat", c.grads, {{"dim", dim}})};
+}
+
+// The output splits into blocks shaped like the (left-padded) input: reshape each dim d to
+// [repeats[d], size[d]] and sum over the repeat dims.
+TensorList repeat_grad(const GradContext& c) {
+  const IntList& repeats = c.attrs.get<IntList>("repeats");
+  const Shape& in = c.input_shape(0);
+  const size_t pad = repeats.size() - in.size();
+  IntList blocks, sum_dims;
+  for (size_t d = 0; d < repeats.size(); ++d) {
+    if (repeats[d] != 1) {
+      sum_dims.push_back(static_cast<int64_t>(blocks.size()));
+      blocks.push_back(repeats[d]);
+    }
+    blocks.push_back(d < pad ? 1 : in[d - pad]);
+  }
+  Tensor g = c.grad();
+  if (!sum_dims.empty())
+    g = call1("sum", {call1("reshape", {g}, {{"shape", blocks}})}, {{"dim", sum_dims}, {"keepdim", false}});
+  return {call1("reshape", {g}, {{"shape", grad::dims_of(in)}})};
+}
+
+TensorList roll_grad(const GradContext& c) {
+  IntList shifts = c.attrs.get<IntList>("shifts");
+  for (int64_t& s : shifts) s = -s;
+  return {call1("roll", {c.grad()}, {{"shifts", shifts}, {"dims", c.attrs["dims"]}})};
+}
+
+// tril, triu and flip: the gradient goes through the same op.
+GradFn same_op_grad(const char* op, const char* attr) {
+  return [op, attr](const GradContext& c) -> TensorList { return {call1(op, {c.grad()}, {{attr, c.attrs[attr]}})}; };
+}
+
 }  // namespace
 
-TERRA_OP("cat(Tensor[] tensors, int dim=0) -> Tensor").infer(cat_rule);
-TERRA_OP("stack(Tensor[] tensors, int dim=0) -> Tensor").infer(stack_rule).makes_outputs();
+TERRA_OP("cat(Tensor[] tensors, int dim=0) -> Tensor").infer(cat_rule).grad(cat_grad, SaveSet::none());
+TERRA_OP("stack(Tensor[] tensors, int dim=0) -> Tensor")
+    .infer(stack_rule)
+    .makes_outputs()
+    .grad(stack_grad, SaveSet::none());
 TERRA_COMPOSITE_KERNEL(stack, stack_kernel);
 // split(x, 2) cuts pieces of 2; split(x, [1, 4]) pieces of 1 and 4 (PyTorch's split_with_sizes).
 TERRA_OP("split(Tensor self, int[] split_size, int dim=0) -> Tensor[]")
     .infer(split_rule)
     .effect(Effect::View)
-    .makes_outputs();
+    .makes_outputs()
+    .grad(pieces_grad, SaveSet::none());
 TERRA_COMPOSITE_KERNEL(split, split_kernel);
 TERRA_OP("chunk(Tensor self, int chunks, int dim=0) -> Tensor[]")
     .infer(chunk_rule)
     .effect(Effect::View)
-    .makes_outputs();
+    .makes_outputs()
+    .grad(pieces_grad, SaveSet::none());
 TERRA_COMPOSITE_KERNEL(chunk, chunk_kernel);
-TERRA_OP("tril(Tensor self, int diagonal=0) -> Tensor").infer(triangle_rule);
-TERRA_OP("triu(Tensor self, int diagonal=0) -> Tensor").infer(triangle_rule);
-TERRA_OP("repeat(Tensor self, int[] repeats) -> Tensor").infer(repeat_rule);
-TERRA_OP("flip(Tensor self, int[] dims) -> Tensor").infer(flip_rule);
+TERRA_OP("tril(Tensor self, int diagonal=0) -> Tensor")
+    .infer(triangle_rule)
+    .grad(same_op_grad("tril", "diagonal"), SaveSet::none());
+TERRA_OP("triu(Tensor self, int diagonal=0) -> Tensor")
+    .infer(triangle_rule)
+    .grad(same_op_grad("triu", "diagonal"), SaveSet::none());
+TERRA_OP("repeat(Tensor self, int[] repeats) -> Tensor").infer(repeat_rule).grad(repeat_grad, SaveSet::none());
+TERRA_OP("flip(Tensor self, int[] dims) -> Tensor").infer(flip_rule).grad(same_op_grad("flip", "dims"), SaveSet::none());
 // dims=[] rolls the flattened tensor and restores its shape.
-TERRA_OP("roll(Tensor self, int[] shifts, int[] dims=[]) -> Tensor").infer(roll_rule);
+TERRA_OP("roll(Tensor self, int[] shifts, int[] dims=[]) -> Tensor").infer(roll_rule).grad(roll_grad, SaveSet::none());
 
 }  // namespace terra

@@ -1,6 +1,7 @@
 // Registry entries of sort, argsort and topk. argsort is a composite of sort (its indices); sort
-// and topk have CPU kernels in kernels/cpu/sort.cpp.
-#include "engine/dispatch/dispatcher.hpp"
+// and topk have CPU kernels in kernels/cpu/sort.cpp. The values of sort and topk carry a gradient
+// (sent back to where each value came from, by its index); the indices do not.
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 
 namespace terra {
@@ -42,11 +43,19 @@ Inferred topk_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return values_and_indices(shape, self);
 }
 
+// sort and topk: each value's gradient goes to the position its index names.
+TensorList scatter_by_indices(const GradContext& c) {
+  const Tensor& g = c.grad(0);
+  return {call1("scatter", {grad::zeros(c.input_shape(0), g.dtype()), c.output(1), g}, {{"dim", c.attrs["dim"]}})};
+}
+
 }  // namespace
 
 // NaN sorts as the largest value. Ties keep their input order whatever `stable` says.
 TERRA_OP("sort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> (Tensor values, Tensor indices)")
-    .infer(sort_rule);
+    .infer(sort_rule)
+    .differentiable_outputs({0})
+    .grad(scatter_by_indices, SaveSet::only_outputs({1}));
 TERRA_OP("argsort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> Tensor")
     .infer(argsort_rule)
     .makes_outputs()
@@ -54,6 +63,8 @@ TERRA_OP("argsort(Tensor self, int dim=-1, bool descending=False, bool stable=Fa
 TERRA_COMPOSITE_KERNEL(argsort, argsort_kernel);
 // Results come sorted whatever `sorted` says; equal values are taken lower index first.
 TERRA_OP("topk(Tensor self, int k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)")
-    .infer(topk_rule);
+    .infer(topk_rule)
+    .differentiable_outputs({0})
+    .grad(scatter_by_indices, SaveSet::only_outputs({1}));
 
 }  // namespace terra

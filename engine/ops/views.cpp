@@ -75,7 +75,7 @@ const bool registered = [] {
          TERRA_CHECK(in.contiguous, NotImplemented, "the gradient of as_strided on a non-contiguous tensor");
          int64_t offset = c.attrs.is_none("storage_offset") ? 0 : c.attrs.get<int64_t>("storage_offset") - in.storage_offset;
          Tensor g = call1("contiguous", {c.grad()});
-         return call1("as_strided_scatter", {grad::zeros(in.shape, g.dtype()), g},
+         return call1("as_strided_scatter", {grad::zeros(in.shape, g.dtype(), g.device()), g},
                       {{"size", c.attrs["size"]}, {"stride", c.attrs["stride"]}, {"storage_offset", offset}});
        }},
       {"alias(Tensor self) -> Tensor", view_rule<views::alias>, [](const GradContext& c) { return c.grad(); }},

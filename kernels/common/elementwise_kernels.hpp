@@ -5,6 +5,7 @@
 //   static void check_integer_divisor(const Tensor& divisor);
 #pragma once
 #include "kernels/common/binary_math.hpp"
+#include "kernels/common/unary_backward_math.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::elementwise_kernels {

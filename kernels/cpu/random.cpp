@@ -145,7 +145,8 @@ void bernoulli_p_kernel(KernelCall& c) {
 }
 
 // dropout as PyTorch's CPU path computes it: input * (mask / (1 - p)), with the scale rounded to
-// the input's dtype first; no draw (and no counter) when nothing is random.
+// the input's dtype first; no draw (and no counter) when nothing is random. Output 1, the mask,
+// is written only when it is drawn (otherwise the shape rule made it empty).
 void dropout_kernel(KernelCall& c) {
   const Tensor& out = c.outputs[0];
   const Tensor& in = c.inputs[0];
@@ -164,6 +165,7 @@ void dropout_kernel(KernelCall& c) {
     });
     return;
   }
+  const Tensor& mask = c.outputs[1];
   dispatch_floating(in.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const Tensor x = contiguous_input<T>(in);
@@ -172,8 +174,11 @@ void dropout_kernel(KernelCall& c) {
     const int64_t n = out.numel();
     const PhiloxStream s = reserve_stream(c.attrs, math::counters_for<math::Uniform<float>>(n));
     write_contiguous<T>(out, [&](T* p) {
+      bool* m = mask.data<bool>();  // a fresh contiguous output
       for_each_draw<math::Uniform<float>>(n, s, [&](int64_t i, float u) {
-        p[i] = xp[i] * (math::dropout_keep(u, prob) ? scale : T(0));
+        const bool keep = math::dropout_keep(u, prob);
+        m[i] = keep;
+        p[i] = xp[i] * (keep ? scale : T(0));
       });
     });
   });

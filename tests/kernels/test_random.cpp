@@ -149,10 +149,17 @@ TEST_CASE("random streams follow the documented Philox mapping", "[random]") {
   Tensor x = random_tensor({4, 6}, DType::Float64, 3);
   auto xv = values(x);
   first = g->offset();
-  Tensor d = call1("dropout", {x}, {{"p", 0.35}, {"generator", g}});
+  TensorList dm = call("dropout", {x}, {{"p", 0.35}, {"generator", g}});
+  const Tensor& d = dm[0];
   CHECK(g->offset() == first + 6);
-  for (int64_t i = 0; i < 24; ++i) e[i] = uniform32_at(seed, first, i) >= 0.35 ? xv[i] * (1 / (1 - 0.35)) : 0.0;
+  std::vector<double> keep(24);
+  for (int64_t i = 0; i < 24; ++i) keep[i] = uniform32_at(seed, first, i) >= 0.35;
+  for (int64_t i = 0; i < 24; ++i) e[i] = keep[i] ? xv[i] * (1 / (1 - 0.35)) : 0.0;
   check_values(d, e, 1e-15, 0);
+  // Output 1 is the mask of kept elements, which the gradient reads.
+  CHECK(dm[1].dtype() == DType::Bool);
+  CHECK(dm[1].shape() == x.shape());
+  check_values(dm[1], keep, 0, 0);
 }
 
 TEST_CASE("a seed gives the same tensors, another seed different ones", "[random]") {
@@ -328,6 +335,9 @@ TEST_CASE("dropout masks, scales and passes through", "[random]") {
     CHECK_FALSE(same.shares_storage(in));
     auto zeros = values(call1("dropout", {in}, {{"p", 1.0}, {"generator", g}}));
     CHECK(std::all_of(zeros.begin(), zeros.end(), [](double v) { return v == 0; }));
+    // Without a draw the mask is empty.
+    CHECK(call("dropout", {in}, {{"p", 0.5}, {"train", false}})[1].shape() == Shape{0});
+    CHECK(call("dropout", {in}, {{"p", 1.0}, {"generator", g}})[1].shape() == Shape{0});
   }
   CHECK(g->offset() == 0);
   CHECK(call1("dropout", {random_tensor({0, 3}, DType::Float32, 1)}).numel() == 0);
@@ -387,6 +397,6 @@ TEST_CASE("random ops are marked random; only dropout is differentiable", "[rand
     INFO(op);
     const OpDef& def = Registry::instance().get(op);
     CHECK(def.effect == Effect::Random);
-    CHECK(def.grad_state == (std::string(op) == "dropout" ? GradState::Undecided : GradState::NotDifferentiable));
+    CHECK(def.grad_state == (std::string(op) == "dropout" ? GradState::Formula : GradState::NotDifferentiable));
   }
 }

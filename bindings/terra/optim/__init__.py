@@ -1,0 +1,13 @@
+"""terra.optim: the optimizers and learning-rate schedulers of torch.optim (1.13), in plain Python
+over in-place tensor ops run under no_grad."""
+from .optimizer import Optimizer
+from .sgd import SGD
+from .adam import Adam
+from .adamw import AdamW
+from .rmsprop import RMSprop
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .lbfgs import LBFGS
+from . import lr_scheduler
+
+__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'LBFGS', 'lr_scheduler']

@@ -1,0 +1,271 @@
+"""The tensor surface against PyTorch 1.13: creation and dtype inference, promotion, operators,
+indexing and index assignment, numpy sharing, conversions, repr, errors, save/load."""
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import terra
+from parity import assert_close, to_numpy
+
+rng = np.random.default_rng(0)
+
+
+def pair(shape, dtype=np.float32, low=-2.0, high=2.0):
+    a = rng.uniform(low, high, size=shape).astype(dtype)
+    return terra.tensor(a), torch.tensor(a)
+
+
+def same_dtype(t, ref):
+    assert repr(t.dtype).split(".")[1] == repr(ref.dtype).split(".")[1], (t.dtype, ref.dtype)
+
+
+@pytest.mark.parametrize("data", [[1, 2, 3], [1.5, 2.0], [True, False], [[1, 2], [3, 4]], 3, 2.5, True,
+                                  np.arange(6, dtype=np.int32).reshape(2, 3), np.ones(3, dtype=np.float64)])
+def test_tensor_infers_dtype_like_torch(data):
+    t, r = terra.tensor(data), torch.tensor(data)
+    same_dtype(t, r)
+    assert tuple(t.shape) == tuple(r.shape)
+    assert_close(t, r)
+
+
+def test_factories_and_default_dtype():
+    for name in ["zeros", "ones", "empty"]:
+        t = getattr(terra, name)(2, 3)
+        assert t.shape == (2, 3) and t.dtype is terra.float32
+        assert getattr(terra, name)((4,), dtype=terra.int64).dtype is terra.int64
+    assert terra.full((2,), 3).dtype is terra.int64
+    assert terra.full((2,), 3.0).dtype is terra.float32
+    assert_close(terra.arange(5), torch.arange(5))
+    assert_close(terra.arange(1, 2, 0.25), torch.arange(1, 2, 0.25))
+    assert_close(terra.linspace(0, 1, 7), torch.linspace(0, 1, 7))
+    assert_close(terra.eye(3, 4), torch.eye(3, 4))
+    terra.set_default_dtype(terra.float64)
+    try:
+        assert terra.tensor([1.0]).dtype is terra.float64
+        assert terra.zeros(1).dtype is terra.float64
+    finally:
+        terra.set_default_dtype(terra.float32)
+    x = terra.randn(3, 4, dtype=terra.float64)
+    assert x.new_zeros(2).dtype is terra.float64 and x.new_ones((2, 2)).shape == (2, 2)
+    assert terra.zeros_like(x).dtype is terra.float64
+
+
+@pytest.mark.parametrize("op", ["__add__", "__sub__", "__mul__", "__truediv__", "__floordiv__", "__mod__",
+                                "__pow__", "__radd__", "__rsub__", "__rmul__", "__rtruediv__", "__lt__", "__ge__",
+                                "__eq__", "__ne__"])
+@pytest.mark.parametrize("other", ["tensor", 2, 2.5, True, "int_tensor"])
+def test_operators_promote_like_torch(op, other):
+    a, ra = pair((3, 4), low=0.5, high=3.0)
+    if other == "tensor":
+        b, rb = pair((4,), low=0.5, high=3.0)
+    elif other == "int_tensor":
+        arr = rng.integers(1, 4, size=(3, 1))
+        b, rb = terra.tensor(arr), torch.tensor(arr)
+    else:
+        b = rb = other
+    try:
+        r = getattr(ra, op)(rb)
+    except RuntimeError:  # e.g. subtraction with a bool: both refuse
+        with pytest.raises(RuntimeError):
+            getattr(a, op)(b)
+        return
+    t = getattr(a, op)(b)
+    same_dtype(t, r)
+    assert_close(t, r, rtol=1e-5)
+
+
+def test_inplace_operators_and_methods():
+    a, ra = pair((3, 4))
+    b, rb = pair((3, 4))
+    a += b
+    ra += rb
+    a *= 2
+    ra *= 2
+    a.sub_(b, alpha=0.5)
+    ra.sub_(rb, alpha=0.5)
+    a.clamp_(-1, 1)
+    ra.clamp_(-1, 1)
+    a.exp_()
+    ra.exp_()
+    assert_close(a, ra)
+    i = terra.tensor([1, 2])
+    with pytest.raises(RuntimeError):
+        i += 1.5  # result type float can't be cast to int64, like torch
+
+
+def test_reductions_and_methods_match_torch():
+    a, ra = pair((3, 4, 5), dtype=np.float64)
+    assert_close(a.sum(), ra.sum())
+    assert_close(a.sum(1), ra.sum(1))
+    assert_close(a.sum((0, 2), keepdim=True), ra.sum((0, 2), keepdim=True))
+    assert_close(a.mean(-1), ra.mean(-1))
+    assert_close(a.std(1), ra.std(1))
+    assert_close(a.var(1, unbiased=False), ra.var(1, unbiased=False))
+    v, i = a.max(1)
+    rv, ri = ra.max(1)
+    assert_close(v, rv)
+    assert_close(i, ri)
+    assert_close(a.max(), ra.max())
+    assert_close(a.argmax(2), ra.argmax(2))
+    assert_close(a.norm(), ra.norm())
+    assert_close(a.softmax(-1), ra.softmax(-1))
+    assert_close(a.view(12, 5), ra.view(12, 5))
+    assert_close(a.reshape(-1), ra.reshape(-1))
+    assert_close(a.permute(2, 0, 1), ra.permute(2, 0, 1))
+    assert_close(a.transpose(0, 2), ra.transpose(0, 2))
+    assert_close(a.T, ra.permute(2, 1, 0))
+    assert_close(a.mT, ra.mT)
+    assert_close(a.unsqueeze(1).expand(3, 2, 4, 5), ra.unsqueeze(1).expand(3, 2, 4, 5))
+    assert_close(a.flatten(1), ra.flatten(1))
+    for t, r in zip(a.chunk(2, 1), ra.chunk(2, 1)):
+        assert_close(t, r)
+    for t, r in zip(a.split([1, 3], 1), ra.split([1, 3], 1)):
+        assert_close(t, r)
+    assert_close(terra.cat([a, a], 1), torch.cat([ra, ra], 1))
+    assert_close(terra.stack([a, a]), torch.stack([ra, ra]))
+    assert_close(a @ a.transpose(1, 2), ra @ ra.transpose(1, 2))
+    assert_close(terra.where(a > 0, a, 0.0), torch.where(ra > 0, ra, 0.0))
+    assert a.size() == ra.size() and a.size(1) == 4 and a.dim() == 3 and a.numel() == 60
+
+
+def test_indexing_matches_torch():
+    arr = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    t, r = terra.tensor(arr), torch.tensor(arr)
+    keys = [1, -1, (1, 2), slice(1, 3), (slice(None), slice(0, 5, 2)), (Ellipsis, 2), (None, 1),
+            (slice(None), None, 3), [0, 2], ([0, 2], [1, 3]), (slice(None), [4, 0, 1]), (1, slice(None), [0, 5]),
+            ([0, 1], slice(None), [2, 3])]
+    for key in keys:
+        assert_close(t[key], r[key], what=str(key))
+    mask = arr > 0
+    assert_close(t[terra.tensor(mask)], r[torch.tensor(mask)])
+    assert_close(t[terra.tensor(mask[0])[None].expand(4, 5, 6) if False else terra.tensor(mask[:, 0, 0])],
+                 r[torch.tensor(mask[:, 0, 0])])
+    idx = rng.integers(0, 4, size=(2, 3))
+    assert_close(t[terra.tensor(idx)], r[torch.tensor(idx)])
+    with pytest.raises(IndexError):
+        t[4]
+    with pytest.raises(IndexError):
+        t[0, 0, 0, 0]
+    with pytest.raises(ValueError):
+        t[::-1]
+
+
+def test_index_assignment_matches_torch():
+    arr = rng.standard_normal((4, 5)).astype(np.float32)
+    t, r = terra.tensor(arr), torch.tensor(arr)
+    for key, value in [(1, 3.0), ((slice(None), 2), -1.0), ((slice(1, 3), slice(0, 4, 2)), 7.0),
+                       ([0, 3], 0.5), (([0, 1], [2, 3]), 9.0)]:
+        t[key] = value
+        r[key] = value
+    row = rng.standard_normal(5).astype(np.float32)
+    t[2] = terra.tensor(row)
+    r[2] = torch.tensor(row)
+    t[t > 1] = 0
+    r[r > 1] = 0
+    assert_close(t, r)
+
+
+def test_numpy_bridge_shares_memory():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = terra.from_numpy(a)
+    a[0, 0] = 42
+    assert t[0, 0].item() == 42
+    t.add_(1)
+    assert a[1, 2] == 6
+    n = t.numpy()
+    n[1, 1] = -5
+    assert t[1, 1].item() == -5
+    assert np.asarray(t).shape == (2, 3)
+    assert terra.as_tensor(a).data_ptr() == t.data_ptr()
+    with pytest.raises(TypeError):
+        terra.from_numpy(np.ones(3, dtype=np.uint8))
+    x = terra.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        x.numpy()
+
+
+def test_conversions():
+    t = terra.tensor([[1.5, -2.0]])
+    assert t[0, 0].item() == 1.5 and isinstance(t[0, 0].item(), float)
+    assert t.tolist() == [[1.5, -2.0]]
+    assert float(t[0, 1]) == -2.0 and int(t[0, 0]) == 1
+    assert t.long().dtype is terra.int64 and t.double().dtype is terra.float64 and t.bool().dtype is terra.bool
+    assert t.to(terra.int32).dtype is terra.int32 and t.to("cpu") is t
+    assert t.type_as(terra.zeros(1, dtype=terra.float64)).dtype is terra.float64
+    assert f"{t[0, 0]:.2f}" == "1.50"
+    assert bool(terra.tensor([1])) and not bool(terra.tensor(0.0))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(t)
+    with pytest.raises(ValueError):
+        t.item()
+    assert len(t) == 1 and [row.shape for row in t] == [(2,)]
+    assert list(range(10))[terra.tensor(3)] == 3
+
+
+@pytest.mark.parametrize("data", [[[1.5, 2.25], [3.0, -4.125]], [1.0, 2.0, 3.0], [1, 2, 3], [True, False],
+                                  [[1e-5, 1.0], [1000.0, 2.0]], [0.1, 1e9]])
+def test_repr_matches_torch(data):
+    assert repr(terra.tensor(data)) == repr(torch.tensor(data)).replace("torch.", "terra.")
+
+
+def test_repr_grad_and_dtype():
+    x = terra.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x) == "tensor([1., 2.], requires_grad=True)"
+    assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
+    assert repr(terra.tensor([1.0], dtype=terra.float64)) == "tensor([1.], dtype=terra.float64)"
+    big = terra.arange(2000)
+    assert "..." in repr(big) and repr(big) == repr(torch.arange(2000))
+
+
+def test_errors_have_pytorch_types_and_name_the_op():
+    a = terra.ones(2, 3)
+    with pytest.raises(RuntimeError, match=r"(?s)matmul.*2x3 and 4x2"):
+        a @ terra.ones(4, 2)
+    with pytest.raises(RuntimeError, match="size"):
+        a + terra.ones(3, 2)
+    with pytest.raises(TypeError):
+        terra.zeros(2).sum(dim="x")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        terra.zeros(2).sum(bogus=1)
+    with pytest.raises(IndexError):
+        a.select(0, 5)
+
+
+def test_save_load_roundtrip(tmp_path):
+    obj = {"w": terra.randn(3, 4), "n": 3, "nested": [terra.arange(3)]}
+    path = tmp_path / "x.pt"
+    terra.save(obj, path)
+    back = terra.load(path)
+    assert_close(back["w"], obj["w"])
+    assert back["nested"][0].dtype is terra.int64 and back["n"] == 3
+    buf = io.BytesIO()
+    terra.save(terra.ones(2, requires_grad=True), buf)
+    buf.seek(0)
+    assert terra.load(buf).requires_grad
+    assert pickle.loads(pickle.dumps(terra.float64)) is terra.float64
+    assert pickle.loads(pickle.dumps(terra.Size([2, 3]))) == (2, 3)
+
+
+def test_random_is_seeded():
+    terra.manual_seed(7)
+    a = terra.rand(5)
+    terra.manual_seed(7)
+    b = terra.rand(5)
+    assert_close(a, b, rtol=0, atol=0)
+    g = terra.Generator().manual_seed(3)
+    assert terra.randn(3, generator=g).shape == (3,)
+    p = terra.randperm(10)
+    assert sorted(p.tolist()) == list(range(10))
+
+
+def test_identity_survives_cpp_round_trips():
+    x = terra.ones(3, requires_grad=True)
+    (x * 2).sum().backward() if hasattr(terra.Tensor, "backward") else None
+    assert x.grad is x.grad
+    d = {x: 1}
+    assert d[x] == 1
+    x.foo = "bar"
+    assert x.foo == "bar"
