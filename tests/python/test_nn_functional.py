@@ -230,6 +230,27 @@ def test_dropout():
     assert out is z and (to_numpy(z) == 0).any()
 
 
+def test_feature_dropout():
+    terra.manual_seed(0)
+    x = terra.tensor(rand(np.random.default_rng(0), 40, 30, 3, 2)) + 3.0
+    y = to_numpy(F.dropout2d(x, 0.4))
+    per_channel = (y == 0).reshape(40, 30, -1)
+    assert (per_channel.all(axis=2) | ~per_channel.any(axis=2)).all()
+    assert abs(per_channel[:, :, 0].mean() - 0.4) < 0.05
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], to_numpy(x)[kept] / 0.6, rtol=1e-6)
+    assert F.dropout2d(x, 0.4, training=False) is x
+    y1 = to_numpy(F.dropout1d(x[0], 0.5))  # (N, C, L)
+    assert ((y1 == 0).all(axis=2) | (y1 != 0).all(axis=2)).all() and (y1 == 0).any()
+    y1 = to_numpy(F.dropout1d(x[0, 0], 0.5))  # unbatched (C, L)
+    assert ((y1 == 0).all(axis=1) | (y1 != 0).all(axis=1)).all()
+    with pytest.raises(RuntimeError):
+        F.dropout1d(x, 0.5)
+    m = terra.nn.Dropout2d(0.3)
+    assert repr(m) == repr(torch.nn.Dropout2d(0.3))
+    assert m.eval()(x) is x
+
+
 def test_inplace_activations():
     x = terra.tensor(rand(np.random.default_rng(0), 3, 4))
     y = x.clone()

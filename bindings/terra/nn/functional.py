@@ -260,6 +260,47 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return input.copy_(out) if inplace else out
 
 
+def _feature_dropout(input, p, training, inplace, spatial, name):
+    """Zeroes whole channels: one Bernoulli draw per (sample, channel), broadcast over the
+    `spatial` trailing dimensions; unbatched inputs have one dimension fewer."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    dim = input.dim()
+    if dim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{name}: Expected {spatial + 1}D or {spatial + 2}D input, but "
+                           f"received a {dim}D input")
+    if not training or p == 0.0:
+        return input
+    shape = list(input.shape)[:dim - spatial] + [1] * spatial
+    if p == 1.0:
+        mask = _ops.zeros(shape, dtype=input.dtype, device=input.device)
+    else:
+        noise = _ops.empty(shape, dtype=input.dtype, device=input.device)
+        mask = _ops.bernoulli_p(noise, 1.0 - p) / (1.0 - p)
+    out = input * mask
+    return _inplace(input, out) if inplace else out
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.")
+        return _feature_dropout(input, p, training, inplace, 1, "dropout2d")
+    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
+
+
 # ---------------------------------------------------------------------------------------------
 # Sparse
 
