@@ -13,7 +13,7 @@ import torch
 import terra
 import terra.nn as nn
 from nn_parity import DTYPES, assert_same_error, check_module, close, phases, rand
-from parity import copy_state, to_numpy, to_terra
+from parity import copy_state, to_numpy
 
 
 # Input makers: (rng, dtype) -> numpy array.

@@ -4,8 +4,6 @@ import operator
 from collections import OrderedDict, abc as container_abcs
 from itertools import chain, islice
 
-import terra
-
 from ..parameter import Parameter, Tensor
 from .module import Module
 

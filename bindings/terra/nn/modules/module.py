@@ -698,22 +698,7 @@ class Module:
         if metadata is not None:
             state_dict._metadata = metadata
 
-        def load(module, local_state_dict, prefix=""):
-            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
-            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True,
-                                         missing_keys, unexpected_keys, error_msgs)
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = prefix + name + "."
-                    child_state_dict = {k: v for k, v in local_state_dict.items()
-                                        if k.startswith(child_prefix)}
-                    load(child, child_state_dict, child_prefix)
-            incompatible_keys = _IncompatibleKeys(missing_keys, unexpected_keys)
-            for hook in module._load_state_dict_post_hooks.values():
-                hook(module, incompatible_keys)
-
-        load(self, state_dict)
-        del load
+        _load_recursive(self, state_dict, "", metadata, missing_keys, unexpected_keys, error_msgs)
 
         if strict:
             if len(unexpected_keys) > 0:
@@ -755,6 +740,24 @@ class Module:
                 main_str += "\n  " + "\n  ".join(lines) + "\n"
         main_str += ")"
         return main_str
+
+
+def _load_recursive(module, state_dict, prefix, metadata, missing_keys, unexpected_keys,
+                    error_msgs):
+    """load_state_dict's walk: this module's own entries, then each child's (keys under its
+    prefix), then this module's post-hooks."""
+    local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+    module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing_keys,
+                                 unexpected_keys, error_msgs)
+    for name, child in module._modules.items():
+        if child is not None:
+            child_prefix = prefix + name + "."
+            child_state_dict = {k: v for k, v in state_dict.items() if k.startswith(child_prefix)}
+            _load_recursive(child, child_state_dict, child_prefix, metadata, missing_keys,
+                            unexpected_keys, error_msgs)
+    incompatible_keys = _IncompatibleKeys(missing_keys, unexpected_keys)
+    for hook in module._load_state_dict_post_hooks.values():
+        hook(module, incompatible_keys)
 
 
 def _parse_to(*args, **kwargs):
