@@ -92,6 +92,8 @@ LAYERS = [
     ("flatten_range", "Flatten", (0, 1), {}, [Fl(2, 3, 4)], {}),
     ("unflatten", "Unflatten", (1, (2, 3)), {}, [Fl(2, 6, 2)], {}),
     ("identity", "Identity", (7,), {"x": 1}, [Fl(3, 2)], {}),
+    ("cosine_similarity", "CosineSimilarity", (0,), {}, [Fl(4, 3), Fl(4, 3)], {}),
+    ("pairwise_distance", "PairwiseDistance", (), {"p": 1.0}, [Fl(4, 3), Fl(4, 3)], {}),
     ("upsample_nearest", "Upsample", (), {"scale_factor": 2}, [Fl(2, 3, 3, 4)], {}),
     ("upsample_size", "Upsample", (), {"size": (5, 7)}, [Fl(2, 3, 3, 4)], {}),
 ]
@@ -671,6 +673,15 @@ def test_init_statistics():
     p = nn.Parameter(terra.empty(3, 4))
     nn.init.kaiming_uniform_(p)
     assert p.requires_grad and p.is_leaf and p.grad_fn is None
+
+
+def test_init_deprecated_names():
+    w = terra.empty(3, 4)
+    with pytest.warns(UserWarning, match="xavier_uniform_"):
+        nn.init.xavier_uniform(w)
+    with pytest.warns(UserWarning):
+        nn.init.constant(w, 2.0)
+    assert np.all(to_numpy(w) == 2.0)
 
 
 def test_init_gain_and_fans():

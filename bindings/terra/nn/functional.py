@@ -246,6 +246,19 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / denom
 
 
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """PyTorch 1.13's formula: sum(x1 * x2) / sqrt(max(|x1|^2 |x2|^2, eps^2)) along dim."""
+    w12 = _ops.sum(x1 * x2, [dim], False)
+    w1 = _ops.sum(x1 * x1, [dim], False)
+    w2 = _ops.sum(x2 * x2, [dim], False)
+    return w12 / _ops.sqrt(_ops.clamp(w1 * w2, eps * eps, None))
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps over the last dimension."""
+    return _ops.norm(x1 - x2 + eps, float(p), [-1], keepdim)
+
+
 # ---------------------------------------------------------------------------------------------
 # Dropout
 

@@ -211,3 +211,25 @@ def orthogonal_(tensor, gain=1, generator=None):
         values = terra.tensor(np.ascontiguousarray(q * gain).reshape(tuple(tensor.shape)))
         tensor.copy_(values)
     return tensor
+
+
+def _deprecated(new):
+    """The pre-0.4 names without the trailing underscore, as PyTorch still ships them."""
+    def old(*args, **kwargs):
+        warnings.warn(f"nn.init.{new.__name__[:-1]} is now deprecated in favor of "
+                      f"nn.init.{new.__name__}.", stacklevel=2)
+        return new(*args, **kwargs)
+    old.__name__ = new.__name__[:-1]
+    return old
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
