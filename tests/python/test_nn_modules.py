@@ -51,6 +51,8 @@ LAYERS = [
     ("conv2d_same_even", "Conv2d", (2, 4, 4), {"padding": "same"}, [Fl(2, 2, 6, 5)], {}),
     ("conv2d_valid_dilated", "Conv2d", (2, 3, 3), {"padding": "valid", "dilation": 2},
      [Fl(2, 2, 8, 8)], {}),
+    ("conv2d_reflect", "Conv2d", (2, 3, 3), {"padding": (1, 2), "padding_mode": "reflect"},
+     [Fl(2, 2, 5, 6)], {}),
     ("conv2d_unbatched", "Conv2d", (2, 3, 3), {"padding": 1}, [Fl(2, 5, 5)], {}),
     ("conv_transpose2d", "ConvTranspose2d", (3, 4, 3),
      {"stride": 2, "padding": 1, "output_padding": 1}, [Fl(2, 3, 5, 5)], {}),
@@ -616,6 +618,15 @@ def test_constructor_errors():
                  lambda lib: lib.nn.RNN(3, 4, nonlinearity="sigmoid")]:
         t, x = assert_same_error(lambda: call(torch), lambda: call(terra))
         assert x == t
+
+
+def test_unsupported_padding_modes():
+    x = terra.zeros(1, 2, 5, 5)
+    for mode in ["replicate", "circular"]:
+        with pytest.raises(NotImplementedError):
+            nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode)(x)
+    with pytest.raises(ValueError):
+        nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect")
 
 
 def test_batchnorm_input_errors():
