@@ -6,9 +6,24 @@
 
 namespace terra::python {
 
+namespace {
+
+// The Tensor type's pybind11 record, looked up once: the generic casts would hash the C++ type's
+// name on every call, which is most of a small op's cost from Python.
+const py::detail::type_info* tensor_type_info() {
+  static const py::detail::type_info* info = py::detail::get_type_info(typeid(TensorImpl));
+  return info;
+}
+
+}  // namespace
+
 py::object wrap(const Tensor& t) {
   if (!t.defined()) return py::none();
-  return py::cast(t.impl_ptr());
+  const TensorPtr& p = t.impl_ptr();
+  // Returns the existing Python object of this TensorImpl when there is one (so identity and
+  // Python subclasses such as Parameter survive), a new one sharing the holder otherwise.
+  return py::reinterpret_steal<py::object>(py::detail::type_caster_generic::cast(
+      p.get(), py::return_value_policy::take_ownership, py::handle(), tensor_type_info(), nullptr, nullptr, &p));
 }
 
 py::object wrap_all(const TensorList& ts) {
@@ -18,12 +33,15 @@ py::object wrap_all(const TensorList& ts) {
   return std::move(out);
 }
 
-bool is_tensor(py::handle h) { return py::isinstance<TensorImpl>(h); }
+bool is_tensor(py::handle h) { return PyObject_TypeCheck(h.ptr(), tensor_type_info()->type); }
 
 Tensor unwrap(py::handle h) {
   if (!is_tensor(h))
     throw py::type_error("expected a Tensor, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))));
-  return Tensor(h.cast<TensorPtr>());
+  auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
+  py::detail::value_and_holder vh = inst->get_value_and_holder(tensor_type_info(), false);
+  if (!vh || !vh.holder_constructed()) throw py::type_error("the Tensor was not initialised (missing __init__ call?)");
+  return Tensor(vh.holder<TensorPtr>());
 }
 
 namespace {
@@ -73,7 +91,7 @@ const OpDef& op(const char* name) { return Registry::instance().get(name); }
 // `self (op) other` for a tensor or a Python number; NotImplemented otherwise so Python tries the
 // reflected operator (numpy arrays, user types).
 template <bool Reverse>
-py::object binary(const char* name, const Tensor& self, py::handle other, const NamedAttrs& attrs = {}) {
+py::object binary(const OpDef& def, const Tensor& self, py::handle other, const Attrs& attrs) {
   Tensor o;
   if (is_tensor(other))
     o = unwrap(other);
@@ -81,12 +99,11 @@ py::object binary(const char* name, const Tensor& self, py::handle other, const 
     o = number_to_tensor(other);
   else
     return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-  const OpDef& def = op(name);
-  if (Reverse) return wrap(dispatch(def, {o, self}, make_attrs(def, attrs))[0]);
-  return wrap(dispatch(def, {self, o}, make_attrs(def, attrs))[0]);
+  if (Reverse) return wrap(dispatch(def, {o, self}, attrs)[0]);
+  return wrap(dispatch(def, {self, o}, attrs)[0]);
 }
 
-py::object inplace(const char* name, const Tensor& self, py::handle other, const NamedAttrs& attrs = {}) {
+py::object inplace(const OpDef& def, const Tensor& self, py::handle other, const Attrs& attrs) {
   Tensor o;
   if (is_tensor(other))
     o = unwrap(other);
@@ -94,8 +111,7 @@ py::object inplace(const char* name, const Tensor& self, py::handle other, const
     o = number_to_tensor(other);
   else
     return py::reinterpret_borrow<py::object>(Py_NotImplemented);
-  const OpDef& def = op(name);
-  dispatch_inplace(def, {self, o}, make_attrs(def, attrs));
+  dispatch_inplace(def, {self, o}, attrs);
   return wrap(self);
 }
 
@@ -236,18 +252,28 @@ void bind_tensor(py::module_& m) {
       {"__rand__", "logical_and", true}, {"__or__", "logical_or", false}, {"__ror__", "logical_or", true},
       {"__xor__", "logical_xor", false}, {"__rxor__", "logical_xor", true},
   };
+  // Each operator resolves its op and default attributes once, here.
+  struct Bound {
+    const OpDef* op;
+    Attrs attrs;
+  };
+  auto bound = [](const char* name, const NamedAttrs& named = {}) {
+    const OpDef& def = op(name);
+    return std::make_shared<Bound>(Bound{&def, make_attrs(def, named)});
+  };
   for (const Bin& b : binaries) {
-    const char* opname = b.op;
+    auto f = bound(b.op);
     if (b.reverse)
-      cls.def(b.py, [opname](const TensorPtr& t, py::handle o) { return binary<true>(opname, tensor_from(t), o); });
+      cls.def(b.py, [f](const TensorPtr& t, py::handle o) { return binary<true>(*f->op, tensor_from(t), o, f->attrs); });
     else
-      cls.def(b.py, [opname](const TensorPtr& t, py::handle o) { return binary<false>(opname, tensor_from(t), o); });
+      cls.def(b.py, [f](const TensorPtr& t, py::handle o) { return binary<false>(*f->op, tensor_from(t), o, f->attrs); });
   }
-  cls.def("__floordiv__", [](const TensorPtr& t, py::handle o) {
-    return binary<false>("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  auto floor_div = bound("div", {{"rounding_mode", "floor"}});
+  cls.def("__floordiv__", [floor_div](const TensorPtr& t, py::handle o) {
+    return binary<false>(*floor_div->op, tensor_from(t), o, floor_div->attrs);
   });
-  cls.def("__rfloordiv__", [](const TensorPtr& t, py::handle o) {
-    return binary<true>("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  cls.def("__rfloordiv__", [floor_div](const TensorPtr& t, py::handle o) {
+    return binary<true>(*floor_div->op, tensor_from(t), o, floor_div->attrs);
   });
   static const std::pair<const char*, const char*> inplaces[] = {
       {"__iadd__", "add"}, {"__isub__", "sub"}, {"__imul__", "mul"}, {"__itruediv__", "div"},
@@ -255,11 +281,11 @@ void bind_tensor(py::module_& m) {
       {"__ixor__", "logical_xor"},
   };
   for (const auto& [py_name, opname] : inplaces) {
-    const char* o = opname;
-    cls.def(py_name, [o](const TensorPtr& t, py::handle other) { return inplace(o, tensor_from(t), other); });
+    auto f = bound(opname);
+    cls.def(py_name, [f](const TensorPtr& t, py::handle other) { return inplace(*f->op, tensor_from(t), other, f->attrs); });
   }
-  cls.def("__ifloordiv__", [](const TensorPtr& t, py::handle o) {
-    return inplace("div", tensor_from(t), o, {{"rounding_mode", "floor"}});
+  cls.def("__ifloordiv__", [floor_div](const TensorPtr& t, py::handle o) {
+    return inplace(*floor_div->op, tensor_from(t), o, floor_div->attrs);
   });
   cls.def("__neg__", [](const TensorPtr& t) { return unary("neg", tensor_from(t)); });
   cls.def("__pos__", [](const TensorPtr& t) { return t; });

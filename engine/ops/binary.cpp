@@ -18,6 +18,11 @@ const ElementwiseOptions kFloat{OutType::Float, true, false};
 const ElementwiseOptions kCompare{OutType::Bool, true, false};
 
 Inferred add_sub_rule(const std::vector<Tensor>& in, const Attrs& attrs, bool is_sub) {
+  // PyTorch refuses a bool operand of sub even when the other one promotes it (x - True).
+  for (const Tensor& t : in)
+    TERRA_CHECK(!is_sub || !t.defined() || t.dtype() != DType::Bool, Runtime,
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
+                "mask, use the `~` or `logical_not()` operator instead.");
   Inferred inf = rules::elementwise(in, is_sub ? kNoBool : kSame);
   const Scalar alpha = attrs.get<Scalar>("alpha");
   DType ct = inf.outputs[0].dtype;

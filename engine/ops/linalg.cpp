@@ -4,9 +4,12 @@
 // As in PyTorch the products do not promote: both operands must have one numeric dtype. Where
 // PyTorch's message describes its internal decomposition of matmul (a folded N-D operand, a
 // transposed rhs), the same message is given here, so the numbers in it read the same.
+// Gradients are products again (mm, bmm, matmul) of the saved operands read through transposed
+// views, so BLAS takes the transposes from the strides and nothing is copied (Note [Product
+// gradients]).
 #include <algorithm>
 
-#include "engine/dispatch/dispatcher.hpp"
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 
@@ -174,16 +177,119 @@ void outer_composite(KernelCall& c) {
   c.outputs = dispatch(mul, {column, c.inputs[1]}, make_attrs(mul, {}));
 }
 
+// Note [Product gradients]
+// For C = A·B with incoming gradient G: dA = G·Bᵀ and dB = Aᵀ·G. The transposes are views
+// (transpose of the last two dims), which the CPU gemm maps onto BLAS's transpose flags. Where a
+// batched operand meets an unbatched one (matmul of [..., m, k] by [k, n], linear's weight), the
+// unbatched gradient sums over the batch; folding the batch into the rows makes that sum part of
+// one large product (dB = A_rowsᵀ · G_rows) instead of a batch of products summed afterwards.
+
+using grad::dims_of;
+
+Tensor mT(const Tensor& t) { return call1("transpose", {t}, {{"dim0", -2}, {"dim1", -1}}); }
+
+// t [..., n] as a matrix [rows, n] (a view when t's layout allows).
+Tensor rows_of(const Tensor& t) {
+  return call1("reshape", {t}, {{"shape", {numel_of(t.shape().begin(), t.shape().end() - 1), t.size(-1)}}});
+}
+
+Tensor reshape_to(const Tensor& t, const Shape& shape) {
+  return t.shape() == shape ? t : call1("reshape", {t}, {{"shape", dims_of(shape)}});
+}
+
+// alpha * (a · b), with alpha folded into the product (addmm/baddbmm with beta 0 never read self).
+Tensor scaled_product(const char* op, const char* scaled_op, const Tensor& a, const Tensor& b, const AttrValue& alpha) {
+  if (std::get<Scalar>(alpha).as_double() == 1.0) return call1(op, {a, b});
+  return call1(scaled_op, {Tensor::wrap_scalar(0.0, a.dtype()), a, b}, {{"beta", 0}, {"alpha", alpha}});
+}
+
+Tensor scaled(const Tensor& g, const AttrValue& beta) {
+  const double v = std::get<Scalar>(beta).as_double();
+  return v == 1.0 ? g : call1("mul", {g, Tensor::wrap_scalar(v, g.dtype())});
+}
+
+TensorList mm_grad(const GradContext& c) {
+  return {c.needs(0) ? call1("mm", {c.grad(), mT(c.input(1))}) : Tensor(),
+          c.needs(1) ? call1("mm", {mT(c.input(0)), c.grad()}) : Tensor()};
+}
+
+TensorList bmm_grad(const GradContext& c) {
+  return {c.needs(0) ? call1("bmm", {c.grad(), mT(c.input(1))}) : Tensor(),
+          c.needs(1) ? call1("bmm", {mT(c.input(0)), c.grad()}) : Tensor()};
+}
+
+// A 1-D operand is a row on the left and a column on the right (and the output lost that dim):
+// both are put back, the products differentiated as batched matrices, the dims dropped again.
+TensorList matmul_grad(const GradContext& c) {
+  const Tensor &a = c.input(0), &b = c.input(1), &g = c.grad();
+  if (a.dim() == 1 && b.dim() == 1)  // dot: g is 0-d
+    return {c.needs(0) ? call1("mul", {g, b}) : Tensor(), c.needs(1) ? call1("mul", {g, a}) : Tensor()};
+  const Tensor a2 = a.dim() == 1 ? call1("unsqueeze", {a}, {{"dim", 0}}) : a;
+  const Tensor b2 = b.dim() == 1 ? call1("unsqueeze", {b}, {{"dim", 1}}) : b;
+  Tensor g2 = g;
+  if (a.dim() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim() - (b.dim() == 1 ? 0 : 1)}});
+  if (b.dim() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim()}});
+  Tensor da, db;
+  if (c.needs(0)) da = reshape_to(grad::sum_to(call1("matmul", {g2, mT(b2)}), a2.shape()), a.shape());
+  if (c.needs(1)) {
+    if (b2.dim() == 2 && a2.dim() > 2) {  // Note [Product gradients]: the batch folds into rows
+      db = call1("mm", {mT(rows_of(a2)), rows_of(g2)});
+    } else {
+      db = grad::sum_to(call1("matmul", {mT(a2), g2}), b2.shape());
+    }
+    db = reshape_to(db, b.shape());
+  }
+  return {da, db};
+}
+
+TensorList addmm_grad(const GradContext& c) {
+  const AttrValue& alpha = c.attrs["alpha"];
+  return {c.needs(0) ? grad::sum_to(scaled(c.grad(), c.attrs["beta"]), c.input_shape(0)) : Tensor(),
+          c.needs(1) ? scaled_product("mm", "addmm", c.grad(), mT(c.input(2)), alpha) : Tensor(),
+          c.needs(2) ? scaled_product("mm", "addmm", mT(c.input(1)), c.grad(), alpha) : Tensor()};
+}
+
+TensorList baddbmm_grad(const GradContext& c) {
+  const AttrValue& alpha = c.attrs["alpha"];
+  return {c.needs(0) ? grad::sum_to(scaled(c.grad(), c.attrs["beta"]), c.input_shape(0)) : Tensor(),
+          c.needs(1) ? scaled_product("bmm", "baddbmm", c.grad(), mT(c.input(2)), alpha) : Tensor(),
+          c.needs(2) ? scaled_product("bmm", "baddbmm", mT(c.input(1)), c.grad(), alpha) : Tensor()};
+}
+
+// input [..., in] as rows [r, in], weight as [out, in] (a 1-D weight is one output), g as
+// [r, out]: d input = g · W, d weight = gᵀ · input, each one product (Note [Product gradients]).
+TensorList linear_grad(const GradContext& c) {
+  const Tensor &input = c.input(0), &weight = c.input(1);
+  const Tensor w2 = weight.dim() == 1 ? call1("unsqueeze", {weight}, {{"dim", 0}}) : weight;
+  const Tensor g2 = call1("reshape", {c.grad()}, {{"shape", {numel_of(input.shape().begin(), input.shape().end() - 1), w2.size(0)}}});
+  return {c.needs(0) ? reshape_to(call1("mm", {g2, w2}), input.shape()) : Tensor(),
+          c.needs(1) ? reshape_to(call1("mm", {mT(g2), rows_of(input)}), weight.shape()) : Tensor(),
+          c.needs(2) ? grad::sum_to(c.grad(), c.input_shape(2)) : Tensor()};
+}
+
+// outer promotes like mul; the products need one dtype, the gradient's.
+TensorList outer_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  return {c.needs(0) ? call1("matmul", {g, cast_to(c.input(1), g.dtype())}) : Tensor(),
+          c.needs(1) ? call1("matmul", {cast_to(c.input(0), g.dtype()), g}) : Tensor()};
+}
+
 }  // namespace
 
-TERRA_OP("mm(Tensor self, Tensor mat2) -> Tensor").infer(mm_rule);
-TERRA_OP("bmm(Tensor self, Tensor mat2) -> Tensor").infer(bmm_rule);
-TERRA_OP("matmul(Tensor self, Tensor other) -> Tensor").infer(matmul_rule);
-TERRA_OP("addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor").infer(addmm_rule);
+const SaveSet kOperands = SaveSet::only_inputs({0, 1});
+TERRA_OP("mm(Tensor self, Tensor mat2) -> Tensor").infer(mm_rule).grad(mm_grad, kOperands);
+TERRA_OP("bmm(Tensor self, Tensor mat2) -> Tensor").infer(bmm_rule).grad(bmm_grad, kOperands);
+TERRA_OP("matmul(Tensor self, Tensor other) -> Tensor").infer(matmul_rule).grad(matmul_grad, kOperands);
+TERRA_OP("addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor")
+    .infer(addmm_rule)
+    .grad(addmm_grad, SaveSet::only_inputs({1, 2}));
 TERRA_OP("baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor")
-    .infer(baddbmm_rule);
-TERRA_OP("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor").infer(linear_rule);
-TERRA_OP("outer(Tensor self, Tensor vec2) -> Tensor").infer(outer_rule).makes_outputs();
+    .infer(baddbmm_rule)
+    .grad(baddbmm_grad, SaveSet::only_inputs({1, 2}));
+TERRA_OP("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor")
+    .infer(linear_rule)
+    .grad(linear_grad, kOperands);
+TERRA_OP("outer(Tensor self, Tensor vec2) -> Tensor").infer(outer_rule).makes_outputs().grad(outer_grad, kOperands);
 TERRA_COMPOSITE_KERNEL(outer, outer_composite);
 
 }  // namespace terra

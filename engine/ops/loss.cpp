@@ -4,6 +4,7 @@
 // follow PyTorch 1.13 and fire in its order (one simplification: every input of 3 or more dims
 // gets nll_loss_nd's "Expected target size" message, where PyTorch's 4-d nll_loss2d words it
 // differently).
+#include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 #include "kernels/common/loss_math.hpp"
@@ -184,23 +185,236 @@ Inferred binary_cross_entropy_with_logits_rule(const std::vector<Tensor>& in, co
   return inf;
 }
 
+// --- gradients ---
+
+// A backward op's rule: the forward's rule checks the operands (inputs 1...), grad_output must
+// have the loss's shape, and the gradient has the shape of `grad_shape(operands, loss)` in the
+// loss's dtype, which every input but an integer target is converted to.
+using GradShape = Shape (*)(const std::vector<Tensor>& operands);
+
+InferFn backward_rule(InferFn forward, GradShape grad_shape) {
+  return [forward, grad_shape](const std::vector<Tensor>& in, const Attrs& attrs) {
+    const std::vector<Tensor> operands(in.begin() + 1, in.end());
+    const Inferred f = forward(operands, attrs);
+    const TensorMeta& loss = f.outputs[0];
+    require_floating_input("backward", loss.dtype);
+    TERRA_CHECK(in[0].shape() == loss.shape, Runtime, "grad_output of shape ", shape_str(in[0].shape()),
+                " does not match the loss of shape ", shape_str(loss.shape));
+    Inferred inf;
+    inf.outputs.push_back(TensorMeta{grad_shape(operands), loss.dtype, loss.device});
+    inf.input_dtypes.push_back(loss.dtype);
+    for (const Tensor& t : operands)
+      inf.input_dtypes.push_back(t.defined() && t.dtype() == DType::Int64 ? DType::Int64 : loss.dtype);
+    return inf;
+  };
+}
+
+Shape input_shape(const std::vector<Tensor>& operands) { return operands[0].shape(); }
+Shape broadcast_shape(const std::vector<Tensor>& operands) { return rules::broadcast_all(operands); }
+
+[[noreturn]] void no_weight_gradient(const char* op) {
+  fail(ErrorKind::NotImplemented, "the derivative for '", op, "' with respect to weight is not implemented");
+}
+
+// A pointwise loss's gradient g as a per-element factor: divided by the element count for
+// 'mean' (where it is 0-d), as it is otherwise.
+Tensor per_element(const Tensor& g, const Attrs& attrs, const Shape& loss_shape) {
+  if (reduction_of(attrs) != Reduction::Mean) return g;
+  return call1("mul", {g, Tensor::wrap_scalar(1.0 / static_cast<double>(shape_numel(loss_shape)), g.dtype())});
+}
+
+Tensor sum_to_input(const Tensor& t, const GradContext& c, size_t i) { return grad::sum_to(t, c.input_shape(i)); }
+
+// Every attribute of the call, by name: each backward op takes its forward's attributes under
+// the same names (and nll_loss_backward's gradient calls nll_loss with them).
+NamedAttrs same_attrs(const Attrs& a) {
+  NamedAttrs out;
+  for (size_t i = 0; i < a.size(); ++i) out.emplace_back(a.names()[i], a.values()[i]);
+  return out;
+}
+
+TensorList nll_loss_grad(const GradContext& c) {
+  if (c.needs(2)) no_weight_gradient("nll_loss");
+  return {call1("nll_loss_backward", {c.grad(), c.input(0), c.input(1), c.input(2)}, same_attrs(c.attrs))};
+}
+
+// nll_loss_backward is linear in grad_output and does not depend on self's values: its
+// gradient for grad_output is nll_loss of the incoming one (the adjoint of the adjoint).
+TensorList nll_loss_backward_grad(const GradContext& c) {
+  if (c.needs(3)) no_weight_gradient("nll_loss_backward");
+  return {c.needs(0) ? call1("nll_loss", {c.grad(), c.input(2), c.input(3)}, same_attrs(c.attrs)) : Tensor()};
+}
+
+// With class probabilities q the target is differentiable: d/dq[k] = -(1 - e) w[k] log p[k],
+// times the sample's share of g.
+Tensor cross_entropy_target_grad(const GradContext& c) {
+  const Tensor& self = c.input(0);
+  const int64_t class_dim = self.dim() == 1 ? 0 : 1;
+  Tensor d = call1("log_softmax", {self}, {{"dim", class_dim}});
+  if (c.input(2).defined()) {
+    std::vector<int64_t> w_shape(self.dim() - class_dim, 1);
+    w_shape[0] = self.size(class_dim);
+    d = call1("mul", {d, call1("reshape", {c.input(2)}, {{"shape", w_shape}})});
+  }
+  const double e = std::max(0.0, c.attrs.get<double>("label_smoothing"));
+  Tensor g = c.grad();
+  const Reduction r = reduction_of(c.attrs);
+  if (r == Reduction::None) g = call1("unsqueeze", {g}, {{"dim", class_dim}});
+  const double n = r == Reduction::Mean ? static_cast<double>(self.numel() / self.size(class_dim)) : 1.0;
+  d = call1("mul", {d, Tensor::wrap_scalar(-(1 - e) / n, d.dtype())});
+  return call1("mul", {d, g});
+}
+
+TensorList cross_entropy_grad(const GradContext& c) {
+  if (c.needs(2)) no_weight_gradient("cross_entropy");
+  return {c.needs(0) ? call1("cross_entropy_backward", {c.grad(), c.input(0), c.input(1), c.input(2)},
+                             same_attrs(c.attrs))
+                     : Tensor(),
+          c.needs(1) ? cross_entropy_target_grad(c) : Tensor()};
+}
+
+// mse_loss, l1_loss, smooth_l1_loss: d/dtarget = -d/dself before each is summed to its shape.
+template <const char* Backward>
+TensorList regression_grad(const GradContext& c) {
+  const Tensor d = call1(Backward, {c.grad(), c.input(0), c.input(1)}, same_attrs(c.attrs));
+  return {c.needs(0) ? sum_to_input(d, c, 0) : Tensor(), c.needs(1) ? sum_to_input(call1("neg", {d}), c, 1) : Tensor()};
+}
+
+// Second derivatives of the regression losses per element, before the 'mean' division
+// (undefined where it is 0 everywhere): mse 2, l1 0, smooth_l1 1 / beta inside (-beta, beta).
+Tensor mse_second(const Tensor& x, const Tensor&, const Attrs&) { return Tensor::wrap_scalar(2.0, x.dtype()); }
+Tensor l1_second(const Tensor&, const Tensor&, const Attrs&) { return Tensor(); }
+Tensor smooth_l1_second(const Tensor& x, const Tensor& y, const Attrs& attrs) {
+  const double beta = attrs.get<double>("beta");
+  const Tensor inside = call1("lt", {call1("abs", {call1("sub", {x, y})}), Tensor::wrap_scalar(beta, x.dtype())});
+  return call1("mul", {cast_to(inside, x.dtype()), Tensor::wrap_scalar(1.0 / beta, x.dtype())});
+}
+using SecondDerivative = Tensor (*)(const Tensor& x, const Tensor& y, const Attrs& attrs);
+
+// The regression backward ops are g times a function of (self - target): the gradient for g is
+// the incoming gg times the op at g = 1, summed to g's shape; for self it is gg times g's
+// per-element factor times the second derivative (and its negative for target).
+template <const char* Op, SecondDerivative Second>
+TensorList regression_backward_grad(const GradContext& c) {
+  const Tensor &gg = c.grad(), &g = c.input(0), &x = c.input(1), &y = c.input(2);
+  Tensor dg, dx, dy;
+  if (c.needs(0)) {
+    const Tensor ones = call1("ones", {}, {{"size", grad::dims_of(g.shape())}, {"dtype", g.dtype()}});
+    dg = grad::sum_to(call1("mul", {gg, call1(Op, {ones, x, y}, same_attrs(c.attrs))}), g.shape());
+  }
+  const Tensor h = c.needs(1) || c.needs(2) ? Second(x, y, c.attrs) : Tensor();
+  if (h.defined()) {
+    const Tensor k = call1("mul", {call1("mul", {gg, per_element(g, c.attrs, gg.shape())}), h});
+    if (c.needs(1)) dx = grad::sum_to(k, x.shape());
+    if (c.needs(2)) dy = grad::sum_to(call1("neg", {k}), y.shape());
+  }
+  return {dg, dx, dy};
+}
+
+// d/dtarget of -w (y log x + (1 - y) log(1 - x)) is w (log(1 - x) - log x) (unclamped, as
+// PyTorch); d/dweight is the unweighted loss.
+TensorList binary_cross_entropy_grad(const GradContext& c) {
+  const Tensor &x = c.input(0), &weight = c.input(2);
+  const Tensor g = per_element(c.grad(), c.attrs, x.shape());
+  Tensor dx, dy, dw;
+  if (c.needs(0)) dx = call1("binary_cross_entropy_backward", {c.grad(), x, c.input(1), weight}, same_attrs(c.attrs));
+  if (c.needs(1)) {
+    dy = call1("mul", {call1("sub", {call1("log1p", {call1("neg", {x})}), call1("log", {x})}), g});
+    if (weight.defined()) dy = call1("mul", {dy, weight});
+  }
+  if (c.needs(2)) {
+    Tensor loss = call1("binary_cross_entropy", {x, c.input(1)}, {{"reduction", "none"}});
+    dw = sum_to_input(call1("mul", {loss, g}), c, 2);
+  }
+  return {dx, dy, dw};
+}
+
+// With pw the pos_weight (1 when absent) and s(v) = log(1 + exp(v)):
+//   d/dtarget = w ((pw - 1) s(-x) - x),  d/dweight = the unweighted loss,  d/dpos_weight = w y s(-x).
+TensorList binary_cross_entropy_with_logits_grad(const GradContext& c) {
+  const Tensor &x = c.input(0), &y = c.input(1), &weight = c.input(2), &pos_weight = c.input(3);
+  const Shape loss_shape = rules::broadcast_all({x, pos_weight});
+  const Tensor g = per_element(c.grad(), c.attrs, loss_shape);
+  auto weighted = [&](const Tensor& t) { return weight.defined() ? call1("mul", {t, weight}) : t; };
+  // A term of the loss's shape or smaller (x-shaped under a larger pos_weight), to input i's shape.
+  auto to_input = [&](const Tensor& t, size_t i) {
+    const Tensor full = t.shape() == loss_shape ? t : call1("expand", {t}, {{"size", grad::dims_of(loss_shape)}});
+    return sum_to_input(full, c, i);
+  };
+  Tensor dx, dy, dw, dpw;
+  if (c.needs(0))
+    dx = to_input(call1("binary_cross_entropy_with_logits_backward", {c.grad(), x, y, weight, pos_weight},
+                        same_attrs(c.attrs)),
+                  0);
+  const Tensor softplus_neg = c.needs(1) || c.needs(3) ? call1("softplus", {call1("neg", {x})}) : Tensor();
+  if (c.needs(1)) {
+    Tensor d = call1("neg", {x});
+    if (pos_weight.defined())
+      d = call1("add", {d, call1("mul", {call1("sub", {pos_weight, Tensor::wrap_scalar(1.0, x.dtype())}), softplus_neg})});
+    dy = to_input(call1("mul", {weighted(d), g}), 1);
+  }
+  if (c.needs(2)) {
+    Tensor loss = call1("binary_cross_entropy_with_logits", {x, y, Tensor(), pos_weight}, {{"reduction", "none"}});
+    dw = to_input(call1("mul", {loss, g}), 2);
+  }
+  if (c.needs(3)) dpw = to_input(call1("mul", {weighted(call1("mul", {y, softplus_neg})), g}), 3);
+  return {dx, dy, dw, dpw};
+}
+
+constexpr char kMseBackward[] = "mse_loss_backward";
+constexpr char kL1Backward[] = "l1_loss_backward";
+constexpr char kSmoothL1Backward[] = "smooth_l1_loss_backward";
+
 TERRA_OP("nll_loss(Tensor self, Tensor target, Tensor? weight=None, str reduction=\"mean\", int ignore_index=-100) "
          "-> Tensor")
-    .infer(nll_loss_rule);
+    .infer(nll_loss_rule)
+    .grad(nll_loss_grad);
 TERRA_OP("cross_entropy(Tensor self, Tensor target, Tensor? weight=None, str reduction=\"mean\", "
          "int ignore_index=-100, float label_smoothing=0.0) -> Tensor")
-    .infer(cross_entropy_rule);
+    .infer(cross_entropy_rule)
+    .grad(cross_entropy_grad, SaveSet::only_inputs({0, 1, 2}));
 TERRA_OP("mse_loss(Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
-    .infer(mse_loss_rule);
+    .infer(mse_loss_rule)
+    .grad(regression_grad<kMseBackward>, SaveSet::only_inputs({0, 1}));
 TERRA_OP("l1_loss(Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
-    .infer(l1_loss_rule);
+    .infer(l1_loss_rule)
+    .grad(regression_grad<kL1Backward>, SaveSet::only_inputs({0, 1}));
 TERRA_OP("smooth_l1_loss(Tensor self, Tensor target, str reduction=\"mean\", float beta=1.0) -> Tensor")
-    .infer(smooth_l1_loss_rule);
+    .infer(smooth_l1_loss_rule)
+    .grad(regression_grad<kSmoothL1Backward>, SaveSet::only_inputs({0, 1}));
 TERRA_OP("binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, str reduction=\"mean\") -> Tensor")
-    .infer(binary_cross_entropy_rule);
+    .infer(binary_cross_entropy_rule)
+    .grad(binary_cross_entropy_grad, SaveSet::only_inputs({0, 1, 2}));
 TERRA_OP("binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, "
          "Tensor? pos_weight=None, str reduction=\"mean\") -> Tensor")
-    .infer(binary_cross_entropy_with_logits_rule);
+    .infer(binary_cross_entropy_with_logits_rule)
+    .grad(binary_cross_entropy_with_logits_grad, SaveSet::only_inputs({0, 1, 2, 3}));
+
+// Backward ops (grad_output, then the forward's inputs and attributes with the forward's
+// defaults), each one CPU kernel.
+TERRA_OP("nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
+         "str reduction=\"mean\", int ignore_index=-100) -> Tensor")
+    .infer(backward_rule(nll_loss_rule, input_shape))
+    .grad(nll_loss_backward_grad, SaveSet::only_inputs({2, 3}));
+TERRA_OP("cross_entropy_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
+         "str reduction=\"mean\", int ignore_index=-100, float label_smoothing=0.0) -> Tensor")
+    .infer(backward_rule(cross_entropy_rule, input_shape));
+TERRA_OP("mse_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
+    .infer(backward_rule(mse_loss_rule, broadcast_shape))
+    .grad(regression_backward_grad<kMseBackward, mse_second>);
+TERRA_OP("l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
+    .infer(backward_rule(l1_loss_rule, broadcast_shape))
+    .grad(regression_backward_grad<kL1Backward, l1_second>);
+TERRA_OP("smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\", "
+         "float beta=1.0) -> Tensor")
+    .infer(backward_rule(smooth_l1_loss_rule, broadcast_shape))
+    .grad(regression_backward_grad<kSmoothL1Backward, smooth_l1_second>);
+TERRA_OP("binary_cross_entropy_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
+         "str reduction=\"mean\") -> Tensor")
+    .infer(backward_rule(binary_cross_entropy_rule, input_shape));
+TERRA_OP("binary_cross_entropy_with_logits_backward(Tensor grad_output, Tensor self, Tensor target, "
+         "Tensor? weight=None, Tensor? pos_weight=None, str reduction=\"mean\") -> Tensor")
+    .infer(backward_rule(binary_cross_entropy_with_logits_rule, broadcast_shape));
 
 }  // namespace
 }  // namespace terra

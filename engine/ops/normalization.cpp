@@ -3,6 +3,7 @@
 // PyTorch's messages for every bad shape, dtype and argument; the kernels only compute.
 #include <string>
 
+#include "engine/dispatch/dispatcher.hpp"
 #include "engine/registry/registry.hpp"
 
 namespace terra {
@@ -115,19 +116,99 @@ Inferred group_norm_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return inf;
 }
 
+// --- gradients ---
+// Each op's gradient is one backward op computing grad_input, grad_weight and grad_bias together
+// from grad_output, the input and the weight; the statistics are recomputed there, in the pass
+// that reads the input anyway (kernels/cpu/normalization.cpp), so the forward keeps no output:
+// outputs saved for backward would make an in-place op on the normalized output (BatchNorm then
+// ReLU(inplace=True)) fail the version check.
+
+// A backward op's rule: the forward's rule checks input, weight and the statistics' inputs
+// (operands, laid out as the forward's tensors), grad_output must have the input's shape;
+// grad_weight and grad_bias have `param_shape`.
+Inferred backward_outputs(const std::vector<Tensor>& in, const Inferred& forward, const Shape& param_shape) {
+  const Tensor &grad = in[0], &input = in[1];
+  TERRA_CHECK(grad.shape() == input.shape(), Runtime, "grad_output of shape ", shape_str(grad.shape()),
+              " does not match input of shape ", shape_str(input.shape()));
+  const TensorMeta& out = forward.outputs[0];
+  Inferred inf;
+  inf.outputs = {out, TensorMeta{param_shape, out.dtype, out.device}, TensorMeta{param_shape, out.dtype, out.device}};
+  inf.input_dtypes.assign(in.size(), out.dtype);
+  return inf;
+}
+
+Inferred layer_norm_backward_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Inferred f = layer_norm_rule({in[1], in[2], Tensor()}, attrs);
+  return backward_outputs(in, f, attrs.get<std::vector<int64_t>>("normalized_shape"));
+}
+
+Inferred batch_norm_backward_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Inferred f = batch_norm_rule({in[1], in[2], Tensor(), in[3], in[4]}, attrs);
+  return backward_outputs(in, f, {channels(in[1])});
+}
+
+Inferred group_norm_backward_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Inferred f = group_norm_rule({in[1], in[2], Tensor()}, attrs);
+  return backward_outputs(in, f, {channels(in[1])});
+}
+
+// The backward op's results for the inputs that need them (input 0, weight 1, bias 2).
+TensorList wanted(const GradContext& c, const std::vector<Tensor>& grads) {
+  TensorList out(c.num_inputs());
+  for (size_t i = 0; i < 3; ++i)
+    if (c.needs(i)) out[i] = grads[i];
+  return out;
+}
+
+TensorList layer_norm_grad(const GradContext& c) {
+  return wanted(c, call("layer_norm_backward", {c.grad(0), c.input(0), c.input(1)},
+                        {{"normalized_shape", c.attrs["normalized_shape"]}, {"eps", c.attrs["eps"]}}));
+}
+
+// Running statistics: read in eval mode, never differentiated (Note [Running statistics are not
+// saved] in kernels/cpu/normalization.cpp says why training mode keeps none).
+TensorList batch_norm_grad(const GradContext& c) {
+  return wanted(c, call("batch_norm_backward", {c.grad(0), c.input(0), c.input(1), c.input(3), c.input(4)},
+                        {{"training", c.attrs["training"]}, {"eps", c.attrs["eps"]}}));
+}
+
+TensorList group_norm_grad(const GradContext& c) {
+  return wanted(c, call("group_norm_backward", {c.grad(0), c.input(0), c.input(1)},
+                        {{"num_groups", c.attrs["num_groups"]}, {"eps", c.attrs["eps"]}}));
+}
+
 }  // namespace
 
 TERRA_OP("layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) "
          "-> (Tensor output, Tensor mean, Tensor rstd)")
-    .infer(layer_norm_rule);
+    .infer(layer_norm_rule)
+    .differentiable_outputs({0})
+    .grad(layer_norm_grad, SaveSet::only_inputs({0, 1}));
 // In training mode the kernel also updates running_mean and running_var in place; the InPlace
 // effect class names a single written input, so the op is a SideEffect.
 TERRA_OP("batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, "
          "bool training, float momentum, float eps) -> (Tensor output, Tensor save_mean, Tensor save_invstd)")
     .infer(batch_norm_rule)
-    .effect(Effect::SideEffect);
+    .effect(Effect::SideEffect)
+    .differentiable_outputs({0})
+    .grad(batch_norm_grad, SaveSet::only_inputs({0, 1, 3, 4}));
 TERRA_OP("group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) "
          "-> (Tensor output, Tensor mean, Tensor rstd)")
-    .infer(group_norm_rule);
+    .infer(group_norm_rule)
+    .differentiable_outputs({0})
+    .grad(group_norm_grad, SaveSet::only_inputs({0, 1}));
+
+// Backward ops: (grad_input, grad_weight, grad_bias) in one pass pair; grad_weight and grad_bias
+// are computed whether or not the forward had weight and bias (the formula drops what it does
+// not need). No double backward (Undecided: the engine reports it as not implemented).
+TERRA_OP("layer_norm_backward(Tensor grad_output, Tensor input, int[] normalized_shape, Tensor? weight=None, "
+         "float eps=1e-05) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias)")
+    .infer(layer_norm_backward_rule);
+TERRA_OP("batch_norm_backward(Tensor grad_output, Tensor input, Tensor? weight, Tensor? running_mean, "
+         "Tensor? running_var, bool training, float eps) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias)")
+    .infer(batch_norm_backward_rule);
+TERRA_OP("group_norm_backward(Tensor grad_output, Tensor input, int num_groups, Tensor? weight=None, "
+         "float eps=1e-05) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias)")
+    .infer(group_norm_backward_rule);
 
 }  // namespace terra

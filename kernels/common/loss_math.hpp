@@ -1,6 +1,7 @@
 // Loss math shared by the CPU and CUDA kernels (TERRA_HD): the reduction argument every loss
-// takes, and the pointwise losses as functors. These are the definitions the kernels (and any
-// fused kernel) must agree with; they follow PyTorch 1.13's formulas.
+// takes, and the pointwise losses and their derivatives with respect to the input as functors.
+// These are the definitions the kernels (and any fused kernel) must agree with; they follow
+// PyTorch 1.13's formulas.
 #pragma once
 #include <cmath>
 #include <string>
@@ -55,6 +56,43 @@ struct BinaryCrossEntropyWithLogits : FloatOnly {
     const T m = -x > T(0) ? -x : T(0);
     const T softplus_neg = m + std::log(std::exp(-m) + std::exp(-x - m));
     return w * ((T(1) - y) * x + (T(1) + (pw - T(1)) * y) * softplus_neg);
+  }
+};
+
+// --- derivatives with respect to x, times the incoming gradient g (already divided by the
+// element count for reduction='mean'); the backward kernels' functors ---
+
+struct SquaredErrorGrad : FloatOnly {
+  template <class T> TERRA_HD T operator()(T x, T y, T g) const { return T(2) * (x - y) * g; }
+};
+
+// sign(x - y): 0 where x == y, as PyTorch.
+struct AbsoluteErrorGrad : FloatOnly {
+  template <class T> TERRA_HD T operator()(T x, T y, T g) const { return T((y < x) - (x < y)) * g; }
+};
+
+struct SmoothL1Grad : FloatOnly {
+  double beta = 1;
+  static SmoothL1Grad from(const Attrs& a) { return SmoothL1Grad{{}, a.get<double>("beta")}; }
+  template <class T> TERRA_HD T operator()(T x, T y, T g) const {
+    const T z = x - y, b = static_cast<T>(beta);
+    return ((z < b && -z < b) ? z / b : T((T(0) < z) - (z < T(0)))) * g;
+  }
+};
+
+// w (x - y) / (x (1 - x)), the denominator kept at or above 1e-12 (PyTorch's EPSILON).
+struct BinaryCrossEntropyGrad : FloatOnly {
+  template <class T> TERRA_HD T operator()(T x, T y, T w, T g) const {
+    const T d = (T(1) - x) * x;
+    return (x - y) / (d > T(1e-12) ? d : T(1e-12)) * w * g;
+  }
+};
+
+// w ((pw y + 1 - y) sigmoid(x) - pw y); pw = 1 without pos_weight gives w (sigmoid(x) - y).
+struct BinaryCrossEntropyWithLogitsGrad : FloatOnly {
+  template <class T> TERRA_HD T operator()(T x, T y, T w, T pw, T g) const {
+    const T t = pw * y;
+    return ((t + T(1) - y) / (T(1) + std::exp(-x)) - t) * w * g;
   }
 };
 

@@ -1,7 +1,9 @@
 // CPU kernels of the convolutions. conv1d and conv2d are one implementation (conv1d is conv2d
-// with H = 1); conv_transpose2d is its adjoint. Both are OpenBLAS GEMMs per image and group
-// around im2col (convolution) or col2im (transposed convolution); a 1x1, stride-1, unpadded
-// convolution multiplies the input directly. Threads: see Note [Conv threading].
+// with H = 1); conv_transpose2d is its adjoint. Both are OpenBLAS GEMMs per image (or chunk of
+// small images, Note [Images per GEMM]) and group around im2col (convolution) or col2im
+// (transposed convolution); a 1x1, stride-1, unpadded convolution multiplies the input directly.
+// conv2d_backward_weight, the weight gradient of both, is the GEMM of the output gradient with
+// the im2col columns, summed over the images. Threads: see Note [Conv threading].
 #include <cblas.h>
 
 #include <algorithm>
@@ -24,6 +26,8 @@ struct Window {
 
   int64_t rows() const { return channels * k_h * k_w; }  // of the column matrix: (c, kh, kw)
   int64_t cols() const { return out_h * out_w; }         // of the column matrix: (oh, ow)
+  // A 1x1, stride-1, unpadded window: the column matrix is the image itself.
+  bool direct() const { return k_h == 1 && k_w == 1 && stride_h == 1 && stride_w == 1 && pad_h == 0 && pad_w == 0; }
 };
 
 // The positions [lo, hi) along one output axis whose tap at `offset` lands inside [0, size).
@@ -37,13 +41,15 @@ std::pair<int64_t, int64_t> inside(int64_t offset, int64_t stride, int64_t size,
 // Visits every column-matrix row in [row_begin, row_end), one output row at a time, as
 // f(run, src, offset, lo, hi): positions [lo, hi) of the run of out_w column entries take
 // src[i * stride_w + offset], where src is the image row the windows cover; the others are
-// padding. Runs whose windows lie in the vertical padding come with src == nullptr.
+// padding. Runs whose windows lie in the vertical padding come with src == nullptr. Rows of the
+// column matrix are `ld` elements apart (cols(), or more where several images share it).
 template <class ImageT, class ColT, class F>
-void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int64_t row_end, ColT* col, F&& f) {
+void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int64_t row_end, ColT* col, int64_t ld,
+                         F&& f) {
   for (int64_t r = row_begin; r < row_end; ++r) {
     const int64_t kw = r % g.k_w, kh = (r / g.k_w) % g.k_h, c = r / (g.k_w * g.k_h);
     ImageT* plane = image + c * g.h * g.w;
-    ColT* row = col + r * g.cols();
+    ColT* row = col + r * ld;
     const int64_t offset = kw * g.dil_w - g.pad_w;
     const auto [lo, hi] = inside(offset, g.stride_w, g.w, g.out_w);
     for (int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -54,14 +60,21 @@ void for_each_window_row(ImageT* image, const Window& g, int64_t row_begin, int6
   }
 }
 
+// Runs of at most this many column entries are copied element by element (small images).
+constexpr int64_t kShortRun = 32;
+
 // col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], 0 outside.
 template <class T>
-void im2col(const T* image, const Window& g, T* col) {
+void im2col(const T* image, const Window& g, T* col, int64_t ld) {
   const int64_t sw = g.stride_w, n = g.out_w;
   parallel_for(0, g.rows(), 1, [&](int64_t b, int64_t e) {
-    for_each_window_row(image, g, b, e, col, [&](T* run, const T* src, int64_t offset, int64_t lo, int64_t hi) {
+    for_each_window_row(image, g, b, e, col, ld, [&](T* run, const T* src, int64_t offset, int64_t lo, int64_t hi) {
       if (!src) {
         std::fill(run, run + n, T(0));
+        return;
+      }
+      if (n <= kShortRun) {  // one loop: three library calls would cost more than the copy
+        for (int64_t i = 0; i < n; ++i) run[i] = i >= lo && i < hi ? src[i * sw + offset] : T(0);
         return;
       }
       std::fill(run, run + lo, T(0));
@@ -79,10 +92,10 @@ void im2col(const T* image, const Window& g, T* col) {
 // image's current values. Rows of one channel write only that channel's plane, so the work is
 // split by channel and no two threads write the same element.
 template <class T>
-void col2im(const T* col, const Window& g, T* image) {
+void col2im(const T* col, int64_t ld, const Window& g, T* image) {
   const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w;
   parallel_for(0, g.channels, 1, [&](int64_t b, int64_t e) {
-    for_each_window_row(image, g, b * per_channel, e * per_channel, col,
+    for_each_window_row(image, g, b * per_channel, e * per_channel, col, ld,
                         [&](const T* run, T* dst, int64_t offset, int64_t lo, int64_t hi) {
                           if (!dst) return;
                           for (int64_t i = lo; i < hi; ++i) dst[i * sw + offset] += run[i];
@@ -90,30 +103,66 @@ void col2im(const T* col, const Window& g, T* image) {
   });
 }
 
-// c (m x n) = op(a) @ b, plus c itself when accumulating; row-major, through OpenBLAS. BLAS
+// Which operand of a product is transposed: a (m x k, stored k x m) or b (k x n, stored n x k).
+enum class Trans { None, A, B };
+
+// c (m x n) = op(a) @ op(b), plus c itself when accumulating; row-major, through OpenBLAS. BLAS
 // rejects zero leading dimensions, so empty products are handled here.
 template <class T>
-void gemm(bool trans_a, bool accumulate, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+void gemm(Trans trans, bool accumulate, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate) std::fill(c, c + m * n, T(0));
     return;
   }
-  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
-  const int64_t lda = trans_a ? m : k;
+  const auto ta = trans == Trans::A ? CblasTrans : CblasNoTrans;
+  const auto tb = trans == Trans::B ? CblasTrans : CblasNoTrans;
+  const int64_t lda = trans == Trans::A ? m : k, ldb = trans == Trans::B ? k : n;
   const T beta = accumulate ? T(1) : T(0);
   if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.f, a, lda, b, n, beta, c, n);
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, n);
   } else {
-    cblas_dgemm(CblasRowMajor, ta, CblasNoTrans, m, n, k, 1.0, a, lda, b, n, beta, c, n);
+    cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, n);
   }
 }
+
 
 // out[o, :] = bias[o] over a (channels x plane) block, or 0 without a bias: the starting value
 // that the products accumulate onto.
 template <class T>
 void init_output(T* out, const T* bias, int64_t channels, int64_t plane) {
   for (int64_t o = 0; o < channels; ++o) std::fill(out + o * plane, out + (o + 1) * plane, bias ? bias[o] : T(0));
+}
+
+// Note [Images per GEMM]
+// One GEMM per image suits large images; for small ones (the digits CNN's 8x8 and 4x4 planes)
+// the fixed cost of every BLAS call dominates. So images are taken in chunks whose column
+// matrices lie side by side in one matrix of count * cols columns (row stride ld), with the other
+// per-image operand packed alike (pack_blocks), and one GEMM serves the whole chunk. Chunks of one
+// image (images of kGemmCols positions or more) need no packing.
+constexpr int64_t kGemmCols = 256;
+
+int64_t images_per_gemm(const Window& g) { return std::clamp<int64_t>(kGemmCols / std::max<int64_t>(g.cols(), 1), 1, 64); }
+
+// dst[r, i * cols + j] = src[i * stride + r * cols + j]: `count` (rows x cols) blocks, `stride`
+// elements apart, side by side in one rows x (count * cols) matrix.
+template <class T>
+void pack_blocks(const T* src, int64_t stride, int64_t count, int64_t rows, int64_t cols, T* dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < count; ++i)
+      std::copy(src + i * stride + r * cols, src + i * stride + (r + 1) * cols, dst + (r * count + i) * cols);
+}
+
+// The reverse of pack_blocks, adding bias[r] to row r when there is a bias.
+template <class T>
+void unpack_blocks(const T* src, int64_t count, int64_t rows, int64_t cols, const T* bias, T* dst, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < count; ++i) {
+      const T* from = src + (r * count + i) * cols;
+      T* to = dst + i * stride + r * cols;
+      const T b = bias ? bias[r] : T(0);
+      for (int64_t j = 0; j < cols; ++j) to[j] = from[j] + b;
+    }
 }
 
 // Note [Conv threading]
@@ -174,6 +223,34 @@ void for_each_image(int64_t batch, int64_t scratch_elems, DType dtype, F&& body)
   }
 }
 
+// The window of a convolution over `image` with a weight of shape `weight`, its grid as large
+// as `grid`'s spatial dims; conv1d's (N, C, W) shapes are H = 1 with a trivial window along H.
+Window conv_window(const Shape& image, const Shape& grid, const Shape& weight, const Attrs& attrs, int dims) {
+  const auto& stride = attrs.get<std::vector<int64_t>>("stride");
+  const auto& padding = attrs.get<std::vector<int64_t>>("padding");
+  const auto& dilation = attrs.get<std::vector<int64_t>>("dilation");
+  // Spatial sizes, H first.
+  auto spatial = [&](const Shape& s, int d) { return dims == 1 && d == 0 ? 1 : s[s.size() - 2 + d]; };
+  auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
+    return dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
+  };
+  Window g;
+  g.channels = weight[1];  // input channels per group; output channels per group when transposed
+  g.h = spatial(image, 0);
+  g.w = spatial(image, 1);
+  g.out_h = spatial(grid, 0);
+  g.out_w = spatial(grid, 1);
+  g.k_h = spatial(weight, 0);
+  g.k_w = spatial(weight, 1);
+  g.stride_h = param(stride, 0, 1);
+  g.stride_w = param(stride, 1, 1);
+  g.pad_h = param(padding, 0, 0);
+  g.pad_w = param(padding, 1, 0);
+  g.dil_h = param(dilation, 0, 1);
+  g.dil_w = param(dilation, 1, 1);
+  return g;
+}
+
 // The operands of a convolution call as dense (N, C, H, W) data: conv1d's (N, C, W) is H = 1,
 // an unbatched input is N = 1.
 struct ConvCall {
@@ -187,92 +264,146 @@ ConvCall conv_call(const KernelCall& c, bool transposed) {
   ConvCall cc{as_contiguous(c.inputs[0]), as_contiguous(c.inputs[1]), as_contiguous(c.inputs[2]),
               c.outputs[0], 1, c.attrs.get<int64_t>("groups"), {}};
   const Shape& x = cc.input.shape();
-  const Shape& w = cc.weight.shape();
-  const Shape& y = cc.output.shape();
   if (x.size() == Dims + 2) cc.batch = x[0];
-  const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
-  const auto& padding = c.attrs.get<std::vector<int64_t>>("padding");
-  const auto& dilation = c.attrs.get<std::vector<int64_t>>("dilation");
-  // Spatial sizes, H first; conv1d has H = 1 with a trivial window along it.
-  auto spatial = [&](const Shape& s, int d) { return Dims == 1 && d == 0 ? 1 : s[s.size() - 2 + d]; };
-  auto param = [&](const std::vector<int64_t>& v, int d, int64_t trivial) {
-    return Dims == 1 ? (d == 0 ? trivial : v[0]) : window_param(v, d);
-  };
-  Window& g = cc.window;
-  const Shape& img = transposed ? y : x;
-  const Shape& grid = transposed ? x : y;
-  g.channels = w[1];  // input channels per group; output channels per group when transposed
-  g.h = spatial(img, 0);
-  g.w = spatial(img, 1);
-  g.out_h = spatial(grid, 0);
-  g.out_w = spatial(grid, 1);
-  g.k_h = spatial(w, 0);
-  g.k_w = spatial(w, 1);
-  g.stride_h = param(stride, 0, 1);
-  g.stride_w = param(stride, 1, 1);
-  g.pad_h = param(padding, 0, 0);
-  g.pad_w = param(padding, 1, 0);
-  g.dil_h = param(dilation, 0, 1);
-  g.dil_w = param(dilation, 1, 1);
+  const Shape& y = cc.output.shape();
+  cc.window = conv_window(transposed ? y : x, transposed ? x : y, cc.weight.shape(), c.attrs, Dims);
   return cc;
 }
 
-// y[n, g] = W[g] @ im2col(x[n, g]) + bias, for every image n and group g.
+// y[n, g] = W[g] @ im2col(x[n, g]) + bias, for every image n and group g; several images per
+// GEMM when they are small (Note [Images per GEMM]).
 template <int Dims>
 void conv_kernel(KernelCall& c) {
   const ConvCall cc = conv_call<Dims>(c, false);
   const Window& g = cc.window;
-  const int64_t out_per_group = cc.weight.shape()[0] / cc.groups;
-  const int64_t k = g.rows();  // reduction length of one group
-  const bool direct = g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  const int64_t groups = cc.groups, out_per_group = cc.weight.shape()[0] / groups;
+  const int64_t k = g.rows(), cols = g.cols(), chunk = images_per_gemm(g);  // k: reduction length of one group
+  const bool direct = g.direct();
   dispatch_floating(cc.input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = cc.input.data<T>();
     const T* w = cc.weight.data<T>();
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
-    const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * g.cols();
-    const int64_t scratch_elems = direct ? 0 : k * g.cols();
-    for_each_image(cc.batch, scratch_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * cols;
+    const int64_t col_elems = direct && chunk == 1 ? 0 : k * chunk * cols;
+    const int64_t product_elems = chunk > 1 ? out_per_group * chunk * cols : 0;
+    for_each_image(cc.batch, col_elems + product_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
-      for (int64_t n = b; n < e; ++n) {
-        for (int64_t grp = 0; grp < cc.groups; ++grp) {
-          const T* image = x + (n * cc.groups + grp) * in_plane;
-          T* out = y + (n * cc.groups + grp) * out_plane;
-          if (!direct) im2col(image, g, col);
-          // With a bias, the product accumulates onto it (no separate pass over the output).
-          if (bias) init_output(out, bias + grp * out_per_group, out_per_group, g.cols());
-          gemm(false, bias != nullptr, out_per_group, g.cols(), k, w + grp * out_per_group * k,
-               direct ? image : col, out);
+      T* product = col + col_elems;
+      for (int64_t n = b; n < e; n += chunk) {
+        const int64_t count = std::min(chunk, e - n);
+        for (int64_t grp = 0; grp < groups; ++grp) {
+          const T* image = x + (n * groups + grp) * in_plane;
+          T* out = y + (n * groups + grp) * out_plane;
+          const T* weights = w + grp * out_per_group * k;
+          const T* bias_g = bias ? bias + grp * out_per_group : nullptr;
+          if (count == 1) {
+            if (!direct) im2col(image, g, col, cols);
+            // With a bias, the product accumulates onto it (no separate pass over the output).
+            if (bias) init_output(out, bias_g, out_per_group, cols);
+            gemm(Trans::None, bias != nullptr, out_per_group, cols, k, weights, direct ? image : col, out);
+            continue;
+          }
+          for (int64_t i = 0; i < count; ++i) im2col(image + i * groups * in_plane, g, col + i * cols, count * cols);
+          gemm(Trans::None, false, out_per_group, count * cols, k, weights, col, product);
+          unpack_blocks(product, count, out_per_group, cols, bias_g, out, groups * out_plane);
         }
       }
     });
   });
 }
 
-// y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product.
+// y[n, g] = col2im(W[g]^T @ x[n, g]) + bias: the adjoint of conv2d's im2col product. It is also
+// conv2d's input gradient (Note [Convolution gradients] in engine/ops/conv.cpp).
 void conv_transpose2d_kernel(KernelCall& c) {
   const ConvCall cc = conv_call<2>(c, true);
   const Window& g = cc.window;
-  const int64_t in_per_group = cc.weight.shape()[0] / cc.groups;
+  const int64_t groups = cc.groups, in_per_group = cc.weight.shape()[0] / groups;
+  const int64_t cols = g.cols(), chunk = images_per_gemm(g);
+  const bool direct = g.direct();
   dispatch_floating(cc.input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* x = cc.input.data<T>();
     const T* w = cc.weight.data<T>();
     const T* bias = cc.bias.defined() ? cc.bias.data<T>() : nullptr;
     T* y = cc.output.data<T>();
-    const int64_t in_plane = in_per_group * g.cols(), out_plane = g.channels * g.h * g.w;
-    for_each_image(cc.batch, g.rows() * g.cols(), cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    const int64_t in_plane = in_per_group * cols, out_plane = g.channels * g.h * g.w;
+    const int64_t col_elems = direct && chunk == 1 ? 0 : g.rows() * chunk * cols;
+    const int64_t packed_elems = chunk > 1 ? in_per_group * chunk * cols : 0;
+    for_each_image(cc.batch, col_elems + packed_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
-      for (int64_t n = b; n < e; ++n) {
-        for (int64_t grp = 0; grp < cc.groups; ++grp) {
-          T* out = y + (n * cc.groups + grp) * out_plane;
-          gemm(true, false, g.rows(), g.cols(), in_per_group, w + grp * in_per_group * g.rows(),
-               x + (n * cc.groups + grp) * in_plane, col);
-          init_output(out, bias ? bias + grp * g.channels : nullptr, g.channels, g.h * g.w);
-          col2im(col, g, out);
+      T* packed = col + col_elems;
+      for (int64_t n = b; n < e; n += chunk) {
+        const int64_t count = std::min(chunk, e - n);
+        for (int64_t grp = 0; grp < groups; ++grp) {
+          T* out = y + (n * groups + grp) * out_plane;
+          const T* image = x + (n * groups + grp) * in_plane;
+          const T* weights = w + grp * in_per_group * g.rows();
+          const T* bias_g = bias ? bias + grp * g.channels : nullptr;
+          if (direct && count == 1) {  // col2im of a 1x1 window is the identity: the product lands in place
+            if (bias) init_output(out, bias_g, g.channels, g.h * g.w);
+            gemm(Trans::A, bias != nullptr, g.rows(), cols, in_per_group, weights, image, out);
+            continue;
+          }
+          if (count > 1) pack_blocks(image, groups * in_plane, count, in_per_group, cols, packed);
+          gemm(Trans::A, false, g.rows(), count * cols, in_per_group, weights, count > 1 ? packed : image, col);
+          for (int64_t i = 0; i < count; ++i) {
+            T* plane = out + i * groups * out_plane;
+            init_output(plane, bias_g, g.channels, g.h * g.w);
+            col2im(col + i * cols, count * cols, g, plane);
+          }
         }
       }
+    });
+  });
+}
+
+// dW[g] = sum over images n of G[n, g] @ im2col(x[n, g])^T for every group g, where G is the
+// gradient of conv2d's output (grad_output) and x its input; several images per GEMM when they
+// are small (Note [Images per GEMM]). Ranges of images on several threads (Note [Conv
+// threading]) each sum into a dW of their own, added into the output at the end.
+void conv2d_backward_weight_kernel(KernelCall& c) {
+  const Tensor grad = as_contiguous(c.inputs[0]), input = as_contiguous(c.inputs[1]);
+  const Tensor& out = c.outputs[0];
+  const Shape& ws = out.shape();
+  const Window g = conv_window(input.shape(), grad.shape(), ws, c.attrs, 2);
+  const int64_t groups = c.attrs.get<int64_t>("groups"), out_per_group = ws[0] / groups, k = g.rows();
+  const int64_t batch = input.dim() == 4 ? input.size(0) : 1, total = out.numel();
+  const int64_t cols = g.cols(), chunk = images_per_gemm(g);
+  const bool direct = g.direct();
+  std::mutex mutex;
+  dispatch_floating(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* go = grad.data<T>();
+    const T* x = input.data<T>();
+    T* dw = out.data<T>();
+    std::fill(dw, dw + total, T(0));
+    const int64_t in_plane = g.channels * g.h * g.w, grad_plane = out_per_group * cols;
+    const int64_t col_elems = direct && chunk == 1 ? 0 : k * chunk * cols;
+    const int64_t packed_elems = chunk > 1 ? out_per_group * chunk * cols : 0;
+    for_each_image(batch, col_elems + packed_elems + total, out.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+      T* col = scratch.data<T>();
+      T* packed = col + col_elems;
+      const bool whole = b == 0 && e == batch;  // one range: it sums straight into the output
+      T* sum = whole ? dw : packed + packed_elems;
+      if (!whole) std::fill(sum, sum + total, T(0));
+      for (int64_t n = b; n < e; n += chunk) {
+        const int64_t count = std::min(chunk, e - n);
+        for (int64_t grp = 0; grp < groups; ++grp) {
+          const T* image = x + (n * groups + grp) * in_plane;
+          const T* grads = go + (n * groups + grp) * grad_plane;
+          const bool in_place = direct && count == 1;  // the image is its own column matrix
+          for (int64_t i = 0; i < count && !in_place; ++i)
+            im2col(image + i * groups * in_plane, g, col + i * cols, count * cols);
+          if (count > 1) pack_blocks(grads, groups * grad_plane, count, out_per_group, cols, packed);
+          gemm(Trans::B, true, out_per_group, k, count * cols, count > 1 ? packed : grads, in_place ? image : col,
+               sum + grp * out_per_group * k);
+        }
+      }
+      if (whole) return;
+      std::lock_guard<std::mutex> lock(mutex);
+      for (int64_t i = 0; i < total; ++i) dw[i] += sum[i];
     });
   });
 }
@@ -282,5 +413,6 @@ void conv_transpose2d_kernel(KernelCall& c) {
 TERRA_KERNEL(conv1d, CPU, conv_kernel<1>);
 TERRA_KERNEL(conv2d, CPU, conv_kernel<2>);
 TERRA_KERNEL(conv_transpose2d, CPU, conv_transpose2d_kernel);
+TERRA_KERNEL(conv2d_backward_weight, CPU, conv2d_backward_weight_kernel);
 
 }  // namespace terra::cpu

@@ -1,8 +1,10 @@
-// CPU kernels of the losses. The pointwise losses run the elementwise loop over the functors of
-// kernels/common/loss_math.hpp. nll_loss gathers one log-probability per sample. cross_entropy is
-// fused: each sample's log-sum-exp (kernels/cpu/softmax.hpp) and its logits give the loss, so
-// log_softmax is never materialized; it equals log_softmax followed by nll_loss (and PyTorch's
-// label-smoothing and class-probability formulas). Sums accumulate in float64 (int64 for integer
+// CPU kernels of the losses and their backward ops. The pointwise losses (and their gradients)
+// run the elementwise loop over the functors of kernels/common/loss_math.hpp. nll_loss gathers
+// one log-probability per sample. cross_entropy is fused: each sample's log-sum-exp
+// (kernels/cpu/softmax.hpp) and its logits give the loss, so log_softmax is never materialized;
+// it equals log_softmax followed by nll_loss (and PyTorch's label-smoothing and
+// class-probability formulas). Its backward is one scaled softmax pass and a correction (Note
+// [Fused cross-entropy backward]). Sums accumulate in float64 (int64 for integer
 // l1_loss) in a fixed order, so results do not depend on the thread count.
 #include <algorithm>
 #include <vector>
@@ -166,12 +168,13 @@ void reduce_samples(const KernelCall& c, Reduction r, int64_t n, int64_t cost, c
 }
 
 // The class losses read whole rows and gather by class: contiguous operands keep that simple.
+// Their backward ops take grad_output first, so the operands start at input `first`.
 struct ClassOperands {
   Tensor x, target, weight;
-  explicit ClassOperands(const KernelCall& c)
-      : x(as_contiguous(c.inputs[0])),
-        target(as_contiguous(c.inputs[1])),
-        weight(c.inputs[2].defined() ? as_contiguous(c.inputs[2]) : Tensor()) {}
+  explicit ClassOperands(const KernelCall& c, size_t first = 0)
+      : x(as_contiguous(c.inputs[first])),
+        target(as_contiguous(c.inputs[first + 1])),
+        weight(as_contiguous(c.inputs[first + 2])) {}
 };
 
 void nll_loss_kernel(KernelCall& c) {
@@ -245,6 +248,168 @@ void cross_entropy_kernel(KernelCall& c) {
   });
 }
 
+// --- backward ---
+
+// Each sample's share of the incoming gradient g: g[s] for 'none', g for 'sum', g / total for
+// 'mean' with total the sum of weight(s) the forward divided by. An ignored sample's weight(s)
+// is 0, and the kernels leave its gradient 0 whatever its factor.
+template <class T, class Weight>
+std::vector<double> sample_factors(const Tensor& grad, Reduction r, int64_t n, const Weight& weight) {
+  std::vector<double> f(n);
+  if (r == Reduction::None) {
+    const Tensor g = as_contiguous(grad);
+    const T* gp = g.data<T>();
+    for (int64_t s = 0; s < n; ++s) f[s] = static_cast<double>(gp[s]);
+    return f;
+  }
+  double v = static_cast<double>(*grad.data<T>());
+  if (r == Reduction::Mean) {
+    double total = 0;
+    for (int64_t s = 0; s < n; ++s) total += weight(s);
+    v /= total;
+  }
+  std::fill(f.begin(), f.end(), v);
+  return f;
+}
+
+// nll_loss_backward(grad_output, self, target, weight): -w[t] times the sample's factor at the
+// target class, 0 elsewhere.
+void nll_loss_backward_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const int64_t ignore = c.attrs.get<int64_t>("ignore_index");
+  const ClassOperands in(c, 1);
+  const ClassLayout L = class_layout(in.x);
+  const int64_t n = L.samples();
+  const int64_t* t = in.target.data<int64_t>();
+  check_targets(t, n, L.classes, ignore);
+  const Tensor& out = c.outputs[0];
+  dispatch_floating(in.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
+    const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, weight);
+    T* o = out.data<T>();
+    std::fill(o, o + out.numel(), T(0));
+    for (int64_t s = 0; s < n; ++s)
+      if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] = static_cast<T>(-weight(s) * f[s]);
+  });
+}
+
+// o[s, k] -= f[s] * r(s, k) over every class k of every sample, in memory order.
+template <class T, class R>
+void subtract_dense(T* o, const ClassLayout& L, const std::vector<double>& f, const R& r) {
+  parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(L.classes * L.inner, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i)
+                   for (int64_t k = 0; k < L.classes; ++k) {
+                     T* row = o + (i * L.classes + k) * L.inner;
+                     for (int64_t j = 0; j < L.inner; ++j) {
+                       const int64_t s = i * L.inner + j;
+                       row[j] -= static_cast<T>(f[s] * r(s, k));
+                     }
+                   }
+               });
+}
+
+// Note [Fused cross-entropy backward]
+// The loss of a sample is sum_k r[k] (lse - x[k]) for per-class coefficients r (see
+// cross_entropy_kernel), so its gradient is f * (R p - r) with p = softmax(x), R = sum_k r[k] and
+// f the sample's factor. The softmax pass writes f R p straight into the output (its normalizing
+// multiply takes the factor); subtracting f r then touches only the target class for class
+// indices without smoothing (r = w[t] at t), and every class otherwise. With C classes and
+// smoothing e: indices r[k] = (1 - e) w[t] [k = t] + e / C w[k], ignored samples r = 0;
+// probabilities r[k] = w[k] (q[k] (1 - e) + e / C).
+void cross_entropy_backward_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const ClassOperands in(c, 1);
+  const ClassLayout L = class_layout(in.x);
+  const int64_t n = L.samples(), C = L.classes;
+  const double e = std::max(0.0, c.attrs.get<double>("label_smoothing"));
+  const bool probabilities = is_floating(in.target.dtype());
+  const int64_t ignore = c.attrs.get<int64_t>("ignore_index");
+  if (!probabilities) check_targets(in.target.data<int64_t>(), n, C, ignore);
+  const Tensor& out = c.outputs[0];
+  if (out.numel() == 0) return;
+  dispatch_floating(in.x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    auto w = [&](int64_t k) { return wp ? double(wp[k]) : 1.0; };
+    double w_total = 0;
+    for (int64_t k = 0; k < C; ++k) w_total += w(k);
+    T* o = out.data<T>();
+    std::vector<T> row_scale(n);
+    if (probabilities) {
+      const T* q = in.target.data<T>();
+      const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, [](int64_t) { return 1.0; });
+      auto coef = [&](int64_t s, int64_t k) {
+        return w(k) * (double(q[L.base(s) + k * L.inner]) * (1 - e) + e / double(C));
+      };
+      for (int64_t s = 0; s < n; ++s) {
+        double total = 0;
+        for (int64_t k = 0; k < C; ++k) total += coef(s, k);
+        row_scale[s] = static_cast<T>(f[s] * total);
+      }
+      softmax_dim(in.x.data<T>(), o, L.outer, C, L.inner, false, row_scale.data());
+      subtract_dense(o, L, f, coef);
+      return;
+    }
+    const int64_t* t = in.target.data<int64_t>();
+    std::vector<double> f =
+        sample_factors<T>(c.inputs[0], r, n, [&](int64_t s) { return t[s] == ignore ? 0.0 : w(t[s]); });
+    for (int64_t s = 0; s < n; ++s) {
+      if (t[s] == ignore) f[s] = 0;  // also when all are ignored and the 'mean' factor is inf
+      row_scale[s] = t[s] == ignore ? T(0) : static_cast<T>(f[s] * ((1 - e) * w(t[s]) + e / double(C) * w_total));
+    }
+    softmax_dim(in.x.data<T>(), o, L.outer, C, L.inner, false, row_scale.data());
+    for (int64_t s = 0; s < n; ++s)
+      if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] -= static_cast<T>(f[s] * (1 - e) * w(t[s]));
+    if (e > 0) subtract_dense(o, L, f, [&](int64_t, int64_t k) { return e / double(C) * w(k); });
+  });
+}
+
+// The pointwise losses' backward ops: grad_output first, then the forward's inputs; the output
+// has the loss's broadcast shape. For 'mean' and 'sum' grad_output is 0-d, so it is scaled once
+// (by 1 / numel for 'mean') and broadcast by the elementwise loop with the other operands.
+template <class T>
+Tensor scaled_grad(const KernelCall& c, Reduction r) {
+  const Tensor& g = c.inputs[0];
+  if (r != Reduction::Mean) return g;
+  const int64_t n = c.outputs[0].numel();
+  return Tensor::wrap_scalar(static_cast<double>(*g.data<T>()) / static_cast<double>(n), g.dtype());
+}
+
+template <class Op>
+void regression_backward_kernel(KernelCall& c) {
+  const Op op = math::make_op<Op>(c.attrs);
+  const Reduction r = reduction_of(c);
+  dispatch_floating(c.outputs[0].dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    elementwise<T, T, T, T>(c.outputs[0], {c.inputs[1], c.inputs[2], scaled_grad<T>(c, r)}, op);
+  });
+}
+
+void binary_cross_entropy_backward_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const Tensor& out = c.outputs[0];
+  dispatch_floating(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    elementwise<T, T, T, T, T>(out, {c.inputs[1], c.inputs[2], weight_or_one(c.inputs[3], out.dtype()), scaled_grad<T>(c, r)},
+                               math::BinaryCrossEntropyGrad{});
+  });
+}
+
+void binary_cross_entropy_with_logits_backward_kernel(KernelCall& c) {
+  const Reduction r = reduction_of(c);
+  const Tensor& out = c.outputs[0];
+  dispatch_floating(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    elementwise<T, T, T, T, T, T>(out,
+                                  {c.inputs[1], c.inputs[2], weight_or_one(c.inputs[3], out.dtype()),
+                                   weight_or_one(c.inputs[4], out.dtype()), scaled_grad<T>(c, r)},
+                                  math::BinaryCrossEntropyWithLogitsGrad{});
+  });
+}
+
 }  // namespace
 
 TERRA_KERNEL(nll_loss, CPU, nll_loss_kernel);
@@ -254,5 +419,12 @@ TERRA_KERNEL(l1_loss, CPU, regression_kernel<math::AbsoluteError>);
 TERRA_KERNEL(smooth_l1_loss, CPU, regression_kernel<math::SmoothL1>);
 TERRA_KERNEL(binary_cross_entropy, CPU, binary_cross_entropy_kernel);
 TERRA_KERNEL(binary_cross_entropy_with_logits, CPU, binary_cross_entropy_with_logits_kernel);
+TERRA_KERNEL(nll_loss_backward, CPU, nll_loss_backward_kernel);
+TERRA_KERNEL(cross_entropy_backward, CPU, cross_entropy_backward_kernel);
+TERRA_KERNEL(mse_loss_backward, CPU, regression_backward_kernel<math::SquaredErrorGrad>);
+TERRA_KERNEL(l1_loss_backward, CPU, regression_backward_kernel<math::AbsoluteErrorGrad>);
+TERRA_KERNEL(smooth_l1_loss_backward, CPU, regression_backward_kernel<math::SmoothL1Grad>);
+TERRA_KERNEL(binary_cross_entropy_backward, CPU, binary_cross_entropy_backward_kernel);
+TERRA_KERNEL(binary_cross_entropy_with_logits_backward, CPU, binary_cross_entropy_with_logits_backward_kernel);
 
 }  // namespace terra::cpu

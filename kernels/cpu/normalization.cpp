@@ -1,6 +1,7 @@
-// CPU kernels of the normalization ops: layer_norm, batch_norm (training and eval) and group_norm.
-// Each reads its statistics in one pass over a row, group or channel (Note [Shifted sums]) and
-// normalizes in a second, plain loop that GCC vectorizes. Inputs and parameters are made
+// CPU kernels of the normalization ops: layer_norm, batch_norm (training and eval) and group_norm,
+// and their backward ops. Each reads its statistics in one pass over a row, group or channel
+// (Note [Shifted sums]) and normalizes in a second, plain loop that GCC vectorizes; each backward
+// op recomputes them in its first pass, next to the gradient's sums, and writes dx in a second. Inputs and parameters are made
 // contiguous first (a copy only when they are strided): every loop here walks unit-stride runs.
 #include <algorithm>
 #include <cmath>
@@ -77,6 +78,58 @@ struct LaneSums {
         q[k] += q[k + w];
       }
     return used ? Sums{s[0], q[0]} : Sums{};
+  }
+};
+
+// The backward passes' sums over a run: with d = x - shift and g the incoming gradient (times
+// the weight for layer_norm), the statistics' sums of d and d * d, and sum(g), sum(g * d).
+// Lanes and folding as LaneSums (Note [Shifted sums]), so the statistics come out as the
+// forward's when a run is added in one call.
+struct GradSums {
+  double s = 0, q = 0, g = 0, gd = 0;
+  void operator+=(const GradSums& o) {
+    s += o.s;
+    q += o.q;
+    g += o.g;
+    gd += o.gd;
+  }
+};
+
+struct GradLaneSums {
+  double s[kLanes], q[kLanes], g[kLanes], gd[kLanes];
+  int64_t used = 0;
+
+  // gy[i] * w[i] is the gradient term; Weighted false reads no w.
+  template <bool Weighted, class T>
+  [[gnu::always_inline]] void add(const T* x, const T* gy, const T* w, int64_t n, double shift) {
+    const int64_t width = std::min(kLanes, n);
+    for (; used < width; ++used) s[used] = q[used] = g[used] = gd[used] = 0.0;
+    for (int64_t i = 0; i < n; i += kLanes) {
+      const int64_t m = std::min(kLanes, n - i);
+      for (int64_t k = 0; k < m; ++k) {
+        const double d = static_cast<double>(x[i + k]) - shift;
+        double gv = static_cast<double>(gy[i + k]);
+        if constexpr (Weighted) gv *= static_cast<double>(w[i + k]);
+        s[k] += d;
+        q[k] += d * d;
+        g[k] += gv;
+        gd[k] += gv * d;
+      }
+    }
+  }
+
+  [[gnu::always_inline]] GradSums total() {
+    int64_t width = 1;
+    while (width < used) width *= 2;
+    for (; used < width; ++used) s[used] = q[used] = g[used] = gd[used] = 0.0;
+    for (int64_t w = width / 2; w >= 1; w /= 2)
+      for (int64_t k = 0; k < w; ++k) {
+        s[k] += s[k + w];
+        q[k] += q[k + w];
+        g[k] += g[k + w];
+        gd[k] += gd[k + w];
+      }
+    return used ? GradSums{s[0], q[0], g[0], gd[0]} : GradSums{};
   }
 };
 
@@ -310,6 +363,14 @@ TERRA_CPU_CLONES void normalize_by_rows(const T* x, T* y, int64_t cols, const Ch
   }
 }
 
+// Per-column copies of per-channel parameters: by rows, they make each row one vectorizable loop.
+template <class T>
+std::vector<T> per_column(const std::vector<T>& v, const ChannelLayout& l) {
+  std::vector<T> cols(l.cols());
+  for (int64_t j = 0; j < l.cols(); ++j) cols[j] = v[j / l.hw];
+  return cols;
+}
+
 template <class T>
 void normalize_channels(const T* x, T* y, const ChannelLayout& l, const ChannelAffine<T>& a) {
   if (!l.by_rows()) {
@@ -317,13 +378,7 @@ void normalize_channels(const T* x, T* y, const ChannelLayout& l, const ChannelA
                  [&](int64_t begin, int64_t end) { normalize_by_runs(x, y, l, a, begin, end); });
     return;
   }
-  // Per-column copies of the channel parameters make each row one vectorizable loop.
-  ChannelAffine<T> cols;
-  for (int64_t j = 0; j < l.cols(); ++j) {
-    cols.mean.push_back(a.mean[j / l.hw]);
-    cols.scale.push_back(a.scale[j / l.hw]);
-    cols.bias.push_back(a.bias[j / l.hw]);
-  }
+  const ChannelAffine<T> cols{per_column(a.mean, l), per_column(a.scale, l), per_column(a.bias, l)};
   parallel_for(0, l.n, grain_for(l.cols()),
                [&](int64_t begin, int64_t end) { normalize_by_rows(x, y, l.cols(), cols, begin, end); });
 }
@@ -384,8 +439,335 @@ void batch_norm_typed(KernelCall& c) {
   normalize_channels(x.data<T>(), c.outputs[0].data<T>(), l, a);
 }
 
+// Note [Running statistics are not saved]
+// batch_norm's gradient reads the running statistics in eval mode only, and they are saved for
+// it, but a training-mode call writes them (bumping their version): a saved copy would fail the
+// version check of every graph but the last when a model runs forward twice before backward
+// (two views of a batch, a GAN's real and fake passes). Autograd's SaveSet is fixed per op, so
+// after a training-mode update the kernel drops them from the call's inputs, which are what the
+// dispatcher records: nothing keeps them, nothing checks them.
 void batch_norm_kernel(KernelCall& c) {
   dispatch_floating(c.inputs[0].dtype(), [&](auto tag) { batch_norm_typed<decltype(tag)>(c); });
+  if (c.attrs.get<bool>("training")) c.inputs[3] = c.inputs[4] = Tensor();
+}
+
+// ---- backward ------------------------------------------------------------------------------
+// Each backward op recomputes the statistics in the pass that reads x and g for the gradient's
+// sums (GradSums), so the forward saves nothing but its input and weight; a second pass writes
+//   dx = rstd * w * (g - mean(g) - xhat * mean(g * xhat))   (means over the normalized set)
+// as a * g + b * x + k with a, b, k per row, group or channel. With M values, shift-relative
+// sums as in GradSums and mean_d = s / M:  sum(g * xhat) = rstd * (gd - mean_d * g).
+
+// The coefficients of dx = a * g + b * x + k for a set with sums t (their g already times the
+// weight), statistics m and rstd; w is the weight that a carries (1 where the caller applies a
+// per-element weight itself).
+struct BackwardAffine {
+  double a, b, k;
+};
+
+BackwardAffine backward_affine(const GradSums& t, const Moments& m, double rstd, double w, int64_t count) {
+  const double inv = 1.0 / static_cast<double>(count);
+  const double mean_d = t.s * inv;
+  const double dot = rstd * (t.gd - mean_d * t.g);  // sum(g * xhat)
+  const double b = -rstd * rstd * dot * inv;
+  return {rstd * w, b, -b * m.mean - rstd * t.g * inv};
+}
+
+template <class T>
+[[gnu::always_inline]] inline void backward_run(const T* g, const T* x, T* dx, int64_t n, T a, T b, T k) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = a * g[i] + b * x[i] + k;
+}
+
+// ---- layer_norm_backward: rows; grad_weight and grad_bias sum over rows into partials --------
+
+template <class T>
+struct LayerNormBackward {
+  const T *x, *g, *w;
+  T* dx;
+  int64_t cols;
+  double eps;
+};
+
+// Rows [begin, end), adding each row's g * xhat and g into dw and db.
+template <class T>
+TERRA_CPU_CLONES void layer_norm_backward_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end, double* dw,
+                                               double* db) {
+  const int64_t cols = d.cols;
+  for (int64_t r = begin; r < end; ++r) {
+    const T* x = d.x + r * cols;
+    const T* g = d.g + r * cols;
+    const double shift = static_cast<double>(x[0]);
+    GradLaneSums sums;
+    sums.add<true>(x, g, d.w, cols, shift);
+    const GradSums t = sums.total();
+    const Moments m = moments(Sums{t.s, t.q}, cols, shift);
+    const double rstd = 1.0 / std::sqrt(m.var + d.eps);
+    const BackwardAffine c = backward_affine(t, m, rstd, 1.0, cols);
+    const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), k = static_cast<T>(c.k);
+    const T *w = d.w;
+    T* dx = d.dx + r * cols;
+    for (int64_t i = 0; i < cols; ++i) dx[i] = a * g[i] * w[i] + b * x[i] + k;
+    const double mean = m.mean;
+    for (int64_t i = 0; i < cols; ++i) {
+      dw[i] += static_cast<double>(g[i]) * ((static_cast<double>(x[i]) - mean) * rstd);
+      db[i] += static_cast<double>(g[i]);
+    }
+  }
+}
+
+// Sums over rows go to a fixed number of row blocks' partials, added in order at the end, so the
+// result does not depend on the thread count.
+int64_t partial_blocks(int64_t rows, int64_t cols) {
+  constexpr int64_t kMaxPartials = 16, kPartialValues = int64_t{1} << 22;
+  return std::max<int64_t>(1, std::min({rows, kMaxPartials, kPartialValues / std::max<int64_t>(cols, 1)}));
+}
+
+template <class T>
+void layer_norm_backward_typed(KernelCall& c) {
+  const Tensor g = as_contiguous(c.inputs[0]), x = as_contiguous(c.inputs[1]);
+  const int64_t cols = shape_numel(c.attrs.get<std::vector<int64_t>>("normalized_shape"));
+  const int64_t rows = cols == 0 ? 0 : x.numel() / cols;
+  const std::vector<T> weight = param_values<T>(c.inputs[2], cols, T(1));
+  const LayerNormBackward<T> d{x.data<T>(), g.data<T>(), weight.data(), c.outputs[0].data<T>(), cols,
+                               c.attrs.get<double>("eps")};
+  const int64_t blocks = partial_blocks(rows, cols), per_block = rows == 0 ? 0 : (rows + blocks - 1) / blocks;
+  std::vector<double> dw(blocks * cols, 0.0), db(blocks * cols, 0.0);
+  parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p)
+      layer_norm_backward_rows(d, std::min(rows, p * per_block), std::min(rows, (p + 1) * per_block),
+                               dw.data() + p * cols, db.data() + p * cols);
+  });
+  T *gw = c.outputs[1].data<T>(), *gb = c.outputs[2].data<T>();
+  for (int64_t i = 0; i < cols; ++i) {
+    double sw = 0, sb = 0;
+    for (int64_t p = 0; p < blocks; ++p) {
+      sw += dw[p * cols + i];
+      sb += db[p * cols + i];
+    }
+    gw[i] = static_cast<T>(sw);
+    gb[i] = static_cast<T>(sb);
+  }
+}
+
+void layer_norm_backward_kernel(KernelCall& c) {
+  dispatch_floating(c.inputs[1].dtype(), [&](auto tag) { layer_norm_backward_typed<decltype(tag)>(c); });
+}
+
+// ---- group_norm_backward: (sample, group) blocks; per-(sample, channel) sums for the weight ---
+
+template <class T>
+struct GroupNormBackward {
+  const T *x, *g, *w;
+  T* dx;
+  double* dw;  // [N, C]: sum over the channel's run of g * xhat
+  double* db;  // [N, C]: sum of g
+  double eps;
+};
+
+template <class T>
+TERRA_CPU_CLONES void group_norm_backward_blocks(const GroupNormBackward<T>& d, const GroupLayout& l, int64_t begin,
+                                                 int64_t end) {
+  const int64_t block = l.block();
+  std::vector<GradSums> ch(l.per_group);
+  for (int64_t ng = begin; ng < end; ++ng) {
+    const T* x = d.x + ng * block;
+    const T* g = d.g + ng * block;
+    const int64_t c0 = (ng % l.groups) * l.per_group;
+    const double shift = static_cast<double>(x[0]);
+    // The group's sums, with g weighted per channel: w * sum(g) and w * sum(g * d).
+    GradSums t;
+    for (int64_t k = 0; k < l.per_group; ++k) {
+      GradLaneSums sums;
+      sums.add<false, T>(x + k * l.hw, g + k * l.hw, nullptr, l.hw, shift);
+      ch[k] = sums.total();
+      const double w = static_cast<double>(d.w[c0 + k]);
+      t += GradSums{ch[k].s, ch[k].q, w * ch[k].g, w * ch[k].gd};
+    }
+    const Moments m = moments(Sums{t.s, t.q}, block, shift);
+    const double rstd = 1.0 / std::sqrt(m.var + d.eps);
+    const double mean_d = t.s / static_cast<double>(block);
+    for (int64_t k = 0; k < l.per_group; ++k) {
+      const BackwardAffine c = backward_affine(t, m, rstd, static_cast<double>(d.w[c0 + k]), block);
+      backward_run(g + k * l.hw, x + k * l.hw, d.dx + ng * block + k * l.hw, l.hw, static_cast<T>(c.a),
+                   static_cast<T>(c.b), static_cast<T>(c.k));
+      const int64_t nc = (ng / l.groups) * l.groups * l.per_group + c0 + k;
+      d.dw[nc] = rstd * (ch[k].gd - mean_d * ch[k].g);
+      d.db[nc] = ch[k].g;
+    }
+  }
+}
+
+// Sums [N, C] per-sample values over the samples into a [C] output, in sample order.
+template <class T>
+void sum_over_samples(const std::vector<double>& v, int64_t n, int64_t channels, const Tensor& out) {
+  T* o = out.data<T>();
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += v[i * channels + ch];
+    o[ch] = static_cast<T>(s);
+  }
+}
+
+template <class T>
+void group_norm_backward_typed(KernelCall& c) {
+  const Tensor g = as_contiguous(c.inputs[0]), x = as_contiguous(c.inputs[1]);
+  const int64_t n = x.shape()[0], channels = x.shape()[1], groups = c.attrs.get<int64_t>("num_groups");
+  const GroupLayout l{groups, channels / groups, trailing_numel(x.shape(), 2)};
+  const std::vector<T> weight = param_values<T>(c.inputs[2], channels, T(1));
+  std::vector<double> dw(n * channels, 0.0), db(n * channels, 0.0);
+  const GroupNormBackward<T> d{x.data<T>(), g.data<T>(), weight.data(), c.outputs[0].data<T>(),
+                               dw.data(), db.data(), c.attrs.get<double>("eps")};
+  if (l.block() > 0)
+    parallel_for(0, n * groups, grain_for(2 * l.block()),
+                 [&](int64_t begin, int64_t end) { group_norm_backward_blocks(d, l, begin, end); });
+  sum_over_samples<T>(dw, n, channels, c.outputs[1]);
+  sum_over_samples<T>(db, n, channels, c.outputs[2]);
+}
+
+void group_norm_backward_kernel(KernelCall& c) {
+  dispatch_floating(c.inputs[1].dtype(), [&](auto tag) { group_norm_backward_typed<decltype(tag)>(c); });
+}
+
+// ---- batch_norm_backward: per-channel sums over (N, HW), as the forward's statistics ----------
+
+// Channels [begin, end), walking each channel's runs.
+template <class T>
+TERRA_CPU_CLONES void channel_grad_sums_by_runs(const T* x, const T* g, const ChannelLayout& l, const double* shift,
+                                                GradSums* sums, int64_t begin, int64_t end) {
+  for (int64_t ch = begin; ch < end; ++ch) {
+    GradLaneSums acc;
+    for (int64_t i = 0; i < l.n; ++i) {
+      const int64_t at = (i * l.channels + ch) * l.hw;
+      acc.add<false, T>(x + at, g + at, nullptr, l.hw, shift[ch]);
+    }
+    sums[ch] = acc.total();
+  }
+}
+
+// Columns [begin, end) of the per-column sums, walking down all rows.
+template <class T>
+TERRA_CPU_CLONES void column_grad_sums(const T* x, const T* g, const ChannelLayout& l, const double* shift,
+                                       GradSums* sums, int64_t begin, int64_t end) {
+  const int64_t cols = l.cols();
+  std::vector<double> s(end - begin, 0.0), q(end - begin, 0.0), sg(end - begin, 0.0), sgd(end - begin, 0.0);
+  for (int64_t i = 0; i < l.n; ++i) {
+    const T* xr = x + i * cols + begin;
+    const T* gr = g + i * cols + begin;
+    const double* sh = shift + begin;
+    for (int64_t j = 0; j < end - begin; ++j) {
+      const double dv = static_cast<double>(xr[j]) - sh[j], gv = static_cast<double>(gr[j]);
+      s[j] += dv;
+      q[j] += dv * dv;
+      sg[j] += gv;
+      sgd[j] += gv * dv;
+    }
+  }
+  for (int64_t j = 0; j < end - begin; ++j) sums[begin + j] = GradSums{s[j], q[j], sg[j], sgd[j]};
+}
+
+template <class T>
+std::vector<GradSums> channel_grad_sums(const T* x, const T* g, const ChannelLayout& l, const std::vector<double>& shift) {
+  std::vector<GradSums> sums(l.channels);
+  if (!l.by_rows()) {
+    parallel_for(0, l.channels, grain_for(2 * l.count()), [&](int64_t begin, int64_t end) {
+      channel_grad_sums_by_runs(x, g, l, shift.data(), sums.data(), begin, end);
+    });
+    return sums;
+  }
+  std::vector<double> col_shift(l.cols());
+  for (int64_t j = 0; j < l.cols(); ++j) col_shift[j] = shift[j / l.hw];
+  std::vector<GradSums> cols(l.cols());
+  parallel_for(0, l.cols(), std::max<int64_t>(64, grain_for(2 * l.n)), [&](int64_t begin, int64_t end) {
+    column_grad_sums(x, g, l, col_shift.data(), cols.data(), begin, end);
+  });
+  for (int64_t j = 0; j < l.cols(); ++j) sums[j / l.hw] += cols[j];
+  return sums;
+}
+
+// dx = a * g + b * x + k with per-channel (or, by rows, per-column) coefficients.
+template <class T>
+struct ChannelCoefs {
+  std::vector<T> a, b, k;
+};
+
+template <class T>
+TERRA_CPU_CLONES void channel_backward_by_runs(const T* g, const T* x, T* dx, const ChannelLayout& l,
+                                               const ChannelCoefs<T>& c, int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p) {
+    const int64_t ch = p % l.channels;
+    backward_run(g + p * l.hw, x + p * l.hw, dx + p * l.hw, l.hw, c.a[ch], c.b[ch], c.k[ch]);
+  }
+}
+
+template <class T>
+TERRA_CPU_CLONES void channel_backward_by_rows(const T* g, const T* x, T* dx, int64_t cols,
+                                               const ChannelCoefs<T>& c, int64_t begin, int64_t end) {
+  const T *sa = c.a.data(), *sb = c.b.data(), *sk = c.k.data();
+  for (int64_t i = begin; i < end; ++i) {
+    const T* gr = g + i * cols;
+    const T* xr = x + i * cols;
+    T* dr = dx + i * cols;
+    for (int64_t j = 0; j < cols; ++j) dr[j] = sa[j] * gr[j] + sb[j] * xr[j] + sk[j];
+  }
+}
+
+template <class T>
+void channel_backward(const T* g, const T* x, T* dx, const ChannelLayout& l, const ChannelCoefs<T>& c) {
+  if (!l.by_rows()) {
+    parallel_for(0, l.n * l.channels, grain_for(2 * l.hw),
+                 [&](int64_t begin, int64_t end) { channel_backward_by_runs(g, x, dx, l, c, begin, end); });
+    return;
+  }
+  const ChannelCoefs<T> cols{per_column(c.a, l), per_column(c.b, l), per_column(c.k, l)};
+  parallel_for(0, l.n, grain_for(2 * l.cols()),
+               [&](int64_t begin, int64_t end) { channel_backward_by_rows(g, x, dx, l.cols(), cols, begin, end); });
+}
+
+// Training: the batch statistics, recomputed (shift: each channel's first value, as the forward).
+// Eval: the running statistics, with d = x - running_mean; dx = w * invstd * g.
+template <class T>
+void batch_norm_backward_typed(KernelCall& c) {
+  const Tensor g = as_contiguous(c.inputs[0]), x = as_contiguous(c.inputs[1]);
+  const ChannelLayout l{x.shape()[0], x.shape()[1], trailing_numel(x.shape(), 2)};
+  const bool training = c.attrs.get<bool>("training");
+  const double eps = c.attrs.get<double>("eps");
+  const std::vector<T> weight = param_values<T>(c.inputs[2], l.channels, T(1));
+  const std::vector<T> rm = param_values<T>(training ? Tensor() : c.inputs[3], l.channels, T(0));
+  const std::vector<T> rv = param_values<T>(training ? Tensor() : c.inputs[4], l.channels, T(0));
+  std::vector<double> shift(l.channels);
+  for (int64_t ch = 0; ch < l.channels; ++ch)
+    shift[ch] = training ? channel_shift(x.data<T>(), l, ch) : static_cast<double>(rm[ch]);
+  const std::vector<GradSums> sums = channel_grad_sums(x.data<T>(), g.data<T>(), l, shift);
+  ChannelCoefs<T> coef{std::vector<T>(l.channels), std::vector<T>(l.channels), std::vector<T>(l.channels)};
+  T *gw = c.outputs[1].data<T>(), *gb = c.outputs[2].data<T>();
+  for (int64_t ch = 0; ch < l.channels; ++ch) {
+    const GradSums& t = sums[ch];
+    const double w = static_cast<double>(weight[ch]);
+    if (l.count() == 0) {
+      gw[ch] = gb[ch] = T(0);
+      continue;
+    }
+    BackwardAffine a;
+    if (training) {
+      const Moments m = moments(Sums{t.s, t.q}, l.count(), shift[ch]);
+      const double invstd = 1.0 / std::sqrt(m.var + eps);
+      a = backward_affine(GradSums{t.s, t.q, w * t.g, w * t.gd}, m, invstd, w, l.count());
+      gw[ch] = static_cast<T>(invstd * (t.gd - t.s / static_cast<double>(l.count()) * t.g));
+    } else {
+      const double invstd = 1.0 / std::sqrt(static_cast<double>(rv[ch]) + eps);
+      a = {w * invstd, 0.0, 0.0};
+      gw[ch] = static_cast<T>(invstd * t.gd);
+    }
+    gb[ch] = static_cast<T>(t.g);
+    coef.a[ch] = static_cast<T>(a.a);
+    coef.b[ch] = static_cast<T>(a.b);
+    coef.k[ch] = static_cast<T>(a.k);
+  }
+  channel_backward(g.data<T>(), x.data<T>(), c.outputs[0].data<T>(), l, coef);
+}
+
+void batch_norm_backward_kernel(KernelCall& c) {
+  dispatch_floating(c.inputs[1].dtype(), [&](auto tag) { batch_norm_backward_typed<decltype(tag)>(c); });
 }
 
 }  // namespace
@@ -393,5 +775,8 @@ void batch_norm_kernel(KernelCall& c) {
 TERRA_KERNEL(layer_norm, CPU, layer_norm_kernel);
 TERRA_KERNEL(batch_norm, CPU, batch_norm_kernel);
 TERRA_KERNEL(group_norm, CPU, group_norm_kernel);
+TERRA_KERNEL(layer_norm_backward, CPU, layer_norm_backward_kernel);
+TERRA_KERNEL(batch_norm_backward, CPU, batch_norm_backward_kernel);
+TERRA_KERNEL(group_norm_backward, CPU, group_norm_backward_kernel);
 
 }  // namespace terra::cpu

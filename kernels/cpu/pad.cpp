@@ -1,6 +1,7 @@
-// CPU kernel of pad. Constant mode fills the output with the value and copies the part of the
-// input that survives (negative pads crop), for any dtype and strides. Reflect mode gathers each
-// (H, W) plane through per-axis index maps (aten's reflection formula, negative pads included).
+// CPU kernels of pad and reflection_pad_backward. Constant mode fills the output with the value
+// and copies the part of the input that survives (negative pads crop), for any dtype and strides.
+// Reflect mode gathers each (H, W) plane through per-axis index maps (aten's reflection formula,
+// negative pads included); its gradient scatters back through the same maps.
 #include <string>
 
 #include "kernels/cpu/loops.hpp"
@@ -45,18 +46,31 @@ std::vector<int64_t> reflect_sources(int64_t in, int64_t left, int64_t out) {
   return src;
 }
 
-void reflect_pad(const Tensor& input, const Tensor& out, const std::vector<int64_t>& pad) {
-  const Tensor in = as_contiguous(input);
+// A reflection as a plane gather: the dense input and output as planes, and the per-axis maps
+// from output to input positions. One padded dim makes every row a plane of height 1.
+struct Reflection {
+  Tensor input, output;
+  std::vector<int64_t> rows, cols;
+};
+
+Reflection reflection(const Tensor& in, const Tensor& out, const std::vector<int64_t>& pad) {
   const int64_t w = in.size(-1), ow = out.size(-1);
-  const auto cols = reflect_sources(w, pad[0], ow);
-  if (pad.size() == 4) {
-    gather_planes(in, out, reflect_sources(in.size(-2), pad[2], out.size(-2)), cols);
-    return;
-  }
-  // One padded dim: every row is a plane of height 1.
-  const int64_t rows = out.numel() / ow;
-  gather_planes(in.as_strided({rows, 1, w}, {w, w, 1}, in.offset()),
-                out.as_strided({rows, 1, ow}, {ow, ow, 1}, out.offset()), {0}, cols);
+  auto cols = reflect_sources(w, pad[0], ow);
+  if (pad.size() == 4) return {in, out, reflect_sources(in.size(-2), pad[2], out.size(-2)), std::move(cols)};
+  const int64_t rows = ow == 0 ? 0 : out.numel() / ow;
+  return {in.as_strided({rows, 1, w}, {w, w, 1}, in.offset()), out.as_strided({rows, 1, ow}, {ow, ow, 1}, out.offset()),
+          {0}, std::move(cols)};
+}
+
+void reflect_pad(const Tensor& input, const Tensor& out, const std::vector<int64_t>& pad) {
+  const Reflection r = reflection(as_contiguous(input), out, pad);
+  gather_planes(r.input, r.output, r.rows, r.cols);
+}
+
+// Each input element's gradient sums the gradients of the output elements copied from it.
+void reflection_pad_backward_kernel(KernelCall& c) {
+  const Reflection r = reflection(c.outputs[0], as_contiguous(c.inputs[0]), c.attrs.get<std::vector<int64_t>>("pad"));
+  scatter_add_planes(r.output, r.input, r.rows, r.cols);
 }
 
 void pad_kernel(KernelCall& c) {
@@ -71,5 +85,6 @@ void pad_kernel(KernelCall& c) {
 }  // namespace
 
 TERRA_KERNEL(pad, CPU, pad_kernel);
+TERRA_KERNEL(reflection_pad_backward, CPU, reflection_pad_backward_kernel);
 
 }  // namespace terra::cpu

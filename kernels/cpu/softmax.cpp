@@ -1,5 +1,5 @@
-// CPU kernels of softmax and log_softmax, and the log-sum-exp routines the fused cross-entropy
-// kernel shares (kernels/cpu/softmax.hpp). Every variant makes the same passes over the softmax
+// CPU kernels of softmax and log_softmax and of their backward ops, and the log-sum-exp and
+// scaled-softmax routines the fused cross-entropy kernels share (kernels/cpu/softmax.hpp). Every variant makes the same passes over the softmax
 // dim: the max, exp(x - max) with its sum, then a scale (softmax) or a shift (log_softmax).
 // Subtracting the max keeps exp from overflowing; NaN and inf inputs come out as in PyTorch
 // (a row holding NaN or +inf is all NaN, a row of -inf is NaN).
@@ -138,7 +138,21 @@ TERRA_INLINE T row_exp(const T* x, T* y, int64_t n, T m) {
 }
 
 template <class T>
-TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
+TERRA_INLINE T row_dot(const T* x, const T* y, int64_t n) {
+  constexpr int64_t L = kLanes<T>;
+  T acc[L] = {};
+  const int64_t full = n - n % L;
+  for (int64_t i = 0; i < full; i += L)
+    for (int64_t j = 0; j < L; ++j) acc[j] += x[i + j] * y[i + j];
+  for (int64_t i = full; i < n; ++i) acc[i - full] += x[i] * y[i];
+  T s = 0;
+  for (int64_t j = 0; j < L; ++j) s += acc[j];
+  return s;
+}
+
+// `scale` (softmax only; null for none) multiplies row r's probabilities by scale[r].
+template <class T>
+TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log, const T* scale) {
   for (int64_t r = 0; r < rows; ++r, x += cols, y += cols) {
     const T m = row_max(x, cols);
     const T s = row_exp(x, y, cols, m);
@@ -147,8 +161,23 @@ TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, boo
       const T log_s = std::log(s);
       for (int64_t i = 0; i < cols; ++i) y[i] = (x[i] - m) - log_s;
     } else {
-      const T inv = T(1) / s;
+      const T inv = (scale ? scale[r] : T(1)) / s;
       for (int64_t i = 0; i < cols; ++i) y[i] *= inv;
+    }
+  }
+}
+
+// dx = y (g - sum(g y)) for softmax; dx = g - exp(y) sum(g) for log_softmax (y <= 0, so
+// exp_nonpositive applies).
+template <class T>
+TERRA_INLINE void softmax_backward_rows(const T* g, const T* y, T* dx, int64_t rows, int64_t cols, bool log) {
+  for (int64_t r = 0; r < rows; ++r, g += cols, y += cols, dx += cols) {
+    if (log) {
+      const T s = row_sum(g, cols);
+      for (int64_t i = 0; i < cols; ++i) dx[i] = g[i] - exp_nonpositive(y[i]) * s;
+    } else {
+      const T s = row_dot(g, y, cols);
+      for (int64_t i = 0; i < cols; ++i) dx[i] = y[i] * (g[i] - s);
     }
   }
 }
@@ -172,7 +201,8 @@ TERRA_INLINE void column_max(const T* x, int64_t C, int64_t inner, int64_t n, T*
 }
 
 template <class T>
-TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inner, int64_t n, bool log) {
+TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inner, int64_t n, bool log,
+                                       const T* scale) {
   T mx[kInnerBlock], sum[kInnerBlock] = {};
   column_max(x, C, inner, n, mx);
   for (int64_t c = 0; c < C; ++c) {
@@ -188,16 +218,45 @@ TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inne
     for (int64_t c = 0; c < C; ++c)
       for (int64_t j = 0; j < n; ++j) y[c * inner + j] = (x[c * inner + j] - mx[j]) - sum[j];
   } else {
-    for (int64_t j = 0; j < n; ++j) sum[j] = T(1) / sum[j];
+    for (int64_t j = 0; j < n; ++j) sum[j] = (scale ? scale[j] : T(1)) / sum[j];
     for (int64_t c = 0; c < C; ++c)
       for (int64_t j = 0; j < n; ++j) y[c * inner + j] *= sum[j];
   }
 }
 
+// `scale` points at position `begin`'s factor (or is null).
 template <class T>
-TERRA_INLINE void softmax_columns(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end, bool log) {
+TERRA_INLINE void softmax_columns(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end, bool log,
+                                  const T* scale) {
   for (int64_t j = begin; j < end; j += kInnerBlock)
-    softmax_column_block(x + j, y + j, C, inner, std::min(kInnerBlock, end - j), log);
+    softmax_column_block(x + j, y + j, C, inner, std::min(kInnerBlock, end - j), log,
+                         scale ? scale + (j - begin) : nullptr);
+}
+
+template <class T>
+TERRA_INLINE void softmax_backward_columns(const T* g, const T* y, T* dx, int64_t C, int64_t inner, int64_t begin,
+                                           int64_t end, bool log) {
+  for (int64_t j0 = begin; j0 < end; j0 += kInnerBlock) {
+    const int64_t n = std::min(kInnerBlock, end - j0);
+    T sum[kInnerBlock] = {};
+    for (int64_t c = 0; c < C; ++c) {
+      const T* gc = g + c * inner + j0;
+      const T* yc = y + c * inner + j0;
+      if (log) {
+        for (int64_t j = 0; j < n; ++j) sum[j] += gc[j];
+      } else {
+        for (int64_t j = 0; j < n; ++j) sum[j] += gc[j] * yc[j];
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t at = c * inner + j0;
+      if (log) {
+        for (int64_t j = 0; j < n; ++j) dx[at + j] = g[at + j] - exp_nonpositive(y[at + j]) * sum[j];
+      } else {
+        for (int64_t j = 0; j < n; ++j) dx[at + j] = y[at + j] * (g[at + j] - sum[j]);
+      }
+    }
+  }
 }
 
 template <class T>
@@ -216,12 +275,20 @@ TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int6
 
 // The single-threaded routines, compiled per ISA (Note [ISA clones]): one overload per dtype.
 #define TERRA_SOFTMAX_CLONES(T)                                                                              \
-  TERRA_ISA_CLONES void rows_isa(const T* x, T* y, int64_t rows, int64_t cols, bool log) {                   \
-    softmax_rows(x, y, rows, cols, log);                                                                     \
+  TERRA_ISA_CLONES void rows_isa(const T* x, T* y, int64_t rows, int64_t cols, bool log, const T* scale) {   \
+    softmax_rows(x, y, rows, cols, log, scale);                                                              \
   }                                                                                                          \
   TERRA_ISA_CLONES void columns_isa(const T* x, T* y, int64_t C, int64_t inner, int64_t begin, int64_t end,  \
-                                    bool log) {                                                              \
-    softmax_columns(x, y, C, inner, begin, end, log);                                                        \
+                                    bool log, const T* scale) {                                              \
+    softmax_columns(x, y, C, inner, begin, end, log, scale);                                                 \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void backward_rows_isa(const T* g, const T* y, T* dx, int64_t rows, int64_t cols,         \
+                                          bool log) {                                                        \
+    softmax_backward_rows(g, y, dx, rows, cols, log);                                                        \
+  }                                                                                                          \
+  TERRA_ISA_CLONES void backward_columns_isa(const T* g, const T* y, T* dx, int64_t C, int64_t inner,        \
+                                             int64_t begin, int64_t end, bool log) {                         \
+    softmax_backward_columns(g, y, dx, C, inner, begin, end, log);                                           \
   }                                                                                                          \
   TERRA_ISA_CLONES void lse_rows_isa(const T* x, T* lse, int64_t rows, int64_t cols) {                       \
     lse_rows(x, lse, rows, cols);                                                                            \
@@ -253,29 +320,62 @@ void split_dim(int64_t outer, int64_t C, int64_t inner, const Rows& rows, const 
   });
 }
 
+// A tensor seen as [outer, C, inner] around the op's dim (a 0-d tensor is one element).
+struct DimLayout {
+  int64_t outer = 1, C = 1, inner = 1;
+  DimLayout(const Tensor& t, const Attrs& attrs) {
+    const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), t.dim());
+    for (int64_t d = 0; d < dim; ++d) outer *= t.shape()[d];
+    for (int64_t d = dim + 1; d < t.dim(); ++d) inner *= t.shape()[d];
+    if (t.dim() > 0) C = t.shape()[dim];
+  }
+};
+
 template <bool Log>
 void softmax_kernel(KernelCall& c) {
   const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
   const Tensor& y = c.outputs[0];
   if (x.numel() == 0) return;
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), x.dim());
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
-  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.shape()[d];
-  const int64_t C = x.dim() == 0 ? 1 : x.shape()[dim];
+  const DimLayout L(x, c.attrs);
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    softmax_dim(x.data<T>(), y.data<T>(), outer, C, inner, Log);
+    softmax_dim(x.data<T>(), y.data<T>(), L.outer, L.C, L.inner, Log);
+  });
+}
+
+// softmax_backward(grad_output, output, dim) and log_softmax_backward: the same layouts and
+// threading as the forward, one reduction pass over g (and y) and one elementwise pass.
+template <bool Log>
+void softmax_backward_kernel(KernelCall& c) {
+  const Tensor g = as_contiguous(c.inputs[0]), y = as_contiguous(c.inputs[1]);
+  const Tensor& dx = c.outputs[0];
+  if (y.numel() == 0) return;
+  const DimLayout L(y, c.attrs);
+  const int64_t C = L.C, inner = L.inner;
+  dispatch_floating(y.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *gp = g.data<T>(), *yp = y.data<T>();
+    T* dp = dx.data<T>();
+    split_dim(
+        L.outer, C, inner,
+        [&](int64_t b, int64_t e) { backward_rows_isa(gp + b * C, yp + b * C, dp + b * C, e - b, C, Log); },
+        [&](int64_t o, int64_t b, int64_t e) {
+          const int64_t base = o * C * inner;
+          backward_columns_isa(gp + base, yp + base, dp + base, C, inner, b, e, Log);
+        });
   });
 }
 
 }  // namespace
 
 template <class T>
-void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log) {
+void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log, const T* scale) {
   split_dim(
-      outer, C, inner, [&](int64_t b, int64_t e) { rows_isa(x + b * C, y + b * C, e - b, C, log); },
-      [&](int64_t o, int64_t b, int64_t e) { columns_isa(x + o * C * inner, y + o * C * inner, C, inner, b, e, log); });
+      outer, C, inner,
+      [&](int64_t b, int64_t e) { rows_isa(x + b * C, y + b * C, e - b, C, log, scale ? scale + b : nullptr); },
+      [&](int64_t o, int64_t b, int64_t e) {
+        columns_isa(x + o * C * inner, y + o * C * inner, C, inner, b, e, log, scale ? scale + o * inner + b : nullptr);
+      });
 }
 
 template <class T>
@@ -285,12 +385,14 @@ void logsumexp_dim(const T* x, T* lse, int64_t outer, int64_t C, int64_t inner) 
       [&](int64_t o, int64_t b, int64_t e) { lse_columns_isa(x + o * C * inner, lse + o * inner + b, C, inner, b, e); });
 }
 
-template void softmax_dim(const float*, float*, int64_t, int64_t, int64_t, bool);
-template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, bool);
+template void softmax_dim(const float*, float*, int64_t, int64_t, int64_t, bool, const float*);
+template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, bool, const double*);
 template void logsumexp_dim(const float*, float*, int64_t, int64_t, int64_t);
 template void logsumexp_dim(const double*, double*, int64_t, int64_t, int64_t);
 
 TERRA_KERNEL(softmax, CPU, softmax_kernel<false>);
 TERRA_KERNEL(log_softmax, CPU, softmax_kernel<true>);
+TERRA_KERNEL(softmax_backward, CPU, softmax_backward_kernel<false>);
+TERRA_KERNEL(log_softmax_backward, CPU, softmax_backward_kernel<true>);
 
 }  // namespace terra::cpu

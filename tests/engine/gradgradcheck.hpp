@@ -1,32 +1,30 @@
-// gradgradcheck: gradcheck of a gradient. F(x..., v) = d<f(x...), v>/dx_k is computed with
-// create_graph, so checking F against finite differences (in x_k and in v) runs the gradient
-// formulas' own gradients: double backward through the ops a formula calls.
+// gradgradcheck for the C++ suites (PyTorch's gradgradcheck): gradcheck of a first gradient,
+// built with create_graph, so the gradients of backward ops (double backward) are checked too.
 //
-//   gradgradcheck("gather", [](const TensorList& x) { return call1("gather", {x[0], idx}, {{"dim", 0}}); },
-//                 {random_tensor({3, 4}, DType::Float64, 1)});
+//   gradgradcheck("conv2d d/dweight", conv, {x, w, bias}, 1);
+//
+// checks d/d(x, w, bias, v) of autograd.grad(conv(x, w, bias), w, grad_outputs=v), v being a
+// random gradient of conv's output that is checked like any other input.
 #pragma once
 #include "gradcheck.hpp"
 
 namespace terra::test {
 
-inline void gradgradcheck(const std::string& what, const Function& f, const TensorList& inputs, size_t wrt = 0) {
-  Tensor probe;
+inline void gradgradcheck(const std::string& what, const Function& f, TensorList inputs, size_t which = 0,
+                          GradcheckOptions opt = {}) {
+  Tensor out;
   {
     GradModeGuard no_grad(false);
-    probe = f(inputs);
+    out = f(inputs);
   }
-  const size_t n = inputs.size();
-  TensorList args = inputs;
-  args.push_back(random_tensor(probe.shape(), DType::Float64, 777));
-  GradcheckOptions opt;
-  opt.differentiable.assign(args.size(), false);
-  opt.differentiable[wrt] = opt.differentiable[n] = true;
-  auto first_grad = [f, n, wrt](const TensorList& a) {
-    GradModeGuard grad_mode(true);  // gradcheck evaluates without grad; the inner gradient needs a graph
-    const TensorList xs(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n));
-    return autograd::grad({f(xs)}, {xs[wrt]}, {a[n]}, true, true, true)[0];
-  };
-  gradcheck(what + " (double backward)", first_grad, args, opt);
+  inputs.push_back(random_tensor(out.shape(), DType::Float64, 4343));
+  if (!opt.differentiable.empty()) opt.differentiable.push_back(true);
+  // Grad mode is on even inside gradcheck's no-grad evaluations, which need the first gradient.
+  gradcheck(what, [f, which](const TensorList& x) {
+    GradModeGuard grad_mode(true);
+    const TensorList in(x.begin(), x.end() - 1);
+    return autograd::grad({f(in)}, {in.at(which)}, {x.back()}, true, true, false)[0];
+  }, inputs, opt);
 }
 
 }  // namespace terra::test

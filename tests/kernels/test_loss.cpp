@@ -6,7 +6,7 @@
 #include <limits>
 #include <optional>
 
-#include "helpers.hpp"
+#include "loss_ref.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -17,47 +17,6 @@ namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// call1 with the trailing optional tensors (weight, ...) left out passed as absent.
-Tensor loss(const char* op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {}) {
-  inputs.resize(Registry::instance().get(op).schema.num_inputs);
-  return call1(op, std::move(inputs), attrs);
-}
-
-// A row-major [N, C, d...] (or [C]) value vector seen as samples x classes.
-struct Layout {
-  int64_t outer, C, inner;
-  explicit Layout(const Shape& s) {
-    outer = s.size() == 1 ? 1 : s[0];
-    C = s.size() == 1 ? s[0] : s[1];
-    inner = 1;
-    for (size_t d = 2; d < s.size(); ++d) inner *= s[d];
-  }
-  int64_t samples() const { return outer * inner; }
-  int64_t at(int64_t s, int64_t k) const { return ((s / inner) * C + k) * inner + s % inner; }
-};
-
-Shape target_shape(const Shape& x) {
-  if (x.size() == 1) return {};
-  Shape t = x;
-  t.erase(t.begin() + 1);
-  return t;
-}
-
-std::vector<double> log_softmax_ref(const std::vector<double>& x, const Layout& L) {
-  std::vector<double> out(x.size());
-  for (int64_t s = 0; s < L.samples(); ++s) {
-    double m = -std::numeric_limits<double>::infinity(), sum = 0;
-    for (int64_t k = 0; k < L.C; ++k) m = std::max(m, x[L.at(s, k)]);
-    for (int64_t k = 0; k < L.C; ++k) sum += std::exp(x[L.at(s, k)] - m);
-    for (int64_t k = 0; k < L.C; ++k) out[L.at(s, k)] = x[L.at(s, k)] - m - std::log(sum);
-  }
-  return out;
-}
-
-using Weights = std::optional<std::vector<double>>;
-
-double wt(const Weights& w, int64_t k) { return w ? (*w)[k] : 1.0; }
-
 // Per-sample values reduced like PyTorch: 'mean' divides by `denominator`.
 std::vector<double> reduce(const std::vector<double>& per_sample, const std::string& reduction, double denominator) {
   if (reduction == "none") return per_sample;
@@ -66,7 +25,7 @@ std::vector<double> reduce(const std::vector<double>& per_sample, const std::str
   return {reduction == "sum" ? s : s / denominator};
 }
 
-std::vector<double> nll_ref(const std::vector<double>& x, const Layout& L, const std::vector<int64_t>& t,
+std::vector<double> nll_ref(const std::vector<double>& x, const ClassLayout& L, const std::vector<int64_t>& t,
                             const Weights& w, const std::string& reduction, int64_t ignore) {
   std::vector<double> l(L.samples());
   double total_weight = 0;
@@ -79,7 +38,7 @@ std::vector<double> nll_ref(const std::vector<double>& x, const Layout& L, const
 }
 
 // cross_entropy_loss_label_smoothing of PyTorch 1.13 (aten/src/ATen/native/LossNLL.cpp).
-std::vector<double> cross_entropy_index_ref(const std::vector<double>& x, const Layout& L, const std::vector<int64_t>& t,
+std::vector<double> cross_entropy_index_ref(const std::vector<double>& x, const ClassLayout& L, const std::vector<int64_t>& t,
                                             const Weights& w, const std::string& reduction, int64_t ignore, double ls) {
   const std::vector<double> logp = log_softmax_ref(x, L);
   std::vector<double> nll = nll_ref(logp, L, t, w, reduction, ignore);
@@ -97,7 +56,7 @@ std::vector<double> cross_entropy_index_ref(const std::vector<double>& x, const 
 }
 
 // cross_entropy_loss_prob_target of PyTorch 1.13.
-std::vector<double> cross_entropy_prob_ref(const std::vector<double>& x, const Layout& L, const std::vector<double>& q,
+std::vector<double> cross_entropy_prob_ref(const std::vector<double>& x, const ClassLayout& L, const std::vector<double>& q,
                                            const Weights& w, const std::string& reduction, double ls) {
   const std::vector<double> logp = log_softmax_ref(x, L);
   std::vector<double> l(L.samples());
@@ -110,51 +69,13 @@ std::vector<double> cross_entropy_prob_ref(const std::vector<double>& x, const L
   return reduce(l, reduction, static_cast<double>(L.samples()));
 }
 
-// Class indices with every 4th sample set to `ignore` (when that is not itself a class).
-std::vector<int64_t> random_targets(const Layout& L, int64_t ignore, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> t(L.samples());
-  for (int64_t s = 0; s < L.samples(); ++s) {
-    t[s] = static_cast<int64_t>(rng() % static_cast<uint64_t>(std::max<int64_t>(L.C, 1)));
-    if (s % 4 == 1 && ignore < 0) t[s] = ignore;
-  }
-  return t;
-}
-
-// Random class probabilities: positive, summing to 1 over the classes of each sample.
-std::vector<double> random_probabilities(const Layout& L, uint64_t seed) {
-  std::vector<double> q = values(random_tensor({L.outer * L.C * L.inner}, DType::Float64, seed, 0.05, 1.0));
-  for (int64_t s = 0; s < L.samples(); ++s) {
-    double sum = 0;
-    for (int64_t k = 0; k < L.C; ++k) sum += q[L.at(s, k)];
-    for (int64_t k = 0; k < L.C; ++k) q[L.at(s, k)] /= sum;
-  }
-  return q;
-}
-
-Tensor index_tensor(const std::vector<int64_t>& t, const Shape& shape) {
-  return from_values(std::vector<double>(t.begin(), t.end()), shape, DType::Int64);
-}
-
-// The layouts a test runs on: as made, then with each operand non-contiguous.
-std::vector<Tensor> layouts(const Tensor& t) {
-  if (t.dim() == 0) return {t};
-  return {t, strided_copy(t), transposed_copy(t)};
-}
-
-const std::vector<Shape>& class_shapes() {
-  static const std::vector<Shape> shapes = {{5},       {4, 3},    {3, 5, 2}, {2, 4, 3, 2}, {2, 3, 300},
-                                            {3, 70},   {1, 1},    {3, 1},    {0, 4},       {2, 3, 0}};
-  return shapes;
-}
-
 }  // namespace
 
 TEST_CASE("nll_loss matches a float64 reference", "[nn][loss]") {
   uint64_t seed = 1;
   for (DType dt : {DType::Float32, DType::Float64})
     for (const Shape& xs : class_shapes()) {
-      const Layout L(xs);
+      const ClassLayout L(xs);
       const Tensor x = random_tensor(xs, dt, seed++, -3.0, 3.0);
       const Tensor wtensor = random_tensor({L.C}, dt, seed++, 0.1, 2.0);
       for (int64_t ignore : {int64_t{-100}, int64_t{1}}) {
@@ -165,10 +86,10 @@ TEST_CASE("nll_loss matches a float64 reference", "[nn][loss]") {
             INFO("nll_loss " << x.describe() << " weighted " << weighted << " reduction " << red << " ignore " << ignore);
             const Weights w = weighted ? Weights(values(wtensor)) : std::nullopt;
             const auto expected = nll_ref(values(x), L, tv, w, red, ignore);
-            for (const Tensor& xl : layouts(x))
-              for (const Tensor& tl : layouts(t)) {
-                Tensor out = loss("nll_loss", {xl, tl, weighted ? strided_copy(wtensor) : Tensor()},
-                                   {{"reduction", red}, {"ignore_index", ignore}});
+            for (const Tensor& xl : operand_layouts(x))
+              for (const Tensor& tl : operand_layouts(t)) {
+                Tensor out = call_loss("nll_loss", {xl, tl, weighted ? strided_copy(wtensor) : Tensor()},
+                                       {{"reduction", red}, {"ignore_index", ignore}});
                 CHECK(out.dtype() == dt);
                 CHECK(out.shape() == (std::string(red) == "none" ? target_shape(xs) : Shape{}));
                 check_values(out, expected, rtol_for(dt), atol_for(dt));
@@ -182,7 +103,7 @@ TEST_CASE("cross_entropy with class indices matches PyTorch's definition", "[nn]
   uint64_t seed = 100;
   for (DType dt : {DType::Float32, DType::Float64})
     for (const Shape& xs : class_shapes()) {
-      const Layout L(xs);
+      const ClassLayout L(xs);
       const Tensor x = random_tensor(xs, dt, seed++, -4.0, 4.0);
       const Tensor wtensor = random_tensor({L.C}, dt, seed++, 0.1, 2.0);
       for (int64_t ignore : {int64_t{-100}, int64_t{0}}) {
@@ -195,9 +116,9 @@ TEST_CASE("cross_entropy with class indices matches PyTorch's definition", "[nn]
                                     << " smoothing " << ls << " ignore " << ignore);
               const Weights w = weighted ? Weights(values(wtensor)) : std::nullopt;
               const auto expected = cross_entropy_index_ref(values(x), L, tv, w, red, ignore, ls);
-              for (const Tensor& xl : layouts(x)) {
-                Tensor out = loss("cross_entropy", {xl, t, weighted ? wtensor : Tensor()},
-                                   {{"reduction", red}, {"ignore_index", ignore}, {"label_smoothing", ls}});
+              for (const Tensor& xl : operand_layouts(x)) {
+                Tensor out = call_loss("cross_entropy", {xl, t, weighted ? wtensor : Tensor()},
+                                       {{"reduction", red}, {"ignore_index", ignore}, {"label_smoothing", ls}});
                 CHECK(out.dtype() == dt);
                 CHECK(out.shape() == (std::string(red) == "none" ? target_shape(xs) : Shape{}));
                 check_values(out, expected, rtol_for(dt), atol_for(dt));
@@ -211,7 +132,7 @@ TEST_CASE("cross_entropy with class probabilities matches PyTorch's definition",
   uint64_t seed = 200;
   for (DType dt : {DType::Float32, DType::Float64})
     for (const Shape& xs : class_shapes()) {
-      const Layout L(xs);
+      const ClassLayout L(xs);
       const Tensor x = random_tensor(xs, dt, seed++, -4.0, 4.0);
       const std::vector<double> qv = random_probabilities(L, seed++);
       const Tensor q = from_values(qv, xs, dt);
@@ -222,9 +143,9 @@ TEST_CASE("cross_entropy with class probabilities matches PyTorch's definition",
             INFO("cross_entropy " << x.describe() << " weighted " << weighted << " reduction " << red << " smoothing " << ls);
             const Weights w = weighted ? Weights(values(wtensor)) : std::nullopt;
             const auto expected = cross_entropy_prob_ref(values(x), L, values(q), w, red, ls);
-            for (const Tensor& ql : layouts(q)) {
-              Tensor out = loss("cross_entropy", {transposed_copy(x), ql, weighted ? wtensor : Tensor()},
-                                 {{"reduction", red}, {"label_smoothing", ls}});
+            for (const Tensor& ql : operand_layouts(q)) {
+              Tensor out = call_loss("cross_entropy", {transposed_copy(x), ql, weighted ? wtensor : Tensor()},
+                                     {{"reduction", red}, {"label_smoothing", ls}});
               CHECK(out.dtype() == dt);
               Shape none = xs;
               none.erase(none.begin() + (xs.size() == 1 ? 0 : 1));
@@ -235,25 +156,25 @@ TEST_CASE("cross_entropy with class probabilities matches PyTorch's definition",
     }
   // float32 logits with float64 probabilities compute in float64, as PyTorch's type promotion does.
   Tensor x = random_tensor({3, 4}, DType::Float32, 7);
-  Tensor q = from_values(random_probabilities(Layout({3, 4}), 8), {3, 4}, DType::Float64);
-  Tensor out = loss("cross_entropy", {x, q});
+  Tensor q = from_values(random_probabilities(ClassLayout({3, 4}), 8), {3, 4}, DType::Float64);
+  Tensor out = call_loss("cross_entropy", {x, q});
   CHECK(out.dtype() == DType::Float64);
-  check_values(out, cross_entropy_prob_ref(values(x), Layout({3, 4}), values(q), std::nullopt, "mean", 0), 1e-12, 1e-12);
+  check_values(out, cross_entropy_prob_ref(values(x), ClassLayout({3, 4}), values(q), std::nullopt, "mean", 0), 1e-12, 1e-12);
 }
 
 TEST_CASE("fused cross_entropy equals log_softmax followed by nll_loss", "[nn][loss]") {
   uint64_t seed = 300;
   for (DType dt : {DType::Float32, DType::Float64})
     for (const Shape& xs : std::vector<Shape>{{6}, {64, 10}, {4, 7, 5, 3}}) {
-      const Layout L(xs);
+      const ClassLayout L(xs);
       const Tensor x = random_tensor(xs, dt, seed++, -5.0, 5.0);
       const Tensor t = index_tensor(random_targets(L, -100, seed++), target_shape(xs));
       const Tensor w = random_tensor({L.C}, dt, seed++, 0.1, 2.0);
       const Tensor logp = call1("log_softmax", {x}, {{"dim", xs.size() == 1 ? 0 : 1}});
       for (const char* red : {"none", "mean", "sum"}) {
         INFO(x.describe() << " " << red);
-        check_values(loss("cross_entropy", {x, t, w}, {{"reduction", red}}),
-                     values(loss("nll_loss", {logp, t, w}, {{"reduction", red}})), rtol_for(dt) * 4, atol_for(dt) * 4);
+        check_values(call_loss("cross_entropy", {x, t, w}, {{"reduction", red}}),
+                     values(call_loss("nll_loss", {logp, t, w}, {{"reduction", red}})), rtol_for(dt) * 4, atol_for(dt) * 4);
       }
     }
 }
@@ -264,7 +185,7 @@ TEST_CASE("class losses match PyTorch 1.13 fixtures", "[nn][loss]") {
   const Tensor x = from_values(xv, {3, 4}), t = index_tensor({1, -100, 3}, {3});
   const Tensor w = from_values({0.5, 1.0, 2.0, 1.5}, {4});
   const auto ce = [&](const Tensor& target, const Tensor& weight, const char* red, double ls) {
-    return loss("cross_entropy", {x, target, weight}, {{"reduction", red}, {"label_smoothing", ls}});
+    return call_loss("cross_entropy", {x, target, weight}, {{"reduction", red}, {"label_smoothing", ls}});
   };
   check_values(ce(t, w, "none", 0.3), {3.18564516301, 0, 2.76235696411}, 1e-10, 1e-10);
   check_values(ce(t, w, "mean", 0.3), {2.37920085085}, 1e-10, 1e-10);
@@ -275,72 +196,72 @@ TEST_CASE("class losses match PyTorch 1.13 fixtures", "[nn][loss]") {
   check_values(ce(q, w, "none", 0.2), {2.09024156265, 1.88856017129, 2.00864645974}, 1e-10, 1e-10);
   check_values(ce(q, w, "mean", 0.2), {1.99581606456}, 1e-10, 1e-10);
   check_values(ce(q, w, "sum", 0.2), {5.98744819368}, 1e-10, 1e-10);
-  check_values(loss("nll_loss", {x, index_tensor({1, 2, 3}, {3}), w}), {0.777777777778}, 1e-10, 1e-10);
+  check_values(call_loss("nll_loss", {x, index_tensor({1, 2, 3}, {3}), w}), {0.777777777778}, 1e-10, 1e-10);
 }
 
 TEST_CASE("class losses: empty inputs, all targets ignored, negative smoothing", "[nn][loss]") {
   for (const char* op : {"nll_loss", "cross_entropy"}) {
     const Tensor x = Tensor::empty({0, 4}, DType::Float32), t = index_tensor({}, {0});
-    check_values(loss(op, {x, t}), {kNaN}, 0, 0);
-    check_values(loss(op, {x, t}, {{"reduction", "sum"}}), {0.0}, 0, 0);
-    CHECK(loss(op, {x, t}, {{"reduction", "none"}}).shape() == Shape{0});
+    check_values(call_loss(op, {x, t}), {kNaN}, 0, 0);
+    check_values(call_loss(op, {x, t}, {{"reduction", "sum"}}), {0.0}, 0, 0);
+    CHECK(call_loss(op, {x, t}, {{"reduction", "none"}}).shape() == Shape{0});
     const Tensor y = random_tensor({3, 4}, DType::Float64, 9), ignored = index_tensor({-100, -100, -100}, {3});
-    check_values(loss(op, {y, ignored}), {kNaN}, 0, 0);
-    check_values(loss(op, {y, ignored}, {{"reduction", "sum"}}), {0.0}, 0, 0);
-    check_values(loss(op, {y, ignored}, {{"reduction", "none"}}), {0, 0, 0}, 0, 0);
+    check_values(call_loss(op, {y, ignored}), {kNaN}, 0, 0);
+    check_values(call_loss(op, {y, ignored}, {{"reduction", "sum"}}), {0.0}, 0, 0);
+    check_values(call_loss(op, {y, ignored}, {{"reduction", "none"}}), {0, 0, 0}, 0, 0);
   }
   // Zero weight on every target class: 0 / 0 as in PyTorch.
   const Tensor y = random_tensor({3, 4}, DType::Float64, 10);
-  check_values(loss("nll_loss", {y, index_tensor({1, 2, 0}, {3}), from_values({0, 0, 0, 0}, {4})}), {kNaN}, 0, 0);
+  check_values(call_loss("nll_loss", {y, index_tensor({1, 2, 0}, {3}), from_values({0, 0, 0, 0}, {4})}), {kNaN}, 0, 0);
   // A negative label_smoothing is ignored, as in PyTorch.
   const Tensor t = index_tensor({1, 2, 0}, {3});
-  check_values(loss("cross_entropy", {y, t}, {{"label_smoothing", -0.5}}), values(loss("cross_entropy", {y, t})), 0, 0);
+  check_values(call_loss("cross_entropy", {y, t}, {{"label_smoothing", -0.5}}), values(call_loss("cross_entropy", {y, t})), 0, 0);
   // Class probabilities over an empty input: the mean is NaN.
   const Tensor e = Tensor::empty({0, 4}, DType::Float32);
-  check_values(loss("cross_entropy", {e, e}), {kNaN}, 0, 0);
-  check_values(loss("cross_entropy", {e, e, from_values({1, 1, 1, 1}, {4}, DType::Float32)}), {kNaN}, 0, 0);
+  check_values(call_loss("cross_entropy", {e, e}), {kNaN}, 0, 0);
+  check_values(call_loss("cross_entropy", {e, e, from_values({1, 1, 1, 1}, {4}, DType::Float32)}), {kNaN}, 0, 0);
 }
 
 TEST_CASE("class loss errors name the op and the inputs", "[nn][loss]") {
   const Tensor x = random_tensor({3, 4}, DType::Float32, 1);
   const Tensor t = index_tensor({1, 2, 0}, {3});
   for (const char* op : {"nll_loss", "cross_entropy"}) {
-    require_error([&] { loss(op, {x, random_tensor({3}, DType::Float32, 2)}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {x, random_tensor({3}, DType::Float32, 2)}); }, ErrorKind::Runtime,
                   {op, "expected scalar type int64 but found float32", "float32[3, 4]", "float32[3]"});
-    require_error([&] { loss(op, {x, index_tensor({1, 2}, {2})}); }, ErrorKind::Value,
+    require_error([&] { call_loss(op, {x, index_tensor({1, 2}, {2})}); }, ErrorKind::Value,
                   {op, "Expected input batch_size (3) to match target batch_size (2).", "float32[3, 4]", "int64[2]"});
-    require_error([&] { loss(op, {x, index_tensor({1, 5, 0}, {3})}); }, ErrorKind::Index,
+    require_error([&] { call_loss(op, {x, index_tensor({1, 5, 0}, {3})}); }, ErrorKind::Index,
                   {op, "Target 5 is out of bounds.", "float32[3, 4]", "int64[3]"});
-    require_error([&] { loss(op, {x, index_tensor({1, -1, 0}, {3})}); }, ErrorKind::Index, {op, "Target -1 is out of bounds."});
-    require_error([&] { loss(op, {x, t, random_tensor({3}, DType::Float32, 3)}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {x, index_tensor({1, -1, 0}, {3})}); }, ErrorKind::Index, {op, "Target -1 is out of bounds."});
+    require_error([&] { call_loss(op, {x, t, random_tensor({3}, DType::Float32, 3)}); }, ErrorKind::Runtime,
                   {op, "weight tensor should be defined either for all 4 classes or no classes but got weight tensor of shape: [3]",
                    "float32[3, 4], int64[3], float32[3]"});
-    require_error([&] { loss(op, {x, t, random_tensor({4}, DType::Float64, 3)}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {x, t, random_tensor({4}, DType::Float64, 3)}); }, ErrorKind::Runtime,
                   {op, "expected scalar type float32 but found float64"});
-    require_error([&] { loss(op, {from_values({1}, {}, DType::Float32), index_tensor({1}, {1})}); }, ErrorKind::Value,
+    require_error([&] { call_loss(op, {from_values({1}, {}, DType::Float32), index_tensor({1}, {1})}); }, ErrorKind::Value,
                   {op, "Expected 1 or more dimensions (got 0)", "float32[]"});
-    require_error([&] { loss(op, {x, index_tensor({1, 2, 0, 1, 1, 1}, {3, 2})}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {x, index_tensor({1, 2, 0, 1, 1, 1}, {3, 2})}); }, ErrorKind::Runtime,
                   {op, "0D or 1D target tensor expected, multi-target not supported", "int64[3, 2]"});
-    require_error([&] { loss(op, {random_tensor({4}, DType::Float32, 4), index_tensor({1}, {1})}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {random_tensor({4}, DType::Float32, 4), index_tensor({1}, {1})}); }, ErrorKind::Runtime,
                   {op, "size mismatch (got input: [4], target: [1])"});
-    require_error([&] { loss(op, {random_tensor({2, 4, 3}, DType::Float32, 5), index_tensor({1, 1, 1, 1}, {2, 2})}); },
+    require_error([&] { call_loss(op, {random_tensor({2, 4, 3}, DType::Float32, 5), index_tensor({1, 1, 1, 1}, {2, 2})}); },
                   ErrorKind::Runtime, {op, "Expected target size [2, 3], got [2, 2]", "float32[2, 4, 3]", "int64[2, 2]"});
-    require_error([&] { loss(op, {random_tensor({3, 4}, DType::Int32, 6, -3, 3), t}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(op, {random_tensor({3, 4}, DType::Int32, 6, -3, 3), t}); }, ErrorKind::Runtime,
                   {op, "not implemented for 'int32'", "int32[3, 4]"});
-    require_error([&] { loss(op, {x, t}, {{"reduction", "foo"}}); }, ErrorKind::Value,
+    require_error([&] { call_loss(op, {x, t}, {{"reduction", "foo"}}); }, ErrorKind::Value,
                   {op, "foo is not a valid value for reduction", "float32[3, 4]"});
   }
-  require_error([&] { loss("cross_entropy", {x, t}, {{"label_smoothing", 1.5}}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss("cross_entropy", {x, t}, {{"label_smoothing", 1.5}}); }, ErrorKind::Runtime,
                 {"cross_entropy", "label_smoothing must be between 0.0 and 1.0. Got: 1.5", "float32[3, 4]"});
   const Tensor q = random_tensor({3, 4}, DType::Float32, 7, 0.0, 1.0);
-  require_error([&] { loss("cross_entropy", {x, q}, {{"label_smoothing", 1.5}}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss("cross_entropy", {x, q}, {{"label_smoothing", 1.5}}); }, ErrorKind::Runtime,
                 {"cross_entropy", "label_smoothing must be between 0.0 and 1.0. Got: 1.5"});
-  require_error([&] { loss("cross_entropy", {x, random_tensor({3, 4}, DType::Int64, 8, 0, 3)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss("cross_entropy", {x, random_tensor({3, 4}, DType::Int64, 8, 0, 3)}); }, ErrorKind::Runtime,
                 {"cross_entropy", "Expected floating point type for target with class probabilities, got int64", "int64[3, 4]"});
-  require_error([&] { loss("cross_entropy", {x, q}, {{"ignore_index", 1}}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss("cross_entropy", {x, q}, {{"ignore_index", 1}}); }, ErrorKind::Runtime,
                 {"cross_entropy", "ignore_index is not supported for floating point target"});
-  require_error([&] { loss("cross_entropy", {x, q, random_tensor({3}, DType::Float32, 9)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss("cross_entropy", {x, q, random_tensor({3}, DType::Float32, 9)}); }, ErrorKind::Runtime,
                 {"cross_entropy", "cross_entropy: weight tensor should be defined either for all 4 classes or no classes"});
-  require_error([&] { loss("cross_entropy", {x, index_tensor({1, 7, 2}, {3})}, {{"label_smoothing", 0.2}}); },
+  require_error([&] { call_loss("cross_entropy", {x, index_tensor({1, 7, 2}, {3})}, {{"label_smoothing", 0.2}}); },
                 ErrorKind::Index, {"cross_entropy", "Target 7 is out of bounds."});
 }

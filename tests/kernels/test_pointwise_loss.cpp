@@ -5,7 +5,7 @@
 #include <functional>
 #include <limits>
 
-#include "helpers.hpp"
+#include "loss_ref.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -15,12 +15,6 @@ TERRA_COVERS("mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "b
 namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// call1 with the trailing optional tensors (weight, pos_weight) left out passed as absent.
-Tensor loss(const char* op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {}) {
-  inputs.resize(Registry::instance().get(op).schema.num_inputs);
-  return call1(op, std::move(inputs), attrs);
-}
 
 // f over the broadcast operands, then the reduction (mean of nothing is NaN).
 std::vector<double> pointwise_ref(const std::vector<std::pair<std::vector<double>, Shape>>& operands, const Shape& out,
@@ -53,11 +47,6 @@ double bce_logits(double x, double y, double w, double pw) {
 
 Shape reduced(const Shape& s, const char* reduction) { return std::string(reduction) == "none" ? s : Shape{}; }
 
-std::vector<Tensor> layouts(const Tensor& t) {
-  if (t.dim() == 0) return {t};
-  return {t, strided_copy(t), transposed_copy(t)};
-}
-
 }  // namespace
 
 TEST_CASE("regression losses match float64 references with broadcasting", "[nn][loss]") {
@@ -88,7 +77,7 @@ TEST_CASE("regression losses match float64 references with broadcasting", "[nn][
                                               [&](const std::vector<double>& v) { return cs.f(v[0], v[1]); }, red);
           NamedAttrs attrs = cs.attrs;
           attrs.push_back({"reduction", red});
-          for (const Tensor& al : layouts(a)) {
+          for (const Tensor& al : operand_layouts(a)) {
             Tensor r = call1(cs.op, {al, strided_copy(b)}, attrs);
             CHECK(r.dtype() == dt);
             CHECK(r.shape() == reduced(out, red));
@@ -145,9 +134,9 @@ TEST_CASE("binary_cross_entropy matches a float64 reference", "[nn][loss]") {
           INFO(x.describe() << " weighted " << weighted << " " << red);
           const auto expected = pointwise_ref({{xv, s}, {values(y), s}, {weighted ? values(w) : std::vector<double>{1.0}, weighted ? ws : Shape{}}},
                                               s, [](const std::vector<double>& v) { return bce(v[0], v[1], v[2]); }, red);
-          for (const Tensor& xl : layouts(x)) {
-            Tensor r = loss("binary_cross_entropy", {xl, strided_copy(y), weighted ? strided_copy(w) : Tensor()},
-                            {{"reduction", red}});
+          for (const Tensor& xl : operand_layouts(x)) {
+            Tensor r = call_loss("binary_cross_entropy", {xl, strided_copy(y), weighted ? strided_copy(w) : Tensor()},
+                                 {{"reduction", red}});
             CHECK(r.dtype() == dt);
             CHECK(r.shape() == reduced(s, red));
             check_values(r, expected, rtol_for(dt), atol_for(dt));
@@ -180,10 +169,10 @@ TEST_CASE("binary_cross_entropy_with_logits matches a float64 reference and is s
                 {{xv, s}, {values(y), s}, {weighted ? values(w) : one, weighted ? ws : Shape{}},
                  {pos_weighted ? values(pw) : one, pos_weighted ? ws : Shape{}}},
                 s, [](const std::vector<double>& v) { return bce_logits(v[0], v[1], v[2], v[3]); }, red);
-            for (const Tensor& xl : layouts(x)) {
-              Tensor r = loss("binary_cross_entropy_with_logits",
-                              {xl, y, weighted ? w : Tensor(), pos_weighted ? strided_copy(pw) : Tensor()},
-                              {{"reduction", red}});
+            for (const Tensor& xl : operand_layouts(x)) {
+              Tensor r = call_loss("binary_cross_entropy_with_logits",
+                                   {xl, y, weighted ? w : Tensor(), pos_weighted ? strided_copy(pw) : Tensor()},
+                                   {{"reduction", red}});
               CHECK(r.dtype() == dt);
               CHECK(r.shape() == reduced(s, red));
               check_values(r, expected, rtol_for(dt), atol_for(dt));
@@ -193,7 +182,7 @@ TEST_CASE("binary_cross_entropy_with_logits matches a float64 reference and is s
   // pos_weight may broadcast the loss to a larger shape; dtypes promote like PyTorch.
   const Tensor x = random_tensor({3, 4}, DType::Float32, 1), y = random_tensor({3, 4}, DType::Float64, 2, 0.0, 1.0);
   const Tensor pw = random_tensor({2, 1, 4}, DType::Float32, 3, 0.1, 3.0);
-  Tensor r = loss("binary_cross_entropy_with_logits", {x, y, Tensor(), pw}, {{"reduction", "none"}});
+  Tensor r = call_loss("binary_cross_entropy_with_logits", {x, y, Tensor(), pw}, {{"reduction", "none"}});
   CHECK(r.shape() == Shape{2, 3, 4});
   CHECK(r.dtype() == DType::Float64);
   check_values(r,
@@ -205,10 +194,10 @@ TEST_CASE("binary_cross_entropy_with_logits matches a float64 reference and is s
 TEST_CASE("pointwise losses match PyTorch 1.13 fixtures; empty means are NaN", "[nn][loss]") {
   const Tensor xb = from_values({0.0, 0.25, 0.5, 0.75, 1.0, 0.125}, {2, 3});
   const Tensor yb = from_values({0.0, 1.0, 0.5, 0.25, 0.0, 1.0}, {2, 3}), wb = from_values({1.0, 2.0, 0.5}, {3});
-  check_values(loss("binary_cross_entropy", {xb, yb, wb}, {{"reduction", "none"}}),
+  check_values(call_loss("binary_cross_entropy", {xb, yb, wb}, {{"reduction", "none"}}),
                {0, 2.77258872224, 0.34657359028, 1.11164128895, 200, 1.03972077084}, 1e-10, 1e-10);
   const Tensor xl = from_values({1000.0, -1000.0, 0.5, -2.0, 3.0, 0.0}, {2, 3}), pw = from_values({2.0, 0.5, 1.5}, {3});
-  check_values(loss("binary_cross_entropy_with_logits", {xl, yb, wb, pw}, {{"reduction", "none"}}),
+  check_values(call_loss("binary_cross_entropy_with_logits", {xl, yb, wb, pw}, {{"reduction", "none"}}),
                {1000, 1000, 0.421298115113, 1.1586600138, 6.09717470315, 0.51986038542}, 1e-10, 1e-10);
   const Tensor x = from_values({0.5, -1.25, 2.0, 0.75, 3.0, 0.0, -0.75, 1.5, -2.0, 1.0, 0.25, -0.5}, {3, 4});
   const Tensor q = from_values({0.1, 0.2, 0.3, 0.4, 0.7, 0.1, 0.1, 0.1, 0.25, 0.25, 0.25, 0.25}, {3, 4});
@@ -217,8 +206,8 @@ TEST_CASE("pointwise losses match PyTorch 1.13 fixtures; empty means are NaN", "
   const Tensor e = Tensor::empty({0, 3}, DType::Float32);
   for (const char* op : {"mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"}) {
     INFO(op);
-    check_values(loss(op, {e, e}), {kNaN}, 0, 0);
-    check_values(loss(op, {e, e}, {{"reduction", "sum"}}), {0.0}, 0, 0);
+    check_values(call_loss(op, {e, e}), {kNaN}, 0, 0);
+    check_values(call_loss(op, {e, e}, {{"reduction", "sum"}}), {0.0}, 0, 0);
   }
 }
 
@@ -227,7 +216,7 @@ TEST_CASE("pointwise loss errors name the op and the inputs", "[nn][loss]") {
   const Tensor i64 = random_tensor({3, 4}, DType::Int64, 3, -3, 3);
   const Tensor b = from_values({1, 0}, {2}, DType::Bool);
   for (const char* op : {"mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"})
-    require_error([&] { loss(op, {x, y}, {{"reduction", "foo"}}); }, ErrorKind::Value,
+    require_error([&] { call_loss(op, {x, y}, {{"reduction", "foo"}}); }, ErrorKind::Value,
                   {op, "foo is not a valid value for reduction", "float32[3, 4], float32[3, 4]"});
   for (const char* op : {"mse_loss", "l1_loss", "smooth_l1_loss"})
     require_error([&] { call1(op, {x, random_tensor({2, 4}, DType::Float32, 4)}); }, ErrorKind::Runtime,
@@ -243,28 +232,28 @@ TEST_CASE("pointwise loss errors name the op and the inputs", "[nn][loss]") {
                 {"smooth_l1_loss", "smooth_l1_loss does not support negative values for beta.", "float32[3, 4]"});
 
   const char* bce_op = "binary_cross_entropy";
-  require_error([&] { loss(bce_op, {x, random_tensor({2, 4}, DType::Float32, 5, 0.0, 1.0)}); }, ErrorKind::Value,
+  require_error([&] { call_loss(bce_op, {x, random_tensor({2, 4}, DType::Float32, 5, 0.0, 1.0)}); }, ErrorKind::Value,
                 {bce_op, "Using a target size ([2, 4]) that is different to the input size ([3, 4]) is deprecated", "float32[2, 4]"});
-  require_error([&] { loss(bce_op, {x, random_tensor({3, 4}, DType::Float64, 6, 0.0, 1.0)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss(bce_op, {x, random_tensor({3, 4}, DType::Float64, 6, 0.0, 1.0)}); }, ErrorKind::Runtime,
                 {bce_op, "Found dtype float64 but expected float32", "float32[3, 4], float64[3, 4]"});
-  require_error([&] { loss(bce_op, {i64, i64}); }, ErrorKind::Runtime, {bce_op, "not implemented for 'int64'", "int64[3, 4]"});
-  require_error([&] { loss(bce_op, {x, y, random_tensor({3}, DType::Float32, 7)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss(bce_op, {i64, i64}); }, ErrorKind::Runtime, {bce_op, "not implemented for 'int64'", "int64[3, 4]"});
+  require_error([&] { call_loss(bce_op, {x, y, random_tensor({3}, DType::Float32, 7)}); }, ErrorKind::Runtime,
                 {bce_op, "must match the size of tensor b (4)", "float32[3]"});
-  require_error([&] { loss(bce_op, {x, y, random_tensor({2, 3, 4}, DType::Float32, 8)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss(bce_op, {x, y, random_tensor({2, 3, 4}, DType::Float32, 8)}); }, ErrorKind::Runtime,
                 {bce_op, "output with shape [3, 4] doesn't match the broadcast shape [2, 3, 4]"});
   for (double bad : {1.5, -0.25, kNaN}) {
     std::vector<double> xv = values(x);
     xv[5] = bad;
-    require_error([&] { loss(bce_op, {from_values(xv, {3, 4}, DType::Float32), y}); }, ErrorKind::Runtime,
+    require_error([&] { call_loss(bce_op, {from_values(xv, {3, 4}, DType::Float32), y}); }, ErrorKind::Runtime,
                   {bce_op, "all elements of input should be between 0 and 1", "float32[3, 4]"});
   }
 
   const char* logits_op = "binary_cross_entropy_with_logits";
-  require_error([&] { loss(logits_op, {x, random_tensor({4}, DType::Float32, 9)}); }, ErrorKind::Value,
+  require_error([&] { call_loss(logits_op, {x, random_tensor({4}, DType::Float32, 9)}); }, ErrorKind::Value,
                 {logits_op, "Target size ([4]) must be the same as input size ([3, 4])", "float32[3, 4], float32[4]"});
-  require_error([&] { loss(logits_op, {x, i64}); }, ErrorKind::Runtime, {logits_op, "not implemented for 'int64'", "int64[3, 4]"});
-  require_error([&] { loss(logits_op, {x, y, Tensor(), random_tensor({3}, DType::Float32, 10)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss(logits_op, {x, i64}); }, ErrorKind::Runtime, {logits_op, "not implemented for 'int64'", "int64[3, 4]"});
+  require_error([&] { call_loss(logits_op, {x, y, Tensor(), random_tensor({3}, DType::Float32, 10)}); }, ErrorKind::Runtime,
                 {logits_op, "must match the size of tensor b (3)"});
-  require_error([&] { loss(logits_op, {x, y, random_tensor({5}, DType::Float32, 11)}); }, ErrorKind::Runtime,
+  require_error([&] { call_loss(logits_op, {x, y, random_tensor({5}, DType::Float32, 11)}); }, ErrorKind::Runtime,
                 {logits_op, "must match the size of tensor b (4)"});
 }

@@ -1,0 +1,79 @@
+"""User mistakes raise the exception type PyTorch raises, with a message naming the op and shapes."""
+import pytest
+import torch
+
+import terra
+
+
+def raises_like_torch(fn_terra, fn_torch, match):
+    """Both raise the same exception type; Terra's message matches `match`."""
+    with pytest.raises(Exception) as ref:
+        fn_torch()
+    with pytest.raises(ref.type, match=match):
+        fn_terra()
+
+
+def test_linear_with_the_wrong_width():
+    raises_like_torch(lambda: terra.nn.Linear(5, 2)(terra.randn(4, 3)),
+                      lambda: torch.nn.Linear(5, 2)(torch.randn(4, 3)), r"(?s)linear.*4x3 and 5x2")
+
+
+def test_cross_entropy_with_float_targets():
+    raises_like_torch(lambda: terra.nn.functional.cross_entropy(terra.randn(4, 3), terra.rand(4)),
+                      lambda: torch.nn.functional.cross_entropy(torch.randn(4, 3), torch.rand(4)),
+                      r"(?s)cross_entropy.*(Long|int64).*(Float|float32)")
+
+
+def test_backward_twice_without_retain_graph():
+    def run(lib):
+        x = lib.randn(3, requires_grad=True)
+        y = (x * x).sum()
+        y.backward()
+        y.backward()
+
+    raises_like_torch(lambda: run(terra), lambda: run(torch), "backward through the graph a second time")
+
+
+def test_inplace_change_of_a_tensor_saved_for_backward():
+    def run(lib):
+        a = lib.randn(3, requires_grad=True)
+        b = a * 2
+        c = b * b
+        b.add_(1)
+        c.sum().backward()
+
+    raises_like_torch(lambda: run(terra), lambda: run(torch), r"modified by an inplace operation.*version 1")
+
+
+def test_inplace_on_a_leaf_that_requires_grad():
+    def run(lib):
+        lib.ones(2, requires_grad=True).add_(1)
+
+    raises_like_torch(lambda: run(terra), lambda: run(torch), "leaf Variable that requires grad")
+
+
+def test_embedding_index_out_of_range():
+    raises_like_torch(lambda: terra.nn.Embedding(5, 2)(terra.tensor([1, 5])),
+                      lambda: torch.nn.Embedding(5, 2)(torch.tensor([1, 5])), r"(?s)embedding.*out of range")
+
+
+def test_shape_mismatch_names_both_shapes():
+    raises_like_torch(lambda: terra.ones(2, 3) + terra.ones(4),
+                      lambda: torch.ones(2, 3) + torch.ones(4), r"(?s)add.*\[2, 3\].*\[4\]")
+
+
+def test_device_that_is_not_there():
+    with pytest.raises(RuntimeError, match="cuda"):
+        terra.zeros(2, device="cuda")
+
+
+def test_errors_point_at_the_users_line(tmp_path):
+    import subprocess
+    import sys
+    import os
+    script = tmp_path / "bad.py"
+    script.write_text("import terra\nx = terra.ones(2, 3)\ny = x @ x\n")
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+    assert out.returncode == 1
+    assert 'bad.py", line 3' in out.stderr and "RuntimeError" in out.stderr and "matmul" in out.stderr
