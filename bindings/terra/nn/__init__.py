@@ -1,0 +1,14 @@
+"""terra.nn: PyTorch's neural-network API (torch.nn) over terra's registry ops.
+
+Layout mirrors torch.nn, so `import terra as torch` code finds the same names in the same
+modules: nn.Module and the layers under nn.modules.*, nn.functional, nn.init, nn.parameter,
+nn.utils.
+"""
+
+from .parameter import Parameter
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+from . import functional, init, utils
+from . import modules, parameter
+
+__all__ = ["Parameter", "functional", "init", "utils", "modules", "parameter"] + _modules_all
