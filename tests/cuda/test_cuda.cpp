@@ -122,6 +122,11 @@ const std::vector<std::pair<const char*, NamedAttrs>>& binary_ops() {
       {"div", {{"rounding_mode", "trunc"}}}, {"div", {{"rounding_mode", "floor"}}}, {"remainder", {}},
       {"maximum", {}}, {"minimum", {}}, {"pow", {}}, {"atan2", {}}, {"eq", {}}, {"ne", {}}, {"lt", {}},
       {"le", {}}, {"gt", {}}, {"ge", {}}, {"logical_and", {}}, {"logical_or", {}}, {"logical_xor", {}},
+      // The fused backward ops of the activations: (grad_output, input or result).
+      {"tanh_backward", {}}, {"sigmoid_backward", {}}, {"threshold_backward", {{"threshold", 0.0}}},
+      {"gelu_backward", {}}, {"gelu_backward", {{"approximate", "tanh"}}}, {"silu_backward", {}},
+      {"elu_backward", {{"alpha", 1.0}}}, {"leaky_relu_backward", {{"negative_slope", 0.01}}},
+      {"softplus_backward", {{"beta", 1.0}, {"threshold", 20.0}}},
   };
   return ops;
 }
