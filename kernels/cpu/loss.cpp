@@ -289,9 +289,13 @@ void nll_loss_backward_kernel(KernelCall& c) {
     auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
     const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, weight);
     T* o = out.data<T>();
-    std::fill(o, o + out.numel(), T(0));
-    for (int64_t s = 0; s < n; ++s)
-      if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] = static_cast<T>(-weight(s) * f[s]);
+    const int64_t per_outer = L.classes * L.inner;
+    parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(per_outer, 1)),
+                 [&](int64_t b, int64_t e) {
+                   std::fill(o + b * per_outer, o + e * per_outer, T(0));
+                   for (int64_t s = b * L.inner; s < e * L.inner; ++s)
+                     if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] = static_cast<T>(-weight(s) * f[s]);
+                 });
   });
 }
 
