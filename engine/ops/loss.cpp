@@ -188,16 +188,16 @@ Inferred binary_cross_entropy_with_logits_rule(const std::vector<Tensor>& in, co
 // --- gradients ---
 
 // A backward op's rule: the forward's rule checks the operands (inputs 1...), grad_output must
-// have the loss's shape, and the gradient has the shape of `grad_shape(operands, loss)` in the
-// loss's dtype, which every input but an integer target is converted to.
+// have the loss's shape, and the gradient has the shape grad_shape(operands) in the loss's
+// dtype, which every input but an integer target is converted to.
 using GradShape = Shape (*)(const std::vector<Tensor>& operands);
 
-InferFn backward_rule(InferFn forward, GradShape grad_shape) {
-  return [forward, grad_shape](const std::vector<Tensor>& in, const Attrs& attrs) {
+InferFn backward_rule(const char* op, InferFn forward, GradShape grad_shape) {
+  return [op, forward, grad_shape](const std::vector<Tensor>& in, const Attrs& attrs) {
     const std::vector<Tensor> operands(in.begin() + 1, in.end());
     const Inferred f = forward(operands, attrs);
     const TensorMeta& loss = f.outputs[0];
-    require_floating_input("backward", loss.dtype);
+    require_floating_input(op, loss.dtype);
     TERRA_CHECK(in[0].shape() == loss.shape, Runtime, "grad_output of shape ", shape_str(in[0].shape()),
                 " does not match the loss of shape ", shape_str(loss.shape));
     Inferred inf;
@@ -245,24 +245,42 @@ TensorList nll_loss_backward_grad(const GradContext& c) {
   return {c.needs(0) ? call1("nll_loss", {c.grad(), c.input(2), c.input(3)}, same_attrs(c.attrs)) : Tensor()};
 }
 
+// The class dim of a cross_entropy input ([C] or [N, C, d...]).
+int64_t class_dim_of(const Tensor& self) { return self.dim() == 1 ? 0 : 1; }
+
+// weight [C] shaped to broadcast against self along the class dim (undefined when absent).
+Tensor class_weight_view(const Tensor& weight, const Tensor& self) {
+  if (!weight.defined()) return weight;
+  std::vector<int64_t> shape(self.dim() - class_dim_of(self), 1);
+  shape[0] = weight.numel();
+  return call1("reshape", {weight}, {{"shape", shape}});
+}
+
+Tensor times(const Tensor& t, double v) { return v == 1.0 ? t : call1("mul", {t, Tensor::wrap_scalar(v, t.dtype())}); }
+
+Tensor sum_classes(const Tensor& t, int64_t class_dim, bool keepdim) {
+  return call1("sum", {t}, {{"dim", std::vector<int64_t>{class_dim}}, {"keepdim", keepdim}});
+}
+
+double smoothing_of(const Attrs& attrs) { return std::max(0.0, attrs.get<double>("label_smoothing")); }
+
+// g as each sample's factor, shaped to broadcast against self: g (with a class dim) for 'none',
+// g for 'sum', g / n for 'mean' with class probabilities (n samples).
+Tensor probability_share(const Tensor& g, const Tensor& self, Reduction r) {
+  if (r == Reduction::None) return call1("unsqueeze", {g}, {{"dim", class_dim_of(self)}});
+  const int64_t classes = self.size(class_dim_of(self));
+  return r == Reduction::Mean && classes > 0 ? times(g, 1.0 / static_cast<double>(self.numel() / classes)) : g;
+}
+
 // With class probabilities q the target is differentiable: d/dq[k] = -(1 - e) w[k] log p[k],
 // times the sample's share of g.
 Tensor cross_entropy_target_grad(const GradContext& c) {
   const Tensor& self = c.input(0);
-  const int64_t class_dim = self.dim() == 1 ? 0 : 1;
-  Tensor d = call1("log_softmax", {self}, {{"dim", class_dim}});
-  if (c.input(2).defined()) {
-    std::vector<int64_t> w_shape(self.dim() - class_dim, 1);
-    w_shape[0] = self.size(class_dim);
-    d = call1("mul", {d, call1("reshape", {c.input(2)}, {{"shape", w_shape}})});
-  }
-  const double e = std::max(0.0, c.attrs.get<double>("label_smoothing"));
-  Tensor g = c.grad();
-  const Reduction r = reduction_of(c.attrs);
-  if (r == Reduction::None) g = call1("unsqueeze", {g}, {{"dim", class_dim}});
-  const double n = r == Reduction::Mean ? static_cast<double>(self.numel() / self.size(class_dim)) : 1.0;
-  d = call1("mul", {d, Tensor::wrap_scalar(-(1 - e) / n, d.dtype())});
-  return call1("mul", {d, g});
+  Tensor d = call1("log_softmax", {self}, {{"dim", class_dim_of(self)}});
+  const Tensor w = class_weight_view(c.input(2), self);
+  if (w.defined()) d = call1("mul", {d, w});
+  d = times(d, -(1 - smoothing_of(c.attrs)));
+  return call1("mul", {d, probability_share(c.grad(), self, reduction_of(c.attrs))});
 }
 
 TensorList cross_entropy_grad(const GradContext& c) {
@@ -273,6 +291,68 @@ TensorList cross_entropy_grad(const GradContext& c) {
           c.needs(1) ? cross_entropy_target_grad(c) : Tensor()};
 }
 
+// Each sample's f * R (Note [Fused cross-entropy backward] in kernels/cpu/loss.cpp), shaped to
+// broadcast against self: cross_entropy_backward(g, x) = f R softmax(x) - f r.
+Tensor cross_entropy_row_scale(const Tensor& g, const Tensor& self, const Tensor& target, const Tensor& weight,
+                               const Attrs& attrs) {
+  const int64_t class_dim = class_dim_of(self), classes = self.size(class_dim);
+  const double e = smoothing_of(attrs);
+  const Reduction r = reduction_of(attrs);
+  const DType dt = self.dtype();
+  // The classes' total weight W, as a tensor (or a number without weights).
+  const Tensor w_total = weight.defined() ? call1("sum", {weight}) : Tensor::wrap_scalar(double(classes), dt);
+  if (is_floating(target.dtype())) {  // R = (1 - e) sum_k w[k] q[k] + e / C * W
+    const Tensor w = class_weight_view(weight, self);
+    const Tensor wq = w.defined() ? call1("mul", {target, w}) : target;
+    const Tensor total = call1("add", {times(sum_classes(wq, class_dim, true), 1 - e), times(w_total, e / classes)});
+    return call1("mul", {probability_share(g, self, r), total});
+  }
+  // Class indices: R = (1 - e) w[t] + e / C * W, 0 for ignored samples.
+  const Tensor ignored = call1("eq", {target, Tensor::wrap_scalar(double(attrs.get<int64_t>("ignore_index")), DType::Int64)});
+  const Tensor kept = cast_to(call1("logical_not", {ignored}), dt);
+  Tensor w_target = kept;
+  if (weight.defined()) {
+    const Tensor safe = call1("masked_fill", {target, ignored}, {{"value", 0}});
+    const Tensor flat = call1("reshape", {safe}, {{"shape", std::vector<int64_t>{-1}}});
+    const Tensor picked = call1("index_select", {weight, flat}, {{"dim", 0}});
+    w_target = call1("mul", {call1("reshape", {picked}, {{"shape", grad::dims_of(target.shape())}}), kept});
+  }
+  Tensor f = g;
+  if (r == Reduction::Mean) f = call1("div", {g, call1("sum", {w_target})});
+  const Tensor total = call1("add", {times(w_target, 1 - e), call1("mul", {kept, times(w_total, e / classes)})});
+  return call1("unsqueeze", {call1("mul", {f, total})}, {{"dim", class_dim}});
+}
+
+// cross_entropy_backward = f (R p - r), p = softmax(x): linear in g (so d/dg is gg times the op
+// at g = 1, summed over the classes, and over everything for 'mean' and 'sum'); through p only
+// for x (softmax's backward of gg f R); for class probabilities q, linear in q through R and r:
+// d/dq[k] = f (1 - e) w[k] (sum_j gg[j] p[j] - gg[k]). Class weights: not differentiated.
+TensorList cross_entropy_backward_grad(const GradContext& c) {
+  if (c.needs(3)) no_weight_gradient("cross_entropy_backward");
+  const Tensor &gg = c.grad(), &g = c.input(0), &x = c.input(1), &target = c.input(2), &weight = c.input(3);
+  const int64_t class_dim = class_dim_of(x);
+  const Reduction r = reduction_of(c.attrs);
+  Tensor dg, dx, dq;
+  if (c.needs(0)) {
+    const Tensor ones = call1("ones", {}, {{"size", grad::dims_of(g.shape())}, {"dtype", g.dtype()}});
+    const Tensor unit = call1("cross_entropy_backward", {ones, x, target, weight}, same_attrs(c.attrs));
+    const Tensor prod = call1("mul", {gg, unit});
+    dg = r == Reduction::None ? sum_classes(prod, class_dim, false) : call1("sum", {prod});
+  }
+  const Tensor p = c.needs(1) || c.needs(2) ? call1("softmax", {x}, {{"dim", class_dim}}) : Tensor();
+  if (c.needs(1)) {
+    const Tensor scale = cross_entropy_row_scale(g, x, target, weight, c.attrs);
+    dx = call1("softmax_backward", {call1("mul", {gg, scale}), p}, {{"dim", class_dim}});
+  }
+  if (c.needs(2)) {
+    const Tensor spread = call1("sub", {sum_classes(call1("mul", {gg, p}), class_dim, true), gg});
+    Tensor d = times(call1("mul", {spread, probability_share(g, x, r)}), 1 - smoothing_of(c.attrs));
+    const Tensor w = class_weight_view(weight, x);
+    dq = w.defined() ? call1("mul", {d, w}) : d;
+  }
+  return {dg, dx, dq};
+}
+
 // mse_loss, l1_loss, smooth_l1_loss: d/dtarget = -d/dself before each is summed to its shape.
 template <const char* Backward>
 TensorList regression_grad(const GradContext& c) {
@@ -281,11 +361,13 @@ TensorList regression_grad(const GradContext& c) {
 }
 
 // Second derivatives of the regression losses per element, before the 'mean' division
-// (undefined where it is 0 everywhere): mse 2, l1 0, smooth_l1 1 / beta inside (-beta, beta).
+// (undefined where it is 0 everywhere): mse 2, l1 0, smooth_l1 1 / beta inside (-beta, beta)
+// (0 for beta = 0, where it is l1).
 Tensor mse_second(const Tensor& x, const Tensor&, const Attrs&) { return Tensor::wrap_scalar(2.0, x.dtype()); }
 Tensor l1_second(const Tensor&, const Tensor&, const Attrs&) { return Tensor(); }
 Tensor smooth_l1_second(const Tensor& x, const Tensor& y, const Attrs& attrs) {
   const double beta = attrs.get<double>("beta");
+  if (beta == 0) return Tensor();  // the l1 loss
   const Tensor inside = call1("lt", {call1("abs", {call1("sub", {x, y})}), Tensor::wrap_scalar(beta, x.dtype())});
   return call1("mul", {cast_to(inside, x.dtype()), Tensor::wrap_scalar(1.0 / beta, x.dtype())});
 }
@@ -394,27 +476,29 @@ TERRA_OP("binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? w
 // defaults), each one CPU kernel.
 TERRA_OP("nll_loss_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
          "str reduction=\"mean\", int ignore_index=-100) -> Tensor")
-    .infer(backward_rule(nll_loss_rule, input_shape))
+    .infer(backward_rule("nll_loss_backward", nll_loss_rule, input_shape))
     .grad(nll_loss_backward_grad, SaveSet::only_inputs({2, 3}));
 TERRA_OP("cross_entropy_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
          "str reduction=\"mean\", int ignore_index=-100, float label_smoothing=0.0) -> Tensor")
-    .infer(backward_rule(cross_entropy_rule, input_shape));
+    .infer(backward_rule("cross_entropy_backward", cross_entropy_rule, input_shape))
+    .grad(cross_entropy_backward_grad, SaveSet::only_inputs({0, 1, 2, 3}));
 TERRA_OP("mse_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
-    .infer(backward_rule(mse_loss_rule, broadcast_shape))
+    .infer(backward_rule("mse_loss_backward", mse_loss_rule, broadcast_shape))
     .grad(regression_backward_grad<kMseBackward, mse_second>);
 TERRA_OP("l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
-    .infer(backward_rule(l1_loss_rule, broadcast_shape))
+    .infer(backward_rule("l1_loss_backward", l1_loss_rule, broadcast_shape))
     .grad(regression_backward_grad<kL1Backward, l1_second>);
 TERRA_OP("smooth_l1_loss_backward(Tensor grad_output, Tensor self, Tensor target, str reduction=\"mean\", "
          "float beta=1.0) -> Tensor")
-    .infer(backward_rule(smooth_l1_loss_rule, broadcast_shape))
+    .infer(backward_rule("smooth_l1_loss_backward", smooth_l1_loss_rule, broadcast_shape))
     .grad(regression_backward_grad<kSmoothL1Backward, smooth_l1_second>);
 TERRA_OP("binary_cross_entropy_backward(Tensor grad_output, Tensor self, Tensor target, Tensor? weight=None, "
          "str reduction=\"mean\") -> Tensor")
-    .infer(backward_rule(binary_cross_entropy_rule, input_shape));
+    .infer(backward_rule("binary_cross_entropy_backward", binary_cross_entropy_rule, input_shape));
 TERRA_OP("binary_cross_entropy_with_logits_backward(Tensor grad_output, Tensor self, Tensor target, "
          "Tensor? weight=None, Tensor? pos_weight=None, str reduction=\"mean\") -> Tensor")
-    .infer(backward_rule(binary_cross_entropy_with_logits_rule, broadcast_shape));
+    .infer(backward_rule("binary_cross_entropy_with_logits_backward", binary_cross_entropy_with_logits_rule,
+                         broadcast_shape));
 
 }  // namespace
 }  // namespace terra

@@ -1,6 +1,6 @@
 // Registry entries of the normalization ops: layer_norm, batch_norm and group_norm, with aten's
-// native_* signatures so each returns the statistics its gradient will need. The shape rules raise
-// PyTorch's messages for every bad shape, dtype and argument; the kernels only compute.
+// native_* signatures (each also returns its statistics), and their backward ops. The shape rules
+// raise PyTorch's messages for every bad shape, dtype and argument; the kernels only compute.
 #include <string>
 
 #include "engine/dispatch/dispatcher.hpp"

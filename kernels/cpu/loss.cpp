@@ -289,25 +289,57 @@ void nll_loss_backward_kernel(KernelCall& c) {
     auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
     const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, weight);
     T* o = out.data<T>();
-    std::fill(o, o + out.numel(), T(0));
-    for (int64_t s = 0; s < n; ++s)
-      if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] = static_cast<T>(-weight(s) * f[s]);
+    const int64_t per_outer = L.classes * L.inner;
+    parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(per_outer, 1)),
+                 [&](int64_t b, int64_t e) {
+                   std::fill(o + b * per_outer, o + e * per_outer, T(0));
+                   for (int64_t s = b * L.inner; s < e * L.inner; ++s)
+                     if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] = static_cast<T>(-weight(s) * f[s]);
+                 });
   });
 }
 
-// o[s, k] -= f[s] * r(s, k) over every class k of every sample, in memory order.
-template <class T, class R>
-void subtract_dense(T* o, const ClassLayout& L, const std::vector<double>& f, const R& r) {
-  parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(L.classes * L.inner, 1)),
+// The dense correction's loops, with restrict pointers so they vectorize (q null: no q term).
+// Along one class's run of positions: row[j] -= f[j] * (spread + share * q[j]).
+template <class T>
+void subtract_positions(T* __restrict row, const T* __restrict f, T spread, T share, const T* __restrict q, int64_t n) {
+  if (q) {
+    for (int64_t j = 0; j < n; ++j) row[j] -= f[j] * (spread + share * q[j]);
+  } else {
+    for (int64_t j = 0; j < n; ++j) row[j] -= f[j] * spread;
+  }
+}
+
+// Along one sample's classes: row[k] -= f * (spread[k] + share[k] * q[k]).
+template <class T>
+void subtract_classes(T* __restrict row, T f, const T* __restrict spread, const T* __restrict share,
+                      const T* __restrict q, int64_t n) {
+  if (q) {
+    for (int64_t k = 0; k < n; ++k) row[k] -= f * (spread[k] + share[k] * q[k]);
+  } else {
+    for (int64_t k = 0; k < n; ++k) row[k] -= f * spread[k];
+  }
+}
+
+// o[s, k] -= f[s] * (spread[k] + share[k] * q[s, k]) over every class k of every sample, in
+// memory order: along the classes of a sample when they are contiguous (inner == 1), else along
+// the samples of a class.
+template <class T>
+void subtract_dense(T* o, const ClassLayout& L, const std::vector<T>& f, const std::vector<T>& spread,
+                    const std::vector<T>& share, const T* q) {
+  const int64_t C = L.classes, inner = L.inner;
+  parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(C * inner, 1)),
                [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i)
-                   for (int64_t k = 0; k < L.classes; ++k) {
-                     T* row = o + (i * L.classes + k) * L.inner;
-                     for (int64_t j = 0; j < L.inner; ++j) {
-                       const int64_t s = i * L.inner + j;
-                       row[j] -= static_cast<T>(f[s] * r(s, k));
-                     }
+                 for (int64_t i = b; i < e; ++i) {
+                   if (inner == 1) {
+                     subtract_classes(o + i * C, f[i], spread.data(), share.data(), q ? q + i * C : nullptr, C);
+                     continue;
                    }
+                   for (int64_t k = 0; k < C; ++k) {
+                     const int64_t at = (i * C + k) * inner;
+                     subtract_positions(o + at, f.data() + i * inner, spread[k], share[k], q ? q + at : nullptr, inner);
+                   }
+                 }
                });
 }
 
@@ -337,20 +369,21 @@ void cross_entropy_backward_kernel(KernelCall& c) {
     double w_total = 0;
     for (int64_t k = 0; k < C; ++k) w_total += w(k);
     T* o = out.data<T>();
-    std::vector<T> row_scale(n);
+    std::vector<T> row_scale(n), spread(C), share(C);
+    for (int64_t k = 0; k < C; ++k) {
+      spread[k] = static_cast<T>(w(k) * e / double(C));
+      share[k] = static_cast<T>(w(k) * (1 - e));
+    }
     if (probabilities) {
       const T* q = in.target.data<T>();
       const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, [](int64_t) { return 1.0; });
-      auto coef = [&](int64_t s, int64_t k) {
-        return w(k) * (double(q[L.base(s) + k * L.inner]) * (1 - e) + e / double(C));
-      };
       for (int64_t s = 0; s < n; ++s) {
         double total = 0;
-        for (int64_t k = 0; k < C; ++k) total += coef(s, k);
+        for (int64_t k = 0; k < C; ++k) total += w(k) * (double(q[L.base(s) + k * L.inner]) * (1 - e) + e / double(C));
         row_scale[s] = static_cast<T>(f[s] * total);
       }
       softmax_dim(in.x.data<T>(), o, L.outer, C, L.inner, false, row_scale.data());
-      subtract_dense(o, L, f, coef);
+      subtract_dense(o, L, std::vector<T>(f.begin(), f.end()), spread, share, q);
       return;
     }
     const int64_t* t = in.target.data<int64_t>();
@@ -363,7 +396,7 @@ void cross_entropy_backward_kernel(KernelCall& c) {
     softmax_dim(in.x.data<T>(), o, L.outer, C, L.inner, false, row_scale.data());
     for (int64_t s = 0; s < n; ++s)
       if (t[s] != ignore) o[L.base(s) + t[s] * L.inner] -= static_cast<T>(f[s] * (1 - e) * w(t[s]));
-    if (e > 0) subtract_dense(o, L, f, [&](int64_t, int64_t k) { return e / double(C) * w(k); });
+    if (e > 0) subtract_dense(o, L, std::vector<T>(f.begin(), f.end()), spread, share, static_cast<const T*>(nullptr));
   });
 }
 

@@ -81,10 +81,14 @@ struct LaneSums {
   }
 };
 
-// The backward passes' sums over a run: with d = x - shift and g the incoming gradient (times
-// the weight for layer_norm), the statistics' sums of d and d * d, and sum(g), sum(g * d).
-// Lanes and folding as LaneSums (Note [Shifted sums]), so the statistics come out as the
-// forward's when a run is added in one call.
+// The backward passes' sums over runs: with d = x - shift and g the incoming gradient (times the
+// weight for layer_norm), the statistics' sums of d and d * d, and sum(g), sum(g * d).
+// Note [Backward sums]
+// The backward pass reads two arrays and does twice the forward's arithmetic per element, so
+// float64 accumulation as in Note [Shifted sums] would leave it compute-bound. The lanes hold the
+// element type instead, and are folded into float64 totals every kSteps values per lane: no float
+// lane ever sums more than 64 values (shift-relative, so without cancellation), and the totals
+// keep float64's range over long runs.
 struct GradSums {
   double s = 0, q = 0, g = 0, gd = 0;
   void operator+=(const GradSums& o) {
@@ -95,41 +99,48 @@ struct GradSums {
   }
 };
 
+template <class T>
 struct GradLaneSums {
-  double s[kLanes], q[kLanes], g[kLanes], gd[kLanes];
-  int64_t used = 0;
+  static constexpr int64_t kWidth = 16, kSteps = 64;
+  T s[kWidth] = {}, q[kWidth] = {}, g[kWidth] = {}, gd[kWidth] = {};
+  int64_t steps = 0;  // values per lane since the last fold
+  GradSums totals;
 
-  // gy[i] * w[i] is the gradient term; Weighted false reads no w.
-  template <bool Weighted, class T>
-  [[gnu::always_inline]] void add(const T* x, const T* gy, const T* w, int64_t n, double shift) {
-    const int64_t width = std::min(kLanes, n);
-    for (; used < width; ++used) s[used] = q[used] = g[used] = gd[used] = 0.0;
-    for (int64_t i = 0; i < n; i += kLanes) {
-      const int64_t m = std::min(kLanes, n - i);
-      for (int64_t k = 0; k < m; ++k) {
-        const double d = static_cast<double>(x[i + k]) - shift;
-        double gv = static_cast<double>(gy[i + k]);
-        if constexpr (Weighted) gv *= static_cast<double>(w[i + k]);
-        s[k] += d;
-        q[k] += d * d;
-        g[k] += gv;
-        gd[k] += gv * d;
-      }
+  // gy[i] * w[i] is the gradient term; Weighted false reads no w. Each call starts at lane 0.
+  template <bool Weighted>
+  [[gnu::always_inline]] void add(const T* x, const T* gy, const T* w, int64_t n, T shift) {
+    for (int64_t c0 = 0; c0 < n;) {
+      const int64_t m = std::min((kSteps - steps) * kWidth, n - c0), full = m - m % kWidth;
+      const T *xc = x + c0, *gc = gy + c0, *wc = Weighted ? w + c0 : nullptr;
+      for (int64_t i = 0; i < full; i += kWidth)
+        for (int64_t k = 0; k < kWidth; ++k) lane(k, xc[i + k], Weighted ? gc[i + k] * wc[i + k] : gc[i + k], shift);
+      for (int64_t i = full; i < m; ++i) lane(i - full, xc[i], Weighted ? gc[i] * wc[i] : gc[i], shift);
+      steps += (m + kWidth - 1) / kWidth;
+      c0 += m;
+      if (steps >= kSteps) fold();
     }
   }
 
   [[gnu::always_inline]] GradSums total() {
-    int64_t width = 1;
-    while (width < used) width *= 2;
-    for (; used < width; ++used) s[used] = q[used] = g[used] = gd[used] = 0.0;
-    for (int64_t w = width / 2; w >= 1; w /= 2)
-      for (int64_t k = 0; k < w; ++k) {
-        s[k] += s[k + w];
-        q[k] += q[k + w];
-        g[k] += g[k + w];
-        gd[k] += gd[k + w];
-      }
-    return used ? GradSums{s[0], q[0], g[0], gd[0]} : GradSums{};
+    fold();
+    return totals;
+  }
+
+ private:
+  [[gnu::always_inline]] void lane(int64_t k, T xv, T gv, T shift) {
+    const T d = xv - shift;
+    s[k] += d;
+    q[k] += d * d;
+    g[k] += gv;
+    gd[k] += gv * d;
+  }
+  [[gnu::always_inline]] void fold() {
+    for (int64_t k = 0; k < kWidth; ++k) {
+      totals += GradSums{static_cast<double>(s[k]), static_cast<double>(q[k]), static_cast<double>(g[k]),
+                         static_cast<double>(gd[k])};
+      s[k] = q[k] = g[k] = gd[k] = T(0);
+    }
+    steps = 0;
   }
 };
 
@@ -488,29 +499,48 @@ struct LayerNormBackward {
   double eps;
 };
 
-// Rows [begin, end), adding each row's g * xhat and g into dw and db.
+// One row's dx = a * g * w + b * x + k, and its g * xhat and g added into wa and ba. Restrict
+// pointers: without them GCC will not vectorize a loop that stores through four of them.
+template <class T>
+[[gnu::always_inline]] inline void row_backward(const T* __restrict x, const T* __restrict g, const T* __restrict w,
+                                                T* __restrict dx, T* __restrict wa, T* __restrict ba, int64_t n, T a,
+                                                T b, T k, T mean, T rstd) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i], xi = x[i];
+    dx[i] = a * gi * w[i] + b * xi + k;
+    wa[i] += gi * ((xi - mean) * rstd);
+    ba[i] += gi;
+  }
+}
+
+// Rows [begin, end), adding each row's g * xhat and g into dw and db. They accumulate in the
+// element type over at most kFlushRows rows at a time, then in float64 (Note [Backward sums]).
 template <class T>
 TERRA_CPU_CLONES void layer_norm_backward_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end, double* dw,
                                                double* db) {
+  constexpr int64_t kFlushRows = 32;
   const int64_t cols = d.cols;
+  std::vector<T> dw_acc(cols, T(0)), db_acc(cols, T(0));
+  T *wa = dw_acc.data(), *ba = db_acc.data();
   for (int64_t r = begin; r < end; ++r) {
     const T* x = d.x + r * cols;
     const T* g = d.g + r * cols;
-    const double shift = static_cast<double>(x[0]);
-    GradLaneSums sums;
-    sums.add<true>(x, g, d.w, cols, shift);
+    const T shift = x[0];
+    GradLaneSums<T> sums;
+    sums.template add<true>(x, g, d.w, cols, shift);
     const GradSums t = sums.total();
     const Moments m = moments(Sums{t.s, t.q}, cols, shift);
     const double rstd = 1.0 / std::sqrt(m.var + d.eps);
     const BackwardAffine c = backward_affine(t, m, rstd, 1.0, cols);
     const T a = static_cast<T>(c.a), b = static_cast<T>(c.b), k = static_cast<T>(c.k);
-    const T *w = d.w;
-    T* dx = d.dx + r * cols;
-    for (int64_t i = 0; i < cols; ++i) dx[i] = a * g[i] * w[i] + b * x[i] + k;
-    const double mean = m.mean;
-    for (int64_t i = 0; i < cols; ++i) {
-      dw[i] += static_cast<double>(g[i]) * ((static_cast<double>(x[i]) - mean) * rstd);
-      db[i] += static_cast<double>(g[i]);
+    const T rs = static_cast<T>(rstd), mean = static_cast<T>(m.mean);
+    row_backward(x, g, d.w, d.dx + r * cols, wa, ba, cols, a, b, k, mean, rs);
+    if ((r - begin + 1) % kFlushRows == 0 || r + 1 == end) {
+      for (int64_t i = 0; i < cols; ++i) {
+        dw[i] += static_cast<double>(wa[i]);
+        db[i] += static_cast<double>(ba[i]);
+        wa[i] = ba[i] = T(0);
+      }
     }
   }
 }
@@ -573,12 +603,12 @@ TERRA_CPU_CLONES void group_norm_backward_blocks(const GroupNormBackward<T>& d, 
     const T* x = d.x + ng * block;
     const T* g = d.g + ng * block;
     const int64_t c0 = (ng % l.groups) * l.per_group;
-    const double shift = static_cast<double>(x[0]);
+    const T shift = x[0];
     // The group's sums, with g weighted per channel: w * sum(g) and w * sum(g * d).
     GradSums t;
     for (int64_t k = 0; k < l.per_group; ++k) {
-      GradLaneSums sums;
-      sums.add<false, T>(x + k * l.hw, g + k * l.hw, nullptr, l.hw, shift);
+      GradLaneSums<T> sums;
+      sums.template add<false>(x + k * l.hw, g + k * l.hw, nullptr, l.hw, shift);
       ch[k] = sums.total();
       const double w = static_cast<double>(d.w[c0 + k]);
       t += GradSums{ch[k].s, ch[k].q, w * ch[k].g, w * ch[k].gd};
@@ -635,10 +665,10 @@ template <class T>
 TERRA_CPU_CLONES void channel_grad_sums_by_runs(const T* x, const T* g, const ChannelLayout& l, const double* shift,
                                                 GradSums* sums, int64_t begin, int64_t end) {
   for (int64_t ch = begin; ch < end; ++ch) {
-    GradLaneSums acc;
+    GradLaneSums<T> acc;
     for (int64_t i = 0; i < l.n; ++i) {
       const int64_t at = (i * l.channels + ch) * l.hw;
-      acc.add<false, T>(x + at, g + at, nullptr, l.hw, shift[ch]);
+      acc.template add<false>(x + at, g + at, nullptr, l.hw, static_cast<T>(shift[ch]));
     }
     sums[ch] = acc.total();
   }

@@ -92,6 +92,11 @@ TEST_CASE("cross_entropy and nll_loss gradients with class-index targets", "[gra
             const NamedAttrs attrs{{"reduction", reduction}, {"ignore_index", -1}, {"label_smoothing", smoothing}};
             gradcheck("cross_entropy", [&](const TensorList& v) { return call1("cross_entropy", {v[0], t, w}, attrs); },
                       {x});
+            // The fused backward's own gradient, for grad_output and the logits (double backward).
+            Tensor g = r(call1("cross_entropy", {x, t, w}, attrs).shape(), seed++);
+            gradcheck("cross_entropy_backward", [&](const TensorList& v) {
+              return call1("cross_entropy_backward", {v[0], v[1], t, w}, attrs);
+            }, {g, x});
             if (smoothing == 0.0) {
               const NamedAttrs nll{{"reduction", reduction}, {"ignore_index", -1}};
               gradcheck("nll_loss", [&](const TensorList& v) { return call1("nll_loss", {v[0], t, w}, nll); }, {x});
@@ -119,9 +124,13 @@ TEST_CASE("cross_entropy gradients with class-probability targets", "[grad][nn][
           Tensor x = r(shape, seed++), q = probabilities(shape, class_dim, seed++);
           Tensor w = weighted ? r({shape[class_dim]}, seed++, 0.5, 2.0) : Tensor();
           // The target takes part too (PyTorch differentiates class probabilities).
-          gradcheck("cross_entropy probabilities", [&](const TensorList& v) {
-            return call1("cross_entropy", {v[0], v[1], w}, {{"reduction", reduction}, {"label_smoothing", smoothing}});
-          }, {x, q});
+          const NamedAttrs attrs{{"reduction", reduction}, {"label_smoothing", smoothing}};
+          gradcheck("cross_entropy probabilities",
+                    [&](const TensorList& v) { return call1("cross_entropy", {v[0], v[1], w}, attrs); }, {x, q});
+          Tensor g = r(call1("cross_entropy", {x, q, w}, attrs).shape(), seed++);
+          gradcheck("cross_entropy_backward probabilities", [&](const TensorList& v) {
+            return call1("cross_entropy_backward", {v[0], v[1], v[2], w}, attrs);
+          }, {g, x, q});
         }
 }
 
@@ -134,7 +143,7 @@ TEST_CASE("cross_entropy gradient matches softmax minus one-hot", "[grad][nn][lo
   check_values(autograd::grad(x), {0.25 / 2, -0.25 / 2, -0.5 / 2, 0.5 / 2}, 1e-12, 1e-12);
 }
 
-TEST_CASE("class losses: no gradient for class weights, none for index targets", "[grad][nn][loss][errors]") {
+TEST_CASE("class losses: no gradient for class weights", "[grad][nn][loss][errors]") {
   Tensor x = r({3, 4}, 300), w = r({4}, 301, 0.5, 2);
   autograd::set_requires_grad(x, true);
   autograd::set_requires_grad(w, true);
@@ -144,11 +153,27 @@ TEST_CASE("class losses: no gradient for class weights, none for index targets",
     require_error([&] { autograd::backward({loss}, {}, false, false); }, ErrorKind::NotImplemented,
                   {"the derivative for '", op, "' with respect to weight is not implemented"});
   }
-  // A double backward through cross_entropy_backward is not implemented (its entry is Undecided).
-  Tensor loss = call1("cross_entropy", {x, t});
-  Tensor g = autograd::grad({loss}, {x}, {}, false, true, false)[0];
-  require_error([&] { autograd::backward({g}, {r({3, 4}, 303)}, false, false); }, ErrorKind::NotImplemented,
-                {"the derivative for 'cross_entropy_backward' is not implemented"});
+  // Nor through the backward op.
+  Tensor d = call1("cross_entropy_backward", {from_values({1}, {}), x, t, w});
+  require_error([&] { autograd::backward({d}, {r({3, 4}, 303)}, false, false); }, ErrorKind::NotImplemented,
+                {"the derivative for 'cross_entropy_backward' with respect to weight is not implemented"});
+}
+
+TEST_CASE("cross_entropy second derivatives through autograd (create_graph)", "[grad][nn][loss][double]") {
+  // d/dx <grad_x cross_entropy(x), v> is the Hessian times v: H = diag(p) - p p^T per sample, / N.
+  Tensor x = r({2, 3}, 310), v = r({2, 3}, 311);
+  autograd::set_requires_grad(x, true);
+  Tensor loss = call1("cross_entropy", {x, from_values({0, 2}, {2}, DType::Int64)});
+  Tensor g = autograd::grad({loss}, {x}, {}, true, true, false)[0];
+  Tensor hv = autograd::grad({g}, {x}, {v}, false, false, false)[0];
+  const std::vector<double> p = values(call1("softmax", {x}, {{"dim", 1}})), vv = values(v);
+  std::vector<double> want(6);
+  for (int s = 0; s < 2; ++s) {
+    double pv = 0;
+    for (int k = 0; k < 3; ++k) pv += p[s * 3 + k] * vv[s * 3 + k];
+    for (int k = 0; k < 3; ++k) want[s * 3 + k] = p[s * 3 + k] * (vv[s * 3 + k] - pv) / 2;
+  }
+  check_values(hv, want, 1e-10, 1e-12);
 }
 
 TEST_CASE("regression loss gradients for input and target", "[grad][nn][loss]") {
@@ -176,9 +201,11 @@ TEST_CASE("regression loss gradients for input and target", "[grad][nn][loss]") 
                 {g, x, y});
       gradcheck("l1_loss_backward", [&](const TensorList& v) { return call_with("l1_loss_backward", v, red); },
                 {g, x, y});
-      const NamedAttrs smooth{{"reduction", reduction}, {"beta", 1.5}};
-      gradcheck("smooth_l1_loss_backward",
-                [&](const TensorList& v) { return call_with("smooth_l1_loss_backward", v, smooth); }, {g, x, y});
+      for (double beta : {1.5, 0.0}) {
+        const NamedAttrs smooth{{"reduction", reduction}, {"beta", beta}};
+        gradcheck("smooth_l1_loss_backward beta " + std::to_string(beta),
+                  [&](const TensorList& v) { return call_with("smooth_l1_loss_backward", v, smooth); }, {g, x, y});
+      }
     }
   gradcheck("mse_loss non-contiguous", [](const TensorList& v) { return call1("mse_loss", {v[0], v[1]}); },
             {transposed_copy(r({3, 4}, 450)), strided_copy(r({3, 4}, 451))});

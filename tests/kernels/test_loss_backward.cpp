@@ -133,6 +133,28 @@ TEST_CASE("nll_loss_backward and cross_entropy_backward match float64 references
     }
 }
 
+TEST_CASE("class loss backward ops over many samples use every thread's chunk", "[nn][loss][backward]") {
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Shape xs{3000, 40};
+    const ClassLayout L(xs);
+    const Tensor x = random_tensor(xs, dt, 1, -4.0, 4.0), w = random_tensor({40}, dt, 2, 0.1, 2.0);
+    const std::vector<int64_t> tv = random_targets(L, -100, 3);
+    const Tensor t = index_tensor(tv, target_shape(xs));
+    for (const char* red : kReductions) {
+      const Tensor g = random_tensor(loss_shape(xs, red), dt, 4);
+      const NamedAttrs attrs{{"reduction", red}, {"ignore_index", -100}};
+      check_values(call_loss("nll_loss_backward", {g, x, t, w}, attrs),
+                   class_index_grad_ref(values(x), L, tv, Weights(values(w)), values(g), red, -100, 0, true), tol(dt),
+                   tol(dt));
+      NamedAttrs smoothed = attrs;
+      smoothed.emplace_back("label_smoothing", 0.1);
+      check_values(call_loss("cross_entropy_backward", {g, x, t, w}, smoothed),
+                   class_index_grad_ref(values(x), L, tv, Weights(values(w)), values(g), red, -100, 0.1, false),
+                   tol(dt), tol(dt));
+    }
+  }
+}
+
 TEST_CASE("cross_entropy_backward with class probabilities matches a float64 reference", "[nn][loss][backward]") {
   uint64_t seed = 500;
   for (DType dt : {DType::Float32, DType::Float64})
