@@ -195,6 +195,25 @@ py::object call_op(const OpDef& op, py::handle self, const py::args& args, const
 
 namespace {
 
+// x.view(2, 3), x.view((2, 3)), x.view(size=(2, 3)): the size-taking methods whose one int-list
+// attribute PyTorch also accepts as varargs, converted here without a Python wrapper.
+py::object sizes_method(const OpDef& op, py::handle self, const py::args& args, const py::kwargs& kwargs) {
+  if ((kwargs && kwargs.size() > 0) || op.schema.attr_names.size() != 1) return call_op(op, self, args, kwargs);
+  py::handle seq = args;
+  if (args.size() == 1 && !PyLong_Check(args[0].ptr()) && !is_tensor(args[0]) && PySequence_Check(args[0].ptr()))
+    seq = args[0];
+  std::vector<int64_t> sizes;
+  sizes.reserve(static_cast<size_t>(py::len(seq)));
+  for (py::handle h : seq) {
+    if (PyFloat_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
+      throw py::type_error(op.name() + "(): argument '" + op.schema.attr_names[0] + "' must be a tuple of ints, but found " +
+                           std::string(py::str(py::type::handle_of(h).attr("__name__"))));
+    sizes.push_back(py::cast<int64_t>(py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()))));
+  }
+  Attrs attrs(&op.schema.attr_names, {AttrValue(std::move(sizes))});
+  return wrap(dispatch(op, {unwrap(self)}, std::move(attrs))[0]);
+}
+
 struct OpFunction {
   const OpDef* op;
 };
@@ -228,6 +247,12 @@ void bind_ops(py::module_& m) {
           [op](py::handle self, py::args args, py::kwargs kwargs) { return call_op(*op, self, args, kwargs, true); },
           py::name(inplace_name.c_str()), py::is_method(tensor_cls));
     }
+  }
+  for (const char* name : {"view", "reshape", "expand", "permute", "repeat", "flip"}) {
+    const OpDef* op = &Registry::instance().get(name);
+    tensor_cls.attr(name) = py::cpp_function(
+        [op](py::handle self, py::args args, py::kwargs kwargs) { return sizes_method(*op, self, args, kwargs); },
+        py::name(name), py::is_method(tensor_cls));
   }
   m.def("_call_inplace", [](const std::string& name, py::args args, py::kwargs kwargs) {
     return call_op(Registry::instance().get(name), py::handle(), args, kwargs, true);

@@ -115,26 +115,6 @@ def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
     return out if dtype is None else out.to(dtype)
 
 
-def sum(self, dim=None, keepdim=False, *, dtype=None):
-    return _ops.sum(self, dim, keepdim, dtype=dtype)
-
-
-def mean(self, dim=None, keepdim=False, *, dtype=None):
-    return _ops.mean(self, dim, keepdim, dtype=dtype)
-
-
-def prod(self, dim=None, keepdim=False, *, dtype=None):
-    return _ops.prod(self, dim, keepdim, dtype=dtype)
-
-
-def squeeze(self, dim=None):
-    return _ops.squeeze(self, dim)
-
-
-def transpose(self, dim0, dim1):
-    return _ops.transpose(self, dim0, dim1)
-
-
 def t(self):
     if self.dim() > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
@@ -406,26 +386,6 @@ def type_(self, dtype=None, non_blocking=False):
 
 
 def _method_table():
-    def view(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], _C.dtype):
-            raise NotImplementedError("view(dtype) is not supported by Terra")
-        return _ops.view(self, _shape_args(shape))
-
-    def reshape(self, *shape):
-        return _ops.reshape(self, _shape_args(shape))
-
-    def expand(self, *sizes):
-        return _ops.expand(self, _shape_args(sizes))
-
-    def permute(self, *dims):
-        return _ops.permute(self, _shape_args(dims))
-
-    def repeat(self, *sizes):
-        return _ops.repeat(self, _shape_args(sizes))
-
-    def flip(self, *dims):
-        return _ops.flip(self, _shape_args(dims))
-
     def contiguous(self, memory_format=None):
         return _ops.contiguous(self)
 
@@ -494,8 +454,7 @@ def _method_table():
 def _install():
     methods = dict(_method_table())
     methods.update(
-        to=to, var=var, std=std, norm=norm, sum=sum, mean=mean, prod=prod, squeeze=squeeze, transpose=transpose,
-        t=t, split=split, chunk=chunk, unbind=unbind, scatter=scatter, scatter_=scatter_, index_put_=index_put_,
+        to=to, var=var, std=std, norm=norm, t=t, split=split, chunk=chunk, unbind=unbind, scatter=scatter, scatter_=scatter_, index_put_=index_put_,
         index_put=index_put, index_fill=index_fill, masked_fill=masked_fill, masked_fill_=masked_fill_, where=where,
         clamp=clamp, clamp_=clamp_, clip=clamp, clip_=clamp_, pow=pow, div=div, div_=div_, divide=div,
         true_divide=div, addcmul=addcmul, addcmul_=addcmul_, addcdiv=addcdiv, addcdiv_=addcdiv_, lerp=lerp,
