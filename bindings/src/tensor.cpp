@@ -88,29 +88,27 @@ py::object scalar_value(const Tensor& t) {
 
 const OpDef& op(const char* name) { return Registry::instance().get(name); }
 
-// `self (op) other` for a tensor or a Python number; NotImplemented otherwise so Python tries the
-// reflected operator (numpy arrays, user types).
+// The other operand of an operator: a tensor or a Python number; undefined for anything else,
+// so the operator returns NotImplemented and Python tries the reflected one (numpy, user types).
+Tensor operand(py::handle other) {
+  if (is_tensor(other)) return unwrap(other);
+  if (is_number(other)) return number_to_tensor(other);
+  return Tensor();
+}
+
+py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
+
 template <bool Reverse>
 py::object binary(const OpDef& def, const Tensor& self, py::handle other, const Attrs& attrs) {
-  Tensor o;
-  if (is_tensor(other))
-    o = unwrap(other);
-  else if (is_number(other))
-    o = number_to_tensor(other);
-  else
-    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  Tensor o = operand(other);
+  if (!o.defined()) return not_implemented();
   if (Reverse) return wrap(dispatch(def, {o, self}, attrs)[0]);
   return wrap(dispatch(def, {self, o}, attrs)[0]);
 }
 
 py::object inplace(const OpDef& def, const Tensor& self, py::handle other, const Attrs& attrs) {
-  Tensor o;
-  if (is_tensor(other))
-    o = unwrap(other);
-  else if (is_number(other))
-    o = number_to_tensor(other);
-  else
-    return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  Tensor o = operand(other);
+  if (!o.defined()) return not_implemented();
   dispatch_inplace(def, {self, o}, attrs);
   return wrap(self);
 }

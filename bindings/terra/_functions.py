@@ -6,7 +6,6 @@ import numpy as np
 from . import _C
 from ._C import _ops
 from ._tensor import _shape_args, _namedtuple
-from . import _tensor as _T
 
 Tensor = _C.Tensor
 
@@ -255,7 +254,6 @@ for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "re
               "bernoulli", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:
     if hasattr(Tensor, _name):
         _from_method(_name)
-_from_method("max", "max")
 
 
 @_export

@@ -70,10 +70,6 @@ def to(self, *args, **kwargs):
     return out
 
 
-def _reduce_dims(dim):
-    return None if dim is None else dim
-
-
 def _max_min(name, values_op, dim_op, pair_op):
     ret = _namedtuple(name, ["values", "indices"])
 
@@ -508,7 +504,6 @@ def _install():
     methods["isclose"] = lambda self, other, rtol=1e-5, atol=1e-8, equal_nan=False: _isclose(self, other, rtol, atol,
                                                                                               equal_nan)
     methods["numpy"] = Tensor.numpy
-    methods["apply_"] = None
     methods["pin_memory"] = lambda self: self
     methods["share_memory_"] = lambda self: self
     methods["is_pinned"] = lambda self: False
@@ -518,8 +513,6 @@ def _install():
     methods["gather"] = lambda self, dim, index: _ops.gather(self, dim, index)
     methods["sigmoid_"] = lambda self: _C._call_inplace("sigmoid", self)
     for name, fn in methods.items():
-        if fn is None:
-            continue
         setattr(Tensor, name, fn)
 
 
