@@ -59,30 +59,20 @@ def bench_view_16x16(lib):
     return _per_op(lib, lambda L: (L.ones(16, 16),), lambda a: a.view(256))
 
 
+def _example(name):
+    """The model code of examples/NAME.py; its `import torch` is whichever library the worker runs."""
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    return __import__(name)
+
+
 def _digits_setup(lib):
     import numpy as np
     from sklearn.datasets import load_digits
-    nn, F = lib.nn, lib.nn.functional
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)[:, None]
     labels = digits.target.astype(np.int64)
-
-    class DigitsCNN(nn.Module):  # examples/digits_cnn.py
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding=1)
-            self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)
-            self.fc1 = nn.Linear(32 * 2 * 2, 64)
-            self.dropout = nn.Dropout(0.1)
-            self.fc2 = nn.Linear(64, 10)
-
-        def forward(self, x):
-            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-            return self.fc2(self.dropout(F.relu(self.fc1(lib.flatten(x, 1)))))
-
     lib.manual_seed(0)
-    model = DigitsCNN()
+    model = _example("digits_cnn").DigitsCNN()
     opt = lib.optim.Adam(model.parameters(), lr=3e-3)
     x, y = lib.from_numpy(images), lib.from_numpy(labels)
     loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(x, y), batch_size=32, shuffle=True)
@@ -124,20 +114,8 @@ def bench_word_lm_train(lib):
     batch, bptt = 20, 35
     data = lib.from_numpy(ids[: (len(ids) // batch) * batch].reshape(batch, -1).T.copy())
 
-    class WordLM(nn.Module):  # examples/word_lm.py
-        def __init__(self):
-            super().__init__()
-            self.drop = nn.Dropout(0.2)
-            self.encoder = nn.Embedding(vocab, 128)
-            self.rnn = nn.LSTM(128, 128, 2, dropout=0.2)
-            self.decoder = nn.Linear(128, vocab)
-
-        def forward(self, tokens, state):
-            out, state = self.rnn(self.drop(self.encoder(tokens)), state)
-            return self.decoder(self.drop(out)), state
-
     lib.manual_seed(0)
-    model = WordLM()
+    model = _example("word_lm").WordLM(vocab)
     criterion = nn.CrossEntropyLoss()
     state = [None]
     pos = [0]
@@ -180,6 +158,8 @@ def worker(lib_name, bench, threads):
     else:
         sys.path.insert(0, os.path.join(ROOT, "build", "bindings"))
         import terra as lib
+        import terra._torch_alias
+        terra._torch_alias.install()  # the examples' `import torch` means Terra here
     print(json.dumps(BENCHMARKS[bench](lib)))
 
 
