@@ -46,27 +46,29 @@ Tensor unwrap(py::handle h) {
 
 namespace {
 
-// Python-side classes looked up once (they live in the package, not in C++).
-py::object& package_attr(const char* module, const char* name) {
-  static std::unordered_map<std::string, py::object*> cache;
-  std::string key = std::string(module) + "." + name;
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, new py::object(py::module_::import(module).attr(name))).first;
-  return *it->second;
-}
+// A class of the Python package, imported on first use and kept for the process's life.
+#define TERRA_PACKAGE_CLASS(fn, module, name)                                              \
+  const py::object& fn() {                                                                 \
+    static const py::object* cls = new py::object(py::module_::import(module).attr(name)); \
+    return *cls;                                                                           \
+  }
+TERRA_PACKAGE_CLASS(size_class, "terra._size", "Size")
+TERRA_PACKAGE_CLASS(device_class, "terra._device", "device")
+TERRA_PACKAGE_CLASS(tensor_function, "terra._functions", "tensor")
+#undef TERRA_PACKAGE_CLASS
 
 py::object size_object(const Shape& s) {
   py::tuple t(s.size());
   for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
-  return package_attr("terra._size", "Size")(t);
+  return size_class()(t);
 }
 
+// One immortal terra.device object per device, so t.device costs a lookup, not a construction.
 py::object device_object(Device d) {
-  static std::unordered_map<std::string, py::object*> cache;
-  std::string key = d.str();
+  static std::unordered_map<int, py::object*> cache;
+  const int key = static_cast<int>(d.type) * 256 + d.index;
   auto it = cache.find(key);
-  if (it == cache.end())
-    it = cache.emplace(key, new py::object(package_attr("terra._device", "device")(key))).first;
+  if (it == cache.end()) it = cache.emplace(key, new py::object(device_class()(d.str()))).first;
   return *it->second;
 }
 
@@ -135,7 +137,7 @@ void bind_tensor(py::module_& m) {
   cls.def(py::init([](py::args args) -> TensorPtr {
     if (args.size() == 1 && is_tensor(args[0])) return unwrap(args[0]).alias().impl_ptr();
     if (args.size() == 1 && PySequence_Check(args[0].ptr()) && !PyUnicode_Check(args[0].ptr())) {
-      py::object t = package_attr("terra._functions", "tensor")(args[0], py::arg("dtype") = dtype_object(DType::Float32));
+      py::object t = tensor_function()(args[0], py::arg("dtype") = dtype_object(DType::Float32));
       return unwrap(t).alias().impl_ptr();
     }
     Shape shape;
