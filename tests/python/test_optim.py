@@ -346,8 +346,6 @@ def test_lbfgs_closure_through_autograd():
 
 def test_lbfgs_lstm_regression_matches_torch():
     """LBFGS (strong Wolfe) fitting a small LSTM + linear head: the losses and final weights agree."""
-    if not hasattr(terra, 'nn') or not hasattr(terra.nn, 'LSTM'):
-        pytest.skip('terra.nn.LSTM is not available yet')
     from parity import copy_state
     torch.manual_seed(0)
     rng = np.random.default_rng(9)
