@@ -175,10 +175,11 @@ def test_uncaught_keyboard_interrupt_ends_like_python(tmp_path):
 
 @pytest.mark.parametrize("catch", [False, True])
 def test_sigint_raises_keyboard_interrupt_in_script(tmp_path, catch):
-    body = "time.sleep(60)"
+    body = "print('ready', flush=True)\ntime.sleep(60)"
     if catch:
-        body = "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('caught')"
-    script = write(tmp_path / "wait.py", "import sys, time\nprint('ready', flush=True)\n" + body + "\n")
+        # 'ready' is printed inside the try, so the signal cannot land before the handler is set up.
+        body = "try:\n    print('ready', flush=True)\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print('caught')"
+    script = write(tmp_path / "wait.py", "import sys, time\n" + body + "\n")
     proc = subprocess.Popen([str(CLI), "run", str(script)], env=clean_env(), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
