@@ -2,6 +2,12 @@
 // allocator, or from outside (a numpy array, a user buffer) with a release callback. The version
 // counter lives here because every view of the same bytes must see the same count: autograd uses
 // it to reject an in-place change to a tensor saved for backward.
+//
+// A storage can be *pending*: its bytes are (or will be) written by work that has been issued but
+// not run yet (replay and co-execution defer ops, DESIGN.md §6 and §9). A deferred storage starts
+// without memory; allocate() gets it. Reading a pending storage's data() first calls the pending
+// resolver the engine installs, which runs the deferred work (a fetch); code that runs that work
+// reads through data_unsynced().
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -13,29 +19,50 @@
 
 namespace terra {
 
+class StorageImpl;
+// Runs the deferred work that writes `storage`; must leave it not pending (or raise).
+using PendingResolver = void (*)(const StorageImpl& storage);
+void set_pending_resolver(PendingResolver resolver);
+
 class StorageImpl {
  public:
+  struct Deferred {};
   // Allocates nbytes from the device's allocator.
   StorageImpl(size_t nbytes, Device device);
+  // No memory yet, and pending: the deferred op that produces it allocates and writes it.
+  StorageImpl(size_t nbytes, Device device, Deferred);
   // Wraps external memory; `release` runs when the last tensor using it is gone.
   StorageImpl(void* data, size_t nbytes, Device device, std::function<void()> release);
   ~StorageImpl();
   StorageImpl(const StorageImpl&) = delete;
   StorageImpl& operator=(const StorageImpl&) = delete;
 
-  void* data() const { return data_; }
+  void* data() const {
+    if (pending_.load(std::memory_order_acquire)) [[unlikely]] resolve_pending();
+    return data_;
+  }
+  void* data_unsynced() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
+  bool pending() const { return pending_.load(std::memory_order_acquire); }
+  void set_pending(bool pending) { pending_.store(pending, std::memory_order_release); }
+  bool allocated() const { return data_ != nullptr || nbytes_ == 0; }
+  // Gets memory for a deferred storage (a no-op when it has some).
+  void allocate();
+
  private:
+  void resolve_pending() const;
+
   void* data_;
   size_t nbytes_;
   Device device_;
   Allocator* allocator_;  // null for external memory
   std::function<void()> release_;
   std::atomic<uint32_t> version_{0};
+  std::atomic<bool> pending_{false};
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

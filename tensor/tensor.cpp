@@ -1,6 +1,25 @@
 #include "tensor/tensor.hpp"
 
+#include <atomic>
+
 namespace terra {
+
+namespace {
+std::atomic<uint32_t> g_trace_epoch{0};
+}
+
+uint32_t trace_epoch() { return g_trace_epoch.load(std::memory_order_relaxed); }
+void set_trace_epoch(uint32_t epoch) { g_trace_epoch.store(epoch, std::memory_order_relaxed); }
+
+Tensor Tensor::empty_deferred(const Shape& shape, DType dtype, Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<StorageImpl>(shape_numel(shape) * terra::itemsize(dtype), device,
+                                                StorageImpl::Deferred{});
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape)

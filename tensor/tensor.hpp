@@ -13,6 +13,21 @@ namespace terra {
 
 struct AutogradMeta;  // defined by engine/autograd; opaque here
 
+// The tracer's epoch (engine/trace): bumped at each iteration boundary, 0 before the first. A
+// tensor remembers the epoch it was born in, so the tracer can tell a tensor made in this
+// iteration from one made in an earlier one or before tracing began (a parameter).
+uint32_t trace_epoch();
+void set_trace_epoch(uint32_t epoch);
+
+// What the tracer knows about a tensor: the trace record whose output it is (the latest writer,
+// for in-place ops) in iteration `epoch`; record < 0 when no traced op made it.
+struct TraceTag {
+  uint32_t born = trace_epoch();
+  uint32_t epoch = 0;
+  int32_t record = -1;
+  int32_t output = -1;
+};
+
 struct TensorImpl {
   Storage storage;
   Shape shape;
@@ -23,6 +38,7 @@ struct TensorImpl {
   // "dimensioned tensor" category (so float32_tensor * 2.5 stays float32).
   bool wrapped_number = false;
   std::shared_ptr<AutogradMeta> autograd;
+  TraceTag trace;
 };
 
 class Tensor {
@@ -32,6 +48,8 @@ class Tensor {
 
   // A new, uninitialised, contiguous tensor.
   static Tensor empty(const Shape& shape, DType dtype, Device device = {});
+  // The same, with a deferred (pending, unallocated) storage: an op's output not computed yet.
+  static Tensor empty_deferred(const Shape& shape, DType dtype, Device device = {});
   // Wraps memory owned elsewhere; `release` runs when no tensor uses it any more.
   static Tensor from_blob(void* data, const Shape& shape, const Strides& strides, DType dtype,
                           Device device, std::function<void()> release);

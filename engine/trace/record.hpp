@@ -1,0 +1,100 @@
+// Trace records (DESIGN.md §7): what the dispatcher writes down for each top-level op call while
+// tracing, and what the TraceGraph stores per node. A record says which op ran, how it was called,
+// where (the location key), where each input came from and what the outputs looked like. Two
+// records are the same node of the TraceGraph when everything but `fetched` and the metas of
+// outputs is equal (outputs follow from the rest).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/registry/op_def.hpp"
+
+namespace terra::trace {
+
+// Where an input came from.
+enum class SourceKind : uint8_t {
+  None,       // an optional tensor argument left out
+  Internal,   // an output of an earlier record of this iteration
+  Parameter,  // a persistent tensor made before tracing began (parameters, buffers, state)
+  Feed,       // a tensor made in this iteration from Python data (no traced op made it)
+  Carried,    // a tensor made in an earlier iteration (a hidden state, optimizer state)
+};
+const char* source_kind_name(SourceKind k);
+
+struct InputSource {
+  SourceKind kind = SourceKind::None;
+  int32_t record = -1;  // Internal: position of the producing record in the iteration
+  int32_t output = -1;  // Internal: which of its outputs
+  // Parameter/Feed/Carried: the position (among this iteration's external inputs, in order of
+  // first use) of the first external whose storage this one shares; itself when none. This is the
+  // wiring of aliases: `p` and `p.data` feed the same bytes.
+  int32_t alias = -1;
+  bool operator==(const InputSource& o) const {
+    return kind == o.kind && record == o.record && output == o.output && alias == o.alias;
+  }
+};
+
+// A tensor's metadata as the plan needs it: strides and offset matter for views and fused loops.
+struct ValueMeta {
+  Shape shape;
+  Strides strides;
+  int64_t offset = 0;
+  DType dtype = DType::Float32;
+  Device device;
+  bool operator==(const ValueMeta& o) const {
+    return shape == o.shape && strides == o.strides && offset == o.offset && dtype == o.dtype && device == o.device;
+  }
+};
+ValueMeta meta_of(const Tensor& t);
+
+// How the op was called: op(inputs) -> new outputs; op_(inputs) writing inputs[0]
+// (dispatch_inplace, or an Effect::InPlace op such as copy_); op(inputs, out=outputs).
+enum class CallForm : uint8_t { Functional, InPlace, Out };
+const char* call_form_name(CallForm f);
+
+struct OutputInfo {
+  ValueMeta meta;
+  // The input whose storage this output shares (views, in-place, out= into an input); -1 for a
+  // fresh buffer. For CallForm::Out the outputs are extra inputs: see Record::inputs.
+  int alias_input = -1;
+  bool operator==(const OutputInfo& o) const { return meta == o.meta && alias_input == o.alias_input; }
+};
+
+struct Record {
+  const OpDef* op = nullptr;
+  CallForm form = CallForm::Functional;
+  Attrs attrs;
+  uint64_t location = 0;  // opaque key; trace::describe_location() prints it
+  // Tensor arguments in schema order; for CallForm::Out the out= tensors follow them.
+  std::vector<InputSource> inputs;
+  std::vector<std::optional<ValueMeta>> input_metas;  // nullopt for SourceKind::None
+  std::vector<OutputInfo> outputs;
+  uint64_t fetched = 0;  // bit i: Python read output i's data (a sync point)
+  uint64_t key = 0;      // hash of the node identity; set by finish_key()
+
+  // Computes `key` from op, form, attributes, location, sources and input metas.
+  void finish_key();
+  // The same node of a TraceGraph (compares key first, then every field of the identity).
+  bool same_node(const Record& other) const;
+  // "add(float32[2, 3] <- #3.0, float32[3] <- param@0) at model.py:12", for dumps and messages.
+  std::string str() const;
+};
+
+bool attrs_equal(const Attrs& a, const Attrs& b);
+uint64_t hash_attrs(const Attrs& a);
+
+// A trace: the records of one iteration, in order.
+struct Trace {
+  std::vector<Record> records;
+  bool complete = true;  // false when the iteration was cut short (an exception escaped it)
+};
+
+// Location keys come from the embedding layer (the Python frames, computed in bindings/); the
+// engine sees opaque keys and asks this hook for a printable form ("train.py:41 in step").
+using LocationDescriber = std::string (*)(uint64_t key);
+void set_location_describer(LocationDescriber fn);
+std::string describe_location(uint64_t key);
+
+}  // namespace terra::trace
