@@ -42,7 +42,7 @@ void StorageImpl::resolve_pending() const {
   TERRA_CHECK(resolver, Runtime, "internal error: a tensor's data is pending but no engine runs deferred work");
   resolver(*this);
   TERRA_CHECK(!pending_.load(std::memory_order_acquire), Runtime,
-              "internal error: reading a tensor whose deferred computation did not run");
+              "this tensor's deferred computation did not run (an earlier error in its span stopped it)");
 }
 
 }  // namespace terra

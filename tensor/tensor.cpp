@@ -64,7 +64,11 @@ Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t of
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::alias() const { return as_strided(impl_->shape, impl_->strides, impl_->offset); }
+Tensor Tensor::alias() const {
+  Tensor t = as_strided(impl_->shape, impl_->strides, impl_->offset);
+  t.impl_->trace = impl_->trace;  // the same value, so the tracer sees where it came from
+  return t;
+}
 
 std::string Tensor::describe() const {
   if (!defined()) return "None";

@@ -82,7 +82,8 @@ class Tensor {
 
   // A view sharing this tensor's storage (and so its version counter).
   Tensor as_strided(const Shape& shape, const Strides& strides, int64_t offset) const;
-  // Same view, same storage, a new identity with no autograd history (PyTorch's detach()).
+  // Same view, same storage, a new identity with no autograd history (PyTorch's detach()); the
+  // tracer still sees the value it aliases.
   Tensor alias() const;
 
   const Storage& storage() const { return impl_->storage; }

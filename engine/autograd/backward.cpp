@@ -6,6 +6,7 @@
 
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/dispatch/dispatcher.hpp"
+#include "engine/trace/hook.hpp"
 
 namespace terra::autograd {
 
@@ -153,6 +154,7 @@ class GraphTask {
     for (const Tensor& g : grads) any = any || g.defined();
     if (!any) return {};
     GradModeGuard mode(create_);
+    trace::BackwardOf located(node->trace_location);
     TensorList out = node->apply(std::move(grads));
     if (!retain_) node->release_saved();
     return out;

@@ -47,6 +47,9 @@ class Node : public std::enable_shared_from_this<Node> {
 
   std::vector<Edge> next_edges;
   uint64_t sequence_nr;  // later nodes run first
+  // The location key of the traced op call that made this node (engine/trace); the gradient
+  // ops it issues are located by it.
+  uint64_t trace_location = 0;
   // Hooks on the gradient of output k, before it is used (Tensor.register_hook on a non-leaf).
   std::unordered_map<uint32_t, std::vector<GradHook>> pre_hooks;
   // Non-leaf tensors that asked for retain_grad(), by output slot.

@@ -2,6 +2,7 @@
 
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/dispatch/dispatcher.hpp"
+#include "engine/trace/hook.hpp"
 
 namespace terra::autograd {
 
@@ -34,6 +35,7 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
                                 const std::vector<bool>& needs, const TensorList& outputs) {
   if (op.grad_state != GradState::Formula) return std::make_shared<NotImplementedNode>(op.name(), outputs.size());
   auto node = std::make_shared<OpNode>(op, attrs);
+  node->trace_location = trace::current_op_location;
   node->input_needs_grad = needs;
   node->input_metas.reserve(inputs.size());
   node->saved_inputs.resize(inputs.size());

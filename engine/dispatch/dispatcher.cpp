@@ -4,6 +4,8 @@
 
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/autograd/record.hpp"
+#include "engine/trace/hook.hpp"
+#include "engine/trace/suspend.hpp"
 
 namespace terra {
 
@@ -118,7 +120,23 @@ void run_kernel(const OpDef& op, KernelFn fn, KernelCall& call, const std::vecto
 
 }  // namespace
 
+Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
+  complete_inputs(op, inputs);
+  kernel_for(op, pick_device(op, inputs, attrs));
+  try {
+    return op.infer(inputs, attrs);
+  } catch (const Error& e) {
+    rethrow_with_context(op, e, inputs);
+  }
+}
+
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  if (trace::intercepting()) [[unlikely]]
+    return trace::intercept(op, std::move(inputs), std::move(attrs));
+  return dispatch_eager(op, std::move(inputs), std::move(attrs));
+}
+
+std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   complete_inputs(op, inputs);
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
@@ -141,8 +159,9 @@ std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs 
     for (const TensorMeta& m : inf.outputs) call.outputs.push_back(Tensor::empty(m.shape, m.dtype, m.device));
   }
   {
-    // Composite kernels dispatch other ops: only this op's own node is recorded.
+    // Composite kernels dispatch other ops: only this op's own node is recorded and traced.
     GradModeGuard kernel_mode(false);
+    trace::SuspendTracing kernel_ops;
     run_kernel(op, fn, call, original);
   }
   if (op.effect == Effect::InPlace) original[op.inplace_input].bump_version();
@@ -154,6 +173,12 @@ std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs 
 }
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
+  if (trace::intercepting()) [[unlikely]]
+    return trace::intercept_out(op, std::move(inputs), std::move(attrs), outs);
+  dispatch_out_eager(op, std::move(inputs), std::move(attrs), outs);
+}
+
+void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
   complete_inputs(op, inputs);
   if (GradMode::is_enabled() && (autograd::any_requires_grad(inputs) || autograd::any_requires_grad(outs)))
     throw Error(ErrorKind::Runtime,
@@ -198,13 +223,20 @@ void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, cons
       for (const TensorMeta& m : inf.outputs) call.outputs.push_back(Tensor::empty(m.shape, m.dtype, m.device));
     run_kernel(op, fn, call, original);
     static const OpDef& copy = Registry::instance().get("copy_");
-    for (size_t i = 0; i < outs.size(); ++i) dispatch(copy, {outs[i], call.outputs[i]}, make_attrs(copy, {}));
+    for (size_t i = 0; i < outs.size(); ++i) dispatch_eager(copy, {outs[i], call.outputs[i]}, make_attrs(copy, {}));
   }
   for (const Tensor& o : outs) o.bump_version();
 }
 
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
+  if (trace::intercepting()) [[unlikely]]
+    return trace::intercept_inplace(op, std::move(inputs), std::move(attrs));
+  return dispatch_inplace_eager(op, std::move(inputs), std::move(attrs));
+}
+
+Tensor dispatch_inplace_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  if (op.effect == Effect::InPlace) return dispatch_eager(op, std::move(inputs), std::move(attrs)).at(0);
   if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) {
     try {
       return autograd::apply_inplace(op, std::move(inputs), attrs);
@@ -214,7 +246,7 @@ Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
     }
   }
   Tensor self = inputs.at(0);
-  dispatch_out(op, std::move(inputs), std::move(attrs), {self});
+  dispatch_out_eager(op, std::move(inputs), std::move(attrs), {self});
   return self;
 }
 

@@ -46,6 +46,17 @@ Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
 // The out= form: results are written into `outs` (shapes must match; dtypes must be castable).
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
 
+// The same three without the tracing session's interception (engine/trace): what they do is
+// always run the op now. The session and the plan executor call these.
+std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+Tensor dispatch_inplace_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
+
+// What dispatch() checks before running anything: the argument count (filling left-out optional
+// tensors), one device with a kernel, and the shape rule, whose errors carry the op and its
+// inputs. Converts nothing, runs nothing.
+Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs);
+
 // Conveniences for C++ code and tests (one registry lookup by name per call).
 std::vector<Tensor> call(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});
 Tensor call1(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});

@@ -247,6 +247,15 @@ TensorList masked_select_grad(const GradContext& c) {
   return {grad::sum_to(call1("index_put", {grad::zeros(shape, g.dtype()), g, mask}), c.input_shape(0)), Tensor()};
 }
 
+// Output shapes that depend on the data (DESIGN.md §9: such an op is a sync point when deferred).
+bool always(const std::vector<Tensor>&, const Attrs&) { return true; }
+bool any_boolean_index(const std::vector<Tensor>& tensors, const Attrs&) {
+  for (size_t i = 1; i < tensors.size(); ++i)
+    if (tensors[i].defined() && tensors[i].dtype() == DType::Bool) return true;
+  return false;
+}
+bool classes_from_data(const std::vector<Tensor>&, const Attrs& attrs) { return attrs.get<int64_t>("num_classes") < 0; }
+
 }  // namespace
 
 TERRA_OP("index_select(Tensor self, int dim, Tensor index) -> Tensor")
@@ -272,6 +281,7 @@ TERRA_OP("scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"
 TERRA_OP("index(Tensor[] tensors) -> Tensor")
     .infer(index_rule)
     .makes_outputs()
+    .data_dependent(any_boolean_index)
     .grad(index_grad, SaveSet{~uint64_t{1}, 0});  // the indices
 // x[i_0, i_1, ...] = values with tensors = [x, values, i_0, i_1, ...] (indices as for index);
 // accumulate=True adds values, summing over duplicate indices.
@@ -284,8 +294,13 @@ TERRA_OP("masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor")
 TERRA_OP("masked_select(Tensor self, Tensor mask) -> Tensor")
     .infer(masked_select_rule)
     .makes_outputs()
+    .data_dependent(always)
     .grad(masked_select_grad, SaveSet::only_inputs({1}));
-TERRA_OP("nonzero(Tensor self) -> Tensor").infer(nonzero_rule).makes_outputs().not_differentiable();
-TERRA_OP("one_hot(Tensor self, int num_classes=-1) -> Tensor").infer(one_hot_rule).makes_outputs().not_differentiable();
+TERRA_OP("nonzero(Tensor self) -> Tensor").infer(nonzero_rule).makes_outputs().data_dependent(always).not_differentiable();
+TERRA_OP("one_hot(Tensor self, int num_classes=-1) -> Tensor")
+    .infer(one_hot_rule)
+    .makes_outputs()
+    .data_dependent(classes_from_data)
+    .not_differentiable();
 
 }  // namespace terra

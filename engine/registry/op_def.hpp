@@ -56,6 +56,9 @@ struct OpDef {
   // The kernel creates its outputs (views, data-dependent shapes, Tensor[] results) instead of
   // the dispatcher allocating them from the inferred metas.
   bool kernel_makes_outputs = false;
+  // When set and true for a call's inputs, the output shapes depend on input data (nonzero,
+  // masked_select, boolean indexing): deferred execution must run the op before handing it out.
+  bool (*data_dependent)(const std::vector<Tensor>& inputs, const Attrs& attrs) = nullptr;
   GradState grad_state = GradState::Undecided;
   GradFn grad;
   SaveSet saves;  // what the formula reads; everything else is dropped after the forward call

@@ -33,6 +33,10 @@ class OpRegistrar {
   OpRegistrar& effect(Effect e, int inplace_input = -1) { op_->effect = e; op_->inplace_input = inplace_input; return *this; }
   OpRegistrar& fusion(FusionKind k) { op_->fusion = k; return *this; }
   OpRegistrar& makes_outputs() { op_->kernel_makes_outputs = true; return *this; }
+  OpRegistrar& data_dependent(bool (*when)(const std::vector<Tensor>& inputs, const Attrs& attrs)) {
+    op_->data_dependent = when;
+    return *this;
+  }
   OpRegistrar& grad(GradFn fn, SaveSet saves = SaveSet::all()) {
     op_->grad = std::move(fn);
     op_->saves = saves;

@@ -59,7 +59,12 @@ struct OutputInfo {
   // The input whose storage this output shares (views, in-place, out= into an input); -1 for a
   // fresh buffer. For CallForm::Out the outputs are extra inputs: see Record::inputs.
   int alias_input = -1;
-  bool operator==(const OutputInfo& o) const { return meta == o.meta && alias_input == o.alias_input; }
+  // The op handed back input k itself (contiguous() of a contiguous tensor, an in-place op's
+  // self): replay must hand back the same tensor, not a new alias of it.
+  int same_as_input = -1;
+  bool operator==(const OutputInfo& o) const {
+    return meta == o.meta && alias_input == o.alias_input && same_as_input == o.same_as_input;
+  }
 };
 
 struct Record {

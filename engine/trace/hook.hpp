@@ -1,0 +1,33 @@
+// Where the dispatcher hands op calls to the tracing session (engine/trace/session.hpp). Checked
+// at every dispatch; with no session on this thread the cost is one thread-local load and a
+// predictable branch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/registry/op_def.hpp"
+#include "engine/trace/suspend.hpp"
+
+namespace terra::trace {
+
+inline thread_local bool session_on_this_thread = false;
+
+// The location key of the op being intercepted (autograd nodes remember it), and, while a
+// gradient formula runs, the key of the forward call it differentiates: ops issued from C++ have
+// no Python frame of their own (DESIGN.md §7).
+inline thread_local uint64_t current_op_location = 0;
+inline thread_local uint64_t backward_of = 0;
+
+struct BackwardOf {
+  uint64_t saved;
+  explicit BackwardOf(uint64_t forward_location) : saved(backward_of) { backward_of = forward_location; }
+  ~BackwardOf() { backward_of = saved; }
+};
+
+inline bool intercepting() { return session_on_this_thread && suspend_depth == 0; }
+
+std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
+
+}  // namespace terra::trace

@@ -1,0 +1,73 @@
+// The tracing session's state and the pieces its files share (engine/trace/session.cpp runs the
+// iteration life cycle and the dispatcher's interception; span_runner.cpp turns a span of replayed
+// ops into a graph::Program and runs its compiled plan). Internal to engine/trace.
+#pragma once
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/graph/compile.hpp"
+#include "engine/graph/executor.hpp"
+#include "engine/graph/plan.hpp"
+#include "engine/trace/record.hpp"
+#include "engine/trace/session.hpp"
+#include "engine/trace/trace_graph.hpp"
+
+namespace terra::trace::detail {
+
+enum class IterationMode {
+  Outside,    // between iterations, or before the hot loop is known: plain eager
+  Eager,      // past the path bound: plain eager for good
+  Tracing,    // eager, and every op appended to the trace
+  Replaying,  // ops matched against the TraceGraph and deferred
+};
+
+// An op of the iteration being replayed.
+struct ReplayOp {
+  int node = -1;  // the TraceGraph node it matched
+  // Per input, the tensor itself when the plan must take it as given: externals and outputs of
+  // ops that ran in an earlier span (held, so they outlive Python's references).
+  std::vector<Tensor> bound;
+  // The storages of the outputs handed out; weak, so a flush can tell which ones anybody (Python,
+  // autograd, a view) still holds.
+  std::vector<std::weak_ptr<StorageImpl>> output_storages;
+  bool ran_eagerly = false;  // a data-dependent op, run at call time
+};
+
+struct State {
+  Options options;
+  TraceGraph graph;
+  Stats stats;
+  IterationMode mode = IterationMode::Outside;
+  uint32_t epoch = 0;
+  // Externals of the current iteration, by storage, in order of first use (InputSource::alias).
+  std::unordered_map<const StorageImpl*, int> external_class;
+
+  Trace trace;  // Tracing: the records so far
+
+  int cursor = 0;                      // Replaying: the last matched node
+  std::vector<ReplayOp> ops;           // Replaying: this iteration's ops so far
+  size_t span_begin = 0;               // first op whose work has not run
+  std::vector<Storage> pending_bound;  // real storages that deferred writes made pending
+  bool flushing = false;
+
+  // Compiled plans by the span's shape, with the program as built (for dumps before the passes).
+  struct CachedPlan {
+    graph::Program before;
+    graph::CompiledPlan plan;
+  };
+  std::map<std::vector<int64_t>, CachedPlan> plans;
+  // Keys of gradient ops: (the Python location of backward(), the forward op's key).
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> derived;
+
+  explicit State(const Options& o) : options(o), graph(o.max_paths) {}
+};
+
+State& state();
+
+// Runs the work of ops[span_begin..] (the validated span): builds the span's Program, compiles it
+// (cached), runs it and leaves every tensor Python can reach materialized.
+void run_span(State& s);
+
+}  // namespace terra::trace::detail

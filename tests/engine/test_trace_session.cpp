@@ -1,0 +1,209 @@
+// The tracing session from C++ (no Python): input classification, and the invariant of
+// DESIGN.md §10 for synchronous replay: a training step run eagerly and run under a session
+// (traced, then replayed from compiled plans, with divergences) ends with the same parameters and
+// reads the same values, bitwise with fusion off and within 1e-5 with fusion on.
+#include "../helpers.hpp"
+#include "engine/autograd/autograd_meta.hpp"
+#include "engine/autograd/backward.hpp"
+#include "engine/autograd/grad_mode.hpp"
+#include "engine/trace/session.hpp"
+#include "engine/trace/session_state.hpp"
+
+namespace terra::test {
+namespace {
+
+// Location keys as the Python frames would give them: the test says which "line" it is on.
+thread_local uint64_t current_line = 0;
+trace::Location test_location() { return {current_line, false}; }
+void at(uint64_t line) { current_line = line; }
+
+struct Session {
+  explicit Session(bool fusion) {
+    trace::Options o;
+    o.fusion = fusion;
+    trace::set_location_provider(&test_location);
+    trace::start(o);
+  }
+  ~Session() {
+    trace::stop();
+    trace::set_location_provider(nullptr);
+  }
+};
+
+struct Model {
+  Tensor w, b;
+  static Model make(uint64_t seed) {
+    Model m{random_tensor({8, 4}, DType::Float32, seed, -0.5, 0.5), random_tensor({4}, DType::Float32, seed + 1)};
+    autograd::set_requires_grad(m.w, true);
+    autograd::set_requires_grad(m.b, true);
+    return m;
+  }
+};
+
+// One training step: forward, a fetch of the loss, backward, an SGD update. `detour` takes a
+// path the other iterations do not (a divergence when replaying).
+double train_step(Model& m, int iteration, bool detour) {
+  Tensor x = random_tensor({16, 8}, DType::Float32, 100 + iteration);  // a feed
+  Tensor y = random_tensor({16, 4}, DType::Float32, 200 + iteration, -0.9, 0.9);
+  at(1);
+  Tensor h = call1("add", {call1("matmul", {x, m.w}), m.b});
+  at(2);
+  h = call1("tanh", {h});
+  if (detour) {
+    at(3);
+    h = call1("mul", {h, h});
+  }
+  at(4);
+  Tensor d = call1("sub", {h, y});
+  at(5);
+  Tensor loss = call1("mean", {call1("mul", {d, d})});
+  const double read = get(loss, 0);  // Python reading loss.item(): a sync point
+  at(6);
+  autograd::backward({loss}, {}, false, false);
+  GradModeGuard no_grad(false);
+  for (Tensor* p : {&m.w, &m.b}) {
+    at(7);
+    call_inplace("add", {*p, autograd::grad(*p)}, {{"alpha", -0.1}});
+    autograd::set_grad(*p, Tensor());
+  }
+  return read;
+}
+
+struct Run {
+  std::vector<double> reads;
+  Model model;
+};
+
+Run run_steps(int iterations, const std::vector<int>& detours, bool session, bool fusion) {
+  Run r{{}, Model::make(7)};
+  std::unique_ptr<Session> s;
+  if (session) s = std::make_unique<Session>(fusion);
+  for (int i = 0; i < iterations; ++i) {
+    if (session) trace::begin_iteration();
+    bool detour = std::find(detours.begin(), detours.end(), i) != detours.end();
+    r.reads.push_back(train_step(r.model, i, detour));
+    if (session) trace::end_iteration();
+  }
+  if (session) {
+    trace::Stats st = trace::stats();
+    CHECK(st.iterations_replayed > 0);
+    CHECK(st.divergences == detours.size());
+  }
+  return r;
+}
+
+void require_same(const Run& eager, const Run& replayed, double rtol) {
+  REQUIRE(eager.reads.size() == replayed.reads.size());
+  for (size_t i = 0; i < eager.reads.size(); ++i) {
+    INFO("read " << i);
+    if (rtol == 0)
+      CHECK(eager.reads[i] == replayed.reads[i]);
+    else
+      CHECK(replayed.reads[i] == Approx(eager.reads[i]).epsilon(rtol));
+  }
+  std::vector<double> we = values(eager.model.w), wr = values(replayed.model.w);
+  std::vector<double> be = values(eager.model.b), br = values(replayed.model.b);
+  for (size_t i = 0; i < we.size(); ++i) {
+    INFO("w[" << i << "]");
+    if (rtol == 0)
+      CHECK(we[i] == wr[i]);
+    else
+      CHECK(wr[i] == Approx(we[i]).epsilon(rtol).margin(1e-7));
+  }
+  for (size_t i = 0; i < be.size(); ++i) {
+    INFO("b[" << i << "]");
+    if (rtol == 0)
+      CHECK(be[i] == br[i]);
+    else
+      CHECK(br[i] == Approx(be[i]).epsilon(rtol).margin(1e-7));
+  }
+}
+
+const trace::Record* find_record(const trace::TraceGraph& g, const std::string& op) {
+  for (size_t n = 1; n < g.num_nodes(); ++n)
+    if (g.record(static_cast<int>(n)).op->name() == op) return &g.record(static_cast<int>(n));
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("trace: inputs are classified as parameters, feeds, carried and internal values") {
+  Tensor param = random_tensor({3}, DType::Float32, 1);  // made before tracing began
+  Session session(false);
+  trace::begin_iteration();
+  at(1);
+  Tensor carried = call1("mul", {param, param});
+  trace::end_iteration();
+  trace::begin_iteration();
+  Tensor feed = random_tensor({3}, DType::Float32, 2);  // made from data in this iteration
+  at(2);
+  Tensor sum = call1("add", {param, feed});
+  at(3);
+  call1("sub", {sum, carried});
+  trace::end_iteration();
+
+  const trace::TraceGraph& g = trace::detail::state().graph;
+  const trace::Record* add = find_record(g, "add");
+  const trace::Record* sub = find_record(g, "sub");
+  REQUIRE(add);
+  REQUIRE(sub);
+  CHECK(add->inputs[0].kind == trace::SourceKind::Parameter);
+  CHECK(add->inputs[1].kind == trace::SourceKind::Feed);
+  CHECK(sub->inputs[0].kind == trace::SourceKind::Internal);
+  CHECK(sub->inputs[0].record == 0);
+  CHECK(sub->inputs[1].kind == trace::SourceKind::Carried);
+  CHECK(add->inputs[0].alias != add->inputs[1].alias);
+}
+
+TEST_CASE("trace: an alias of a parameter is wired to the parameter's storage") {
+  Tensor param = random_tensor({3}, DType::Float32, 3);
+  Session session(false);
+  trace::begin_iteration();
+  at(1);
+  call1("add", {param, autograd::data(param)});
+  trace::end_iteration();
+  const trace::Record* add = find_record(trace::detail::state().graph, "add");
+  REQUIRE(add);
+  CHECK(add->inputs[1].kind == trace::SourceKind::Parameter);
+  CHECK(add->inputs[0].alias == add->inputs[1].alias);
+}
+
+TEST_CASE("replay: a training step replayed equals eager execution bitwise with fusion off") {
+  Run eager = run_steps(12, {}, false, false);
+  Run replayed = run_steps(12, {}, true, false);
+  require_same(eager, replayed, 0);
+}
+
+TEST_CASE("replay: divergent iterations fall back, are learned, and change nothing observable") {
+  Run eager = run_steps(16, {5, 11}, false, false);
+  Run replayed = run_steps(16, {5, 11}, true, false);
+  require_same(eager, replayed, 0);
+}
+
+TEST_CASE("replay: with fusion on results agree within 1e-5") {
+  Run eager = run_steps(12, {6}, false, true);
+  Run replayed = run_steps(12, {6}, true, true);
+  require_same(eager, replayed, 1e-5);
+}
+
+TEST_CASE("replay: deferred tensors are pending until read, and reading runs the span") {
+  Tensor param = random_tensor({4}, DType::Float32, 4);
+  Session session(false);
+  std::vector<double> reads;
+  for (int i = 0; i < 6; ++i) {
+    trace::begin_iteration();
+    at(1);
+    Tensor y = call1("exp", {param});
+    at(2);
+    Tensor z = call1("add", {y, param});
+    if (trace::detail::state().mode == trace::detail::IterationMode::Replaying) CHECK(z.storage()->pending());
+    reads.push_back(get(z, 2));
+    CHECK_FALSE(z.storage()->pending());
+    trace::end_iteration();
+  }
+  CHECK(trace::stats().iterations_replayed >= 3);
+  for (double r : reads) CHECK(r == reads[0]);
+  CHECK(reads[0] == Approx(std::exp(get(param, 2)) + get(param, 2)).epsilon(1e-6));
+}
+
+}  // namespace terra::test
