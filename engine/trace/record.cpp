@@ -115,14 +115,6 @@ void combine_meta(uint64_t& h, const std::optional<ValueMeta>& m) {
   combine(h, static_cast<uint64_t>(m->device.index));
 }
 
-std::string source_str(const InputSource& s) {
-  switch (s.kind) {
-    case SourceKind::None: return "None";
-    case SourceKind::Internal: return "#" + std::to_string(s.record) + "." + std::to_string(s.output);
-    default: return std::string(source_kind_name(s.kind)) + "@" + std::to_string(s.alias);
-  }
-}
-
 LocationDescriber location_describer = nullptr;
 
 }  // namespace
@@ -147,9 +139,19 @@ const char* call_form_name(CallForm f) {
   return "?";
 }
 
+std::string source_str(const InputSource& s) {
+  switch (s.kind) {
+    case SourceKind::None: return "None";
+    case SourceKind::Internal: return "#" + std::to_string(s.record) + "." + std::to_string(s.output);
+    default: return std::string(source_kind_name(s.kind)) + "@" + std::to_string(s.alias);
+  }
+}
+
 ValueMeta meta_of(const Tensor& t) {
   return ValueMeta{t.shape(), t.strides(), t.offset(), t.dtype(), t.device()};
 }
+
+std::string meta_str(const ValueMeta& m) { return dtype_name(m.dtype) + shape_str(m.shape); }
 
 bool attrs_equal(const Attrs& a, const Attrs& b) {
   if (a.size() != b.size()) return false;
@@ -198,8 +200,7 @@ std::string Record::str() const {
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (i) os << ", ";
     if (i >= first_out) os << "out=";
-    if (i < input_metas.size() && input_metas[i])
-      os << dtype_name(input_metas[i]->dtype) << shape_str(input_metas[i]->shape) << " <- ";
+    if (i < input_metas.size() && input_metas[i]) os << meta_str(*input_metas[i]) << " <- ";
     os << source_str(inputs[i]);
   }
   os << ") at " << describe_location(location);
