@@ -3,6 +3,7 @@
 #include "engine/trace/record.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <sstream>
 #include <type_traits>
@@ -115,7 +116,8 @@ void combine_meta(uint64_t& h, const std::optional<ValueMeta>& m) {
   combine(h, static_cast<uint64_t>(m->device.index));
 }
 
-LocationDescriber location_describer = nullptr;
+// Set by the embedding layer at import; read from whichever thread prints a record.
+std::atomic<LocationDescriber> location_describer{nullptr};
 
 }  // namespace
 
@@ -207,10 +209,10 @@ std::string Record::str() const {
   return os.str();
 }
 
-void set_location_describer(LocationDescriber fn) { location_describer = fn; }
+void set_location_describer(LocationDescriber fn) { location_describer.store(fn); }
 
 std::string describe_location(uint64_t key) {
-  if (location_describer) return location_describer(key);
+  if (LocationDescriber describe = location_describer.load()) return describe(key);
   std::ostringstream os;
   os << "location 0x" << std::hex << key;
   return os.str();

@@ -1,8 +1,8 @@
 // Trace records (DESIGN.md §7): what the dispatcher writes down for each top-level op call while
 // tracing, and what the TraceGraph stores per node. A record says which op ran, how it was called,
 // where (the location key), where each input came from and what the outputs looked like. Two
-// records are the same node of the TraceGraph when everything but `fetched` and the metas of
-// outputs is equal (outputs follow from the rest).
+// records are the same node of the TraceGraph when everything but `fetched`, the offsets of the
+// inputs and the outputs is equal (outputs follow from the rest).
 #pragma once
 #include <cstdint>
 #include <optional>

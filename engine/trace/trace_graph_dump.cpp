@@ -71,7 +71,7 @@ std::string json_record(const Record& r) {
   return os.str();
 }
 
-// "add (inplace)\nfloat32[2, 3], float32[3] -> float32[2, 3]\nmodel.py:12"
+// "add (inplace)\nfloat32[2, 3], float32[3] -> float32[2, 3]\nmodel.py:12", and the fetches
 std::string dot_label(const Record& r) {
   std::string label = r.op->name();
   if (r.form != CallForm::Functional) label += std::string(" (") + call_form_name(r.form) + ")";
@@ -80,7 +80,9 @@ std::string dot_label(const Record& r) {
     label += (i ? ", " : "") + (r.input_metas[i] ? meta_str(*r.input_metas[i]) : std::string("None"));
   label += " ->";
   for (size_t i = 0; i < r.outputs.size(); ++i) label += (i ? ", " : " ") + meta_str(r.outputs[i].meta);
-  return label + '\n' + describe_location(r.location);
+  label += '\n' + describe_location(r.location);
+  if (r.fetched) label += "\nfetched (outputs mask " + std::to_string(r.fetched) + ")";
+  return label;
 }
 
 }  // namespace

@@ -197,6 +197,7 @@ TEST_CASE("fetched bits of matched records are merged", "[trace][trace_graph]") 
   CHECK(g.record(path[0]).fetched == 0);
   CHECK(g.record(path[1]).fetched == 1);
   CHECK(g.record(path[2]).fetched == 3);
+  CHECK(g.to_dot().find("fetched (outputs mask 3)") != std::string::npos);
 }
 
 TEST_CASE("the dumps show nodes, branch points and iteration ends", "[trace][trace_graph]") {
