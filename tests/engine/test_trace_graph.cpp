@@ -213,9 +213,10 @@ TEST_CASE("the dumps show nodes, branch points and iteration ends", "[trace][tra
   // The JSON parses, with every node and its fields.
   std::string file = "trace_graph_test.json";
   std::ofstream(file) << json;
-  std::string check = "/usr/bin/python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); "
-                      "n = d[\"nodes\"]; print(len(n), d[\"num_branch_points\"], n[" + std::to_string(branch) +
-                      "][\"op\"], n[3][\"location\"], n[2][\"inputs\"][0][\"source\"], n[1][\"inputs\"][0][\"meta\"][\"shape\"])' " + file;
+  std::string check = "/usr/bin/python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); n = d[\"nodes\"]; "
+                      "print(len(n), d[\"num_branch_points\"], n[" + std::to_string(branch) + "][\"op\"], "
+                      "n[3][\"location\"], n[2][\"inputs\"][0][\"source\"], n[1][\"inputs\"][0][\"meta\"][\"shape\"])'"
+                      " " + file;
   FILE* pipe = popen(check.c_str(), "r");
   REQUIRE(pipe);
   char out[256] = {};
