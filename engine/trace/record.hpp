@@ -1,8 +1,8 @@
 // Trace records (DESIGN.md §7): what the dispatcher writes down for each top-level op call while
 // tracing, and what the TraceGraph stores per node. A record says which op ran, how it was called,
 // where (the location key), where each input came from and what the outputs looked like. Two
-// records are the same node of the TraceGraph when everything but `fetched` and the metas of
-// outputs is equal (outputs follow from the rest).
+// records are the same node of the TraceGraph when everything but `fetched`, the offsets of the
+// inputs and the outputs is equal (outputs follow from the rest).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -35,6 +35,7 @@ struct InputSource {
     return kind == o.kind && record == o.record && output == o.output && alias == o.alias;
   }
 };
+std::string source_str(const InputSource& s);  // "#3.0" (record 3, output 0), "param@0", "None"
 
 // A tensor's metadata as the plan needs it: strides and offset matter for views and fused loops.
 struct ValueMeta {
@@ -48,6 +49,7 @@ struct ValueMeta {
   }
 };
 ValueMeta meta_of(const Tensor& t);
+std::string meta_str(const ValueMeta& m);  // "float32[2, 3]"
 
 // How the op was called: op(inputs) -> new outputs; op_(inputs) writing inputs[0]
 // (dispatch_inplace, or an Effect::InPlace op such as copy_); op(inputs, out=outputs).

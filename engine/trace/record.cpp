@@ -1,0 +1,221 @@
+// Trace records: names, metas, attribute equality and hashing, the node key of a record and its
+// printable form. See Note [Record key] for what the key covers.
+#include "engine/trace/record.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <sstream>
+#include <type_traits>
+
+namespace terra::trace {
+
+namespace {
+
+// splitmix64's finalizer: every input bit affects every output bit.
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+void combine(uint64_t& seed, uint64_t v) { seed = mix64(seed ^ mix64(v)); }
+
+uint64_t double_bits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return bits;
+}
+
+// FNV-1a: deterministic across processes, unlike std::hash, so keys in dumps can be compared.
+uint64_t hash_string(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+// A Scalar's value as bits: the double's bits for floats, the integer otherwise.
+uint64_t scalar_bits(const Scalar& s) {
+  return s.is_floating() ? double_bits(s.as_double()) : static_cast<uint64_t>(s.as_int());
+}
+
+bool same_value(const AttrValue& a, const AttrValue& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        const T& y = std::get<T>(b);
+        if constexpr (std::is_same_v<T, double>) {
+          return double_bits(x) == double_bits(y);
+        } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+          if (x.size() != y.size()) return false;
+          for (size_t i = 0; i < x.size(); ++i)
+            if (double_bits(x[i]) != double_bits(y[i])) return false;
+          return true;
+        } else if constexpr (std::is_same_v<T, Scalar>) {
+          return x.kind() == y.kind() && scalar_bits(x) == scalar_bits(y);
+        } else if constexpr (std::is_same_v<T, std::monostate>) {
+          return true;
+        } else {
+          return x == y;  // shared_ptr<Generator> compares by pointer: the generator's identity
+        }
+      },
+      a);
+}
+
+uint64_t hash_value(const AttrValue& v) {
+  uint64_t h = v.index();
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, int64_t>) {
+          combine(h, static_cast<uint64_t>(x));
+        } else if constexpr (std::is_same_v<T, double>) {
+          combine(h, double_bits(x));
+        } else if constexpr (std::is_same_v<T, Scalar>) {
+          combine(h, static_cast<uint64_t>(x.kind()));
+          combine(h, scalar_bits(x));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          combine(h, hash_string(x));
+        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+          combine(h, x.size());
+          for (int64_t e : x) combine(h, static_cast<uint64_t>(e));
+        } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+          combine(h, x.size());
+          for (double e : x) combine(h, double_bits(e));
+        } else if constexpr (std::is_same_v<T, DType>) {
+          combine(h, static_cast<uint64_t>(x));
+        } else if constexpr (std::is_same_v<T, Device>) {
+          combine(h, static_cast<uint64_t>(x.type));
+          combine(h, static_cast<uint64_t>(x.index));
+        } else if constexpr (std::is_same_v<T, std::shared_ptr<Generator>>) {
+          combine(h, reinterpret_cast<uintptr_t>(x.get()));
+        }
+      },
+      v);
+  return h;
+}
+
+// Note [Record key]: the identity of a node leaves out the input offsets (a view that moves
+// through a buffer from one iteration to the next is still the same op at the same place), the
+// fetched bits and the outputs (they follow from the rest).
+bool same_identity_meta(const std::optional<ValueMeta>& a, const std::optional<ValueMeta>& b) {
+  if (!a || !b) return !a && !b;
+  return a->shape == b->shape && a->strides == b->strides && a->dtype == b->dtype && a->device == b->device;
+}
+
+void combine_meta(uint64_t& h, const std::optional<ValueMeta>& m) {
+  combine(h, m.has_value());
+  if (!m) return;
+  combine(h, m->shape.size());
+  for (int64_t d : m->shape) combine(h, static_cast<uint64_t>(d));
+  for (int64_t s : m->strides) combine(h, static_cast<uint64_t>(s));
+  combine(h, static_cast<uint64_t>(m->dtype));
+  combine(h, static_cast<uint64_t>(m->device.type));
+  combine(h, static_cast<uint64_t>(m->device.index));
+}
+
+// Set by the embedding layer at import; read from whichever thread prints a record.
+std::atomic<LocationDescriber> location_describer{nullptr};
+
+}  // namespace
+
+const char* source_kind_name(SourceKind k) {
+  switch (k) {
+    case SourceKind::None: return "none";
+    case SourceKind::Internal: return "internal";
+    case SourceKind::Parameter: return "param";
+    case SourceKind::Feed: return "feed";
+    case SourceKind::Carried: return "carried";
+  }
+  return "?";
+}
+
+const char* call_form_name(CallForm f) {
+  switch (f) {
+    case CallForm::Functional: return "functional";
+    case CallForm::InPlace: return "inplace";
+    case CallForm::Out: return "out";
+  }
+  return "?";
+}
+
+std::string source_str(const InputSource& s) {
+  switch (s.kind) {
+    case SourceKind::None: return "None";
+    case SourceKind::Internal: return "#" + std::to_string(s.record) + "." + std::to_string(s.output);
+    default: return std::string(source_kind_name(s.kind)) + "@" + std::to_string(s.alias);
+  }
+}
+
+ValueMeta meta_of(const Tensor& t) {
+  return ValueMeta{t.shape(), t.strides(), t.offset(), t.dtype(), t.device()};
+}
+
+std::string meta_str(const ValueMeta& m) { return dtype_name(m.dtype) + shape_str(m.shape); }
+
+bool attrs_equal(const Attrs& a, const Attrs& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!same_value(a.values()[i], b.values()[i])) return false;
+  return true;
+}
+
+uint64_t hash_attrs(const Attrs& a) {
+  uint64_t h = a.size();
+  for (const AttrValue& v : a.values()) combine(h, hash_value(v));
+  return h;
+}
+
+void Record::finish_key() {
+  uint64_t h = op ? hash_string(op->name()) : 0;
+  combine(h, static_cast<uint64_t>(form));
+  combine(h, hash_attrs(attrs));
+  combine(h, location);
+  combine(h, inputs.size());
+  for (const InputSource& s : inputs) {
+    combine(h, static_cast<uint64_t>(s.kind));
+    combine(h, static_cast<uint64_t>(s.record));
+    combine(h, static_cast<uint64_t>(s.output));
+    combine(h, static_cast<uint64_t>(s.alias));
+  }
+  for (const std::optional<ValueMeta>& m : input_metas) combine_meta(h, m);
+  key = h;
+}
+
+bool Record::same_node(const Record& o) const {
+  if (key != o.key || op != o.op || form != o.form || location != o.location || inputs != o.inputs) return false;
+  if (input_metas.size() != o.input_metas.size() || !attrs_equal(attrs, o.attrs)) return false;
+  for (size_t i = 0; i < input_metas.size(); ++i)
+    if (!same_identity_meta(input_metas[i], o.input_metas[i])) return false;
+  return true;
+}
+
+std::string Record::str() const {
+  std::ostringstream os;
+  os << (op ? op->name() : std::string("?"));
+  // An in-place call of a functional op prints as PyTorch spells it (add_); copy_ already is.
+  if (form == CallForm::InPlace && op && op->effect != Effect::InPlace) os << '_';
+  os << '(';
+  size_t first_out = form == CallForm::Out ? inputs.size() - std::min(inputs.size(), outputs.size()) : inputs.size();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (i) os << ", ";
+    if (i >= first_out) os << "out=";
+    if (i < input_metas.size() && input_metas[i]) os << meta_str(*input_metas[i]) << " <- ";
+    os << source_str(inputs[i]);
+  }
+  os << ") at " << describe_location(location);
+  return os.str();
+}
+
+void set_location_describer(LocationDescriber fn) { location_describer.store(fn); }
+
+std::string describe_location(uint64_t key) {
+  if (LocationDescriber describe = location_describer.load()) return describe(key);
+  std::ostringstream os;
+  os << "location 0x" << std::hex << key;
+  return os.str();
+}
+
+}  // namespace terra::trace

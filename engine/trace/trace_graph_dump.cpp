@@ -1,0 +1,127 @@
+// The TraceGraph for people: JSON with every field of every node, and Graphviz DOT where branch
+// points are filled, iteration ends have a double border and edges say how often they were taken.
+#include <cstdio>
+#include <sstream>
+
+#include "engine/trace/trace_graph.hpp"
+
+namespace terra::trace {
+
+namespace {
+
+// A double-quoted string with JSON escapes; DOT reads the same escapes, and "\n" breaks its lines.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+template <class T>
+std::string json_list(const std::vector<T>& items) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < items.size(); ++i) os << (i ? "," : "") << items[i];
+  os << ']';
+  return os.str();
+}
+
+std::string json_meta(const ValueMeta& m) {
+  return "{\"shape\":" + json_list(m.shape) + ",\"strides\":" + json_list(m.strides) +
+         ",\"offset\":" + std::to_string(m.offset) + ",\"dtype\":" + quoted(dtype_name(m.dtype)) +
+         ",\"device\":" + quoted(m.device.str()) + "}";
+}
+
+std::string json_attrs(const Attrs& attrs) {
+  std::string out = "{";
+  for (size_t i = 0; i < attrs.size(); ++i)
+    out += (i ? "," : "") + quoted(attrs.names()[i]) + ":" + quoted(attr_str(attrs.values()[i]));
+  return out + "}";
+}
+
+std::string json_record(const Record& r) {
+  std::ostringstream os;
+  char key[19];
+  std::snprintf(key, sizeof key, "0x%016llx", static_cast<unsigned long long>(r.key));
+  os << "\"op\":" << quoted(r.op->name()) << ",\"form\":" << quoted(call_form_name(r.form))
+     << ",\"key\":" << quoted(key) << ",\"location\":" << quoted(describe_location(r.location))
+     << ",\"attrs\":" << json_attrs(r.attrs) << ",\"inputs\":[";
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    os << (i ? "," : "") << "{\"source\":" << quoted(source_str(r.inputs[i]));
+    if (i < r.input_metas.size() && r.input_metas[i]) os << ",\"meta\":" << json_meta(*r.input_metas[i]);
+    os << '}';
+  }
+  os << "],\"outputs\":[";
+  for (size_t i = 0; i < r.outputs.size(); ++i)
+    os << (i ? "," : "") << "{\"meta\":" << json_meta(r.outputs[i].meta)
+       << ",\"alias_input\":" << r.outputs[i].alias_input << '}';
+  os << "],\"fetched\":" << r.fetched;
+  return os.str();
+}
+
+// "add (inplace)\nfloat32[2, 3], float32[3] -> float32[2, 3]\nmodel.py:12", and the fetches
+std::string dot_label(const Record& r) {
+  std::string label = r.op->name();
+  if (r.form != CallForm::Functional) label += std::string(" (") + call_form_name(r.form) + ")";
+  label += '\n';
+  for (size_t i = 0; i < r.input_metas.size(); ++i)
+    label += (i ? ", " : "") + (r.input_metas[i] ? meta_str(*r.input_metas[i]) : std::string("None"));
+  label += " ->";
+  for (size_t i = 0; i < r.outputs.size(); ++i) label += (i ? ", " : " ") + meta_str(r.outputs[i].meta);
+  label += '\n' + describe_location(r.location);
+  if (r.fetched) label += "\nfetched (outputs mask " + std::to_string(r.fetched) + ")";
+  return label;
+}
+
+}  // namespace
+
+std::string TraceGraph::to_json() const {
+  std::ostringstream os;
+  os << "{\"max_paths\":" << max_paths_ << ",\"merges\":" << merges_ << ",\"num_paths\":" << num_paths_
+     << ",\"num_branch_points\":" << num_branch_points() << ",\"nodes\":[";
+  for (int n = 0; n < static_cast<int>(nodes_.size()); ++n) {
+    const Node& node = nodes_[n];
+    os << (n ? ",\n" : "\n") << "{\"id\":" << n << ",\"parent\":" << node.parent << ",\"depth\":" << node.depth
+       << ",\"visits\":" << node.visits << ",\"ends\":" << node.ends
+       << ",\"iteration_end\":" << (ends_iteration(n) ? "true" : "false")
+       << ",\"branch_point\":" << (is_branch_point(n) ? "true" : "false") << ",\"children\":[";
+    for (size_t i = 0; i < node.children.size(); ++i)
+      os << (i ? "," : "") << "{\"node\":" << node.children[i] << ",\"taken\":" << visits(node.children[i]) << '}';
+    os << ']';
+    if (n != root()) os << ',' << json_record(node.record);
+    os << '}';
+  }
+  os << "\n]}\n";
+  return os.str();
+}
+
+std::string TraceGraph::to_dot() const {
+  std::ostringstream os;
+  os << "digraph TraceGraph {\n  node [shape=box, fontname=\"monospace\"];\n";
+  for (int n = 0; n < static_cast<int>(nodes_.size()); ++n) {
+    std::string label = n == root() ? std::string("start") : dot_label(record(n));
+    if (is_branch_point(n)) label += "\nbranch point";
+    if (ends_iteration(n)) label += "\niteration end (" + std::to_string(ends(n)) + "x)";
+    os << "  n" << n << " [label=" << quoted(label);
+    if (is_branch_point(n)) os << ", style=filled, fillcolor=gold";
+    if (ends_iteration(n)) os << ", peripheries=2";
+    os << "];\n";
+    for (int c : children(n)) os << "  n" << n << " -> n" << c << " [label=\"" << visits(c) << "\"];\n";
+  }
+  os << "}\n";
+  return os.str();
+}
+
+}  // namespace terra::trace
