@@ -222,10 +222,9 @@ void FusedKernel::run_typed(const std::vector<Tensor>& inputs, const std::vector
     }
     outs.push_back(o);
   }
-  int applies = 0;
-  for (const Instr& in : code_) applies += in.code == Opcode::Apply;
   const int64_t blocks = (numel + kFusedBlock - 1) / kFusedBlock;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / kFusedBlock / std::max(1, applies));
+  // Split as the eager loops do, so a fused kernel never pays a thread hand-off eager would not.
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / kFusedBlock);
   parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
     std::vector<T> scratch(static_cast<size_t>(num_regs_ + num_inputs_) * kFusedBlock);
     T* regs = scratch.data();
