@@ -1,7 +1,7 @@
 // The graph IR (DESIGN.md §8): one straight-line span of a traced path as a program over values
 // and buffers. The tracer builds a Program from the trace records of the span it has to run; the
-// compiler (passes.hpp) optimizes it into a Plan; the executor (executor.hpp) runs the Plan
-// against the tensors bound to its inputs.
+// compiler (compile.hpp, passes.hpp) optimizes it into a CompiledPlan; the executor (executor.hpp)
+// runs the plan against the tensors bound to its inputs.
 //
 // Values are SSA: each step defines its outputs once. Buffers are memory: a view or an in-place
 // step's output lives in its input's buffer, so a step reads the buffers of its inputs and writes
@@ -37,6 +37,7 @@ struct Value {
   int buffer = -1;
   int producer = -1;  // the step that defines it; -1 for a bound input
   int bound = -1;     // bound input index, for values that are bound inputs
+  int constant = -1;  // index into Program::constants, for values computed at compile time
 };
 
 struct Step {
@@ -57,6 +58,9 @@ struct Program {
   std::vector<Step> steps;
   int num_bound = 0;  // values 0..num_bound-1 are the bound inputs, in binding order
   int num_kept = 0;   // Kept buffers, slots 0..num_kept-1
+  // Values computed at compile time (constant folding); a constant value has no producer and its
+  // buffer (Internal) holds nothing else but views of it.
+  std::vector<Tensor> constants;
 
   // Checks the structural invariants (SSA, buffer kinds, indices); throws terra::Error.
   void validate() const;

@@ -1,0 +1,17 @@
+// The CPU plan executor (DESIGN.md §8). Every step that is not fused runs through the eager
+// dispatcher (dispatch, dispatch_inplace, dispatch_out) on real tensors, with tracing suspended and
+// autograd off, so with fusion off every result is bitwise equal to eager execution of the same
+// ops in the same order. Fused groups run their fused kernel.
+#pragma once
+#include <vector>
+
+#include "engine/graph/plan.hpp"
+
+namespace terra::graph {
+
+// `bound`: the tensors bound to the program's inputs, in binding order; `kept`: the pending
+// storages of the Kept buffers, by slot. Each kept storage is allocated and marked not pending
+// before the run, then written. A kernel's error comes back as terra::Error naming the op.
+void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept);
+
+}  // namespace terra::graph

@@ -1,0 +1,93 @@
+// A compiled plan (DESIGN.md §8): the Program after the passes, its execution order (ordinary
+// steps and fused elementwise groups), where every buffer lives, and what one run costs. The
+// executor (executor.hpp) runs it; compile.hpp builds it.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph/program.hpp"
+#include "kernels/cpu/fused_elementwise.hpp"
+
+namespace terra::graph {
+
+struct CompileOptions {
+  bool dce = true;
+  bool cse = true;
+  bool constant_folding = true;
+  bool fusion = true;  // off: every result is bitwise equal to eager execution
+  bool memory_planning = true;  // off: every Internal buffer gets its own arena slot
+  bool inplace_reuse = true;
+  bool validate_each_pass = false;  // run Program::validate() after every pass (tests, debugging)
+};
+
+// Elementwise steps run as one fused kernel. Only `outputs` are materialized; the other values the
+// members define never leave the kernel's registers.
+struct FusedGroup {
+  std::vector<int> steps;    // members, in program order
+  std::vector<int> inputs;   // values read from outside the group
+  std::vector<int> outputs;  // values read after the group or on Kept buffers
+  Shape shape;
+  DType dtype = DType::Float32;
+  std::shared_ptr<cpu::FusedKernel> kernel;
+};
+
+// One entry of the execution order: an ordinary step or a fused group.
+struct Kernel {
+  int step = -1;
+  int group = -1;
+};
+
+enum class Placement : uint8_t {
+  Bound,         // the bound input's storage
+  Kept,          // the caller's pending storage
+  Arena,         // at `offset` in the plan's arena
+  OpAllocated,   // made by an op that creates its own outputs, adopted as it is
+  Constant,      // a folded constant
+  NotMaterialized,  // only ever inside a fused kernel
+};
+const char* placement_name(Placement p);
+
+struct BufferPlacement {
+  Placement where = Placement::NotMaterialized;
+  size_t offset = 0;      // Arena
+  int first = -1;         // first and last schedule position that touches the buffer
+  int last = -1;
+  int reused_from = -1;   // Arena: the dying input buffer whose space it took in place
+};
+
+struct PlanStats {
+  int steps_before = 0;        // steps of the program handed to compile()
+  int steps_after = 0;         // steps left after dce, cse and constant folding
+  int kernels_per_run = 0;     // ordinary non-view steps plus fused groups
+  int views_per_run = 0;       // view steps (metadata only, no kernel)
+  int fused_groups = 0;
+  int fused_steps = 0;         // steps inside fused groups
+  size_t bytes_moved = 0;      // per run: bytes read + written by every kernel (fused: external only)
+  size_t arena_bytes = 0;
+  size_t kept_bytes = 0;
+  size_t constant_bytes = 0;
+  // arena + kept + constants + the most bytes of op-allocated buffers alive at once (it leaves out
+  // kernels' own scratch and type-promotion copies).
+  size_t peak_bytes = 0;
+  double compile_seconds = 0;
+};
+
+struct CompiledPlan {
+  Program program;  // after dce, cse and constant folding
+  CompileOptions options;
+  std::vector<FusedGroup> groups;
+  std::vector<Kernel> schedule;
+  std::vector<BufferPlacement> placement;  // per buffer of `program`
+  PlanStats stats;
+
+  std::string to_json() const;
+  std::string to_dot() const;
+
+  // Run state, made once per plan: the arena, one storage per arena buffer, and a tensor for every
+  // value that lives in the arena or is a constant (undefined for the others, made per run).
+  Storage arena;
+  std::vector<Tensor> prepared;
+};
+
+}  // namespace terra::graph
