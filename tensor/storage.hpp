@@ -20,6 +20,18 @@
 namespace terra {
 
 class StorageImpl;
+
+// Deferred work performs writes whose version bumps were counted when the op was issued (autograd
+// compares versions between issuing a forward op and its backward); it runs under this guard so
+// they are not counted twice.
+inline thread_local int versions_frozen = 0;
+struct FreezeVersions {
+  FreezeVersions() { ++versions_frozen; }
+  ~FreezeVersions() { --versions_frozen; }
+  FreezeVersions(const FreezeVersions&) = delete;
+  FreezeVersions& operator=(const FreezeVersions&) = delete;
+};
+
 // Runs the deferred work that writes `storage`; must leave it not pending (or raise).
 using PendingResolver = void (*)(const StorageImpl& storage);
 void set_pending_resolver(PendingResolver resolver);
@@ -45,7 +57,9 @@ class StorageImpl {
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
   uint32_t version() const { return version_.load(std::memory_order_relaxed); }
-  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+  void bump_version() {
+    if (versions_frozen == 0) version_.fetch_add(1, std::memory_order_relaxed);
+  }
 
   bool pending() const { return pending_.load(std::memory_order_acquire); }
   void set_pending(bool pending) { pending_.store(pending, std::memory_order_release); }

@@ -13,7 +13,7 @@ namespace terra {
 
 struct AutogradMeta;  // defined by engine/autograd; opaque here
 
-// The tracer's epoch (engine/trace): bumped at each iteration boundary, 0 before the first. A
+// The tracer's epoch (engine/trace): bumped at each iteration boundary, never reset. A
 // tensor remembers the epoch it was born in, so the tracer can tell a tensor made in this
 // iteration from one made in an earlier one or before tracing began (a parameter).
 uint32_t trace_epoch();

@@ -3,15 +3,14 @@
 #include <string>
 
 #include "engine/graph/program.hpp"
+#include "engine/trace/json.hpp"
 
 namespace terra::graph {
 
-// A JSON string literal, quotes included.
-std::string json_string(const std::string& s);
-// {"shape":[2,3],"strides":[3,1],"offset":0,"dtype":"float32","device":"cpu"}
-std::string meta_json(const trace::ValueMeta& m);
-// "float32[2, 3]"
-std::string meta_str(const trace::ValueMeta& m);
+using trace::json_list;
+using trace::json_string;
+using trace::meta_json;
+using trace::meta_str;
 // "add(alpha=1)": an op call with its attributes, for dumps.
 std::string call_str(const Step& step);
 // A label for a dot node: quotes and backslashes escaped.

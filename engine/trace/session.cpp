@@ -35,7 +35,7 @@ InputSource classify(State& s, const Tensor& t) {
     src.output = tag.output;
     return src;
   }
-  if (tag.born == 0)
+  if (tag.born < s.first_epoch)
     src.kind = SourceKind::Parameter;
   else if (tag.born == s.epoch)
     src.kind = SourceKind::Feed;
@@ -474,6 +474,9 @@ void resolve_pending(const StorageImpl& storage) {
 void start(const Options& options) {
   TERRA_CHECK(!active(), Runtime, "a tracing session is already active");
   g_state = std::make_unique<State>(options);
+  // Epochs go on across sessions, so tags left on tensors by an earlier one never look current.
+  g_state->epoch = trace_epoch();
+  g_state->first_epoch = g_state->epoch + 1;
   set_pending_resolver(&resolve_pending);
   session_on_this_thread = true;
 }

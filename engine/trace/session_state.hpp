@@ -41,6 +41,7 @@ struct State {
   Stats stats;
   IterationMode mode = IterationMode::Outside;
   uint32_t epoch = 0;
+  uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters
   // Externals of the current iteration, by storage, in order of first use (InputSource::alias).
   std::unordered_map<const StorageImpl*, int> external_class;
 

@@ -167,6 +167,7 @@ void run_span(State& s) {
     s.stats.compile_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   clear_pending_bound(s);
+  FreezeVersions counted_when_issued;
   graph::run(it->second.plan, sp.bound, sp.kept);
 }
 

@@ -3,51 +3,17 @@
 #include <cstdio>
 #include <sstream>
 
+#include "engine/trace/json.hpp"
 #include "engine/trace/trace_graph.hpp"
 
 namespace terra::trace {
 
 namespace {
 
-// A double-quoted string with JSON escapes; DOT reads the same escapes, and "\n" breaks its lines.
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
-template <class T>
-std::string json_list(const std::vector<T>& items) {
-  std::ostringstream os;
-  os << '[';
-  for (size_t i = 0; i < items.size(); ++i) os << (i ? "," : "") << items[i];
-  os << ']';
-  return os.str();
-}
-
-std::string json_meta(const ValueMeta& m) {
-  return "{\"shape\":" + json_list(m.shape) + ",\"strides\":" + json_list(m.strides) +
-         ",\"offset\":" + std::to_string(m.offset) + ",\"dtype\":" + quoted(dtype_name(m.dtype)) +
-         ",\"device\":" + quoted(m.device.str()) + "}";
-}
-
 std::string json_attrs(const Attrs& attrs) {
   std::string out = "{";
   for (size_t i = 0; i < attrs.size(); ++i)
-    out += (i ? "," : "") + quoted(attrs.names()[i]) + ":" + quoted(attr_str(attrs.values()[i]));
+    out += (i ? "," : "") + json_string(attrs.names()[i]) + ":" + json_string(attr_str(attrs.values()[i]));
   return out + "}";
 }
 
@@ -55,17 +21,17 @@ std::string json_record(const Record& r) {
   std::ostringstream os;
   char key[19];
   std::snprintf(key, sizeof key, "0x%016llx", static_cast<unsigned long long>(r.key));
-  os << "\"op\":" << quoted(r.op->name()) << ",\"form\":" << quoted(call_form_name(r.form))
-     << ",\"key\":" << quoted(key) << ",\"location\":" << quoted(describe_location(r.location))
+  os << "\"op\":" << json_string(r.op->name()) << ",\"form\":" << json_string(call_form_name(r.form))
+     << ",\"key\":" << json_string(key) << ",\"location\":" << json_string(describe_location(r.location))
      << ",\"attrs\":" << json_attrs(r.attrs) << ",\"inputs\":[";
   for (size_t i = 0; i < r.inputs.size(); ++i) {
-    os << (i ? "," : "") << "{\"source\":" << quoted(source_str(r.inputs[i]));
-    if (i < r.input_metas.size() && r.input_metas[i]) os << ",\"meta\":" << json_meta(*r.input_metas[i]);
+    os << (i ? "," : "") << "{\"source\":" << json_string(source_str(r.inputs[i]));
+    if (i < r.input_metas.size() && r.input_metas[i]) os << ",\"meta\":" << meta_json(*r.input_metas[i]);
     os << '}';
   }
   os << "],\"outputs\":[";
   for (size_t i = 0; i < r.outputs.size(); ++i)
-    os << (i ? "," : "") << "{\"meta\":" << json_meta(r.outputs[i].meta)
+    os << (i ? "," : "") << "{\"meta\":" << meta_json(r.outputs[i].meta)
        << ",\"alias_input\":" << r.outputs[i].alias_input << '}';
   os << "],\"fetched\":" << r.fetched;
   return os.str();
@@ -114,7 +80,7 @@ std::string TraceGraph::to_dot() const {
     std::string label = n == root() ? std::string("start") : dot_label(record(n));
     if (is_branch_point(n)) label += "\nbranch point";
     if (ends_iteration(n)) label += "\niteration end (" + std::to_string(ends(n)) + "x)";
-    os << "  n" << n << " [label=" << quoted(label);
+    os << "  n" << n << " [label=" << json_string(label);
     if (is_branch_point(n)) os << ", style=filled, fillcolor=gold";
     if (ends_iteration(n)) os << ", peripheries=2";
     os << "];\n";
