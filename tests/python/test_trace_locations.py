@@ -32,6 +32,17 @@ def train_step(w):
     return boundary()  # the ops of backward() are called at the line that called it
 
 
+def train_loop(probe, steps=3):
+    """A hot loop of `steps` passes, each calling probe() then a training step; returns what
+    probe() returned in each pass."""
+    w = weight()
+    seen = []
+    for _ in range(steps):
+        seen.append(probe())
+        train_step(w)
+    return seen
+
+
 def line_here():
     return sys._getframe(1).f_lineno
 
@@ -46,11 +57,7 @@ def test_same_line_gives_the_same_key_in_every_iteration():
 
 
 def test_same_line_keeps_its_key_across_iterations_of_a_hot_loop():
-    w = weight()
-    keys = []
-    for _ in range(4):
-        keys.append(key())
-        train_step(w)
+    keys = train_loop(key, steps=4)
     assert len(set(keys[1:])) == 1  # from the first iteration after the hot loop was found
 
 
@@ -73,11 +80,7 @@ def test_key_inside_a_function_called_from_the_loop_is_stable():
     def forward():
         return key()
 
-    w = weight()
-    keys = []
-    for _ in range(4):
-        keys.append(forward())
-        train_step(w)
+    keys = train_loop(forward, steps=4)
     assert len(set(keys[1:])) == 1
     assert keys[1] != key()
 
@@ -85,16 +88,8 @@ def test_key_inside_a_function_called_from_the_loop_is_stable():
 def test_key_is_bounded_by_the_hot_loop_frame():
     # Once the hot loop is known, frames above it do not enter the key: the same loop run from
     # two different lines gives the same keys.
-    def loop():
-        w = weight()
-        keys = []
-        for _ in range(3):
-            keys.append(key())
-            train_step(w)
-        return keys[1:]
-
-    first = loop()
-    second = loop()
+    first = train_loop(key)[1:]
+    second = train_loop(key)[1:]
     assert first == second and len(set(first)) == 1
 
 
@@ -284,17 +279,9 @@ def test_a_later_loop_is_found_after_the_first_one_ends():
 
 
 def test_a_loop_in_a_function_that_returned_is_forgotten():
-    def run():
-        w = weight()
-        marks = []
-        for _ in range(3):
-            marks.append(boundary())
-            train_step(w)
-        return marks
-
-    assert run() == [False, True, True]
+    assert train_loop(boundary) == [False, True, True]
     assert [boundary(), boundary()] == [False, False]
-    assert run() == [False, True, True]
+    assert train_loop(boundary) == [False, True, True]
 
 
 def test_no_boundaries_without_backward():
@@ -377,12 +364,7 @@ def test_detection_resumes_after_a_step_even_after_an_exception():
         with terra.step():
             raise ValueError("inside a step")
     assert step_depth() == 0
-    w = weight()
-    marks = []
-    for _ in range(3):
-        marks.append(boundary())
-        train_step(w)
-    assert marks == [False, True, True]
+    assert train_loop(boundary) == [False, True, True]
 
 
 def test_step_entered_inside_a_hot_loop_forgets_it():
