@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "bindings/src/code_info.hpp"
 #include "bindings/src/frames.hpp"
@@ -18,8 +19,11 @@ namespace {
 // Frames hashed when neither a hot loop nor a step bounds the walk.
 constexpr int kDepthWithoutLoop = 16;
 
-// splitmix64's finalizer: every input bit reaches every output bit.
-uint64_t mix(uint64_t x) {
+// Per frame, a cheap multiplicative step (FxHash's); once per key, splitmix64's finalizer, so
+// that every input bit reaches every output bit.
+uint64_t combine(uint64_t key, uint64_t value) { return (((key << 5) | (key >> 59)) ^ value) * 0x9e3779b97f4a7c15ULL; }
+
+uint64_t finish(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -59,15 +63,14 @@ Walk walk_frames(PyThreadState* thread, PyFrameObject* bound) {
   int depth = 0;
   for (FrameCursor f(thread); f; f.next()) {
     const int offset = f.offset();
-    key = mix(key ^ reinterpret_cast<uintptr_t>(f.code()));
-    key = mix(key ^ static_cast<uint64_t>(offset));
-    if (f.frame() == bound) return {key, true, offset};
+    key = combine(combine(key, reinterpret_cast<uintptr_t>(f.code())), static_cast<uint64_t>(offset));
+    if (f.frame() == bound) return {finish(key), true, offset};
     if (++depth == kDepthWithoutLoop) {
-      if (!bound) return {key, false, -1};
+      if (!bound) return {finish(key), false, -1};
       key_at_depth_limit = key;  // still looking for the bound
     }
   }
-  return {depth >= kDepthWithoutLoop ? key_at_depth_limit : key, false, -1};
+  return {finish(depth >= kDepthWithoutLoop ? key_at_depth_limit : key), false, -1};
 }
 
 // "model.py:12 in forward <- train.py:40": the innermost frame outside the terra package (the
@@ -94,14 +97,13 @@ std::string describe_stack(PyThreadState* thread, PyFrameObject* bound) {
 }
 
 // Key -> description, filled when the provider first returns a key; read by the engine's messages
-// and dumps, possibly from another thread.
+// and dumps, possibly from another thread. The provider's check for a new key reads a set of its
+// own, guarded by the GIL, so that its path takes no lock.
 class Descriptions {
  public:
-  bool has(uint64_t key) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return texts_.count(key) != 0;
-  }
-  void add(uint64_t key, std::string text) {
+  bool has(uint64_t key) const { return seen_.count(key) != 0; }  // GIL held
+  void add(uint64_t key, std::string text) {                      // GIL held
+    seen_.insert(key);
     std::lock_guard<std::mutex> lock(mutex_);
     texts_.emplace(key, std::move(text));
   }
@@ -112,6 +114,7 @@ class Descriptions {
   }
 
  private:
+  std::unordered_set<uint64_t> seen_;
   std::mutex mutex_;
   std::unordered_map<uint64_t, std::string> texts_;
 };
