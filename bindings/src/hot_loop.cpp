@@ -56,10 +56,10 @@ bool HotLoop::crossed_head(int offset) {
 }
 
 void HotLoop::forget() {
-  Py_CLEAR(frame_);
   thread_ = nullptr;
   nested_.clear();
   last_offset_ = -1;
+  Py_CLEAR(frame_);  // last: releasing the frame can run Python code (finalizers) that calls ops
 }
 
 }  // namespace terra::python

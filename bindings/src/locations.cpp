@@ -184,8 +184,8 @@ void end_step() {
   State& s = state();
   if (s.step_depth == 0) throw std::runtime_error("terra.step: ended a step that was not begun");
   if (--s.step_depth > 0) return;
-  Py_CLEAR(s.step_frame);
   s.step_thread = nullptr;
+  Py_CLEAR(s.step_frame);
   trace::end_iteration();
 }
 

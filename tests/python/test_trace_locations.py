@@ -384,13 +384,13 @@ def test_step_entered_inside_a_hot_loop_forgets_it():
 
 # ---- terra.replay and terra.debug -------------------------------------------------------------
 
-def test_replay_as_context_manager_and_decorator():
+def test_replay_as_context_manager_and_decorator(tmp_path):
     with terra.replay() as session:
         out = (weight() * 2).sum().item()
     assert out == 6.0
     assert session.options.stable_after == terra._C._trace.options_from_env().stable_after
 
-    @terra.replay(stable_after=5, max_paths=7, fusion=False, dump_dir="graphs")
+    @terra.replay(stable_after=5, max_paths=7, fusion=False, dump_dir=str(tmp_path))
     def run(x):
         return x + 1
 
