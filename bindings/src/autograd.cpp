@@ -1,7 +1,9 @@
 // Autograd entry points: backward and grad, grad mode, graph nodes (grad_fn) and tensor hooks.
+// backward() also tells the tracing glue where the hot loop is (locations.hpp).
 #include "engine/autograd/backward.hpp"
 #include "engine/autograd/grad_mode.hpp"
 #include "bindings/src/common.hpp"
+#include "bindings/src/locations.hpp"
 
 namespace terra::python {
 namespace {
@@ -53,6 +55,7 @@ void bind_autograd(py::module_& m) {
   });
 
   m.def("_backward", [](py::handle tensors, py::handle grads, bool retain_graph, bool create_graph) {
+    note_backward_call();  // the innermost loop calling backward() is the hot loop
     autograd::backward(tensors_of(tensors), tensors_of(grads), retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grads, bool retain_graph, bool create_graph,

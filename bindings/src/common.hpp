@@ -45,5 +45,6 @@ void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_numpy(py::module_& m);
 void bind_random(py::module_& m);
+void bind_trace(py::module_& m);
 
 }  // namespace terra::python

@@ -39,4 +39,5 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_numpy(m);
   bind_random(m);
+  bind_trace(m);
 }

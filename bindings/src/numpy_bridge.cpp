@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/autograd/autograd_meta.hpp"
+#include "engine/trace/session.hpp"
 #include "bindings/src/common.hpp"
 
 namespace terra::python {
@@ -41,6 +42,7 @@ py::array to_numpy(const TensorPtr& impl, bool force) {
   if (!t.device().is_cpu())
     throw py::type_error("can't convert " + t.device().str() +
                          " device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.");
+  trace::note_read(t);  // numpy(), and through it tolist, __array__ and printing: a fetch
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.itemsize()));
   // The array keeps the storage alive through a capsule owning a reference to it.

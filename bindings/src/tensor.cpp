@@ -2,6 +2,7 @@
 // a direct path into the dispatcher (the per-op cost from Python is measured in the benchmarks).
 #include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/grad_mode.hpp"
+#include "engine/trace/session.hpp"
 #include "bindings/src/common.hpp"
 
 namespace terra::python {
@@ -76,6 +77,7 @@ py::object scalar_value(const Tensor& t) {
   if (t.numel() != 1)
     throw py::value_error("only one element tensors can be converted to Python scalars (got " +
                           std::to_string(t.numel()) + " elements)");
+  trace::note_read(t);  // item, float, int, index, bool: a fetch
   Tensor c = t.device().is_cpu() ? t : call1("to_device", {t}, {{"device", Device{}}});
   const void* p = static_cast<const char*>(c.storage()->data()) + c.offset() * static_cast<int64_t>(c.itemsize());
   switch (c.dtype()) {

@@ -324,12 +324,14 @@ def register_hook(self, hook):
     return _C._register_hook(self, hook)
 
 
+# Reads go through numpy() on the tensor itself (not a detached alias), so a tracing session sees
+# which tensor Python read.
 def tolist(self):
-    return self.detach().cpu().numpy().tolist()
+    return self.cpu().numpy(force=True).tolist()
 
 
 def __array__(self, dtype=None):
-    a = self.detach().cpu().numpy()
+    a = self.cpu().numpy(force=True)
     return a if dtype is None else a.astype(dtype, copy=False)
 
 

@@ -92,10 +92,7 @@ def _format_array(arr, fmt, indent, summarize, is_bool):
 
 
 def tensor_repr(self, *, tensor_contents=None):
-    t = self.detach()
-    if not t.device.type == "cpu":
-        t = t.to("cpu")
-    arr = t.numpy()
+    arr = self.cpu().numpy(force=True)  # on the tensor itself, so a tracing session sees the read
     dtype = self.dtype
     floating = dtype.is_floating_point
     is_bool = dtype is _C.bool

@@ -25,6 +25,7 @@ def _is_parameter_class(cls):
 
 
 def save(obj, f, pickle_module=pickle, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True):
+    _C._trace.sync()  # deferred work first: the tensors written are the program's current values
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
             pickle_module.dump(obj, fh, protocol=pickle_protocol)

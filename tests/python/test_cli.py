@@ -3,8 +3,8 @@ script name, and `--as-torch` maps `torch` imports onto the terra package.
 
 The executable is $TERRA_CLI, else <repo>/build/tools/terra. Where python3 defines the behaviour
 (output, exit status, tracebacks) the same script is run under /usr/bin/python3 and compared.
-Nothing here imports the real terra package: `--as-torch` runs against a small fake `terra`
-package built in a temporary folder, holding a copy of bindings/terra/_torch_alias.py.
+`--as-torch` runs against a small fake `terra` package built in a temporary folder, holding a copy
+of bindings/terra/_torch_alias.py; only `--mode replay` imports the real package (the build tree's).
 """
 
 import json
@@ -252,7 +252,7 @@ def test_run_help():
     got = terra_run("--help")
     assert got.returncode == 0
     assert got.stdout.startswith("usage: terra run")
-    for option in ("--as-torch", "--mode", "--device"):
+    for option in ("--as-torch", "--mode", "--device", "replay", "--dump-graph"):
         assert option in got.stdout
     assert terra_run("-h").stdout == got.stdout
 
@@ -263,6 +263,58 @@ def test_top_level_help_lists_run_and_version_is_unchanged():
     assert "run [options] SCRIPT" in got.stdout and "--as-torch" in got.stdout
     version = terra("--version")
     assert version.returncode == 0 and version.stdout.startswith("terra ")
+
+
+# ---- --mode replay ------------------------------------------------------------------------------
+
+def test_mode_replay_runs_a_training_loop_and_returns_its_exit_status(tmp_path):
+    script = write(tmp_path / "train.py", """\
+        import sys
+        import terra
+        w = terra.ones(3, requires_grad=True)
+        for step in range(5):
+            loss = (w * w).sum()
+            loss.backward()
+            with terra.no_grad():
+                w -= 0.1 * w.grad
+            w.grad = None
+        print(round(float(w.sum()), 4), sorted(terra.debug.stats()))
+        sys.exit(3)
+    """)
+    got = terra_run("--mode", "replay", script)
+    assert got.returncode == 3, got.stderr
+    # w_i = 0.8 ** 5 after five steps of w -= 0.1 * 2w
+    assert got.stdout == (f"{round(3 * 0.8 ** 5, 4)} ['compile_seconds', 'divergences', 'fallbacks', "
+                          "'iterations_eager', 'iterations_replayed', 'iterations_traced', 'ops_replayed', "
+                          "'plans_compiled']\n")
+
+
+@pytest.mark.parametrize("body", [
+    "print('done')",
+    "import sys; print('leaving'); sys.exit(4)",
+    "raise ValueError('boom')",
+    "raise KeyboardInterrupt",
+])
+def test_mode_replay_ends_like_python(tmp_path, body):
+    # The session is stopped at exit however the program ends; nothing of it shows.
+    script = write(tmp_path / "ends.py", body + "\n")
+    got = terra_run("--mode=replay", script)
+    want = python(script)
+    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr)
+
+
+def test_dump_graph_is_accepted_with_replay(tmp_path):
+    script = write(tmp_path / "dump.py", "import os\nprint(os.environ['TERRA_DUMP_GRAPH'])\n")
+    for args in (["--dump-graph", tmp_path / "graphs"], [f"--dump-graph={tmp_path / 'graphs'}"]):
+        got = terra_run("--mode", "replay", *args, script)
+        assert (got.returncode, got.stdout) == (0, f"{tmp_path / 'graphs'}\n"), got.stderr
+
+
+@pytest.mark.parametrize("args", [["--dump-graph", "graphs"], ["--mode", "eager", "--dump-graph", "graphs"],
+                                  ["--mode", "replay", "--dump-graph="]])
+def test_dump_graph_needs_replay_and_a_folder(tmp_path, args):
+    script = write(tmp_path / "ok.py", "print('should not run')\n")
+    one_line_error(terra_run(*args, script))
 
 
 # ---- --as-torch ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 // options, and `run_filename` = the script; then calls Py_RunMain, which runs the file in the
 // real `__main__` module, puts the script's folder first on sys.path, and finalizes. Between
 // the two, with the interpreter up but the script not started, Terra does its own set-up
-// (the torch alias), so nothing of it shows in the script's tracebacks.
+// (the torch alias, the replay session), so nothing of it shows in the script's tracebacks.
 //
 // sys.executable is the Python Terra was built against (not `terra`), so a script that starts
 // `sys.executable` in a subprocess gets a Python interpreter, as it would under python3.
@@ -45,7 +45,8 @@ const char* const kRunSummary =
     "  run [options] SCRIPT [ARGS...]\n"
     "                 run a Python program as __main__ under Terra, like python3 SCRIPT ARGS...\n"
     "                 options (before SCRIPT):\n"
-    "                   --mode eager|coexec     execution mode (default eager; coexec has not landed)\n"
+    "                   --mode eager|replay|coexec  execution mode (default eager; coexec has not landed)\n"
+    "                   --dump-graph DIR        with replay: write the TraceGraph and plans to DIR at exit\n"
     "                   --device auto|cpu|cuda  device for Terra, exported as TERRA_DEVICE (default auto)\n"
     "                   --as-torch              `import torch` (and torch.nn, torch.optim, ...) is Terra\n";
 
@@ -59,8 +60,15 @@ const char* kRunUsage =
     "status is the program's. Everything after SCRIPT is passed to the program.\n"
     "\n"
     "options:\n"
-    "  --mode eager|coexec     how Terra executes the program (default: eager; co-execution has not\n"
-    "                          landed yet)\n"
+    "  --mode eager|replay|coexec\n"
+    "                          how Terra executes the program (default: eager). replay: the program\n"
+    "                          runs in a tracing session (its first iterations traced, later ones\n"
+    "                          replayed from compiled plans, synchronously), stopped when it exits;\n"
+    "                          TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION=0 set its options.\n"
+    "                          coexec: co-execution has not landed yet\n"
+    "  --dump-graph DIR        with --mode replay: write the TraceGraph (trace_graph.json,\n"
+    "                          trace_graph.dot) and the compiled plans to DIR when the program exits\n"
+    "                          (exported as TERRA_DUMP_GRAPH)\n"
     "  --device auto|cpu|cuda  the device Terra uses, exported to the program as TERRA_DEVICE\n"
     "                          (default: auto, or TERRA_DEVICE when it is already set)\n"
     "  --as-torch              make `import torch` and its submodules (torch.nn, torch.optim,\n"
@@ -68,10 +76,11 @@ const char* kRunUsage =
     "                          PyTorch script runs unmodified\n"
     "  -h, --help              show this help\n";
 
-enum class Mode { eager, coexec };
+enum class Mode { eager, replay, coexec };
 
 struct RunOptions {
   Mode mode = Mode::eager;
+  std::optional<std::string> dump_dir;  // --dump-graph
   std::optional<std::string> device;  // unset: keep TERRA_DEVICE, or "auto"
   bool as_torch = false;
   std::string script;
@@ -116,15 +125,23 @@ std::optional<int> parse_run_args(int argc, char** args, RunOptions& opts) {
     } else if (name == "--mode") {
       std::string value;
       if (!option_value(arg, name, argc, args, i, value)) {
-        return usage_error("--mode needs a value: eager or coexec");
+        return usage_error("--mode needs a value: eager, replay or coexec");
       }
       if (value == "eager") {
         opts.mode = Mode::eager;
+      } else if (value == "replay") {
+        opts.mode = Mode::replay;
       } else if (value == "coexec") {
         opts.mode = Mode::coexec;
       } else {
-        return usage_error("unknown --mode '" + value + "' (choose eager or coexec)");
+        return usage_error("unknown --mode '" + value + "' (choose eager, replay or coexec)");
       }
+    } else if (name == "--dump-graph") {
+      std::string value;
+      if (!option_value(arg, name, argc, args, i, value) || value.empty()) {
+        return usage_error("--dump-graph needs a folder");
+      }
+      opts.dump_dir = value;
     } else if (name == "--device") {
       std::string value;
       if (!option_value(arg, name, argc, args, i, value)) {
@@ -148,6 +165,9 @@ std::optional<int> parse_run_args(int argc, char** args, RunOptions& opts) {
   if (opts.mode == Mode::coexec) {
     return usage_error(
         "--mode coexec is not available yet (co-execution has not landed); use --mode eager");
+  }
+  if (opts.dump_dir && opts.mode != Mode::replay) {
+    return usage_error("--dump-graph needs --mode replay (only a tracing session has a graph to dump)");
   }
   // Checked here so the message is terra's one line (Py_RunMain would name python3 instead).
   std::error_code ec;
@@ -199,14 +219,14 @@ void start_python(const RunOptions& opts) {
                              /*add_program_dir_to_path=*/false);
 }
 
-// `import torch` → terra, from bindings/terra/_torch_alias.py. Returns false (with the Python
-// error printed) when the package cannot be imported.
-bool install_torch_alias() {
+// Calls `function()` of the terra package's `module` before the script starts (the set-up an
+// option asks for). Returns false (with the Python error printed) when that fails.
+bool set_up_from_package(const char* module, const char* function, const char* option) {
   try {
-    py::module_::import("terra._torch_alias").attr("install")();
+    py::module_::import(module).attr(function)();
     return true;
   } catch (py::error_already_set& e) {
-    std::cerr << "terra: --as-torch needs the terra package, and importing it failed:\n";
+    std::cerr << "terra: " << option << " needs the terra package, and setting it up failed:\n";
     e.restore();
     PyErr_Print();
     return false;
@@ -225,6 +245,8 @@ int run_command(int argc, char** args) {
   } else {
     setenv("TERRA_DEVICE", "auto", /*overwrite=*/0);
   }
+  // The session reads its options from the environment (trace::options_from_env).
+  if (opts.dump_dir) setenv("TERRA_DUMP_GRAPH", opts.dump_dir->c_str(), 1);
 
   try {
     start_python(opts);
@@ -232,7 +254,12 @@ int run_command(int argc, char** args) {
     std::cerr << "terra: could not start Python: " << e.what() << "\n";
     return 1;
   }
-  if (opts.as_torch && !install_torch_alias()) {
+  // `import torch` → terra (bindings/terra/_torch_alias.py); then the replay session, stopped by
+  // an atexit hook however the script ends (bindings/terra/_tracing.py).
+  const bool set_up = (!opts.as_torch || set_up_from_package("terra._torch_alias", "install", "--as-torch")) &&
+                      (opts.mode != Mode::replay ||
+                       set_up_from_package("terra._tracing", "replay_until_exit", "--mode replay"));
+  if (!set_up) {
     Py_FinalizeEx();
     return 1;
   }

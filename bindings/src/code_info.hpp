@@ -1,0 +1,38 @@
+// What the location provider needs to know about a Python code object, computed once per code
+// object and cached for the process's life (the cache holds a reference, so a code object's
+// address is never reused for another while it is a key): its printable names, whether it belongs
+// to Terra's own package, and its loops (from bindings/terra/_loops.py, on first use only).
+#pragma once
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+namespace terra::python {
+
+// A loop of a code object, as byte offsets: its first instruction and its last backward jump.
+struct LoopSpan {
+  int head = 0;
+  int end = -1;
+  bool contains(int offset) const { return head <= offset && offset <= end; }
+  bool contains(const LoopSpan& o) const { return head <= o.head && o.end <= end; }
+  bool operator==(const LoopSpan& o) const { return head == o.head && end == o.end; }
+};
+
+struct CodeInfo {
+  std::string file;      // the file's base name
+  std::string function;  // co_name
+  bool in_terra = false;        // code of the terra package (nn, functional, optim written in Python)
+  bool comprehension = false;   // <listcomp>, <genexpr>, ...: a loop of its own frame
+  std::vector<LoopSpan> loops;  // sorted by head; valid once loops_known
+  bool loops_known = false;
+};
+
+// The cached record of `code` (the loops not yet computed). Needs the GIL.
+const CodeInfo& code_info(PyCodeObject* code);
+// The loops of `code`, computed on first use. Needs the GIL.
+const std::vector<LoopSpan>& loops_of(PyCodeObject* code);
+// The line `offset` of `code` belongs to.
+inline int line_of(PyCodeObject* code, int offset) { return PyCode_Addr2Line(code, offset); }
+
+}  // namespace terra::python

@@ -1,0 +1,34 @@
+// The tracing session's view of Python (engine/trace/session.hpp): the location provider that the
+// engine calls at every top-level op call while a session is active, the describer that prints a
+// location key, the hot loop's discovery at backward(), and terra.step's explicit iterations.
+// Everything here runs with the GIL held, on the thread that calls the op.
+#pragma once
+#include <Python.h>
+
+#include <cstdint>
+#include <string>
+
+#include "engine/trace/session.hpp"
+
+namespace terra::python {
+
+// Installs the provider and the describer into the engine (once, at module import).
+void install_location_hooks();
+
+// The provider: the key of the current Python call stack, from the op's caller up to the hot
+// loop's frame (or the frame that entered terra.step, or a fixed depth when neither is known), and
+// whether the hot loop went round since the previous op call.
+trace::Location current_location();
+// "model.py:12 in forward <- train.py:40" for a key the provider returned; a placeholder otherwise.
+std::string describe_location_key(uint64_t key);
+
+// backward() is being called: finds the hot loop when none is being followed.
+void note_backward_call();
+
+// terra.step: `frame` entered an explicit iteration. Steps nest: the outermost one is the iteration
+// and bounds the location keys; while one is open, boundaries are not detected.
+void begin_step(PyFrameObject* frame);
+void end_step();
+int step_depth();
+
+}  // namespace terra::python

@@ -1,0 +1,65 @@
+// terra._C._trace: the tracing session (engine/trace/session.hpp) as Python sees it. terra.replay,
+// terra.step (bindings/terra/_tracing.py) and terra.debug are thin Python over these functions;
+// the location provider they rely on is in locations.cpp.
+#include "bindings/src/common.hpp"
+#include "bindings/src/locations.hpp"
+
+namespace terra::python {
+namespace {
+
+py::dict stats_dict(const trace::Stats& s) {
+  py::dict d;
+  d["iterations_eager"] = s.iterations_eager;
+  d["iterations_traced"] = s.iterations_traced;
+  d["iterations_replayed"] = s.iterations_replayed;
+  d["divergences"] = s.divergences;
+  d["ops_replayed"] = s.ops_replayed;
+  d["plans_compiled"] = s.plans_compiled;
+  d["compile_seconds"] = s.compile_seconds;
+  py::list fallbacks;
+  for (const trace::Fallback& f : s.fallbacks) {
+    py::dict fd;
+    fd["iteration"] = f.iteration;
+    fd["reason"] = f.reason;
+    fd["location"] = describe_location_key(f.location);
+    fallbacks.append(fd);
+  }
+  d["fallbacks"] = fallbacks;
+  return d;
+}
+
+}  // namespace
+
+void bind_trace(py::module_& m) {
+  install_location_hooks();
+  py::module_ t = m.def_submodule("_trace", "the tracing session: replay, explicit iterations, debugging");
+  py::class_<trace::Options>(t, "Options")
+      .def_readwrite("stable_after", &trace::Options::stable_after)
+      .def_readwrite("max_paths", &trace::Options::max_paths)
+      .def_readwrite("fusion", &trace::Options::fusion)
+      .def_readwrite("memory_planning", &trace::Options::memory_planning)
+      .def_readwrite("dump_dir", &trace::Options::dump_dir);
+  t.def("options_from_env", &trace::options_from_env,
+        "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH");
+  t.def("start", &trace::start, py::arg("options"));
+  t.def("stop", &trace::stop);
+  t.def("active", &trace::active);
+  t.def("sync", &trace::sync, "runs deferred work now (before Python reads a generator or saves tensors)");
+  t.def("dump", &trace::dump, py::arg("dir"));
+  t.def("report", &trace::report);
+  t.def("stats", [] { return stats_dict(trace::stats()); });
+
+  t.def("begin_step", [](py::handle frame) {
+    if (!PyFrame_Check(frame.ptr())) throw py::type_error("begin_step expects the frame that enters the step");
+    begin_step(reinterpret_cast<PyFrameObject*>(frame.ptr()));
+  }, py::arg("frame"));
+  t.def("end_step", &end_step);
+  t.def("step_depth", &step_depth);
+
+  t.def("location", [] {
+    const trace::Location loc = current_location();
+    return py::make_tuple(loc.key, loc.new_iteration, describe_location_key(loc.key));
+  }, "(key, new_iteration, description) exactly as the provider computes them for an op called here");
+}
+
+}  // namespace terra::python

@@ -1,0 +1,69 @@
+"""terra.replay (run a block or a function under a tracing session: traced, then replayed from
+compiled plans) and terra.step (mark iterations explicitly). DESIGN.md §6-§8; the engine side is
+engine/trace/session.hpp, the location keys and hot-loop detection bindings/src/locations.cpp."""
+import atexit
+import contextlib
+import functools
+import sys
+
+from ._C import _trace
+
+
+class replay(contextlib.ContextDecorator):
+    """`with terra.replay(): ...` or `@terra.replay()`: a tracing session for the block or for each
+    call. Options left out come from the environment (TERRA_STABLE_AFTER, TERRA_MAX_PATHS,
+    TERRA_FUSION, TERRA_DUMP_GRAPH). With a dump_dir, the TraceGraph and the plans are written
+    there when the session ends."""
+
+    def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None):
+        self.options = _trace.options_from_env()
+        given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
+                     dump_dir=dump_dir)
+        for name, value in given.items():
+            if value is not None:
+                setattr(self.options, name, value)
+
+    def __enter__(self):
+        _trace.start(self.options)
+        return self
+
+    def __exit__(self, *exc):
+        _trace.stop()
+        if self.options.dump_dir:
+            _trace.dump(self.options.dump_dir)
+        return False
+
+
+def replay_until_exit():
+    """`terra run --mode replay`: a session with the environment's options, from now until the
+    interpreter exits (normally, by an exception, SystemExit or KeyboardInterrupt)."""
+    session = replay()
+    session.__enter__()
+    atexit.register(session.__exit__, None, None, None)
+
+
+class _Step:
+    """One explicit iteration: entered by a `with` block or around each call of a function."""
+
+    def __enter__(self):
+        _trace.begin_step(sys._getframe(1))  # the frame with the `with`: it bounds the location keys
+        return self
+
+    def __exit__(self, *exc):
+        _trace.end_step()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def stepped(*args, **kwargs):
+            with self:  # entered from this wrapper's frame: the same code and offset at every call
+                return fn(*args, **kwargs)
+
+        return stepped
+
+
+def step(fn=None):
+    """Marks the program's iterations: `@terra.step` (or `@terra.step()`) makes each call of the
+    function one iteration, `with terra.step(): ...` makes the block one. Steps nest (the outermost
+    is the iteration); while one is open, Terra does not look for iterations by itself."""
+    return _Step() if fn is None else _Step()(fn)

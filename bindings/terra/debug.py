@@ -1,0 +1,28 @@
+"""terra.debug: what the tracing session did (stats, report, the TraceGraph and plans on disk), and
+the location key of the current call stack as the session sees it."""
+from ._C import _trace
+
+__all__ = ["stats", "report", "dump_graph", "location"]
+
+
+def stats():
+    """The session's counters: iterations_eager, iterations_traced, iterations_replayed,
+    divergences, ops_replayed, plans_compiled, compile_seconds, and fallbacks (a list of dicts with
+    iteration, reason and location, e.g. "model.py:12 in forward <- train.py:40")."""
+    return _trace.stats()
+
+
+def report():
+    """A short human-readable summary of stats()."""
+    return _trace.report()
+
+
+def dump_graph(dir):
+    """Writes the TraceGraph (trace_graph.json, trace_graph.dot) and the plans compiled so far."""
+    _trace.dump(str(dir))
+
+
+# (key, new_iteration, description) exactly as the session's location provider computes them for
+# an op called where location() is called (it is the provider: calling it advances the iteration
+# detection as an op call would).
+location = _trace.location
