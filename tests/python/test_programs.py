@@ -154,19 +154,32 @@ def assert_identical(want, got):
 NUMBER = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf))")
 
 
+def last_digit(number):
+    """One unit in the last printed decimal place ("0.5225" -> 1e-4), 0 for an integer: values
+    within tolerance can still round to neighbouring digits when printed with few decimals. Of
+    two numbers compared, the one with more digits decides ("1.5" may stand for 1.50000012)."""
+    mantissa, _, exponent = number.lower().partition("e")
+    if "." not in mantissa:
+        return 0.0
+    return 10.0 ** (int(exponent or 0) - len(mantissa.partition(".")[2]))
+
+
 def split_numbers(line):
+    """The text around the numbers, the numbers' values, and their last printed digits."""
     parts = NUMBER.split(line)
-    return parts[0::2], np.array([float(number) for number in parts[1::2]])
+    numbers = parts[1::2]
+    return parts[0::2], np.array([float(n) for n in numbers]), np.array([last_digit(n) for n in numbers])
 
 
 def assert_close(want, got):
     want_lines, got_lines = want.stdout.splitlines(), got.stdout.splitlines()
     assert len(got_lines) == len(want_lines), f"`{got.command}` printed a different number of lines"
     for number, (expected, actual) in enumerate(zip(want_lines, got_lines), start=1):
-        expected_text, expected_numbers = split_numbers(expected)
-        actual_text, actual_numbers = split_numbers(actual)
-        same = actual_text == expected_text and np.allclose(
-            actual_numbers, expected_numbers, rtol=RTOL, atol=ATOL, equal_nan=True)
+        expected_text, expected_numbers, expected_digits = split_numbers(expected)
+        actual_text, actual_numbers, actual_digits = split_numbers(actual)
+        same = actual_text == expected_text and np.all(
+            np.isclose(actual_numbers, expected_numbers, rtol=RTOL, atol=ATOL, equal_nan=True)
+            | (np.abs(actual_numbers - expected_numbers) <= np.minimum(expected_digits, actual_digits)))
         assert same, f"stdout line {number} differs:\n  eager:  {expected}\n  replay: {actual}"
     assert_same_arrays_saved(want, got)
     for name, expected in want.arrays.items():
@@ -204,3 +217,31 @@ def test_replay_without_fusion_is_bitwise_eager(runs, program):
 def test_replay_with_fusion_is_close_to_eager(runs, program):
     assert_close(completed(runs.get(program, "eager")),
                  completed(runs.get(program, "replay_fused")))
+
+
+def recorded(stdout, weight):
+    return Run("recorded", 0, stdout, "", {"s0.weight": np.array(weight, dtype=np.float32)})
+
+
+def test_comparisons_tell_rounding_from_real_differences():
+    """The comparisons themselves, on made-up runs (they must work before replay lands)."""
+    eager = recorded("step 0 loss 1.23456789\ncounts [2 3] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0])
+    rounded = recorded("step 0 loss 1.23456791\ncounts [2 3] lr 0.1\ntensor([0.5224])\n", [1.0, -2.0000002])
+    assert_close(eager, rounded)
+    with pytest.raises(AssertionError):
+        assert_identical(eager, rounded)
+    wrong = [
+        recorded("step 0 loss 1.2346\ncounts [2 3] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0]),
+        recorded("step 1 loss 1.23456789\ncounts [2 3] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0]),
+        recorded("step 0 lost 1.23456789\ncounts [2 3] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0]),
+        recorded("step 0 loss 1.23456789\ncounts [2 4] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0]),
+        recorded("step 0 loss 1.23456789\ncounts [2 3] lr 0.1\ntensor([0.5223])\n", [1.0, -2.0]),
+        recorded("step 0 loss 1.23456789\n", [1.0, -2.0]),
+        recorded(eager.stdout, [1.0, -2.001]),
+        recorded(eager.stdout, [1.0, -2.0, 0.0]),
+    ]
+    for run in wrong:
+        with pytest.raises(AssertionError):
+            assert_close(eager, run)
+        with pytest.raises(AssertionError):
+            assert_identical(eager, run)
