@@ -65,17 +65,17 @@ def run_program(program, kind, out_dir):
     env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
     env.update(extra_env, TERRA_PROGRAM_OUT=str(out))
     cmd = [str(part) for part in prefix] + [program]
-    command = " ".join(f"{k}={v}" for k, v in extra_env.items()) + " " + shlex.join(cmd)
+    command = shlex.join([f"{k}={v}" for k, v in extra_env.items()] + cmd)
     try:
         done = subprocess.run(cmd, cwd=PROGRAMS_DIR, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT)
     except subprocess.TimeoutExpired as timeout:
-        return Run(command.strip(), None, text(timeout.stdout), text(timeout.stderr), {})
+        return Run(command, None, text(timeout.stdout), text(timeout.stderr), {})
     arrays = {}
     if out.exists():
         with np.load(out) as saved:
             arrays = dict(saved)
-    return Run(command.strip(), done.returncode, done.stdout, done.stderr, arrays)
+    return Run(command, done.returncode, done.stdout, done.stderr, arrays)
 
 
 class Runs:
