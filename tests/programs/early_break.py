@@ -11,6 +11,7 @@ from _corpus import finish, report, seed
 rng = seed(16)
 model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 1))
 opt = torch.optim.SGD(model.parameters(), lr=0.1)
+average = None
 for step in range(200):
     x = torch.from_numpy(rng.standard_normal((16, 3)).astype(np.float32))
     y = x[:, :1] - 0.5 * x[:, 1:2]
@@ -21,7 +22,7 @@ for step in range(200):
     opt.zero_grad()
     loss.backward()
     opt.step()
-    average = loss.item() if step == 0 else 0.7 * average + 0.3 * loss.item()
+    average = loss.item() if average is None else 0.7 * average + 0.3 * loss.item()
     report(f"step {step} loss", loss.item())
     if average < 0.1:
         report("stopped at step", step)
