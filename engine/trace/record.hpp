@@ -27,9 +27,9 @@ struct InputSource {
   SourceKind kind = SourceKind::None;
   int32_t record = -1;  // Internal: position of the producing record in the iteration
   int32_t output = -1;  // Internal: which of its outputs
-  // Parameter/Feed/Carried: the position (among this iteration's external inputs, in order of
-  // first use) of the first external whose storage this one shares; itself when none. This is the
-  // wiring of aliases: `p` and `p.data` feed the same bytes.
+  // Parameter/Feed/Carried: where in this iteration the first external input with this storage
+  // was used (record position * 64 + input index); its own place when it is the first. This is
+  // the wiring of aliases: `p` and `p.data` feed the same bytes.
   int32_t alias = -1;
   bool operator==(const InputSource& o) const {
     return kind == o.kind && record == o.record && output == o.output && alias == o.alias;

@@ -25,7 +25,11 @@ LocationProvider g_provider = nullptr;
 
 // ----- records -----
 
-InputSource classify(State& s, const Tensor& t) {
+int next_position(const State& s);
+
+// `slot`: where this input is used (record position * 64 + input index); the first use of a
+// storage among the iteration's externals names its alias class.
+InputSource classify(State& s, const Tensor& t, int slot) {
   InputSource src;
   if (!t.defined()) return src;
   const TraceTag& tag = t.impl()->trace;
@@ -41,7 +45,8 @@ InputSource classify(State& s, const Tensor& t) {
     src.kind = SourceKind::Feed;
   else
     src.kind = SourceKind::Carried;
-  auto [it, fresh] = s.external_class.emplace(t.storage().get(), static_cast<int>(s.external_class.size()));
+  auto [it, first_use] = s.external_class.emplace(t.storage().get(), slot);
+  if (first_use) s.externals_seen.push_back(t.storage());
   src.alias = it->second;
   return src;
 }
@@ -56,8 +61,10 @@ Record describe_call(State& s, const OpDef& op, CallForm form, const std::vector
   r.location = location;
   r.inputs.reserve(inputs.size());
   r.input_metas.reserve(inputs.size());
-  for (const Tensor& t : inputs) {
-    r.inputs.push_back(classify(s, t));
+  const int pos = next_position(s);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    r.inputs.push_back(classify(s, t, pos * 64 + static_cast<int>(std::min<size_t>(i, 63))));
     r.input_metas.push_back(t.defined() ? std::optional<ValueMeta>(meta_of(t)) : std::nullopt);
   }
   r.finish_key();
@@ -140,6 +147,7 @@ void flush(State& s) {
 void begin(State& s) {
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
+  s.externals_seen.clear();
   if (s.mode == IterationMode::Eager) return;
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
     s.mode = IterationMode::Replaying;
@@ -308,10 +316,20 @@ std::vector<Tensor> trace_call(State& s, const OpDef& op, CallForm form, std::ve
 
 }  // namespace
 
+// A view of tensors the iteration did not compute (`data[i:i + n]`, `h0[0]`, `w.t()`) is metadata
+// over bytes that already exist: it runs at once and its result is an input like any other, so
+// slicing a batch out of a dataset at a new offset each step does not make every step a new path.
+bool view_of_externals(const State& s, const OpDef& op, const std::vector<Tensor>& inputs) {
+  if (op.effect != Effect::View) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.impl()->trace.epoch == s.epoch && t.impl()->trace.record >= 0) return false;
+  return true;
+}
+
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
   const uint64_t location = locate(s);
-  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager)
+  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || view_of_externals(s, op, inputs))
     return run_eagerly(op, std::move(inputs), std::move(attrs));
   const CallForm form = op.effect == Effect::InPlace ? CallForm::InPlace : CallForm::Functional;
   convert_inputs(op, inputs, attrs);

@@ -44,6 +44,7 @@ struct State {
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters
   // Externals of the current iteration, by storage, in order of first use (InputSource::alias).
   std::unordered_map<const StorageImpl*, int> external_class;
+  std::vector<Storage> externals_seen;  // held, so no new storage reuses a seen one's address
 
   Trace trace;  // Tracing: the records so far
 
