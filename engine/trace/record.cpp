@@ -155,6 +155,36 @@ ValueMeta meta_of(const Tensor& t) {
 
 std::string meta_str(const ValueMeta& m) { return dtype_name(m.dtype) + shape_str(m.shape); }
 
+namespace {
+
+// Note [Runtime attributes]: a floating-point attribute (a learning rate in add_(g, alpha=-lr), a
+// clipping coefficient) is data the program computes, often anew each step. Its value is not part
+// of a node's identity, only its kind; the replayed call binds the value it was given.
+bool runtime_value(const AttrValue& v) {
+  if (std::holds_alternative<double>(v)) return true;
+  const Scalar* s = std::get_if<Scalar>(&v);
+  return s && s->is_floating();
+}
+
+bool same_identity_attrs(const Attrs& a, const Attrs& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const AttrValue &x = a.values()[i], &y = b.values()[i];
+    if (runtime_value(x) ? x.index() != y.index() || !runtime_value(y) : !same_value(x, y)) return false;
+  }
+  return true;
+}
+
+uint64_t hash_identity_attrs(const Attrs& a) {
+  uint64_t h = a.size();
+  for (const AttrValue& v : a.values()) combine(h, runtime_value(v) ? 0x5eed + v.index() : hash_value(v));
+  return h;
+}
+
+}  // namespace
+
+bool is_runtime_attr(const AttrValue& v) { return runtime_value(v); }
+
 bool attrs_equal(const Attrs& a, const Attrs& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -171,7 +201,7 @@ uint64_t hash_attrs(const Attrs& a) {
 void Record::finish_key() {
   uint64_t h = op ? hash_string(op->name()) : 0;
   combine(h, static_cast<uint64_t>(form));
-  combine(h, hash_attrs(attrs));
+  combine(h, hash_identity_attrs(attrs));
   combine(h, location);
   combine(h, inputs.size());
   for (const InputSource& s : inputs) {
@@ -186,7 +216,7 @@ void Record::finish_key() {
 
 bool Record::same_node(const Record& o) const {
   if (key != o.key || op != o.op || form != o.form || location != o.location || inputs != o.inputs) return false;
-  if (input_metas.size() != o.input_metas.size() || !attrs_equal(attrs, o.attrs)) return false;
+  if (input_metas.size() != o.input_metas.size() || !same_identity_attrs(attrs, o.attrs)) return false;
   for (size_t i = 0; i < input_metas.size(); ++i)
     if (!same_identity_meta(input_metas[i], o.input_metas[i])) return false;
   return true;

@@ -89,6 +89,8 @@ struct Record {
   std::string str() const;
 };
 
+// Floating-point attribute values are not part of a node's identity (Note [Runtime attributes]).
+bool is_runtime_attr(const AttrValue& v);
 bool attrs_equal(const Attrs& a, const Attrs& b);
 uint64_t hash_attrs(const Attrs& a);
 

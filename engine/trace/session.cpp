@@ -236,11 +236,22 @@ uint64_t locate(State& s) {
 
 // Type promotion's conversions as calls of their own, so tracing and replay see (and autograd
 // records) exactly what eager dispatch would do inside the op.
-void convert_inputs(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
+Inferred convert_inputs(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
   Inferred inf = check_call(op, inputs, attrs);
-  if (inf.input_dtypes.empty()) return;
+  if (inf.input_dtypes.empty()) return inf;
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i]) inputs[i] = cast_to(inputs[i], inf.input_dtypes[i]);
+  return inf;
+}
+
+// A runtime attribute can change what the op makes (a scale factor): the node's outputs must be
+// what the shape rule says now.
+bool same_outputs(const Inferred& inf, const Record& node_record) {
+  if (inf.outputs.size() != node_record.outputs.size()) return false;
+  for (size_t i = 0; i < inf.outputs.size(); ++i)
+    if (inf.outputs[i].shape != node_record.outputs[i].meta.shape || inf.outputs[i].dtype != node_record.outputs[i].meta.dtype)
+      return false;
+  return true;
 }
 
 std::string mismatch_reason(const State& s, const Record& r) {
@@ -274,6 +285,7 @@ void push_replayed(State& s, int node, const Record& r, const std::vector<Tensor
   const int pos = static_cast<int>(s.ops.size());
   ReplayOp op;
   op.node = node;
+  op.attrs = r.attrs;
   op.ran_eagerly = ran_eagerly;
   op.bound.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -332,7 +344,7 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || view_of_externals(s, op, inputs))
     return run_eagerly(op, std::move(inputs), std::move(attrs));
   const CallForm form = op.effect == Effect::InPlace ? CallForm::InPlace : CallForm::Functional;
-  convert_inputs(op, inputs, attrs);
+  const Inferred inf = convert_inputs(op, inputs, attrs);
   if (s.mode == IterationMode::Replaying) {
     const bool grad = GradMode::is_enabled();
     const bool inplace_with_grad = grad && form == CallForm::InPlace && autograd::any_requires_grad(inputs);
@@ -345,7 +357,12 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
     }
     settle_external_inputs(s, inputs);
     Record r = describe_call(s, op, form, inputs, attrs, location);
-    const int node = match(s, r);
+    int node = match(s, r);
+    if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
+        !same_outputs(inf, s.graph.record(node))) {
+      diverge(s, "outputs changed with an attribute: " + r.str(), location);
+      node = -1;
+    }
     if (node >= 0) {
       if (data_dependent(op, inputs, attrs)) {
         flush(s);
@@ -505,6 +522,13 @@ void stop() {
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
   session_on_this_thread = false;
   if (!s.options.dump_dir.empty()) dump(s.options.dump_dir);
+  // Tensors the session still holds are let go now, while Python runs: memory borrowed from numpy
+  // takes the GIL to be released, which a static destructor at exit could never get.
+  s.ops.clear();
+  s.externals_seen.clear();
+  s.external_class.clear();
+  s.pending_bound.clear();
+  s.trace.records.clear();
 }
 
 bool active() { return g_state != nullptr && session_on_this_thread; }

@@ -26,6 +26,7 @@ enum class IterationMode {
 // An op of the iteration being replayed.
 struct ReplayOp {
   int node = -1;  // the TraceGraph node it matched
+  Attrs attrs;    // as called: floating-point values may differ from the node's
   // Per input, the tensor itself when the plan must take it as given: externals and outputs of
   // ops that ran in an earlier span (held, so they outlive Python's references).
   std::vector<Tensor> bound;

@@ -7,6 +7,7 @@
 // cached by everything that shapes the Program: the span's first and last node, which outputs are
 // kept, and how the bound inputs alias.
 #include <chrono>
+#include <cstring>
 #include <unordered_map>
 
 #include "engine/trace/session_state.hpp"
@@ -84,7 +85,14 @@ class SpanBuilder {
     graph::Step step;
     step.op = rec.op;
     step.form = rec.form;
-    step.attrs = rec.attrs;
+    step.attrs = op.attrs;
+    for (const AttrValue& v : op.attrs.values())  // plans are specialised to runtime attribute values
+      if (is_runtime_attr(v)) {
+        const double d = std::holds_alternative<double>(v) ? std::get<double>(v) : std::get<Scalar>(v).as_double();
+        int64_t bits;
+        std::memcpy(&bits, &d, sizeof bits);
+        sp_.key.push_back(bits);
+      }
     step.record = pos;
     step.location = rec.location;
     for (size_t i = 0; i < rec.inputs.size(); ++i) {
