@@ -86,9 +86,10 @@ void check_steps(const Program& p) {
         invalid(step_name(p, s) + ": the in-place result is not on the written buffer");
     } else if (step.op->effect == Effect::View) {
       if (step.inputs.empty() || step.inputs[0] < 0) invalid(step_name(p, s) + ": a view without input");
-      for (int out : step.outputs)
-        if (p.values[out].buffer != p.values[step.inputs[0]].buffer)
-          invalid(step_name(p, s) + ": a view's output is not on its input's buffer");
+      // reshape is a view that copies a non-contiguous input: its output may be a fresh buffer.
+      for (size_t o = 0; o < step.outputs.size(); ++o)
+        if (p.values[step.outputs[o]].buffer != p.values[step.inputs[0]].buffer && !fresh_output(p, step, static_cast<int>(o)))
+          invalid(step_name(p, s) + ": a view's output is neither on its input's buffer nor a fresh one");
     } else {
       for (size_t o = 0; o < step.outputs.size(); ++o)
         if (fresh_output(p, step, static_cast<int>(o)) && p.buffers[p.values[step.outputs[o]].buffer].kind == BufferKind::Bound)
