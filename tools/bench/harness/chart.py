@@ -20,13 +20,14 @@ def draw(report, path):
             ratio = result["ratio_to_baseline"]
             x = j - 0.4 + width * (i + 0.5)
             if ratio is None or result["agrees"] is False:
-                axes.text(x, 0.05, "error" if ratio is None else "disagrees", rotation=90, ha="center", va="bottom",
-                          fontsize=7)
+                axes.text(x, 0.02, "error" if ratio is None else "disagrees", rotation=90, ha="center", va="bottom",
+                          fontsize=7, transform=axes.get_xaxis_transform())
                 continue
             axes.bar(x, ratio["median"], width, color=f"C{i}", label=label,
                      yerr=[[ratio["median"] - ratio["min"]], [ratio["max"] - ratio["median"]]], capsize=2)
             label = None
     axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_yscale("log")  # ratios: 2x faster and 2x slower sit at the same distance from 1
     axes.set_xticks(range(len(programs)))
     axes.set_xticklabels([p["name"] for p in programs], rotation=20, ha="right")
     axes.set_ylabel(f"steps/s ÷ {baseline['label']} steps/s")
