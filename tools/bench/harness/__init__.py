@@ -1,0 +1,1 @@
+"""The benchmark harness behind tools/bench/run: engines, programs, child runs, summary, reports."""
