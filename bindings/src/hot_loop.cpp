@@ -19,12 +19,15 @@ namespace terra::python {
 // At each op call the frame's current offset is compared with the one of the previous op call: a
 // move backwards means a jump back was taken, which is the hot loop going round unless both
 // offsets lie inside one loop nested in it (a `for p in params:` in the body). A `continue` jumps
-// to the head as well, so it is a boundary too. When the offset leaves the loop's range (the loop
+// to the head as well, so it is a boundary too. The offset can also stay where it was: a body that
+// is one call (`for batch in data: train_step(batch)`) runs every op at the same offset of the hot
+// frame. A new call at that offset (another callee frame) is the loop going round as well. When the offset leaves the loop's range (the loop
 // finished) or the frame is no longer on the stack (its function returned), the loop is
 // forgotten, so that a later loop can be found.
 
 void HotLoop::discover(PyThreadState* thread) {
-  for (FrameCursor f(thread); f; f.next()) {
+  PyFrameObject* inner = nullptr;  // alive: it is executing
+  for (FrameCursor f(thread); f; inner = f.frame(), f.next()) {
     const CodeInfo& info = code_info(f.code());
     if (info.in_terra || info.comprehension) continue;
     const int offset = f.offset();
@@ -43,22 +46,31 @@ void HotLoop::discover(PyThreadState* thread) {
       if (loop_.contains(loop) && !(loop == loop_)) nested_.push_back(loop);
     }
     last_offset_ = offset;
+    Py_XINCREF(inner);
+    Py_XSETREF(last_callee_, inner);
     return;
   }
 }
 
-bool HotLoop::crossed_head(int offset) {
+bool HotLoop::crossed_head(int offset, PyFrameObject* callee) {
   const int previous = std::exchange(last_offset_, offset);
-  if (offset >= previous) return false;
-  return std::none_of(nested_.begin(), nested_.end(), [&](const LoopSpan& inner) {
-    return inner.contains(offset) && inner.contains(previous);
-  });
+  const bool new_call = callee != last_callee_;
+  PyFrameObject* released = last_callee_;
+  Py_XINCREF(callee);
+  last_callee_ = callee;
+  const bool went_back = offset < previous || (offset == previous && new_call && callee);
+  const bool round = went_back && std::none_of(nested_.begin(), nested_.end(), [&](const LoopSpan& inner) {
+                       return inner.contains(offset) && inner.contains(previous);
+                     });
+  Py_XDECREF(released);  // last: releasing a frame can run finalizers that call ops
+  return round;
 }
 
 void HotLoop::forget() {
   thread_ = nullptr;
   nested_.clear();
   last_offset_ = -1;
+  Py_CLEAR(last_callee_);
   Py_CLEAR(frame_);  // last: releasing the frame can run Python code (finalizers) that calls ops
 }
 

@@ -20,9 +20,10 @@ class HotLoop {
   // Looks for the hot loop from the innermost frame of `thread` outwards (a backward() call is
   // running there); stays unknown when no frame is inside a loop that can be one.
   void discover(PyThreadState* thread);
-  // An op call while the hot frame executes `offset` (inside the loop): true when the loop went
-  // round since the previous op call.
-  bool crossed_head(int offset);
+  // An op call while the hot frame executes `offset` (inside the loop), in the call of `callee`
+  // (the frame it called; null when the op comes from the hot frame itself): true when the loop
+  // went round since the previous op call.
+  bool crossed_head(int offset, PyFrameObject* callee);
   // Drops the loop (and the reference to its frame); a later backward() finds one again.
   void forget();
 
@@ -32,6 +33,7 @@ class HotLoop {
   LoopSpan loop_;
   std::vector<LoopSpan> nested_;  // loops inside loop_
   int last_offset_ = -1;
+  PyFrameObject* last_callee_ = nullptr;  // strong reference, so its address is not reused
 };
 
 }  // namespace terra::python

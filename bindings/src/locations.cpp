@@ -53,6 +53,7 @@ struct Walk {
   uint64_t key = 0;
   bool reached_bound = false;
   int bound_offset = -1;  // the bounding frame's current offset, when reached
+  PyFrameObject* called_from_bound = nullptr;  // borrowed: the frame the bounding frame called
 };
 
 // Hashes (code object, offset) of each frame from the innermost up to `bound` included; without
@@ -61,10 +62,12 @@ Walk walk_frames(PyThreadState* thread, PyFrameObject* bound) {
   uint64_t key = 0;
   uint64_t key_at_depth_limit = 0;
   int depth = 0;
+  PyFrameObject* inner = nullptr;  // alive: it is executing
   for (FrameCursor f(thread); f; f.next()) {
     const int offset = f.offset();
     key = combine(combine(key, reinterpret_cast<uintptr_t>(f.code())), static_cast<uint64_t>(offset));
-    if (f.frame() == bound) return {finish(key), true, offset};
+    if (f.frame() == bound) return {finish(key), true, offset, inner};
+    inner = f.frame();
     if (++depth == kDepthWithoutLoop) {
       if (!bound) return {finish(key), false, -1};
       key_at_depth_limit = key;  // still looking for the bound
@@ -135,7 +138,7 @@ trace::Location current_location() {
   bool new_iteration = false;
   if (bound && bound == s.hot.frame()) {
     if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) {
-      new_iteration = s.hot.crossed_head(walk.bound_offset);
+      new_iteration = s.hot.crossed_head(walk.bound_offset, walk.called_from_bound);
     } else {  // the loop finished or its function returned
       s.hot.forget();
       bound = nullptr;

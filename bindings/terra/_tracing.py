@@ -28,9 +28,7 @@ class replay(contextlib.ContextDecorator):
         return self
 
     def __exit__(self, *exc):
-        _trace.stop()
-        if self.options.dump_dir:
-            _trace.dump(self.options.dump_dir)
+        _trace.stop()  # with a dump_dir, the session writes its dumps as it stops
         return False
 
 
