@@ -4,6 +4,8 @@ engine/trace/session.hpp, the location keys and hot-loop detection bindings/src/
 import atexit
 import contextlib
 import functools
+import json
+import os
 import sys
 
 from ._C import _trace
@@ -34,10 +36,18 @@ class replay(contextlib.ContextDecorator):
 
 def replay_until_exit():
     """`terra run --mode replay`: a session with the environment's options, from now until the
-    interpreter exits (normally, by an exception, SystemExit or KeyboardInterrupt)."""
+    interpreter exits (normally, by an exception, SystemExit or KeyboardInterrupt). With
+    TERRA_REPLAY_STATS naming a file, the session's stats are written there as JSON at the end."""
     session = replay()
     session.__enter__()
-    atexit.register(session.__exit__, None, None, None)
+    atexit.register(_finish, session, os.environ.get("TERRA_REPLAY_STATS"))
+
+
+def _finish(session, stats_path):
+    session.__exit__(None, None, None)
+    if stats_path:
+        with open(stats_path, "w") as f:
+            json.dump(_trace.stats(), f, indent=1)
 
 
 class _Step:

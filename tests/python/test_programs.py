@@ -11,6 +11,7 @@ Each run is a subprocess (the terra CLI is $TERRA_CLI, else <repo>/build/tools/t
 timeout, and happens once per session: the first test that asks for a run starts, two at a time,
 every run the selected tests need (each test names its runs with @needs), in test order.
 """
+import json
 import os
 import re
 import shlex
@@ -42,7 +43,7 @@ KINDS = {
     "pytorch": ([PYTHON], {}),
 }
 # Variables the runs set themselves, or that would change what they compute.
-CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT")
+CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS")
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Run:
     stdout: str
     stderr: str
     arrays: dict  # what the program's finish() saved: name -> numpy array
+    stats: dict  # replay's counters (terra.debug.stats()), empty for other kinds
 
 
 def text(output):
@@ -63,19 +65,21 @@ def run_program(program, kind, out_dir):
     prefix, extra_env = KINDS[kind]
     out = out_dir / f"{program}.{kind}.npz"
     env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
-    env.update(extra_env, TERRA_PROGRAM_OUT=str(out))
+    stats_file = out_dir / f"{program}.{kind}.stats.json"
+    env.update(extra_env, TERRA_PROGRAM_OUT=str(out), TERRA_REPLAY_STATS=str(stats_file))
     cmd = [str(part) for part in prefix] + [program]
     command = shlex.join([f"{k}={v}" for k, v in extra_env.items()] + cmd)
     try:
         done = subprocess.run(cmd, cwd=PROGRAMS_DIR, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT)
     except subprocess.TimeoutExpired as timeout:
-        return Run(command, None, text(timeout.stdout), text(timeout.stderr), {})
+        return Run(command, None, text(timeout.stdout), text(timeout.stderr), {}, {})
     arrays = {}
     if out.exists():
         with np.load(out) as saved:
             arrays = dict(saved)
-    return Run(command, done.returncode, done.stdout, done.stderr, arrays)
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    return Run(command, done.returncode, done.stdout, done.stderr, arrays, stats)
 
 
 class Runs:
@@ -208,19 +212,26 @@ def test_runs_under_pytorch(runs, program):
 @needs("eager", "replay_unfused")
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_replay_without_fusion_is_bitwise_eager(runs, program):
-    assert_identical(completed(runs.get(program, "eager")),
-                     completed(runs.get(program, "replay_unfused")))
+    replayed = completed(runs.get(program, "replay_unfused"))
+    assert_identical(completed(runs.get(program, "eager")), replayed)
+    assert_really_replayed(replayed)
 
 
 @needs("eager", "replay_fused")
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_replay_with_fusion_is_close_to_eager(runs, program):
-    assert_close(completed(runs.get(program, "eager")),
-                 completed(runs.get(program, "replay_fused")))
+    replayed = completed(runs.get(program, "replay_fused"))
+    assert_close(completed(runs.get(program, "eager")), replayed)
+    assert_really_replayed(replayed)
+
+
+def assert_really_replayed(run):
+    """An equality that holds because nothing was replayed proves nothing."""
+    assert run.stats.get("iterations_replayed", 0) > 0, f"{run.command}: no iteration was replayed: {run.stats}"
 
 
 def recorded(stdout, weight):
-    return Run("recorded", 0, stdout, "", {"s0.weight": np.array(weight, dtype=np.float32)})
+    return Run("recorded", 0, stdout, "", {"s0.weight": np.array(weight, dtype=np.float32)}, {})
 
 
 def test_comparisons_tell_rounding_from_real_differences():
