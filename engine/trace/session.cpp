@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -340,6 +341,7 @@ bool view_of_externals(const State& s, const OpDef& op, const std::vector<Tensor
 
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   const uint64_t location = locate(s);
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || view_of_externals(s, op, inputs))
     return run_eagerly(op, std::move(inputs), std::move(attrs));
@@ -395,6 +397,7 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
 
 Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   // With autograd, the in-place form is the functional op, a copy_ and a history transplant:
   // each of those calls is intercepted in its own right.
   if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) {
@@ -441,6 +444,7 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
 
 void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   const uint64_t location = locate(s);
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager ||
       (GradMode::is_enabled() && (autograd::any_requires_grad(inputs) || autograd::any_requires_grad(outs)))) {
@@ -498,7 +502,11 @@ Options options_from_env() {
 
 namespace {
 void resolve_pending(const StorageImpl& storage) {
-  if (!g_state || g_state->flushing) {
+  if (!g_state) return;
+  // Another thread's read waits here for the session thread's flush to finish, then finds the
+  // storage settled (or runs the flush itself).
+  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
+  if (g_state->flushing) {
     const_cast<StorageImpl&>(storage).set_pending(false);  // only the flush itself reads mid-run
     return;
   }
@@ -519,6 +527,7 @@ void start(const Options& options) {
 void stop() {
   if (!g_state) return;
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
   session_on_this_thread = false;
   if (!s.options.dump_dir.empty()) dump(s.options.dump_dir);
@@ -536,22 +545,27 @@ bool active() { return g_state != nullptr && session_on_this_thread; }
 void begin_iteration() {
   if (!active()) return;
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
   begin(s);
 }
 
 void end_iteration() {
   if (!active()) return;
+  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
   end(*g_state);
 }
 
 void sync() {
-  if (g_state) flush(*g_state);
+  if (!g_state) return;
+  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
+  flush(*g_state);
 }
 
 void note_read(const Tensor& t) {
   if (!g_state || !t.defined()) return;
   State& s = *g_state;
+  std::lock_guard<std::recursive_mutex> lock(s.mutex);
   const TraceTag& tag = t.impl()->trace;
   if (s.mode == IterationMode::Tracing && tag.epoch == s.epoch && tag.record >= 0 &&
       tag.record < static_cast<int>(s.trace.records.size()) && tag.output < 64)

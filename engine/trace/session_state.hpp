@@ -4,6 +4,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct ReplayOp {
 };
 
 struct State {
+  // Ops run by other threads are eager, but may read tensors this session deferred: their reads
+  // flush under this lock (recursive: a flush inside an intercepted call reads again).
+  std::recursive_mutex mutex;
   Options options;
   TraceGraph graph;
   Stats stats;
@@ -59,8 +63,13 @@ struct State {
   struct CachedPlan {
     graph::Program before;
     graph::CompiledPlan plan;
+    uint64_t last_use = 0;
   };
+  // Bounded: plans specialise to runtime attribute values (a learning rate that changes every
+  // step would otherwise grow the cache without end); the least recently used goes first.
+  static constexpr size_t kMaxPlans = 64;
   std::map<std::vector<int64_t>, CachedPlan> plans;
+  uint64_t flushes = 0;
   // Keys of gradient ops: (the Python location of backward(), the forward op's key).
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> derived;
 

@@ -145,6 +145,13 @@ void clear_pending_bound(State& s) {
   s.pending_bound.clear();
 }
 
+void evict_least_recently_used(State& s) {
+  auto oldest = s.plans.begin();
+  for (auto it = s.plans.begin(); it != s.plans.end(); ++it)
+    if (it->second.last_use < oldest->second.last_use) oldest = it;
+  s.plans.erase(oldest);
+}
+
 }  // namespace
 
 void run_span(State& s) {
@@ -165,6 +172,7 @@ void run_span(State& s) {
   SpanProgram sp = SpanBuilder(s).build();
   auto it = s.plans.find(sp.key);
   if (it == s.plans.end()) {
+    if (s.plans.size() >= State::kMaxPlans) evict_least_recently_used(s);
     auto t0 = std::chrono::steady_clock::now();
     graph::CompileOptions co;
     co.fusion = s.options.fusion;
@@ -174,6 +182,7 @@ void run_span(State& s) {
     s.stats.plans_compiled++;
     s.stats.compile_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  it->second.last_use = ++s.flushes;
   clear_pending_bound(s);
   FreezeVersions counted_when_issued;
   graph::run(it->second.plan, sp.bound, sp.kept);

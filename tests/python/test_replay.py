@@ -123,3 +123,24 @@ def test_dump_graph_writes_the_trace_graph_and_plans(tmp_path):
     assert before and len(before) == len(after)
     for path in before + after:
         json.loads(path.read_text())
+
+
+def test_a_second_thread_reads_replayed_tensors_correctly():
+    import threading
+
+    terra.manual_seed(1)
+    w = terra.randn(5, 5, requires_grad=True)
+    seen = []
+    with terra.replay():
+        for step in range(8):
+            y = terra.tanh(w * (step + 1)).sum(0)
+            y.sum().backward()
+            box = {}
+            reader = threading.Thread(target=lambda: box.update(value=(y.detach() * 2).numpy().copy()))
+            reader.start()
+            reader.join()
+            seen.append((box["value"], y.detach().numpy().copy()))
+            w.grad = None
+    for from_thread, here in seen:
+        np.testing.assert_allclose(from_thread, 2 * here, rtol=1e-6)
+    assert terra.debug.stats()["iterations_replayed"] >= 1
