@@ -34,6 +34,16 @@ size_t round_up_to_power_of_two(size_t n) {
   return p;
 }
 
+// Copies `text` into the event, cut to fit at a UTF-8 character boundary (the JSON stays valid).
+void copy_detail(char (&detail)[TraceEvent::kDetailSize], const char* text) {
+  size_t n = 0;
+  while (n < TraceEvent::kDetailSize - 1 && text[n]) ++n;
+  if (text[n])  // cut: do not end inside a multi-byte character
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  std::memcpy(detail, text, n);
+  detail[n] = '\0';
+}
+
 // Written by its owning thread only; read by stop_and_write() once `busy` says no write is in
 // flight (Note [Stopping the recording]).
 struct ThreadRing {
@@ -193,8 +203,7 @@ void record_slow(ActorId actor, TraceKind kind, uint32_t iteration, uint32_t ste
     e.step = step;
     e.actor = actor;
     e.kind = kind;
-    std::strncpy(e.detail, text, TraceEvent::kDetailSize - 1);
-    e.detail[TraceEvent::kDetailSize - 1] = '\0';
+    copy_detail(e.detail, text);
     ring->head.store(index + 1, std::memory_order_release);
   }
   ring->busy.store(false, std::memory_order_release);

@@ -178,3 +178,16 @@ TEST_CASE("actor trace: details are cut to fit and names and details escaped", "
   CHECK(s.lanes.at(actor).name == "quoting\"actor\"");
   CHECK(s.lanes.at(actor).first_detail == detail.substr(0, ta::TraceEvent::kDetailSize - 1));
 }
+
+TEST_CASE("actor trace: a detail is never cut inside a UTF-8 character", "[actor_trace]") {
+  const ta::ActorId actor = ta::register_actor("utf8");
+  // 33 ASCII bytes, then 'é' (2 bytes) would end one byte past the 34 that fit.
+  const std::string ascii(33, 'x');
+  ta::start_recording(16);
+  ta::record(actor, TraceKind::StateChange, 0, 0, (ascii + "\xc3\xa9tail").c_str());
+  const std::string path = temp_json_path("actor_trace_utf8");
+  REQUIRE(ta::stop_and_write(path) == 1);
+  const Summary s = summarize(path);  // json.load would fail on a torn character
+  REQUIRE(s.lanes.count(actor));
+  CHECK(s.lanes.at(actor).first_detail == ascii);
+}
