@@ -35,21 +35,20 @@ class ParkingSpot {
       cpu_relax();
     }
     std::unique_lock<std::mutex> lock(mutex_);
-    sleeping_.store(true, std::memory_order_relaxed);
-    // Note [Parking handshake]: the waiter stores `sleeping_` then reads the condition; the
-    // notifier writes the condition then reads `sleeping_`. With a seq_cst fence between the two
-    // on both sides, at least one of them sees the other's write, so either the waiter sees the
-    // condition and never sleeps or the notifier sees the sleeper and wakes it (under the mutex,
-    // which the waiter holds until it is inside wait()).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Note [Parking handshake]: the waiter announces itself, then reads the condition; the
+    // notifier publishes the condition, then reads the announcement. Both touch `sleeping_` with
+    // an acq_rel read-modify-write, so the two RMWs are ordered: if the notifier's comes second
+    // it reads the waiter's 1 and wakes it (under the mutex, which the waiter holds until it is
+    // inside wait()); if it comes first, the waiter's RMW reads from it and so sees the condition
+    // the notifier published. (RMWs rather than fences, so ThreadSanitizer can check it.)
+    sleeping_.exchange(1, std::memory_order_acq_rel);
     cv_.wait(lock, ready);
-    sleeping_.store(false, std::memory_order_relaxed);
+    sleeping_.store(0, std::memory_order_relaxed);
   }
 
   // Call after making the waiter's condition true.
   void notify() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // Note [Parking handshake]
-    if (!sleeping_.load(std::memory_order_relaxed)) return;
+    if (sleeping_.fetch_add(0, std::memory_order_acq_rel) == 0) return;  // Note [Parking handshake]
     std::lock_guard<std::mutex> lock(mutex_);
     cv_.notify_one();
   }
@@ -57,7 +56,7 @@ class ParkingSpot {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::atomic<bool> sleeping_{false};
+  std::atomic<unsigned> sleeping_{0};  // 1 while the waiter sleeps
 };
 
 }  // namespace terra::actors
