@@ -1,0 +1,62 @@
+// ParkingSpot: where one thread waits for a condition another thread makes true, spinning
+// briefly first and then blocking, so that the thread making it true pays for a wake-up (a mutex
+// and a notify) only when the waiter is really asleep. The op ring uses one per side.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace terra::actors {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+class ParkingSpot {
+ public:
+  // Spins this many rounds (a few microseconds) before blocking: long enough to catch a producer
+  // that is mid-burst, short enough not to steal a core from it on a two-core machine.
+  static constexpr int kSpinRounds = 2000;
+
+  // Returns once ready() is true. ready() must become true only through writes that are followed
+  // by notify(), and must read state published with release/acquire (or stronger) atomics.
+  template <class Ready>
+  void wait_until(Ready ready) {
+    for (int i = 0; i < kSpinRounds; ++i) {
+      if (ready()) return;
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Note [Parking handshake]: the waiter announces itself, then reads the condition; the
+    // notifier publishes the condition, then reads the announcement. Both touch `sleeping_` with
+    // an acq_rel read-modify-write, so the two RMWs are ordered: if the notifier's comes second
+    // it reads the waiter's 1 and wakes it (under the mutex, which the waiter holds until it is
+    // inside wait()); if it comes first, the waiter's RMW reads from it and so sees the condition
+    // the notifier published. (RMWs rather than fences, so ThreadSanitizer can check it.)
+    sleeping_.exchange(1, std::memory_order_acq_rel);
+    cv_.wait(lock, ready);
+    sleeping_.store(0, std::memory_order_relaxed);
+  }
+
+  // Call after making the waiter's condition true.
+  void notify() {
+    if (sleeping_.fetch_add(0, std::memory_order_acq_rel) == 0) return;  // Note [Parking handshake]
+    std::lock_guard<std::mutex> lock(mutex_);
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<unsigned> sleeping_{0};  // 1 while the waiter sleeps
+};
+
+}  // namespace terra::actors
