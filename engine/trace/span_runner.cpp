@@ -30,9 +30,12 @@ struct SpanProgram {
   std::vector<int64_t> key;
 };
 
+// Two uses: the bindings and the cache key of a span (every flush), and, only when the key is new,
+// the Program itself. Both walk the span the same way, so bound inputs and kept storages come in
+// the same order as the Program's slots.
 class SpanBuilder {
  public:
-  explicit SpanBuilder(State& s) : s_(s) {}
+  SpanBuilder(State& s, bool with_program) : s_(s), full_(with_program) {}
 
   SpanProgram build() {
     const size_t begin = s_.span_begin, end = s_.ops.size();
@@ -41,51 +44,55 @@ class SpanBuilder {
     for (size_t pos = begin; pos < end; ++pos)
       for (const Tensor& t : s_.ops[pos].bound)
         if (t.defined()) bind(t);
-    sp_.program.num_bound = static_cast<int>(sp_.program.values.size());
+    sp_.program.num_bound = static_cast<int>(value_buffer_.size());
+    first_output_.reserve(end - begin);
     for (size_t pos = begin; pos < end; ++pos) add_step(static_cast<int>(pos));
     sp_.program.num_kept = static_cast<int>(sp_.kept.size());
     return std::move(sp_);
   }
 
  private:
+  int new_buffer(graph::BufferKind kind, size_t nbytes, Device device, int index) {
+    if (full_) sp_.program.buffers.push_back(graph::Buffer{kind, nbytes, device, index});
+    return num_buffers_++;
+  }
+
   int buffer_for(const Storage& storage, graph::BufferKind kind) {
-    auto [it, fresh] = buffer_of_.emplace(storage.get(), static_cast<int>(sp_.program.buffers.size()));
-    if (fresh) {
-      graph::Buffer b;
-      b.kind = kind;
-      b.nbytes = storage->nbytes();
-      b.device = storage->device();
-      if (kind == graph::BufferKind::Bound) {
-        b.index = static_cast<int>(sp_.bound.size());
-      } else {
-        b.index = static_cast<int>(sp_.kept.size());
-        sp_.kept.push_back(storage);
-      }
-      sp_.program.buffers.push_back(b);
+    auto [it, fresh] = buffer_of_.emplace(storage.get(), num_buffers_);
+    if (!fresh) return it->second;
+    const bool bound = kind == graph::BufferKind::Bound;
+    const int index = static_cast<int>(bound ? sp_.bound.size() : sp_.kept.size());
+    if (!bound) sp_.kept.push_back(storage);
+    return new_buffer(kind, storage->nbytes(), storage->device(), index);
+  }
+
+  int new_value(int buffer, graph::Value v) {
+    value_buffer_.push_back(buffer);
+    if (full_) {
+      v.buffer = buffer;
+      sp_.program.values.push_back(std::move(v));
     }
-    return it->second;
+    return static_cast<int>(value_buffer_.size()) - 1;
   }
 
   void bind(const Tensor& t) {
-    auto [it, fresh] = bound_value_.emplace(t.impl(), static_cast<int>(sp_.program.values.size()));
+    auto [it, fresh] = bound_value_.emplace(t.impl(), static_cast<int>(value_buffer_.size()));
     if (!fresh) return;
+    const int buffer = buffer_for(t.storage(), graph::BufferKind::Bound);
+    sp_.key.push_back(buffer);  // how bound inputs share storage
+    sp_.key.push_back(t.offset());
     graph::Value v;
-    v.meta = meta_of(t);
-    v.buffer = buffer_for(t.storage(), graph::BufferKind::Bound);
-    v.bound = static_cast<int>(sp_.bound.size());
-    sp_.key.push_back(v.buffer);  // how bound inputs share storage
-    sp_.key.push_back(v.meta.offset);
+    if (full_) {
+      v.meta = meta_of(t);
+      v.bound = static_cast<int>(sp_.bound.size());
+    }
     sp_.bound.push_back(t);
-    sp_.program.values.push_back(std::move(v));
+    new_value(buffer, std::move(v));
   }
 
   void add_step(int pos) {
     const ReplayOp& op = s_.ops[pos];
     const Record& rec = s_.graph.record(op.node);
-    graph::Step step;
-    step.op = rec.op;
-    step.form = rec.form;
-    step.attrs = op.attrs;
     for (const AttrValue& v : op.attrs.values())  // plans are specialised to runtime attribute values
       if (is_runtime_attr(v)) {
         const double d = std::holds_alternative<double>(v) ? std::get<double>(v) : std::get<Scalar>(v).as_double();
@@ -93,8 +100,8 @@ class SpanBuilder {
         std::memcpy(&bits, &d, sizeof bits);
         sp_.key.push_back(bits);
       }
-    step.record = pos;
-    step.location = rec.location;
+    graph::Step step;
+    step.inputs.reserve(rec.inputs.size());
     for (size_t i = 0; i < rec.inputs.size(); ++i) {
       const InputSource& src = rec.inputs[i];
       if (src.kind == SourceKind::None)
@@ -102,42 +109,45 @@ class SpanBuilder {
       else if (op.bound[i].defined())
         step.inputs.push_back(bound_value_.at(op.bound[i].impl()));
       else
-        step.inputs.push_back(value_of_.at({src.record, src.output}));
+        step.inputs.push_back(first_output_.at(src.record - s_.span_begin) + src.output);
     }
+    first_output_.push_back(static_cast<int>(value_buffer_.size()));
     const int step_index = static_cast<int>(sp_.program.steps.size());
     for (size_t o = 0; o < rec.outputs.size(); ++o) {
       const OutputInfo& info = rec.outputs[o];
-      graph::Value v;
-      v.meta = info.meta;
-      v.producer = step_index;
+      int buffer;
       if (info.alias_input >= 0) {
-        v.buffer = sp_.program.values[step.inputs.at(info.alias_input)].buffer;
+        buffer = value_buffer_[step.inputs.at(info.alias_input)];
       } else if (Storage held = op.output_storages[o].lock()) {
-        v.buffer = buffer_for(held, graph::BufferKind::Kept);
-        sp_.key.push_back(-1 - v.buffer);  // which outputs are kept
+        buffer = buffer_for(held, graph::BufferKind::Kept);
+        sp_.key.push_back(-1 - buffer);  // which outputs are kept
       } else {
-        graph::Buffer b;
-        b.nbytes = bytes_spanned(info.meta);
-        b.device = info.meta.device;
-        v.buffer = static_cast<int>(sp_.program.buffers.size());
-        sp_.program.buffers.push_back(b);
+        buffer = new_buffer(graph::BufferKind::Internal, bytes_spanned(info.meta), info.meta.device, -1);
       }
-      value_of_[{pos, static_cast<int>(o)}] = static_cast<int>(sp_.program.values.size());
-      step.outputs.push_back(static_cast<int>(sp_.program.values.size()));
-      sp_.program.values.push_back(std::move(v));
+      graph::Value v;
+      if (full_) {
+        v.meta = info.meta;
+        v.producer = step_index;
+      }
+      step.outputs.push_back(new_value(buffer, std::move(v)));
     }
+    if (!full_) return;
+    step.op = rec.op;
+    step.form = rec.form;
+    step.attrs = op.attrs;
+    step.record = pos;
+    step.location = rec.location;
     sp_.program.steps.push_back(std::move(step));
   }
 
-  struct PairHash {
-    size_t operator()(const std::pair<int, int>& p) const { return std::hash<int64_t>()((int64_t(p.first) << 20) ^ p.second); }
-  };
-
   State& s_;
+  const bool full_;
   SpanProgram sp_;
+  int num_buffers_ = 0;
+  std::vector<int> value_buffer_;  // per value id
+  std::vector<int> first_output_;  // per op of the span: the value id of its output 0
   std::unordered_map<const StorageImpl*, int> buffer_of_;
   std::unordered_map<const TensorImpl*, int> bound_value_;
-  std::unordered_map<std::pair<int, int>, int, PairHash> value_of_;
 };
 
 void clear_pending_bound(State& s) {
@@ -169,9 +179,10 @@ void run_span(State& s) {
       clear_pending_bound(s);
     }
   } done{s};
-  SpanProgram sp = SpanBuilder(s).build();
+  SpanProgram sp = SpanBuilder(s, false).build();
   auto it = s.plans.find(sp.key);
   if (it == s.plans.end()) {
+    sp = SpanBuilder(s, true).build();
     if (s.plans.size() >= State::kMaxPlans) evict_least_recently_used(s);
     auto t0 = std::chrono::steady_clock::now();
     graph::CompileOptions co;
