@@ -247,8 +247,8 @@ for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "re
               "std", "norm", "logsumexp", "cumsum", "argmax", "argmin", "amax", "amin", "all", "any", "max", "min",
               "sort", "argsort", "topk", "softmax", "log_softmax", "matmul", "mm", "bmm", "outer", "dot", "t",
               "transpose", "permute", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "narrow", "select",
-              "gather", "scatter", "scatter_add", "index_select", "masked_select", "masked_fill", "nonzero", "tril",
-              "triu", "flip", "roll", "repeat_interleave", "chunk", "split", "unbind", "clone", "detach", "square",
+              "gather", "scatter", "scatter_add", "index_select", "index_add", "masked_select", "masked_fill", "nonzero",
+              "tril", "triu", "flip", "roll", "repeat_interleave", "chunk", "split", "unbind", "clone", "detach", "square",
               "addcmul", "addcdiv", "lerp", "trunc", "frac", "isclose", "allclose", "equal", "numel", "mul", "add",
               "sub", "true_divide", "multiply", "subtract", "divide", "absolute", "negative", "greater", "less",
               "bernoulli", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:

@@ -24,12 +24,7 @@ Inferred add_sub_rule(const std::vector<Tensor>& in, const Attrs& attrs, bool is
                 "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a "
                 "mask, use the `~` or `logical_not()` operator instead.");
   Inferred inf = rules::elementwise(in, is_sub ? kNoBool : kSame);
-  const Scalar alpha = attrs.get<Scalar>("alpha");
-  DType ct = inf.outputs[0].dtype;
-  TERRA_CHECK(is_floating(ct) || !alpha.is_floating(), Runtime,
-              "For integral input tensors, argument alpha must not be a floating point number.");
-  TERRA_CHECK(ct != DType::Bool || alpha.is_bool() || alpha.as_int() == 1, Runtime,
-              "Boolean alpha only supported for Boolean results.");
+  rules::check_alpha(inf.outputs[0].dtype, attrs.get<Scalar>("alpha"));
   return inf;
 }
 

@@ -1,15 +1,17 @@
-// Registry entries of the indexing ops: index_select, gather, scatter / scatter_value /
+// Registry entries of the indexing ops: index_select, index_add, gather, scatter / scatter_value /
 // scatter_add, index and index_put (advanced indexing, kernels/advanced_index.hpp), masked_fill,
 // masked_select, nonzero and one_hot. Their CPU kernels are in kernels/cpu/indexing.cpp. The
-// in-place forms (scatter_, index_put_, masked_fill_, ...) are derived by the dispatcher.
+// in-place forms (scatter_, index_add_, index_put_, masked_fill_, ...) are derived by the dispatcher.
 //
 // Gradients pair the ops up: what gathers (gather, index_select, index, masked_select) sends its
 // gradient back with the matching scatter into zeros (scatter_add, index_put with accumulate), and
-// what scatters sends the gradient of the written values back by gathering it. The index tensors
+// what scatters sends the gradient of the written values back by gathering it (index_select and
+// index_add are such a pair). The index tensors
 // themselves never get a gradient.
 #include <algorithm>
 
 #include "engine/autograd/grad_helpers.hpp"
+#include "engine/ops/formula_ops.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 #include "kernels/advanced_index.hpp"
@@ -37,6 +39,43 @@ Inferred index_select_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   Shape shape = self.shape();
   if (self.dim() > 0) shape[dim] = index.numel();
   return single(shape, self.dtype(), self);
+}
+
+// PyTorch names dtypes the legacy way in index_add's and index_put's messages ("Float", "Long").
+const char* legacy_name(DType dt) {
+  switch (dt) {
+    case DType::Bool: return "Bool";
+    case DType::Int32: return "Int";
+    case DType::Int64: return "Long";
+    case DType::Float32: return "Float";
+    case DType::Float64: return "Double";
+  }
+  return "?";
+}
+
+// self[.., index[j], ..] += alpha * source[.., j, ..] along dim. source is shaped like self with
+// dim's size replaced by the index's length (0-d self, source and index count as 1-d, as in
+// PyTorch). PyTorch 1.13's CPU kernel also broadcasts the other dims of source; its documentation
+// says they must match, and so they must here.
+Inferred index_add_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  const Tensor& self = in[0];
+  const Tensor& index = in[1];
+  const Tensor& source = in[2];
+  const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), self.dim());
+  TERRA_CHECK(index.dim() <= 1, Index, "index_add(): Index is supposed to be a vector");
+  TERRA_CHECK(index.dtype() == DType::Int64 || index.dtype() == DType::Int32, Runtime,
+              "index_add(): Expected dtype int32/int64 for index");
+  TERRA_CHECK(source.dtype() == self.dtype(), Runtime, "index_add(): self (", legacy_name(self.dtype()),
+              ") and source (", legacy_name(source.dtype()), ") must have the same scalar type");
+  rules::check_alpha(self.dtype(), attrs.get<Scalar>("alpha"));
+  TERRA_CHECK(dims_at_least_1(source) == dims_at_least_1(self), Runtime, "index_add(): source.dim() (",
+              source.dim(), ") must be self.dim() (", self.dim(), "); 0-d and 1-d count as the same");
+  TERRA_CHECK(index.numel() == size_at(source, dim), Runtime, "index_add(): Number of indices (", index.numel(),
+              ") should be equal to source.size(dim) (", size_at(source, dim), ")");
+  for (int64_t d = 0; d < dims_at_least_1(self); ++d)
+    TERRA_CHECK(d == dim || size_at(source, d) == size_at(self, d), Runtime, "index_add(): source ",
+                shape_str(source.shape()), " must match self ", shape_str(self.shape()), " in every dim but dim ", dim);
+  return rules::like(self, self.dtype());
 }
 
 Inferred gather_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
@@ -84,18 +123,6 @@ Inferred index_rule(const std::vector<Tensor>& in, const Attrs&) {
   const Tensor& self = in[0];
   auto entries = advanced_index::entries_from_meta(self.shape(), {in.begin() + 1, in.end()});
   return single(advanced_index::geometry(self.shape(), entries).result, self.dtype(), self);
-}
-
-// PyTorch names dtypes the legacy way in index_put's message ("Float", "Long").
-const char* legacy_name(DType dt) {
-  switch (dt) {
-    case DType::Bool: return "Bool";
-    case DType::Int32: return "Int";
-    case DType::Int64: return "Long";
-    case DType::Float32: return "Float";
-    case DType::Float64: return "Double";
-  }
-  return "?";
 }
 
 Inferred index_put_rule(const std::vector<Tensor>& in, const Attrs&) {
@@ -180,18 +207,26 @@ TensorList scatter_add_grad(const GradContext& c) {
   return {c.grad(), Tensor(), c.needs(2) ? grad_of_src(c, c.input(1), c.input_shape(2)) : Tensor()};
 }
 
-// index_add in terms of scatter_add: the index vector laid along `dim` and expanded over the
-// gradient's other dims.
 TensorList index_select_grad(const GradContext& c) {
   const Tensor& g = c.grad();
   const Shape& self = c.input_shape(0);
   if (self.empty()) return {g, Tensor()};  // a 0-d self: the result is self
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), g.dim());
-  std::vector<int64_t> along(g.dim(), 1);
-  along[dim] = g.size(dim);
-  Tensor index = call1("reshape", {cast_to(c.input(1), DType::Int64)}, {{"shape", along}});
-  index = call1("expand", {index}, {{"size", grad::dims_of(g.shape())}});
-  return {call1("scatter_add", {grad::zeros(self, g.dtype()), index, g}, {{"dim", dim}}), Tensor()};
+  return {call1("index_add", {grad::zeros(self, g.dtype()), c.input(1), g}, {{"dim", c.attrs["dim"]}}), Tensor()};
+}
+
+// source's gradient is the gradient at the positions it was added to, times alpha; shaped like
+// source where a 0-d self or source gives it another rank (its element count is the index's).
+TensorList index_add_grad(const GradContext& c) {
+  const Tensor& g = c.grad();
+  if (!c.needs(2)) return {g, Tensor(), Tensor()};
+  const Shape& source = c.input_shape(2);
+  Tensor gs = call1("index_select", {g, c.input(1)}, {{"dim", c.attrs["dim"]}});
+  if (gs.shape() != source)
+    gs = gs.numel() == shape_numel(source) ? call1("reshape", {gs}, {{"shape", grad::dims_of(source)}})
+                                           : call1("expand", {gs}, {{"size", grad::dims_of(source)}});
+  const double alpha = c.attrs.get<Scalar>("alpha").as_double();
+  if (alpha != 1.0) gs = formula::mul(gs, alpha);
+  return {g, Tensor(), gs};
 }
 
 // tensors = [self, i_0, ...]: the gradient accumulated at the indexed positions.
@@ -261,6 +296,10 @@ bool classes_from_data(const std::vector<Tensor>&, const Attrs& attrs) { return 
 TERRA_OP("index_select(Tensor self, int dim, Tensor index) -> Tensor")
     .infer(index_select_rule)
     .grad(index_select_grad, SaveSet::only_inputs({1}));
+// Duplicate indices add up.
+TERRA_OP("index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor")
+    .infer(index_add_rule)
+    .grad(index_add_grad, SaveSet::only_inputs({1}));
 TERRA_OP("gather(Tensor self, int dim, Tensor index) -> Tensor")
     .infer(gather_rule)
     .grad(gather_grad, SaveSet::only_inputs({1}));

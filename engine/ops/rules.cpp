@@ -88,6 +88,13 @@ Device device_attr(const Attrs& attrs) {
   return device;
 }
 
+void check_alpha(DType result, const Scalar& alpha) {
+  TERRA_CHECK(is_floating(result) || !alpha.is_floating(), Runtime,
+              "For integral input tensors, argument alpha must not be a floating point number.");
+  TERRA_CHECK(result != DType::Bool || alpha.is_bool() || alpha.as_int() == 1, Runtime,
+              "Boolean alpha only supported for Boolean results.");
+}
+
 void require_floating(const Tensor& t, const char* what) {
   TERRA_CHECK(is_floating(t.dtype()), Runtime, what, " expected a floating-point tensor but got ", dtype_name(t.dtype()));
 }

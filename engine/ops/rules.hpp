@@ -45,6 +45,10 @@ Inferred like(const Tensor& t, DType dtype);
 Shape size_attr(const Attrs& attrs);
 Device device_attr(const Attrs& attrs);
 
+// The `alpha` that scales an operand (add, sub, index_add) fits a result of dtype `result`: no
+// floating alpha for integral results, no bool alpha but for bool ones.
+void check_alpha(DType result, const Scalar& alpha);
+
 // Checks a tensor is floating point (for ops PyTorch restricts, e.g. softmax on integers).
 void require_floating(const Tensor& t, const char* what);
 

@@ -1,5 +1,5 @@
-// CPU kernels of the indexing ops: index_select, gather, scatter (tensor or scalar source),
-// scatter_add, index / index_put (advanced indexing), masked_fill, masked_select, nonzero and
+// CPU kernels of the indexing ops: index_select, index_add, gather, scatter (tensor or scalar
+// source), scatter_add, index / index_put (advanced indexing), masked_fill, masked_select, nonzero and
 // one_hot. Index values are data, so these kernels check each one as they read it and raise
 // PyTorch's IndexError; nothing is ever read or written outside a tensor.
 #include <algorithm>
@@ -226,6 +226,9 @@ ExpandedIndices expand_masks(const std::vector<Tensor>& indices) {
 
 // ---- kernels ----
 
+// A 0-d tensor as the 1-element 1-d tensor index_select and index_add take it for.
+Tensor at_least_1d(const Tensor& t) { return t.dim() == 0 ? t.as_strided({1}, {0}, t.offset()) : t; }
+
 void index_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
   ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()});
@@ -258,10 +261,10 @@ void index_put_kernel(KernelCall& c) {
 void index_select_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
   const Tensor& out = c.outputs[0];
-  const Tensor index = c.inputs[1].dim() == 0 ? c.inputs[1].as_strided({1}, {0}, c.inputs[1].offset()) : c.inputs[1];
+  const Tensor index = at_least_1d(c.inputs[1]);
   const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
   if (self.dim() == 0) {  // every index must be 0; the result is self
-    index_offsets(index.shape(), {index}, {0}, self.as_strided({1}, {0}, self.offset()), false);
+    index_offsets(index.shape(), {index}, {0}, at_least_1d(self), false);
     copy_elements(out, self);
     return;
   }
@@ -272,11 +275,12 @@ void index_select_kernel(KernelCall& c) {
   gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
 }
 
-// Walks the elements of ts[0] (the index) slice by slice along `dim` and calls
+// Walks the elements of ts[0] (the index, of element type I) slice by slice along `dim` and calls
 // f(selected, j, slice pointers), with `selected` the element of ts[target] that index value
 // picks along `dim`. Slices run in parallel and each in order (see for_each_slice), so scatter's
-// writes never race and the last of duplicate indices wins, as on PyTorch's CPU.
-template <size_t N, class F>
+// writes never race, the last of duplicate indices wins, as on PyTorch's CPU, and sums over
+// duplicates are deterministic.
+template <size_t N, class I = int64_t, class F>
 void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, const F& f) {
   const Tensor& index = ts[0];
   const Tensor& t = ts[target];
@@ -284,7 +288,7 @@ void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, co
   const int64_t istep = dim_step(index, dim), tstep = dim_step(t, dim);
   for_each_slice(ts, dim, len, [&](int64_t, const std::array<char*, N>& p) {
     for (int64_t j = 0; j < len; ++j) {
-      const int64_t v = *reinterpret_cast<const int64_t*>(p[0] + j * istep);
+      const int64_t v = *reinterpret_cast<const I*>(p[0] + j * istep);
       if (v < 0 || v >= size) out_of_bounds(v, dim, size);
       f(p[target] + v * tstep, j, p);
     }
@@ -305,24 +309,46 @@ void gather_kernel(KernelCall& c) {
   });
 }
 
+// out[.., index[..], ..] = src (Add false) or += alpha * src (Add true) along dim, for an index
+// shaped like the part of src it covers; out already holds self.
+template <bool Add>
+void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim, const Scalar& alpha) {
+  const int64_t sstep = dim_step(src, dim);
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T a = scalar_to<T>(alpha);
+    dispatch_index(index.dtype(), [&](auto itag) {
+      along_index<3, decltype(itag)>({index, out, src}, dim, 1, [&](char* dst, int64_t j, const std::array<char*, 3>& p) {
+        const T v = *reinterpret_cast<const T*>(p[2] + j * sstep);
+        T& d = *reinterpret_cast<T*>(dst);
+        d = Add ? add_values(d, static_cast<T>(a * v)) : v;
+      });
+    });
+  });
+}
+
 // scatter and scatter_add with a tensor source: out = self, then out[.., index[..], ..] = or += src.
 template <bool Add>
 void scatter_src_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
-  const Tensor& index = c.inputs[1];
-  const Tensor& src = c.inputs[2];
   const Tensor& out = c.outputs[0];
   copy_elements(out, self);
+  scatter_src_into<Add>(out, c.inputs[1], c.inputs[2], normalize_dim(c.attrs.get<int64_t>("dim"), self.dim()), Scalar(1));
+}
+
+// index_add is scatter_add with the index vector laid along dim and broadcast over source's other
+// dims (the shape rule made source self's shape but along dim, 0-d counted as 1-d).
+void index_add_kernel(KernelCall& c) {
+  const Tensor& self = c.inputs[0];
+  const Tensor& out = c.outputs[0];
+  copy_elements(out, self);
+  const Tensor index = at_least_1d(c.inputs[1]);
+  const Tensor source = at_least_1d(c.inputs[2]);
   const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  const int64_t sstep = dim_step(src, dim);
-  dispatch_dtype(self.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    along_index<3>({index, out, src}, dim, 1, [&](char* dst, int64_t j, const std::array<char*, 3>& p) {
-      const T v = *reinterpret_cast<const T*>(p[2] + j * sstep);
-      T& d = *reinterpret_cast<T*>(dst);
-      d = Add ? add_values(d, v) : v;
-    });
-  });
+  Strides along(source.dim(), 0);
+  along[dim] = index.stride(0);
+  scatter_src_into<true>(at_least_1d(out), index.as_strided(source.shape(), along, index.offset()), source, dim,
+                         c.attrs.get<Scalar>("alpha"));
 }
 
 void scatter_value_kernel(KernelCall& c) {
@@ -397,6 +423,7 @@ void one_hot_kernel(KernelCall& c) {
 }  // namespace
 
 TERRA_KERNEL(index_select, CPU, index_select_kernel);
+TERRA_KERNEL(index_add, CPU, index_add_kernel);
 TERRA_KERNEL(gather, CPU, gather_kernel);
 TERRA_KERNEL(scatter, CPU, scatter_src_kernel<false>);
 TERRA_KERNEL(scatter_value, CPU, scatter_value_kernel);

@@ -1,9 +1,9 @@
 // Gradients of the indexing ops (gather, scatter, scatter_value, scatter_add, index_select,
-// index, index_put, masked_fill, masked_select), sort and topk, embedding and
+// index_add, index, index_put, masked_fill, masked_select), sort and topk, embedding and
 // embedding_backward: gradcheck over dims, index layouts (duplicates where the op sums them,
 // negative indices, ':' dims, bool masks), broadcasting and non-contiguous inputs, a few values
 // worked out by hand, and double backward.
-#include "gradgradcheck.hpp"
+#include "grad_checks.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -91,6 +91,28 @@ TEST_CASE("index_select: gradient added at the selected positions", "[grad][inde
   check_values(grad_through({5, 6, 7}, {3}, [](const Tensor& x) {
     return call1("index_select", {x, ints({2, 2, 0}, {3})}, {{"dim", 0}});
   }, {1, 2, 4}), {4, 0, 3}, 0, 0);
+}
+
+TEST_CASE("index_add: self gets the gradient, source alpha times it at the indexed positions", "[grad][indexing]") {
+  auto add = [](int64_t dim, Tensor index, double alpha) {
+    return [=](const TensorList& x) {
+      return call1("index_add", {x[0], index, x[1]}, {{"dim", dim}, {"alpha", alpha}});
+    };
+  };
+  gradcheck("index_add dim 0 duplicates", add(0, ints({3, 0, 3}, {3}), 1), {rnd({4, 3}, 1), rnd({3, 3}, 2)});
+  gradcheck("index_add alpha int32", add(0, ints({3, 0, 3}, {3}, DType::Int32), -2.5), {rnd({4, 3}, 3), rnd({3, 3}, 4)});
+  gradcheck("index_add dim -1", add(-1, ints({2, 0, 0, 1}, {4}), 0.5), {rnd({2, 4, 3}, 5), rnd({2, 4, 4}, 6)});
+  gradcheck("index_add 0-d index", add(1, ints({1}, {}), 2), {rnd({2, 3}, 7), rnd({2, 1}, 8)});
+  gradcheck("index_add 1-d self, 0-d source", add(0, ints({4}, {1}), 3), {rnd({5}, 9), rnd({}, 10)});
+  gradcheck("index_add 0-d self, 1-d source", add(0, ints({0, 0}, {2}), -1), {rnd({}, 11), rnd({2}, 12)});
+  gradcheck("index_add non-contiguous", [](const TensorList& x) {
+    return call1("index_add", {transposed(x[0]), ints({1, 1, 0}, {3}), transposed(x[1])}, {{"dim", 1}});
+  }, {rnd({3, 2}, 13), rnd({3, 2}, 14)});
+  Tensor self = grad_leaf({1, 2, 3}, {3}), src = grad_leaf({4, 5}, {2});
+  Tensor y = call1("index_add", {self, ints({2, 2}, {2}), src}, {{"dim", 0}, {"alpha", 3}});
+  autograd::backward({y}, {from_values({1, 2, 4}, {3})}, false, false);
+  check_values(autograd::grad(self), {1, 2, 4}, 0, 0);
+  check_values(autograd::grad(src), {12, 12}, 0, 0);
 }
 
 TEST_CASE("index: gradient accumulated into zeros with index_put", "[grad][indexing]") {
@@ -250,6 +272,10 @@ TEST_CASE("indexing ops: double backward", "[grad][indexing][double]") {
     Tensor s = call1("index_select", {x[0], ints({1, 1, 0}, {3})}, {{"dim", 0}});
     return call1("mul", {s, s});
   }, {rnd({2, 3}, 8)});
+  gradgradcheck("index_add", [](const TensorList& x) {
+    Tensor s = call1("index_add", {x[0], ints({1, 1, 0}, {3}), call1("mul", {x[1], x[1]})}, {{"dim", 1}, {"alpha", 1.5}});
+    return call1("mul", {s, s});
+  }, {rnd({2, 2}, 17), rnd({2, 3}, 18)}, 1);
   gradgradcheck("index", [](const TensorList& x) {
     Tensor s = call1("index", {x[0], ints({1, 0, 1}, {3}, DType::Bool), ints({2, 0}, {2})});
     return call1("mul", {s, s});

@@ -188,7 +188,7 @@ TEST_CASE("creation and random ops are marked not differentiable", "[grad][shape
     CHECK(Registry::instance().get(op).grad_state == GradState::NotDifferentiable);
   }
   for (const char* op : {"cat", "stack", "split", "chunk", "tril", "triu", "repeat", "flip", "roll", "to_device", "dropout",
-                         "gather", "scatter", "scatter_value", "scatter_add", "index_select", "index", "index_put",
+                         "gather", "scatter", "scatter_value", "scatter_add", "index_select", "index_add", "index", "index_put",
                          "masked_fill", "masked_select", "sort", "topk", "embedding", "embedding_backward"}) {
     INFO(op);
     CHECK(Registry::instance().get(op).grad_state == GradState::Formula);

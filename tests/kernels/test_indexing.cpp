@@ -1,5 +1,5 @@
 // Indexing ops against references written here with plain coordinate loops: index_select,
-// gather, scatter (tensor and scalar source), scatter_add, advanced indexing (index, index_put
+// index_add, gather, scatter (tensor and scalar source), scatter_add, advanced indexing (index, index_put
 // with int and bool-mask indices, adjacent and separated), masked_fill, masked_select, nonzero and
 // one_hot. Every dtype, non-contiguous inputs, empty tensors, negative dims and indices, and
 // errors (shape, dtype, dim and index-value) naming the op and the shapes.
@@ -10,7 +10,7 @@
 using namespace terra;
 using namespace terra::test;
 
-TERRA_COVERS("index_select", "gather", "scatter", "scatter_value", "scatter_add", "index", "index_put", "masked_fill",
+TERRA_COVERS("index_select", "index_add", "gather", "scatter", "scatter_value", "scatter_add", "index", "index_put", "masked_fill",
              "masked_select", "nonzero", "one_hot");
 
 namespace {
@@ -127,7 +127,9 @@ std::vector<std::vector<RefIndex>> index_cases(uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("index_select picks slices along a dim", "[indexing]") {
+// index_add is index_select's inverse: a source shaped like the selection is added back at the
+// same positions (7 indices, more than any size: duplicates are certain).
+TEST_CASE("index_select picks slices along a dim, index_add adds them", "[indexing]") {
   const Shape s{4, 5, 3};
   uint64_t seed = 1;
   for (DType dt : kAllDTypes) {
@@ -142,18 +144,28 @@ TEST_CASE("index_select picks slices along a dim", "[indexing]") {
           auto vi = values(index);
           Shape so = s;
           so[d] = index.numel();
-          std::vector<double> expect(shape_numel(so));
+          Tensor src = sample(so, dt, seed++);
+          auto vs = values(src);
+          const int64_t alpha = dt == DType::Bool ? 1 : -3;
+          std::vector<double> expect(shape_numel(so)), added = vx;
           for (int64_t i = 0; i < shape_numel(so); ++i) {
             auto idx = unravel(i, so);
             idx[d] = static_cast<int64_t>(vi[idx[d]]);
             expect[i] = vx[ravel(idx, s)];
+            double& e = added[ravel(idx, s)];
+            e = dt == DType::Bool ? double(e != 0 || vs[i] != 0) : e + static_cast<double>(alpha) * vs[i];
           }
           for (const Tensor& in : layouts(x)) {
             Tensor out = call1("index_select", {in, strided_copy(index)}, {{"dim", dim}});
             CHECK(out.shape() == so);
             CHECK(out.dtype() == dt);
             check_values(out, expect, 0, 0);
+            Tensor sum = call1("index_add", {in, strided_copy(index), transposed_copy(src)}, {{"dim", dim}, {"alpha", alpha}});
+            CHECK(sum.shape() == s);
+            CHECK(sum.dtype() == dt);
+            check_values(sum, added, rtol_for(dt) * 4, atol_for(dt) * 4);
           }
+          CHECK(values(x) == vx);  // index_add's functional form leaves self alone
         }
       }
     }
@@ -174,6 +186,52 @@ TEST_CASE("index_select picks slices along a dim", "[indexing]") {
                 ErrorKind::Index, {"index_select", "Dimension out of range"});
   require_error([&] { call1("index_select", {z, from_values({1}, {1}, DType::Int64)}, {{"dim", 0}}); },
                 ErrorKind::Index, {"index_select", "out of bounds"});
+}
+
+TEST_CASE("index_add: 0-d and 1-d operands, in place, errors", "[indexing]") {
+  const Shape s{4, 5, 3};
+  // 0-d and 1-d count as the same rank: a 0-d self takes a 1-d source of any length (all index 0).
+  Tensor z = from_values({5}, {});
+  Tensor r = call1("index_add", {z, from_values({0, 0}, {2}, DType::Int64), from_values({2, 3}, {2})}, {{"dim", -1}});
+  CHECK(r.shape() == Shape{});
+  CHECK(values(r) == std::vector<double>{10});
+  CHECK(values(call1("index_add", {from_values({1, 2, 3}, {3}), from_values({2}, {}, DType::Int32), from_values({4}, {})},
+                     {{"dim", 0}, {"alpha", 0.5}})) == std::vector<double>{1, 2, 5});
+  // In place, into a non-contiguous self.
+  Tensor t = transposed_copy(from_values({1, 2, 3, 4, 5, 6}, {2, 3}));
+  call_inplace("index_add", {t, from_values({2, 0, 2}, {3}, DType::Int64), from_values({10, 20, 30, 40, 50, 60}, {2, 3})},
+               {{"dim", 1}, {"alpha", 2}});
+  CHECK(values(t) == std::vector<double>{41, 2, 83, 104, 5, 206});
+
+  Tensor x = sample(s, DType::Float32, 1);
+  Tensor i2 = from_values({0, 3}, {2}, DType::Int64);
+  Tensor src = sample({2, 5, 3}, DType::Float32, 2);
+  require_error([&] { call1("index_add", {x, i2, src}, {{"dim", 3}}); }, ErrorKind::Index,
+                {"index_add", "Dimension out of range"});
+  require_error([&] { call1("index_add", {x, from_values({0, 4}, {2}, DType::Int64), src}, {{"dim", 0}}); },
+                ErrorKind::Index, {"index_add", "index 4 is out of bounds for dimension 0 with size 4"});
+  require_error([&] { call1("index_add", {x, from_values({-1, 0}, {2}, DType::Int32), src}, {{"dim", 0}}); },
+                ErrorKind::Index, {"index_add", "index -1 is out of bounds", "int32[2]"});
+  require_error([&] { call1("index_add", {x, from_values({0, 1}, {2}, DType::Float32), src}, {{"dim", 0}}); },
+                ErrorKind::Runtime, {"index_add", "Expected dtype int32/int64 for index", "float32[2]"});
+  require_error([&] { call1("index_add", {x, from_values({0, 1}, {1, 2}, DType::Int64), src}, {{"dim", 0}}); },
+                ErrorKind::Index, {"index_add", "Index is supposed to be a vector", "int64[1, 2]"});
+  require_error([&] { call1("index_add", {x, i2, sample({2, 5, 3}, DType::Float64, 3)}, {{"dim", 0}}); },
+                ErrorKind::Runtime, {"index_add", "self (Float) and source (Double) must have the same scalar type"});
+  require_error([&] { call1("index_add", {x, i2, sample({3, 5, 3}, DType::Float32, 3)}, {{"dim", 0}}); },
+                ErrorKind::Runtime, {"index_add", "Number of indices (2) should be equal to source.size(dim) (3)"});
+  require_error([&] { call1("index_add", {x, i2, sample({2, 4, 3}, DType::Float32, 3)}, {{"dim", 0}}); },
+                ErrorKind::Runtime, {"index_add", "source [2, 4, 3] must match self [4, 5, 3] in every dim but dim 0"});
+  require_error([&] { call1("index_add", {x, i2, sample({2, 5}, DType::Float32, 3)}, {{"dim", 0}}); },
+                ErrorKind::Runtime, {"index_add", "source.dim() (2) must be self.dim() (3)"});
+  require_error(
+      [&] {
+        call1("index_add", {Tensor::empty({3}, DType::Int64), from_values({0}, {1}, DType::Int64),
+                            Tensor::empty({1}, DType::Int64)}, {{"dim", 0}, {"alpha", 1.5}});
+      },
+      ErrorKind::Runtime, {"index_add", "alpha must not be a floating point number"});
+  require_error([&] { call1("index_add", {z, from_values({1}, {1}, DType::Int64), from_values({1}, {})}, {{"dim", 0}}); },
+                ErrorKind::Index, {"index_add", "index 1 is out of bounds for dimension 0 with size 1"});
 }
 
 TEST_CASE("gather reads along a dim at the index's positions", "[indexing]") {

@@ -1,6 +1,5 @@
 """In-place ops on activations and buffers: mul_, add_, masked_fill_, clamp_ and relu_ on hidden
-activations inside the autograd graph, and a class-count buffer updated with index_put_
-(accumulate=True; Terra has no index_add_ yet) and a
+activations inside the autograd graph, a class-count buffer updated with index_add_ and a
 running feature mean updated with mul_/add_ under no_grad."""
 import numpy as np
 import torch
@@ -42,7 +41,7 @@ for step in range(25):
     loss.backward()
     opt.step()
     with torch.no_grad():
-        model.class_counts.index_put_((y,), torch.ones(12), accumulate=True)
+        model.class_counts.index_add_(0, y, torch.ones(12))
     report(f"step {step} loss", loss.item())
 report("class counts", model.class_counts)
 finish(model, opt)
