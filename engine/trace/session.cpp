@@ -46,9 +46,11 @@ InputSource classify(State& s, const Tensor& t, int slot) {
     src.kind = SourceKind::Feed;
   else
     src.kind = SourceKind::Carried;
-  auto [it, first_use] = s.external_class.emplace(t.storage().get(), slot);
-  if (first_use) s.externals_seen.push_back(t.storage());
-  src.alias = it->second;
+  // A dead storage's address can come back for a new one: an entry counts only while its storage
+  // lives (held weakly, so the session keeps no input alive).
+  auto [it, first_use] = s.external_class.try_emplace(t.storage().get(), t.storage(), slot);
+  if (!first_use && it->second.first.expired()) it->second = {t.storage(), slot};
+  src.alias = it->second.second;
   return src;
 }
 
@@ -148,7 +150,6 @@ void flush(State& s) {
 void begin(State& s) {
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
-  s.externals_seen.clear();
   if (s.mode == IterationMode::Eager) return;
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
     s.mode = IterationMode::Replaying;
@@ -534,7 +535,6 @@ void stop() {
   // Tensors the session still holds are let go now, while Python runs: memory borrowed from numpy
   // takes the GIL to be released, which a static destructor at exit could never get.
   s.ops.clear();
-  s.externals_seen.clear();
   s.external_class.clear();
   s.pending_bound.clear();
   s.trace.records.clear();

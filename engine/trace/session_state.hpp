@@ -48,8 +48,7 @@ struct State {
   uint32_t epoch = 0;
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters
   // Externals of the current iteration, by storage, in order of first use (InputSource::alias).
-  std::unordered_map<const StorageImpl*, int> external_class;
-  std::vector<Storage> externals_seen;  // held, so no new storage reuses a seen one's address
+  std::unordered_map<const StorageImpl*, std::pair<std::weak_ptr<StorageImpl>, int>> external_class;
 
   Trace trace;  // Tracing: the records so far
 

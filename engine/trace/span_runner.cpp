@@ -175,6 +175,8 @@ void run_span(State& s) {
     State& s;
     ~Done() {
       s.flushing = false;
+      // The span has run: its inputs need not live any longer than Python keeps them.
+      for (size_t pos = s.span_begin; pos < s.ops.size(); ++pos) std::vector<Tensor>().swap(s.ops[pos].bound);
       s.span_begin = s.ops.size();
       clear_pending_bound(s);
     }
