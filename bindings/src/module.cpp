@@ -40,4 +40,5 @@ PYBIND11_MODULE(_C, m) {
   bind_numpy(m);
   bind_random(m);
   bind_trace(m);
+  bind_memory(m);
 }

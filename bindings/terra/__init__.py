@@ -76,7 +76,13 @@ def typename(obj):
 
 
 def memory_stats():
-    return _C._memory_stats() if hasattr(_C, "_memory_stats") else {}
+    """The CPU allocator's counters: in_use_bytes, peak_bytes (since the start or the last
+    reset_peak_memory_stats()), cached_bytes, allocations, cache_hits."""
+    return _C._memory_stats()
+
+
+def reset_peak_memory_stats():
+    _C._reset_peak_memory_stats()
 
 
 def set_num_threads(n):

@@ -1,34 +1,14 @@
-// The compiler's driver (compile.hpp): the passes in order, then what a run needs made once (the
-// arena and the tensors over it) and the plan's statistics.
+// The compiler's driver (compile.hpp): the passes in order, then the plan's statistics.
 #include "engine/graph/compile.hpp"
 
 #include <chrono>
 
 #include "engine/graph/analysis.hpp"
 #include "engine/graph/passes.hpp"
-#include "engine/graph/tensor_on.hpp"
 
 namespace terra::graph {
 
 namespace {
-
-void prepare_run_state(CompiledPlan& plan) {
-  const Program& p = plan.program;
-  plan.arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
-  std::vector<Storage> buffer_storage(p.buffers.size());
-  for (size_t b = 0; b < p.buffers.size(); ++b) {
-    if (plan.placement[b].where != Placement::Arena) continue;
-    // One storage per buffer (views and version counters work per buffer); the arena owns the bytes.
-    char* base = static_cast<char*>(plan.arena->data_unsynced()) + plan.placement[b].offset;
-    buffer_storage[b] = std::make_shared<StorageImpl>(base, p.buffers[b].nbytes, p.buffers[b].device, [] {});
-  }
-  plan.prepared.assign(p.values.size(), Tensor());
-  for (size_t v = 0; v < p.values.size(); ++v) {
-    const Value& val = p.values[v];
-    if (val.constant >= 0) plan.prepared[v] = p.constants[val.constant];
-    else if (buffer_storage[val.buffer]) plan.prepared[v] = tensor_on(buffer_storage[val.buffer], val.meta);
-  }
-}
 
 size_t kernel_bytes(const Program& p, const std::vector<int>& reads, const std::vector<int>& writes) {
   size_t n = 0;
@@ -92,7 +72,6 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   plan.schedule = make_schedule(plan.program, plan.groups);
   plan.stats.arena_bytes = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
   count_stats(plan);
-  prepare_run_state(plan);
   plan.stats.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return plan;
 }

@@ -76,6 +76,34 @@ struct Run {
   }
 };
 
+// Note [Arena per run]: a plan's arena holds only values that die within one run (Internal
+// buffers), so it is taken from the caching allocator at the start of each run and given back at
+// the end. Plans run one at a time, so the plans of a replayed program share the same cached
+// blocks, and memory the plans do not use between runs is free for eager work, as eager's own
+// intermediates are: a program's peak is then its largest plan, not the sum of all plans ever
+// compiled. The allocator hands the same block back run after run, so the tensors over the arena
+// (CompiledPlan::prepared) are remade only when a run's arena lands at another address.
+void prepare(CompiledPlan& plan, const Storage& arena) {
+  const void* base = arena->data_unsynced();
+  if (plan.prepared_once && base == plan.prepared_base) return;
+  const Program& p = plan.program;
+  std::vector<Storage> buffer_storage(p.buffers.size());
+  for (size_t b = 0; b < p.buffers.size(); ++b) {
+    if (plan.placement[b].where != Placement::Arena) continue;
+    // One storage per buffer (views and version counters work per buffer); the arena owns the bytes.
+    char* at = static_cast<char*>(arena->data_unsynced()) + plan.placement[b].offset;
+    buffer_storage[b] = std::make_shared<StorageImpl>(at, p.buffers[b].nbytes, p.buffers[b].device, [] {});
+  }
+  plan.prepared.assign(p.values.size(), Tensor());
+  for (size_t v = 0; v < p.values.size(); ++v) {
+    const Value& val = p.values[v];
+    if (val.constant >= 0) plan.prepared[v] = p.constants[val.constant];
+    else if (buffer_storage[val.buffer]) plan.prepared[v] = tensor_on(buffer_storage[val.buffer], val.meta);
+  }
+  plan.prepared_base = base;
+  plan.prepared_once = true;
+}
+
 void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run) {
   const Program& p = plan.program;
   TERRA_CHECK(static_cast<int>(bound.size()) == p.num_bound, Runtime, "graph plan: expected ", p.num_bound,
@@ -106,6 +134,8 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
 }  // namespace
 
 void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept) {
+  const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
+  prepare(plan, arena);
   Run state{plan, plan.prepared};
   bind_inputs(plan, bound, kept, state);
   trace::SuspendTracing no_trace;

@@ -84,10 +84,12 @@ struct CompiledPlan {
   std::string to_json() const;
   std::string to_dot() const;
 
-  // Run state, made once per plan: the arena, one storage per arena buffer, and a tensor for every
-  // value that lives in the arena or is a constant (undefined for the others, made per run).
-  Storage arena;
+  // Run state (executor.cpp, Note [Arena per run]): a tensor for every value that lives in the
+  // arena or is a constant (undefined for the others, made per run), over one storage per arena
+  // buffer at `prepared_base`; remade when a run's arena lands elsewhere.
   std::vector<Tensor> prepared;
+  const void* prepared_base = nullptr;
+  bool prepared_once = false;
 };
 
 }  // namespace terra::graph

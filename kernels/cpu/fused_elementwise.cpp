@@ -1,9 +1,16 @@
 // The fused elementwise interpreter (fused_elementwise.hpp). Loads come first in a block and
 // stores last, so an output may share memory with an input of the same layout (the memory
 // planner's in-place reuse): every element of a block is read before any is written.
+//
+// Note [Repeated registers]: a register whose block is one value repeated (a 0-d input, a [B, 1]
+// column within one row, or math on such values only) holds that one value, not a filled block:
+// binary math then runs with that operand held in a local, and math on repeated values only runs
+// once per block. Each element still gets exactly the functor call eager's loop makes (which fills
+// a block buffer with the broadcast value instead), so results are the same.
 #include "kernels/cpu/fused_elementwise.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <sstream>
 #include <unordered_map>
@@ -17,12 +24,15 @@ namespace terra::cpu {
 template <class T>
 using BlockFn = void (*)(const void* functor, T* __restrict dst, const T* a, const T* b, int64_t n);
 
+// Which operand of a binary op is a repeated value (Note [Repeated registers]).
+enum Repeated { kNoneRepeated, kFirstRepeated, kSecondRepeated, kRepeatedForms };
+
 struct FusedMath {
   std::shared_ptr<const void> functor;
-  BlockFn<float> f32 = nullptr;
-  BlockFn<double> f64 = nullptr;
-  template <class T> BlockFn<T> fn() const {
-    if constexpr (std::is_same_v<T, float>) return f32; else return f64;
+  std::array<BlockFn<float>, kRepeatedForms> f32{};
+  std::array<BlockFn<double>, kRepeatedForms> f64{};
+  template <class T> BlockFn<T> fn(Repeated form) const {
+    if constexpr (std::is_same_v<T, float>) return f32[form]; else return f64[form];
   }
 };
 
@@ -36,20 +46,27 @@ constexpr bool maps_to_self() {
 }
 
 // One instruction over a block: the same functor call as the eager loop's, so it vectorizes alike.
-template <class Op, int Arity, class T>
+template <class Op, int Arity, class T, Repeated Form>
 void apply_block(const void* functor, T* __restrict dst, const T* a, const T* b, int64_t n) {
   const Op op = *static_cast<const Op*>(functor);
   if constexpr (Arity == 1) {
     for (int64_t i = 0; i < n; ++i) dst[i] = op(a[i]);
+  } else if constexpr (Form == kFirstRepeated) {
+    const T x = *a;
+    for (int64_t i = 0; i < n; ++i) dst[i] = op(x, b[i]);
+  } else if constexpr (Form == kSecondRepeated) {
+    const T y = *b;
+    for (int64_t i = 0; i < n; ++i) dst[i] = op(a[i], y);
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = op(a[i], b[i]);
   }
 }
 
 template <class Op, int Arity, class T>
-constexpr BlockFn<T> block_fn() {
-  if constexpr (maps_to_self<Op, Arity, T>()) return &apply_block<Op, Arity, T>;
-  else return nullptr;
+constexpr std::array<BlockFn<T>, kRepeatedForms> block_fns() {
+  if constexpr (!maps_to_self<Op, Arity, T>()) return {};
+  else if constexpr (Arity == 1) return {&apply_block<Op, 1, T, kNoneRepeated>};
+  else return {&apply_block<Op, 2, T, kNoneRepeated>, &apply_block<Op, 2, T, kFirstRepeated>, &apply_block<Op, 2, T, kSecondRepeated>};
 }
 
 struct FusableOp {
@@ -62,8 +79,8 @@ template <class Op, int Arity>
 std::shared_ptr<const FusedMath> make_math(const Attrs& attrs) {
   auto m = std::make_shared<FusedMath>();
   m->functor = std::make_shared<const Op>(math::make_op<Op>(attrs));
-  m->f32 = block_fn<Op, Arity, float>();
-  m->f64 = block_fn<Op, Arity, double>();
+  m->f32 = block_fns<Op, Arity, float>();
+  m->f64 = block_fns<Op, Arity, double>();
   return m;
 }
 
@@ -119,18 +136,50 @@ Operand<T> make_operand(const Tensor& t, const Shape& shape, DType dtype) {
   return op;
 }
 
-// Copies elements [begin, begin + n) of a strided operand into dst, or dst into it.
-// `Block` is T* when gathering, const T* when scattering.
-template <class T, bool Gather, class Block>
-void move_strided(const LoopPlan<1>& plan, int64_t begin, int64_t n, Block block) {
+// Where a register's block is read from; `repeated`: one value stands for the whole block.
+template <class T>
+struct RegBlock {
+  const T* data = nullptr;
+  bool repeated = false;
+};
+
+// Elements [begin, begin + n) of a strided operand. When one run covers them they are read in
+// place: a contiguous run (a row of a broadcast [N] input, a chunk of a wider matrix) as a block,
+// a stride-0 run (a [B, 1] column within one row) as a repeated value. Otherwise they are gathered
+// into `block`: unit-stride runs with memcpy, stride-0 runs with a fill, the rest one by one.
+template <class T>
+RegBlock<T> gather(const LoopPlan<1>& plan, int64_t begin, int64_t n, T* block) {
+  RegBlock<T> in_place;
+  T* dst = block;
   for_each_run(plan, begin, begin + n, [&](const std::array<char*, 1>& ptr, const std::array<int64_t, 1>& st, int64_t m) {
-    char* p = ptr[0];
-    for (int64_t i = 0; i < m; ++i, p += st[0]) {
-      if constexpr (Gather) block[i] = *reinterpret_cast<const T*>(p);
-      else *reinterpret_cast<T*>(p) = block[i];
-    }
+    const T* p = reinterpret_cast<const T*>(ptr[0]);
+    const bool unit = st[0] == static_cast<int64_t>(sizeof(T));
+    if (m == n && (unit || st[0] == 0)) in_place = {p, st[0] == 0};
+    else if (unit) std::memcpy(dst, p, m * sizeof(T));
+    else if (st[0] == 0) std::fill_n(dst, m, *p);
+    else for (int64_t i = 0; i < m; ++i) dst[i] = *reinterpret_cast<const T*>(ptr[0] + i * st[0]);
+    dst += m;
+  });
+  return in_place.data ? in_place : RegBlock<T>{block, false};
+}
+
+// Writes a block to elements [begin, begin + n) of a strided output.
+template <class T>
+void scatter(const LoopPlan<1>& plan, int64_t begin, int64_t n, const T* block) {
+  for_each_run(plan, begin, begin + n, [&](const std::array<char*, 1>& ptr, const std::array<int64_t, 1>& st, int64_t m) {
+    if (st[0] == static_cast<int64_t>(sizeof(T))) std::memmove(ptr[0], block, m * sizeof(T));
+    else for (int64_t i = 0; i < m; ++i) *reinterpret_cast<T*>(ptr[0] + i * st[0]) = block[i];
     block += m;
   });
+}
+
+// A thread's scratch (register blocks, where each register is read from), kept from run to run so
+// that a run neither allocates nor clears it.
+template <class T>
+T* thread_scratch(size_t elements) {
+  thread_local std::vector<T> scratch;
+  if (scratch.size() < elements) scratch.resize(elements);
+  return scratch.data();
 }
 
 }  // namespace
@@ -202,6 +251,12 @@ void FusedKernel::finish() {
     if (last_use[virt] < 0) free_regs.push_back(in.dst);  // a value nothing reads
   }
   num_regs_ = count;
+  for (int i = static_cast<int>(code_.size()) - 1; i >= 0 && final_apply_ < 0; --i)
+    if (code_[i].code == Opcode::Apply) final_apply_ = i;
+  for (const Instr& in : code_)
+    if (final_apply_ >= 0 && final_output_ < 0 && in.code == Opcode::Store && in.a == code_[final_apply_].dst)
+      final_output_ = in.dst;
+  if (final_output_ < 0) final_apply_ = -1;
 }
 
 template <class T>
@@ -222,41 +277,57 @@ void FusedKernel::run_typed(const std::vector<Tensor>& inputs, const std::vector
     }
     outs.push_back(o);
   }
+  // The last apply may compute straight into its output unless that output shares memory with an
+  // input (in-place reuse), which later loads of the same block could still need.
+  T* final_out = nullptr;
+  if (final_apply_ >= 0 && outs[final_output_].access == Access::Direct &&
+      std::none_of(inputs.begin(), inputs.end(), [&](const Tensor& t) { return t.shares_storage(outputs[final_output_]); }))
+    final_out = reinterpret_cast<T*>(outs[final_output_].base);
   const int64_t blocks = (numel + kFusedBlock - 1) / kFusedBlock;
   // Split as the eager loops do, so a fused kernel never pays a thread hand-off eager would not.
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / kFusedBlock);
   parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
-    std::vector<T> scratch(static_cast<size_t>(num_regs_ + num_inputs_) * kFusedBlock);
-    T* regs = scratch.data();
-    T* repeats = regs + num_regs_ * kFusedBlock;  // one block per input, filled for Repeat inputs
-    for (int k = 0; k < num_inputs_; ++k)
-      if (ins[k].access == Access::Repeat) std::fill_n(repeats + k * kFusedBlock, kFusedBlock, ins[k].value);
-    std::vector<const T*> src(num_regs_);
+    T* regs = thread_scratch<T>(static_cast<size_t>(num_regs_) * kFusedBlock);
+    RegBlock<T>* src = thread_scratch<RegBlock<T>>(num_regs_);
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t begin = blk * kFusedBlock, n = std::min(kFusedBlock, numel - begin);
-      for (const Instr& in : code_) {
+      for (size_t i = 0; i < code_.size(); ++i) {
+        const Instr& in = code_[i];
         T* reg = regs + in.dst * kFusedBlock;
         switch (in.code) {
           case Opcode::Load: {
             const Operand<T>& op = ins[in.a];
-            if (op.access == Access::Direct) {
-              src[in.dst] = reinterpret_cast<const T*>(op.base) + begin;
-            } else if (op.access == Access::Repeat) {
-              src[in.dst] = repeats + in.a * kFusedBlock;
-            } else {
-              move_strided<T, true>(op.plan, begin, n, reg);
-              src[in.dst] = reg;
-            }
+            if (op.access == Access::Direct) src[in.dst] = {reinterpret_cast<const T*>(op.base) + begin, false};
+            else if (op.access == Access::Repeat) src[in.dst] = {&op.value, true};
+            else src[in.dst] = gather(op.plan, begin, n, reg);
             break;
           }
-          case Opcode::Apply:
-            in.math->fn<T>()(in.math->functor.get(), reg, src[in.a], in.b >= 0 ? src[in.b] : nullptr, n);
-            src[in.dst] = reg;
+          case Opcode::Apply: {
+            const bool binary = in.b >= 0;
+            const RegBlock<T> a = src[in.a], b = binary ? src[in.b] : RegBlock<T>{};
+            const bool once = a.repeated && (!binary || b.repeated);  // Note [Repeated registers]
+            const Repeated form = !binary || once ? kNoneRepeated
+                                  : a.repeated    ? kFirstRepeated
+                                  : b.repeated    ? kSecondRepeated
+                                                  : kNoneRepeated;
+            T* dst = static_cast<int>(i) == final_apply_ && final_out && !once ? final_out + begin : reg;
+            in.math->fn<T>(form)(in.math->functor.get(), dst, a.data, b.data, once ? 1 : n);
+            src[in.dst] = {dst, once};
             break;
+          }
           case Opcode::Store: {
             const Operand<T>& op = outs[in.dst];
-            if (op.access == Access::Direct) std::memmove(reinterpret_cast<T*>(op.base) + begin, src[in.a], n * sizeof(T));
-            else move_strided<T, false>(op.plan, begin, n, src[in.a]);
+            RegBlock<T> value = src[in.a];
+            if (value.repeated) {
+              std::fill_n(regs + in.a * kFusedBlock, n, T(*value.data));
+              value = {regs + in.a * kFusedBlock, false};
+            }
+            if (op.access == Access::Strided) {
+              scatter(op.plan, begin, n, value.data);
+            } else {
+              T* out = reinterpret_cast<T*>(op.base) + begin;
+              if (value.data != out) std::memmove(out, value.data, n * sizeof(T));
+            }
             break;
           }
         }

@@ -63,6 +63,8 @@ class FusedKernel {
   int num_inputs_, num_outputs_;
   int num_regs_ = 0;
   std::vector<Instr> code_;
+  // The last apply and an output it is stored to: it may compute straight into that output.
+  int final_apply_ = -1, final_output_ = -1;
 };
 
 }  // namespace terra::cpu

@@ -69,7 +69,7 @@ LoopPlan<N> make_loop_plan(const std::array<const Tensor*, N>& ops) {
 // Calls inner(ptrs, inner_strides, n) for each innermost run in linear range [begin, end).
 template <size_t N, class Inner>
 void for_each_run(const LoopPlan<N>& p, int64_t begin, int64_t end, Inner&& inner) {
-  std::array<int64_t, kMaxLoopDims> idx{};
+  std::array<int64_t, kMaxLoopDims> idx;  // only the first ndim are used: clearing all is a cost per call
   int64_t rem = begin;
   for (int d = 0; d < p.ndim; ++d) {
     idx[d] = rem % p.shape[d];

@@ -45,6 +45,25 @@ TEST_CASE("graph executor: GELU and LayerNorm chains equal eager", "[graph]") {
   check_both_ways(norm);
 }
 
+TEST_CASE("graph executor: a fused group reads broadcast, strided and repeated inputs as eager does", "[graph]") {
+  // Rows of 700: the fused kernel's blocks straddle rows; 67 rows: the work splits over threads.
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    GraphBuilder g;
+    const auto ids = bind_random(g, {{67, 700}, {67, 1}, {700}, {700, 67}, {67, 1400}}, dt, 71);
+    const int x = ids[0], column = ids[1], row = ids[2], half = scalar(g, 0.5);
+    const int transposed = g.op1("transpose", {ids[3]}, {{"dim0", 0}, {"dim1", 1}});
+    const int left_half = g.op("chunk", {ids[4]}, {{"chunks", 2}, {"dim", 1}})[0];
+    const int spread = g.op1("expand", {column}, {{"size", std::vector<int64_t>{67, 700}}});
+    const int per_row = g.op1("exp", {g.op1("mul", {spread, half})});  // one value per row
+    const int y = g.op1("add", {g.op1("mul", {x, column}), row});
+    const int z = g.op1("sub", {g.op1("mul", {y, transposed}), left_half});
+    g.keep(g.op1("div", {z, per_row}));
+    g.keep(per_row);
+    CHECK(graph::compile(g.program, checked_options()).stats.fused_groups == 1);
+    check_both_ways(g);
+  }
+}
+
 TEST_CASE("graph executor: views and in-place writes through views keep eager results", "[graph]") {
   GraphBuilder g;
   const auto ids = bind_random(g, {{6, 10}, {10, 6}}, DType::Float32, 31);

@@ -1,7 +1,7 @@
 // Graph compiler and plan executor benchmark: for elementwise-heavy programs (LSTM cell, GELU with
 // the tanh approximation, LayerNorm, at 64x512), kernels and bytes moved per run before and after
 // fusion, and the median run time of the plan with fusion off and on against eager dispatch of the
-// same ops; then the compile time of a 1,000-op program. Not a test: it prints numbers.
+// same ops (interleaved); then the compile time of a 1,000-op program. Not a test: it prints numbers.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,16 +16,24 @@ using namespace terra::test;
 
 namespace {
 
-double median_seconds(int reps, const std::function<void()>& body) {
-  body();  // warm up (arena, caches)
-  std::vector<double> t;
+// Median seconds of each body over `reps` rounds; the bodies take turns within a round (A B C A B
+// C ...) so that a change of load on a shared machine hits them alike.
+std::vector<double> interleaved_medians(int reps, const std::vector<std::function<void()>>& bodies) {
+  for (const auto& body : bodies) body();  // warm up (arena, caches)
+  std::vector<std::vector<double>> t(bodies.size());
   for (int i = 0; i < reps; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    for (size_t k = 0; k < bodies.size(); ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      bodies[k]();
+      t[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::vector<double> medians;
+  for (std::vector<double>& times : t) {
+    std::sort(times.begin(), times.end());
+    medians.push_back(times[times.size() / 2]);
+  }
+  return medians;
 }
 
 Tensor randn(const Shape& shape) { return call1("randn", {}, {{"size", std::vector<int64_t>(shape)}}); }
@@ -55,14 +63,14 @@ void bench_program(const char* name, const GraphBuilder& g) {
     if (b.kind == graph::BufferKind::Kept) kept.push_back(std::make_shared<StorageImpl>(b.nbytes, b.device));
   std::vector<Tensor> bound = g.initial;
   const int reps = 200;
-  const double t_eager = median_seconds(reps, [&] { eager_replay(g.program, bound); });
-  const double t_plain = median_seconds(reps, [&] { graph::run(plain, bound, kept); });
-  const double t_fused = median_seconds(reps, [&] { graph::run(fused, bound, kept); });
+  const std::vector<double> t = interleaved_medians(reps, {[&] { eager_replay(g.program, bound); },
+                                                            [&] { graph::run(plain, bound, kept); },
+                                                            [&] { graph::run(fused, bound, kept); }});
   std::printf("%-11s kernels %3d -> %3d   bytes moved %8.1f KiB -> %8.1f KiB   arena %7.1f KiB -> %7.1f KiB\n", name,
               plain.stats.kernels_per_run, fused.stats.kernels_per_run, plain.stats.bytes_moved / 1024.0,
               fused.stats.bytes_moved / 1024.0, plain.stats.arena_bytes / 1024.0, fused.stats.arena_bytes / 1024.0);
   std::printf("%-11s median run: eager %8.1f us   plan, fusion off %8.1f us   plan, fusion on %8.1f us\n", "",
-              t_eager * 1e6, t_plain * 1e6, t_fused * 1e6);
+              t[0] * 1e6, t[1] * 1e6, t[2] * 1e6);
 }
 
 // A 1,000-op program: elementwise chains with broadcasts, matmuls and views, on small tensors.
@@ -109,7 +117,7 @@ int main() {
   }
   GraphBuilder big = thousand_ops();
   graph::CompiledPlan plan = graph::compile(big.program);
-  const double t_compile = median_seconds(5, [&] { plan = graph::compile(big.program); });
+  const double t_compile = interleaved_medians(5, {[&] { plan = graph::compile(big.program); }})[0];
   std::printf("compile of a %zu-op program: %.1f ms (%d kernels, %d fused groups, arena %.1f KiB)\n",
               big.program.steps.size(), t_compile * 1e3, plan.stats.kernels_per_run, plan.stats.fused_groups,
               plan.stats.arena_bytes / 1024.0);
