@@ -13,7 +13,9 @@ namespace terra::graph {
 namespace {
 
 bool foldable(const Program& p, const Step& step, const std::vector<std::vector<int>>& overwriters) {
-  if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure || step.outputs.empty()) return false;
+  if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure || step.outputs.empty() ||
+      step.runtime_attrs >= 0)
+    return false;
   for (int in : step.inputs)
     if (in >= 0 && p.values[in].constant < 0) return false;
   for (int out : step.outputs) {

@@ -13,7 +13,8 @@ namespace terra::graph {
 namespace {
 
 bool candidate(const Program& p, const Step& step) {
-  if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure) return false;
+  if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure || step.runtime_attrs >= 0)
+    return false;
   for (int out : step.outputs)
     if (p.buffers[p.values[out].buffer].kind != BufferKind::Internal) return false;
   return !step.outputs.empty();

@@ -18,6 +18,9 @@ namespace {
 struct Run {
   const CompiledPlan& plan;
   std::vector<Tensor> vals;
+  const std::vector<const Attrs*>& runtime;
+
+  const Attrs& attrs_of(const Step& s) const { return s.runtime_attrs >= 0 ? *runtime.at(s.runtime_attrs) : s.attrs; }
 
   std::vector<Tensor> tensors(const std::vector<int>& ids, size_t begin, size_t end) const {
     std::vector<Tensor> out;
@@ -30,10 +33,10 @@ struct Run {
     const Program& p = plan.program;
     std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
     if (s.op->effect != Effect::InPlace && !s.op->kernel_makes_outputs) {
-      dispatch_out(*s.op, std::move(inputs), s.attrs, tensors(s.outputs, 0, s.outputs.size()));
+      dispatch_out(*s.op, std::move(inputs), attrs_of(s), tensors(s.outputs, 0, s.outputs.size()));
       return;
     }
-    std::vector<Tensor> results = dispatch(*s.op, std::move(inputs), s.attrs);
+    std::vector<Tensor> results = dispatch(*s.op, std::move(inputs), attrs_of(s));
     for (size_t o = 0; o < s.outputs.size(); ++o) {
       const int v = s.outputs[o];
       const bool into_kept = plan.placement[p.values[v].buffer].where == Placement::Kept &&
@@ -52,12 +55,12 @@ struct Run {
       case trace::CallForm::Functional:
         return functional(s);
       case trace::CallForm::InPlace:
-        vals[s.outputs.at(0)] = dispatch_inplace(*s.op, tensors(s.inputs, 0, s.inputs.size()), s.attrs);
+        vals[s.outputs.at(0)] = dispatch_inplace(*s.op, tensors(s.inputs, 0, s.inputs.size()), attrs_of(s));
         return;
       case trace::CallForm::Out: {
         const size_t first = first_out_input(s);
         std::vector<Tensor> outs = tensors(s.inputs, first, s.inputs.size());
-        dispatch_out(*s.op, tensors(s.inputs, 0, first), s.attrs, outs);
+        dispatch_out(*s.op, tensors(s.inputs, 0, first), attrs_of(s), outs);
         for (size_t o = 0; o < s.outputs.size(); ++o) vals[s.outputs[o]] = outs[o];
         return;
       }
@@ -133,10 +136,11 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
 
 }  // namespace
 
-void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept) {
+void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+         const std::vector<const Attrs*>& runtime_attrs) {
   const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
   prepare(plan, arena);
-  Run state{plan, plan.prepared};
+  Run state{plan, plan.prepared, runtime_attrs};
   bind_inputs(plan, bound, kept, state);
   trace::SuspendTracing no_trace;
   GradModeGuard no_grad(false);

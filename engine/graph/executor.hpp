@@ -12,6 +12,8 @@ namespace terra::graph {
 // `bound`: the tensors bound to the program's inputs, in binding order; `kept`: the pending
 // storages of the Kept buffers, by slot. Each kept storage is allocated and marked not pending
 // before the run, then written. A kernel's error comes back as terra::Error naming the op.
-void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept);
+// `runtime_attrs`: the attributes of steps with a runtime_attrs slot, by slot.
+void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+         const std::vector<const Attrs*>& runtime_attrs = {});
 
 }  // namespace terra::graph

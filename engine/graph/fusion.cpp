@@ -18,7 +18,8 @@ namespace {
 
 bool fusable(const Program& p, const Step& step) {
   if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure ||
-      step.op->fusion != FusionKind::Elementwise || step.op->kernel_makes_outputs || step.outputs.size() != 1)
+      step.op->fusion != FusionKind::Elementwise || step.op->kernel_makes_outputs || step.outputs.size() != 1 ||
+      step.runtime_attrs >= 0)
     return false;
   const trace::ValueMeta& out = p.values[step.outputs[0]].meta;
   if (out.device.type != DeviceType::CPU || !is_contiguous(out.shape, out.strides) ||

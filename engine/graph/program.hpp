@@ -50,6 +50,10 @@ struct Step {
                              // written buffers)
   int record = -1;           // position of the trace record in its iteration (dumps, messages)
   uint64_t location = 0;
+  // >= 0: the step's floating-point attribute values change from run to run (a learning rate, a
+  // clipping coefficient): each run passes them in, in slot `runtime_attrs`, and `attrs` only
+  // shows the values it was compiled with. Such a step is never folded, merged or fused.
+  int runtime_attrs = -1;
 };
 
 struct Program {

@@ -64,8 +64,8 @@ struct State {
     graph::CompiledPlan plan;
     uint64_t last_use = 0;
   };
-  // Bounded: plans specialise to runtime attribute values (a learning rate that changes every
-  // step would otherwise grow the cache without end); the least recently used goes first.
+  // Bounded (a program whose spans keep changing shape would otherwise grow it without end); the
+  // least recently used goes first.
   static constexpr size_t kMaxPlans = 64;
   std::map<std::vector<int64_t>, CachedPlan> plans;
   uint64_t flushes = 0;

@@ -5,9 +5,9 @@
 // still holds (Python, autograd, another view) are Kept and written into that very storage; the
 // rest are Internal, so the compiler may fuse them away or place them in its arena. The plan is
 // cached by everything that shapes the Program: the span's first and last node, which outputs are
-// kept, and how the bound inputs alias.
+// kept, and how the bound inputs alias. Floating-point attribute values are not part of it: they
+// are passed to each run.
 #include <chrono>
-#include <cstring>
 #include <unordered_map>
 
 #include "engine/trace/session_state.hpp"
@@ -27,6 +27,7 @@ struct SpanProgram {
   graph::Program program;
   std::vector<Tensor> bound;
   std::vector<Storage> kept;
+  std::vector<const Attrs*> runtime_attrs;  // by slot, pointing into the span's ops
   std::vector<int64_t> key;
 };
 
@@ -34,6 +35,8 @@ struct SpanProgram {
 // the Program itself. Both walk the span the same way, so bound inputs and kept storages come in
 // the same order as the Program's slots.
 class SpanBuilder {
+  static constexpr int64_t kRuntimeAttrsMark = int64_t{1} << 40;  // keeps these key entries apart
+
  public:
   SpanBuilder(State& s, bool with_program) : s_(s), full_(with_program) {}
 
@@ -79,8 +82,10 @@ class SpanBuilder {
     auto [it, fresh] = bound_value_.emplace(t.impl(), static_cast<int>(value_buffer_.size()));
     if (!fresh) return;
     const int buffer = buffer_for(t.storage(), graph::BufferKind::Bound);
-    sp_.key.push_back(buffer);  // how bound inputs share storage
-    sp_.key.push_back(t.offset());
+    // How bound inputs share storage; not where in it they start: passes treat a bound buffer as
+    // a whole, and the executor takes each bound tensor as it is (a batch sliced at a new offset
+    // every step reuses the plan).
+    sp_.key.push_back(buffer);
     graph::Value v;
     if (full_) {
       v.meta = meta_of(t);
@@ -93,14 +98,15 @@ class SpanBuilder {
   void add_step(int pos) {
     const ReplayOp& op = s_.ops[pos];
     const Record& rec = s_.graph.record(op.node);
-    for (const AttrValue& v : op.attrs.values())  // plans are specialised to runtime attribute values
-      if (is_runtime_attr(v)) {
-        const double d = std::holds_alternative<double>(v) ? std::get<double>(v) : std::get<Scalar>(v).as_double();
-        int64_t bits;
-        std::memcpy(&bits, &d, sizeof bits);
-        sp_.key.push_back(bits);
-      }
     graph::Step step;
+    // Floating-point attributes whose values differ from the traced ones (Note [Runtime
+    // attributes] in record.cpp) are passed to each run, so one plan serves a learning rate that
+    // changes every step; values that never change stay constants the passes may use.
+    if (!attrs_equal(op.attrs, rec.attrs)) {
+      step.runtime_attrs = static_cast<int>(sp_.runtime_attrs.size());
+      sp_.runtime_attrs.push_back(&op.attrs);
+      sp_.key.push_back(kRuntimeAttrsMark - (pos - static_cast<int>(s_.span_begin)));
+    }
     step.inputs.reserve(rec.inputs.size());
     for (size_t i = 0; i < rec.inputs.size(); ++i) {
       const InputSource& src = rec.inputs[i];
@@ -134,7 +140,7 @@ class SpanBuilder {
     if (!full_) return;
     step.op = rec.op;
     step.form = rec.form;
-    step.attrs = op.attrs;
+    step.attrs = rec.attrs;
     step.record = pos;
     step.location = rec.location;
     sp_.program.steps.push_back(std::move(step));
@@ -198,7 +204,7 @@ void run_span(State& s) {
   it->second.last_use = ++s.flushes;
   clear_pending_bound(s);
   FreezeVersions counted_when_issued;
-  graph::run(it->second.plan, sp.bound, sp.kept);
+  graph::run(it->second.plan, sp.bound, sp.kept, sp.runtime_attrs);
 }
 
 }  // namespace terra::trace::detail
