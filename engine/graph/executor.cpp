@@ -5,6 +5,8 @@
 // adopted as they are, and a fresh result on a Kept buffer is copied into the kept storage.
 #include "engine/graph/executor.hpp"
 
+#include <algorithm>
+
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/dispatch/dispatcher.hpp"
 #include "engine/graph/analysis.hpp"
@@ -120,10 +122,7 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
                 bound[v].defined() ? bound[v].describe() : std::string("nothing"));
     run.vals[v] = bound[v];
   }
-  for (const Storage& s : kept) {
-    s->allocate();
-    s->set_pending(false);
-  }
+  for (const Storage& s : kept) s->set_pending(false);  // allocated by allocate_kept_up_to
   for (size_t v = 0; v < p.values.size(); ++v) {
     const Buffer& b = p.buffers[p.values[v].buffer];
     if (b.kind != BufferKind::Kept) continue;
@@ -134,6 +133,19 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
   }
 }
 
+// Note [Kept memory when first written]: a kept storage gets its memory when the run reaches the
+// first kernel that touches its buffer, as an eager op's output would, not all at the start of
+// the run: gradients and updated state would otherwise sit beside every forward intermediate.
+std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& plan, const std::vector<Storage>& kept) {
+  std::vector<std::pair<int, StorageImpl*>> order;
+  for (size_t b = 0; b < plan.program.buffers.size(); ++b) {
+    const Buffer& buffer = plan.program.buffers[b];
+    if (buffer.kind == BufferKind::Kept) order.push_back({plan.placement[b].first, kept[buffer.index].get()});
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return order;
+}
+
 }  // namespace
 
 void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
@@ -142,12 +154,18 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
   prepare(plan, arena);
   Run state{plan, plan.prepared, runtime_attrs};
   bind_inputs(plan, bound, kept, state);
+  const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
+  size_t allocated = 0;
   trace::SuspendTracing no_trace;
   GradModeGuard no_grad(false);
-  for (const Kernel& k : plan.schedule) {
+  for (size_t i = 0; i < plan.schedule.size(); ++i) {
+    for (; allocated < to_allocate.size() && to_allocate[allocated].first <= static_cast<int>(i); ++allocated)
+      to_allocate[allocated].second->allocate();
+    const Kernel& k = plan.schedule[i];
     if (k.group >= 0) state.group(plan.groups[k.group]);
     else state.step(plan.program.steps[k.step]);
   }
+  for (; allocated < to_allocate.size(); ++allocated) to_allocate[allocated].second->allocate();
 }
 
 }  // namespace terra::graph
