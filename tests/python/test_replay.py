@@ -144,3 +144,60 @@ def test_a_second_thread_reads_replayed_tensors_correctly():
     for from_thread, here in seen:
         np.testing.assert_allclose(from_thread, 2 * here, rtol=1e-6)
     assert terra.debug.stats()["iterations_replayed"] >= 1
+
+
+def run_with_a_bad_step(bad_at):
+    """A loop whose step `bad_at` makes a shape mistake; the exception is caught and printed."""
+    terra.manual_seed(2)
+    w = terra.randn(4, 3, requires_grad=True)
+    seen = []
+    for step in range(12):
+        x = terra.ones(5, 4) * (step + 1)
+        try:
+            h = x @ w
+            if step == bad_at:
+                h = h + terra.ones(7)  # [5, 3] + [7]: a shape error raised at the call
+            loss = h.tanh().sum()
+            loss.backward()
+            with terra.no_grad():
+                w -= 0.01 * w.grad
+            w.grad = None
+            seen.append(round(loss.item(), 6))
+        except RuntimeError as error:
+            seen.append(f"{type(error).__name__}: {error}")
+    return seen, w.detach().numpy().copy()
+
+
+def test_errors_inside_replayed_iterations_are_raised_as_in_eager_mode():
+    eager = run_with_a_bad_step(9)
+    with terra.replay(fusion=False):
+        replayed = run_with_a_bad_step(9)
+    assert terra.debug.stats()["iterations_replayed"] >= 3
+    assert replayed[0] == eager[0]
+    assert "add" in eager[0][9] and "[7]" in eager[0][9]
+    assert np.array_equal(replayed[1], eager[1])
+
+
+def train_until_an_exception_escapes(stop_at):
+    terra.manual_seed(3)
+    w = terra.randn(4, 3, requires_grad=True)
+    try:
+        for step in range(20):
+            loss = (terra.ones(2, 4) @ w).sin().sum()
+            loss.backward()
+            with terra.no_grad():
+                w -= 0.05 * w.grad  # deferred while replaying
+            w.grad = None
+            if step == stop_at:
+                raise KeyError("stop")  # leaves the loop with the update still deferred
+    except KeyError:
+        pass
+    return w.detach().numpy().copy()
+
+
+def test_an_exception_escaping_the_loop_leaves_parameters_as_eager_does():
+    eager = train_until_an_exception_escapes(13)
+    with terra.replay(fusion=False):
+        replayed = train_until_an_exception_escapes(13)
+    assert terra.debug.stats()["iterations_replayed"] >= 5
+    assert np.array_equal(replayed, eager)
