@@ -228,26 +228,37 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
   for (const Tensor& o : outs) o.bump_version();
 }
 
+namespace {
+// With autograd, the in-place form is the functional op, a copy_ and a history transplant, each a
+// dispatch of its own (and so each traced in its own right).
+Tensor inplace_with_autograd(const OpDef& op, std::vector<Tensor> inputs, const Attrs& attrs) {
+  try {
+    return autograd::apply_inplace(op, std::move(inputs), attrs);
+  } catch (const Error& e) {
+    if (e.op().empty()) throw e.with_context(op.name() + "_", "");
+    throw;
+  }
+}
+
+Tensor inplace_without_autograd(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  Tensor self = inputs.at(0);
+  dispatch_out_eager(op, std::move(inputs), std::move(attrs), {self});
+  return self;
+}
+}  // namespace
+
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
+  if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) return inplace_with_autograd(op, std::move(inputs), attrs);
   if (trace::intercepting()) [[unlikely]]
     return trace::intercept_inplace(op, std::move(inputs), std::move(attrs));
-  return dispatch_inplace_eager(op, std::move(inputs), std::move(attrs));
+  return inplace_without_autograd(op, std::move(inputs), std::move(attrs));
 }
 
 Tensor dispatch_inplace_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch_eager(op, std::move(inputs), std::move(attrs)).at(0);
-  if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) {
-    try {
-      return autograd::apply_inplace(op, std::move(inputs), attrs);
-    } catch (const Error& e) {
-      if (e.op().empty()) throw e.with_context(op.name() + "_", "");
-      throw;
-    }
-  }
-  Tensor self = inputs.at(0);
-  dispatch_out_eager(op, std::move(inputs), std::move(attrs), {self});
-  return self;
+  if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) return inplace_with_autograd(op, std::move(inputs), attrs);
+  return inplace_without_autograd(op, std::move(inputs), std::move(attrs));
 }
 
 std::vector<Tensor> call(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs& attrs) {

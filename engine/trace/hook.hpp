@@ -27,6 +27,7 @@ struct BackwardOf {
 inline bool intercepting() { return session_on_this_thread && suspend_depth == 0; }
 
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+// The in-place form without autograd (with it, the dispatcher splits the call into ops first).
 Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
 void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
 

@@ -153,6 +153,18 @@ ValueMeta meta_of(const Tensor& t) {
   return ValueMeta{t.shape(), t.strides(), t.offset(), t.dtype(), t.device()};
 }
 
+size_t bytes_spanned(const ValueMeta& m) {
+  if (shape_numel(m.shape) == 0) return 0;
+  int64_t last = m.offset;
+  for (size_t d = 0; d < m.shape.size(); ++d) last += (m.shape[d] - 1) * m.strides[d];
+  return static_cast<size_t>(last + 1) * itemsize(m.dtype);
+}
+
+uint64_t mix_keys(uint64_t a, uint64_t b) {
+  combine(a, b);
+  return a;
+}
+
 std::string meta_str(const ValueMeta& m) { return dtype_name(m.dtype) + shape_str(m.shape); }
 
 namespace {

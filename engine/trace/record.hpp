@@ -49,6 +49,10 @@ struct ValueMeta {
   }
 };
 ValueMeta meta_of(const Tensor& t);
+// The bytes a storage needs to hold a tensor of this layout (offset included).
+size_t bytes_spanned(const ValueMeta& m);
+// Mixes two location keys into one (a gradient op's: backward()'s key and its forward op's).
+uint64_t mix_keys(uint64_t a, uint64_t b);
 std::string meta_str(const ValueMeta& m);  // "float32[2, 3]"
 
 // How the op was called: op(inputs) -> new outputs; op_(inputs) writing inputs[0]

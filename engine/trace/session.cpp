@@ -26,7 +26,9 @@ LocationProvider g_provider = nullptr;
 
 // ----- records -----
 
-int next_position(const State& s);
+int next_position(const State& s) {
+  return static_cast<int>(s.mode == IterationMode::Replaying ? s.ops.size() : s.trace.records.size());
+}
 
 // `slot`: where this input is used (record position * 64 + input index); the first use of a
 // storage among the iteration's externals names its alias class.
@@ -91,10 +93,6 @@ void tag(const Tensor& t, State& s, int record, int output) {
   t.impl()->trace.output = output;
 }
 
-int next_position(const State& s) {
-  return static_cast<int>(s.mode == IterationMode::Replaying ? s.ops.size() : s.trace.records.size());
-}
-
 void append_traced(State& s, Record r, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {
   const int pos = next_position(s);
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -110,18 +108,11 @@ void append_traced(State& s, Record r, const std::vector<Tensor>& inputs, const 
 
 // ----- deferred outputs -----
 
-size_t storage_bytes(const ValueMeta& m) {
-  if (shape_numel(m.shape) == 0) return 0;
-  int64_t last = m.offset;
-  for (size_t d = 0; d < m.shape.size(); ++d) last += (m.shape[d] - 1) * m.strides[d];
-  return static_cast<size_t>(last + 1) * itemsize(m.dtype);
-}
-
 Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = info.alias_input >= 0
                       ? inputs.at(info.alias_input).storage()
-                      : std::make_shared<StorageImpl>(storage_bytes(info.meta), info.meta.device, StorageImpl::Deferred{});
+                      : std::make_shared<StorageImpl>(bytes_spanned(info.meta), info.meta.device, StorageImpl::Deferred{});
   impl->shape = info.meta.shape;
   impl->strides = info.meta.strides;
   impl->offset = info.meta.offset;
@@ -214,13 +205,6 @@ void end(State& s) {
 }
 
 // Every intercepted call starts here: asks where it comes from and ends/begins iterations.
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t locate(State& s) {
   Location loc = g_provider ? g_provider() : Location{};
   if (loc.new_iteration) {
@@ -229,7 +213,7 @@ uint64_t locate(State& s) {
   }
   uint64_t key = loc.key;
   if (backward_of != 0) {
-    key = mix(loc.key, backward_of);
+    key = mix_keys(loc.key, backward_of);
     if (s.mode == IterationMode::Tracing) s.derived.emplace(key, std::make_pair(loc.key, backward_of));
   }
   current_op_location = key;
@@ -399,16 +383,6 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
 Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
   std::lock_guard<std::recursive_mutex> lock(s.mutex);
-  // With autograd, the in-place form is the functional op, a copy_ and a history transplant:
-  // each of those calls is intercepted in its own right.
-  if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) {
-    try {
-      return autograd::apply_inplace(op, std::move(inputs), attrs);
-    } catch (const Error& e) {
-      if (e.op().empty()) throw e.with_context(op.name() + "_", "");
-      throw;
-    }
-  }
   const uint64_t location = locate(s);
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager) {
     SuspendTracing eager;

@@ -16,13 +16,6 @@ namespace terra::trace::detail {
 
 namespace {
 
-size_t bytes_spanned(const ValueMeta& m) {
-  if (shape_numel(m.shape) == 0) return 0;
-  int64_t last = m.offset;
-  for (size_t d = 0; d < m.shape.size(); ++d) last += (m.shape[d] - 1) * m.strides[d];
-  return static_cast<size_t>(last + 1) * itemsize(m.dtype);
-}
-
 struct SpanProgram {
   graph::Program program;
   std::vector<Tensor> bound;

@@ -98,6 +98,18 @@ Run run_steps(int iterations, const std::vector<int>& detours, bool session, boo
   return r;
 }
 
+// Every element of a parameter: equal when rtol is 0, else within rtol (1e-7 absolute floor).
+void require_close(const Tensor& eager, const Tensor& replayed, double rtol, const char* name) {
+  std::vector<double> e = values(eager), r = values(replayed);
+  for (size_t i = 0; i < e.size(); ++i) {
+    INFO(name << "[" << i << "]");
+    if (rtol == 0)
+      CHECK(e[i] == r[i]);
+    else
+      CHECK(r[i] == Approx(e[i]).epsilon(rtol).margin(1e-7));
+  }
+}
+
 void require_same(const Run& eager, const Run& replayed, double rtol) {
   REQUIRE(eager.reads.size() == replayed.reads.size());
   for (size_t i = 0; i < eager.reads.size(); ++i) {
@@ -107,22 +119,8 @@ void require_same(const Run& eager, const Run& replayed, double rtol) {
     else
       CHECK(replayed.reads[i] == Approx(eager.reads[i]).epsilon(rtol));
   }
-  std::vector<double> we = values(eager.model.w), wr = values(replayed.model.w);
-  std::vector<double> be = values(eager.model.b), br = values(replayed.model.b);
-  for (size_t i = 0; i < we.size(); ++i) {
-    INFO("w[" << i << "]");
-    if (rtol == 0)
-      CHECK(we[i] == wr[i]);
-    else
-      CHECK(wr[i] == Approx(we[i]).epsilon(rtol).margin(1e-7));
-  }
-  for (size_t i = 0; i < be.size(); ++i) {
-    INFO("b[" << i << "]");
-    if (rtol == 0)
-      CHECK(be[i] == br[i]);
-    else
-      CHECK(br[i] == Approx(be[i]).epsilon(rtol).margin(1e-7));
-  }
+  require_close(eager.model.w, replayed.model.w, rtol, "w");
+  require_close(eager.model.b, replayed.model.b, rtol, "b");
 }
 
 const trace::Record* find_record(const trace::TraceGraph& g, const std::string& op) {
