@@ -102,8 +102,8 @@ print("final", float(w.sum()))
 """
 
 
-@pytest.mark.skipif(not CLI.exists(), reason="the terra CLI is not built")
 def test_dump_graph_writes_the_trace_graph_and_plans(tmp_path):
+    assert CLI.exists(), f"the terra CLI is not built at {CLI}"
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
     dump = tmp_path / "dump"
