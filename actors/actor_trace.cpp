@@ -143,6 +143,8 @@ const char* trace_kind_name(TraceKind kind) {
     case TraceKind::IterationBegin: return "iteration_begin";
     case TraceKind::IterationEnd: return "iteration_end";
     case TraceKind::Fetch: return "fetch";
+    case TraceKind::WorkBegin: return "work_begin";
+    case TraceKind::WorkEnd: return "work_end";
   }
   return "unknown";
 }

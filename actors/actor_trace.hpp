@@ -26,6 +26,8 @@ enum class TraceKind : uint8_t {
   IterationBegin,
   IterationEnd,
   Fetch,
+  WorkBegin,        // WorkBegin/WorkEnd: an actor busy (running a span), also a span
+  WorkEnd,
 };
 const char* trace_kind_name(TraceKind kind);
 

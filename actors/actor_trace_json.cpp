@@ -33,6 +33,8 @@ class SwimlaneWriter {
       case TraceKind::WaitEnd: return close(open_waits_, e, "wait");
       case TraceKind::IterationBegin: return open_iterations_.push_back(e);
       case TraceKind::IterationEnd: return close(open_iterations_, e, "iteration");
+      case TraceKind::WorkBegin: return open_work_.push_back(e);
+      case TraceKind::WorkEnd: return close(open_work_, e, "work");
       case TraceKind::StateChange:
       case TraceKind::Fallback:
       case TraceKind::Fetch: return instant(e, trace_kind_name(e.kind));
@@ -41,9 +43,10 @@ class SwimlaneWriter {
 
   // Spans still open at the stop are written up to the stop, marked unfinished.
   std::vector<Output> finish(int64_t stop_ns) {
-    for (const auto* open : {&open_waits_, &open_iterations_})
-      for (const TraceEvent& begin : *open)
-        span(begin, stop_ns, open == &open_waits_ ? "wait" : "iteration", ",\"unfinished\":true");
+    const std::pair<const std::vector<TraceEvent>*, const char*> open_spans[] = {
+        {&open_waits_, "wait"}, {&open_iterations_, "iteration"}, {&open_work_, "work"}};
+    for (const auto& [open, label] : open_spans)
+      for (const TraceEvent& begin : *open) span(begin, stop_ns, label, ",\"unfinished\":true");
     std::stable_sort(out_.begin(), out_.end(),
                      [](const Output& a, const Output& b) { return a.time_ns < b.time_ns; });
     return std::move(out_);
@@ -97,7 +100,7 @@ class SwimlaneWriter {
 
   ActorId actor_;
   int64_t origin_ns_;
-  std::vector<TraceEvent> open_waits_, open_iterations_;
+  std::vector<TraceEvent> open_waits_, open_iterations_, open_work_;
   std::vector<Output> out_;
 };
 

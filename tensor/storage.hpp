@@ -32,6 +32,16 @@ struct FreezeVersions {
   FreezeVersions& operator=(const FreezeVersions&) = delete;
 };
 
+// Set on the thread that runs deferred work (the graph executor): pending storages it reads were
+// written earlier in its own queue, so it reads them as they are instead of asking for a fetch.
+inline thread_local int running_deferred_work = 0;
+struct RunningDeferredWork {
+  RunningDeferredWork() { ++running_deferred_work; }
+  ~RunningDeferredWork() { --running_deferred_work; }
+  RunningDeferredWork(const RunningDeferredWork&) = delete;
+  RunningDeferredWork& operator=(const RunningDeferredWork&) = delete;
+};
+
 // Runs the deferred work that writes `storage`; must leave it not pending (or raise).
 using PendingResolver = void (*)(const StorageImpl& storage);
 void set_pending_resolver(PendingResolver resolver);
@@ -50,7 +60,9 @@ class StorageImpl {
   StorageImpl& operator=(const StorageImpl&) = delete;
 
   void* data() const {
-    if (pending_.load(std::memory_order_acquire)) [[unlikely]] resolve_pending();
+    if (pending_.load(std::memory_order_acquire)) [[unlikely]] {
+      if (running_deferred_work == 0) resolve_pending();
+    }
     return data_;
   }
   void* data_unsynced() const { return data_; }
@@ -64,6 +76,10 @@ class StorageImpl {
   bool pending() const { return pending_.load(std::memory_order_acquire); }
   void set_pending(bool pending) { pending_.store(pending, std::memory_order_release); }
   bool allocated() const { return data_ != nullptr || nbytes_ == 0; }
+  // Memory Python can reach without Terra seeing it: borrowed from a numpy array, or handed to one
+  // (`.numpy()`). Co-execution never lets a span read such bytes late or write them unseen.
+  bool host_visible() const { return (allocator_ == nullptr && data_ != nullptr) || exported_.load(std::memory_order_relaxed); }
+  void mark_exported() { exported_.store(true, std::memory_order_relaxed); }
   // Gets memory for a deferred storage (a no-op when it has some).
   void allocate();
 
@@ -77,6 +93,7 @@ class StorageImpl {
   std::function<void()> release_;
   std::atomic<uint32_t> version_{0};
   std::atomic<bool> pending_{false};
+  std::atomic<bool> exported_{false};
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

@@ -54,11 +54,17 @@ void HotLoop::discover(PyThreadState* thread) {
 
 bool HotLoop::crossed_head(int offset, PyFrameObject* callee) {
   const int previous = std::exchange(last_offset_, offset);
-  const bool new_call = callee != last_callee_;
-  PyFrameObject* released = last_callee_;
-  Py_XINCREF(callee);
-  last_callee_ = callee;
-  const bool went_back = offset < previous || (offset == previous && new_call && callee);
+  // An op called from C code that the hot frame called directly (builtin sum() adding what a
+  // generator yields) has no callee frame: it says nothing about a new call, and the generator's
+  // frame resumed after it is still the callee seen before.
+  const bool new_call = callee && callee != last_callee_;
+  PyFrameObject* released = nullptr;
+  if (callee && callee != last_callee_) {
+    released = last_callee_;
+    Py_INCREF(callee);
+    last_callee_ = callee;
+  }
+  const bool went_back = offset < previous || (offset == previous && new_call);
   const bool round = went_back && std::none_of(nested_.begin(), nested_.end(), [&](const LoopSpan& inner) {
                        return inner.contains(offset) && inner.contains(previous);
                      });

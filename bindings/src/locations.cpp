@@ -153,9 +153,22 @@ trace::Location current_location() {
 
 std::string describe_location_key(uint64_t key) { return descriptions().get(key); }
 
+std::string current_user_line() {
+  if (!PyGILState_Check()) return "<another thread>";
+  std::string innermost;
+  for (FrameCursor f(PyThreadState_Get()); f; f.next()) {
+    const CodeInfo& info = code_info(f.code());
+    std::string where = info.file + ":" + std::to_string(line_of(f.code(), f.offset()));
+    if (!info.in_terra) return where;
+    if (innermost.empty()) innermost = std::move(where);
+  }
+  return innermost.empty() ? "<no Python frame>" : innermost;
+}
+
 void install_location_hooks() {
   trace::set_location_provider(&current_location);
   trace::set_location_describer(&describe_location_key);
+  trace::set_source_line_provider(&current_user_line);
 }
 
 void note_backward_call() {

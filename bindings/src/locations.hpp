@@ -22,6 +22,9 @@ trace::Location current_location();
 // "model.py:12 in forward <- train.py:40" for a key the provider returned; a placeholder otherwise.
 std::string describe_location_key(uint64_t key);
 
+// "train.py:41": the innermost frame outside the terra package (where the user's program is now).
+std::string current_user_line();
+
 // backward() is being called: finds the hot loop when none is being followed.
 void note_backward_call();
 

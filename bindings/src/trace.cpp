@@ -5,6 +5,9 @@
 #include "bindings/src/locations.hpp"
 
 namespace terra::python {
+
+void bind_coexec(py::module_& t);  // coexec.cpp
+
 namespace {
 
 py::dict stats_dict(const trace::Stats& s) {
@@ -16,6 +19,21 @@ py::dict stats_dict(const trace::Stats& s) {
   d["ops_replayed"] = s.ops_replayed;
   d["plans_compiled"] = s.plans_compiled;
   d["compile_seconds"] = s.compile_seconds;
+  d["spans_run"] = s.spans_run;
+  d["graph_seconds"] = s.graph_seconds;
+  d["wait_seconds"] = s.wait_seconds;
+  d["session_seconds"] = s.session_seconds;
+  d["coexecuted"] = s.coexecuted;
+  py::list syncs;
+  for (const trace::SyncPoint& p : s.sync_points) {
+    py::dict sd;
+    sd["where"] = p.where;
+    sd["why"] = p.why;
+    sd["count"] = p.count;
+    sd["seconds"] = p.seconds;
+    syncs.append(sd);
+  }
+  d["sync_points"] = syncs;
   py::list fallbacks;
   for (const trace::Fallback& f : s.fallbacks) {
     py::dict fd;
@@ -38,10 +56,14 @@ void bind_trace(py::module_& m) {
       .def_readwrite("max_paths", &trace::Options::max_paths)
       .def_readwrite("fusion", &trace::Options::fusion)
       .def_readwrite("memory_planning", &trace::Options::memory_planning)
-      .def_readwrite("dump_dir", &trace::Options::dump_dir);
+      .def_readwrite("dump_dir", &trace::Options::dump_dir)
+      .def_readwrite("span_ops", &trace::Options::span_ops)
+      .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed);
   t.def("options_from_env", &trace::options_from_env,
-        "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH");
-  t.def("start", &trace::start, py::arg("options"));
+        "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH, "
+        "TERRA_SPAN_OPS, TERRA_FORCE_DIVERGENCE");
+  t.def("start", [](const trace::Options& options) { trace::start(options); }, py::arg("options"));
+  bind_coexec(t);
   t.def("stop", &trace::stop);
   t.def("active", &trace::active);
   t.def("sync", &trace::sync, "runs deferred work now (before Python reads a generator or saves tensors)");

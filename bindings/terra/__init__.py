@@ -101,3 +101,16 @@ def compile(model=None, **kwargs):
 
 
 FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor
+
+
+def _start_the_cli_session():
+    """`terra run` (coexec or replay mode) leaves its session's options here for the first import
+    of terra: the session then runs until the interpreter exits."""
+    import sys
+    options = sys.__dict__.pop("_terra_run_session", None)
+    if options is not None:
+        from ._tracing import run_until_exit
+        run_until_exit(**options)
+
+
+_start_the_cli_session()

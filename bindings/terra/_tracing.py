@@ -13,20 +13,24 @@ from ._C import _trace
 
 class replay(contextlib.ContextDecorator):
     """`with terra.replay(): ...` or `@terra.replay()`: a tracing session for the block or for each
-    call. Options left out come from the environment (TERRA_STABLE_AFTER, TERRA_MAX_PATHS,
-    TERRA_FUSION, TERRA_DUMP_GRAPH). With a dump_dir, the TraceGraph and the plans are written
-    there when the session ends."""
+    call, whose compiled spans run synchronously on Python's thread. Options left out come from the
+    environment (TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION, TERRA_DUMP_GRAPH,
+    TERRA_SPAN_OPS, TERRA_FORCE_DIVERGENCE). With a dump_dir, the TraceGraph and the plans are
+    written there when the session ends."""
 
-    def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None):
+    _coexec = False
+
+    def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None,
+                 span_ops=None):
         self.options = _trace.options_from_env()
         given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
-                     dump_dir=dump_dir)
+                     dump_dir=dump_dir, span_ops=span_ops)
         for name, value in given.items():
             if value is not None:
                 setattr(self.options, name, value)
 
     def __enter__(self):
-        _trace.start(self.options)
+        (_trace.start_coexec if self._coexec else _trace.start)(self.options)
         return self
 
     def __exit__(self, *exc):
@@ -34,20 +38,39 @@ class replay(contextlib.ContextDecorator):
         return False
 
 
-def replay_until_exit():
-    """`terra run --mode replay`: a session with the environment's options, from now until the
-    interpreter exits (normally, by an exception, SystemExit or KeyboardInterrupt). With
-    TERRA_REPLAY_STATS naming a file, the session's stats are written there as JSON at the end."""
-    session = replay()
+class coexec(replay):
+    """`with terra.coexec(): ...` or `@terra.coexec()`: co-execution (DESIGN.md §9). Python runs
+    every line while the compiled spans of the loop run on the graph actor's thread; Python waits
+    only where it reads a value. Same options as terra.replay."""
+
+    _coexec = True
+
+
+def run_until_exit(mode, explain=False, actor_trace=None):
+    """`terra run` (mode "coexec" or "replay"): a session with the environment's options, from now
+    until the interpreter exits (normally, by an exception, SystemExit or KeyboardInterrupt). With
+    TERRA_REPLAY_STATS naming a file, the session's stats are written there as JSON at the end;
+    with explain, the --explain report goes to stderr; with actor_trace, the actor trace is
+    written there."""
+    session = coexec() if mode == "coexec" else replay()
+    if actor_trace:
+        _trace.start_actor_trace()
     session.__enter__()
-    atexit.register(_finish, session, os.environ.get("TERRA_REPLAY_STATS"))
+    atexit.register(_finish, session, os.environ.get("TERRA_REPLAY_STATS"), explain, actor_trace)
 
 
-def _finish(session, stats_path):
+def _finish(session, stats_path, explain=False, actor_trace=None):
     session.__exit__(None, None, None)
+    stats = _trace.stats()
     if stats_path:
         with open(stats_path, "w") as f:
-            json.dump(_trace.stats(), f, indent=1)
+            json.dump(stats, f, indent=1)
+    if actor_trace:
+        events = _trace.write_actor_trace(actor_trace)
+        print(f"terra: actor trace ({events} events) written to {actor_trace}", file=sys.stderr)
+    if explain:
+        from ._explain import explain_report
+        print(explain_report(stats), file=sys.stderr, end="")
 
 
 class _Step:

@@ -131,6 +131,8 @@ Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& a
 }
 
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  if (trace::must_sync_first()) [[unlikely]]
+    trace::sync();
   if (trace::intercepting()) [[unlikely]]
     return trace::intercept(op, std::move(inputs), std::move(attrs));
   return dispatch_eager(op, std::move(inputs), std::move(attrs));
@@ -173,6 +175,8 @@ std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, 
 }
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
+  if (trace::must_sync_first()) [[unlikely]]
+    trace::sync();
   if (trace::intercepting()) [[unlikely]]
     return trace::intercept_out(op, std::move(inputs), std::move(attrs), outs);
   dispatch_out_eager(op, std::move(inputs), std::move(attrs), outs);
@@ -250,6 +254,8 @@ Tensor inplace_without_autograd(const OpDef& op, std::vector<Tensor> inputs, Att
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
   if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) return inplace_with_autograd(op, std::move(inputs), attrs);
+  if (trace::must_sync_first()) [[unlikely]]
+    trace::sync();
   if (trace::intercepting()) [[unlikely]]
     return trace::intercept_inplace(op, std::move(inputs), std::move(attrs));
   return inplace_without_autograd(op, std::move(inputs), std::move(attrs));

@@ -109,7 +109,8 @@ void prepare(CompiledPlan& plan, const Storage& arena) {
   plan.prepared_once = true;
 }
 
-void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run) {
+void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run,
+                 bool settle_kept) {
   const Program& p = plan.program;
   TERRA_CHECK(static_cast<int>(bound.size()) == p.num_bound, Runtime, "graph plan: expected ", p.num_bound,
               " bound tensors, got ", bound.size());
@@ -122,7 +123,8 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
                 bound[v].defined() ? bound[v].describe() : std::string("nothing"));
     run.vals[v] = bound[v];
   }
-  for (const Storage& s : kept) s->set_pending(false);  // allocated by allocate_kept_up_to
+  if (settle_kept)
+    for (const Storage& s : kept) s->set_pending(false);  // allocated by allocate_kept_up_to
   for (size_t v = 0; v < p.values.size(); ++v) {
     const Buffer& b = p.buffers[p.values[v].buffer];
     if (b.kind != BufferKind::Kept) continue;
@@ -149,11 +151,12 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
 }  // namespace
 
 void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
-         const std::vector<const Attrs*>& runtime_attrs) {
+         const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
+  RunningDeferredWork reads_its_own_pending_inputs;
   const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
   prepare(plan, arena);
   Run state{plan, plan.prepared, runtime_attrs};
-  bind_inputs(plan, bound, kept, state);
+  bind_inputs(plan, bound, kept, state, settle_kept);
   const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
   size_t allocated = 0;
   trace::SuspendTracing no_trace;

@@ -10,10 +10,12 @@
 namespace terra::graph {
 
 // `bound`: the tensors bound to the program's inputs, in binding order; `kept`: the pending
-// storages of the Kept buffers, by slot. Each kept storage is allocated and marked not pending
-// before the run, then written. A kernel's error comes back as terra::Error naming the op.
+// storages of the Kept buffers, by slot. Each kept storage is allocated when the run first touches
+// it, then written; with `settle_kept` it is marked not pending before the run (a caller whose
+// work is queued behind other work, co-execution, settles them itself once the queue drained).
+// Pending inputs are read as they are: the caller ran (or queued) their producers first. A kernel's error comes back as terra::Error naming the op.
 // `runtime_attrs`: the attributes of steps with a runtime_attrs slot, by slot.
 void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
-         const std::vector<const Attrs*>& runtime_attrs = {});
+         const std::vector<const Attrs*>& runtime_attrs = {}, bool settle_kept = true);
 
 }  // namespace terra::graph

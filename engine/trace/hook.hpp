@@ -2,6 +2,7 @@
 // at every dispatch; with no session on this thread the cost is one thread-local load and a
 // predictable branch.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +26,14 @@ struct BackwardOf {
 };
 
 inline bool intercepting() { return session_on_this_thread && suspend_depth == 0; }
+
+// Spans are queued on the graph actor. An op another thread runs eagerly may write what they read,
+// so it waits for them first (sync()); the session's own thread settles before its eager ops.
+inline std::atomic<bool> work_queued{false};
+inline bool must_sync_first() {
+  return work_queued.load(std::memory_order_relaxed) && !session_on_this_thread && running_deferred_work == 0;
+}
+void sync();
 
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
 // The in-place form without autograd (with it, the dispatcher splits the call into ops first).

@@ -1,5 +1,6 @@
 #include "engine/trace/session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -7,7 +8,9 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/grad_mode.hpp"
+#include "engine/autograd/node.hpp"
 #include "engine/autograd/record.hpp"
 #include "engine/dispatch/dispatcher.hpp"
 #include "engine/trace/hook.hpp"
@@ -23,6 +26,23 @@ namespace {
 
 std::unique_ptr<State> g_state;
 LocationProvider g_provider = nullptr;
+SourceLineProvider g_source_line = nullptr;
+BlockingCall g_blocking = nullptr;
+EventSink g_sink = nullptr;
+
+void tell(SessionEvent event, uint32_t iteration, const char* detail) {
+  if (g_sink) [[unlikely]]
+    g_sink(event, iteration, detail);
+}
+
+// The session's lock, taken without holding the embedding's locks while it is contended: the
+// holder may be waiting for the graph with the GIL let go, and needs the GIL back to go on.
+std::unique_lock<std::recursive_mutex> lock_session(State& s) {
+  std::unique_lock<std::recursive_mutex> lock(s.mutex, std::try_to_lock);
+  if (!lock.owns_lock())
+    detail::wait_blocking([](void* l) { static_cast<std::unique_lock<std::recursive_mutex>*>(l)->lock(); }, &lock);
+  return lock;
+}
 
 // ----- records -----
 
@@ -91,6 +111,15 @@ void tag(const Tensor& t, State& s, int record, int output) {
   t.impl()->trace.epoch = s.epoch;
   t.impl()->trace.record = record;
   t.impl()->trace.output = output;
+  // Autograd saved an alias of this output (tanh's backward reads tanh's result) before the tag
+  // was set: the alias must be wired to this record too, or backward would take it for an input
+  // from outside and every replay would split its span there.
+  const AutogradMeta* m = autograd::meta(t);
+  if (auto* node = m ? dynamic_cast<OpNode*>(m->grad_fn.get()) : nullptr) {
+    std::vector<SavedTensor>& saved = node->saved_outputs;
+    if (m->output_nr < saved.size() && saved[m->output_nr].data.defined() && saved[m->output_nr].data.shares_storage(t))
+      saved[m->output_nr].data.impl()->trace = t.impl()->trace;
+  }
 }
 
 void append_traced(State& s, Record r, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {
@@ -123,9 +152,12 @@ Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs
 // A deferred write to a tensor that may hold real data: reads of it must wait for the flush.
 void mark_written(State& s, const Tensor& t) {
   const Storage& st = t.storage();
+  // Already pending: written by an earlier op of this span, or by a submitted span (which settles
+  // it, but only once everything submitted has run, this span included).
   if (st->pending()) return;
   st->set_pending(true);
   s.pending_bound.push_back(st);
+  s.span_writes.insert(st.get());
 }
 
 bool data_dependent(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
@@ -134,8 +166,37 @@ bool data_dependent(const OpDef& op, const std::vector<Tensor>& inputs, const At
 
 // ----- iterations -----
 
-void flush(State& s) {
-  if (s.mode == IterationMode::Replaying) detail::run_span(s);
+bool asynchronous(const State& s) { return s.executor->asynchronous(); }
+
+void update_work_queued(const State& s) { work_queued.store(!s.submitted.empty(), std::memory_order_relaxed); }
+
+// Runs (or waits for) all deferred work: every tensor is readable afterwards.
+void flush(State& s, const char* why) {
+  if (s.mode == IterationMode::Replaying) detail::submit_span(s);
+  detail::drain(s, why);
+  update_work_queued(s);
+}
+
+// Hands the validated span to the executor; Python goes on at once in co-execution.
+void hand_over(State& s) {
+  if (!asynchronous(s)) return flush(s, "");
+  detail::submit_span(s);
+  update_work_queued(s);
+}
+
+// An op about to run eagerly on Python's thread may write what queued spans read.
+void settle_before_eager(State& s, const OpDef& op) {
+  if (!s.submitted.empty()) flush(s, op.name().c_str());
+}
+
+// Test switch: picks the replayed iteration (among the first 8) and the op that will be declared
+// a mismatch; until it has fired, every later replayed iteration draws an op again (the program's
+// own divergence, or a shorter path, may have come first).
+void plan_forced_divergence(State& s) {
+  if (s.options.force_divergence_seed == 0 || s.forced_done) return;
+  const int n = s.replayed_iterations_begun++;
+  if (n == 0) s.forced_iteration = static_cast<int>(s.rng() % 8);
+  if (n >= s.forced_iteration) s.forced_op = static_cast<int>(s.rng() % std::max<size_t>(1, s.last_replay_length));
 }
 
 void begin(State& s) {
@@ -147,20 +208,25 @@ void begin(State& s) {
     s.cursor = s.graph.root();
     s.ops.clear();
     s.span_begin = 0;
+    plan_forced_divergence(s);
+    tell(SessionEvent::IterationBegin, s.epoch, asynchronous(s) ? "co-executed" : "replayed");
   } else {
+    flush(s, "the loop is traced again");
     s.mode = IterationMode::Tracing;
     s.trace.records.clear();
+    tell(SessionEvent::IterationBegin, s.epoch, "traced");
   }
 }
 
 void note_fallback(State& s, std::string reason, uint64_t location) {
+  tell(SessionEvent::Fallback, s.epoch, reason.c_str());
   s.stats.divergences++;
   s.stats.fallbacks.push_back({s.epoch, std::move(reason), location});
 }
 
 // The replayed prefix becomes the start of this iteration's trace; the rest runs eagerly, traced.
 void diverge(State& s, std::string reason, uint64_t location) {
-  flush(s);
+  flush(s, "divergence");
   note_fallback(s, std::move(reason), location);
   s.trace.records.clear();
   for (const ReplayOp& op : s.ops) s.trace.records.push_back(s.graph.record(op.node));
@@ -192,7 +258,8 @@ void end(State& s) {
       break;
     case IterationMode::Replaying:
       if (s.graph.ends_iteration(s.cursor)) {
-        flush(s);
+        s.last_replay_length = s.ops.size();
+        hand_over(s);
         s.stats.iterations_replayed++;
       } else {
         diverge(s, "the iteration ended where no traced iteration ended",
@@ -202,6 +269,7 @@ void end(State& s) {
       break;
   }
   if (s.mode != IterationMode::Eager) s.mode = IterationMode::Outside;
+  tell(SessionEvent::IterationEnd, s.epoch, "");
 }
 
 // Every intercepted call starts here: asks where it comes from and ends/begins iterations.
@@ -255,13 +323,21 @@ void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
   for (const Tensor& t : inputs) {
     if (!t.defined() || !t.storage()->pending()) continue;
     const TraceTag& tag = t.impl()->trace;
-    if (tag.epoch != s.epoch || tag.record < 0) return flush(s);
+    if (tag.epoch == s.epoch && tag.record >= 0) continue;  // wired to its producer
+    // Queued spans run in order, so handing the current one over is enough.
+    if (s.span_writes.count(t.storage().get())) return hand_over(s);
   }
 }
 
 // Matches a call against the TraceGraph; on a mismatch the iteration diverges and -1 comes back.
 int match(State& s, const Record& r) {
   int node = s.graph.find_child(s.cursor, r);
+  if (node >= 0 && static_cast<int>(s.ops.size()) == s.forced_op) {
+    s.forced_op = -1;
+    s.forced_done = true;
+    diverge(s, "forced divergence (TERRA_FORCE_DIVERGENCE) at " + r.str(), r.location);
+    return -1;
+  }
   if (node < 0) diverge(s, mismatch_reason(s, r), r.location);
   return node;
 }
@@ -281,12 +357,17 @@ void push_replayed(State& s, int node, const Record& r, const std::vector<Tensor
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     op.output_storages.push_back(outputs[i].defined() ? outputs[i].storage() : nullptr);
-    if (outputs[i].defined()) tag(outputs[i], s, pos, static_cast<int>(i));
+    if (!outputs[i].defined()) continue;
+    tag(outputs[i], s, pos, static_cast<int>(i));
+    if (!ran_eagerly && outputs[i].storage()->pending()) s.span_writes.insert(outputs[i].storage().get());
   }
   s.ops.push_back(std::move(op));
   s.cursor = node;
   s.stats.ops_replayed++;
   if (ran_eagerly) s.span_begin = s.ops.size();
+  else if (s.options.span_ops > 0 && s.ops.size() - s.span_begin >= static_cast<size_t>(s.options.span_ops) &&
+           asynchronous(s))
+    hand_over(s);
 }
 
 std::vector<Tensor> deferred_outputs(const Record& node_record, const std::vector<Tensor>& inputs) {
@@ -306,6 +387,7 @@ std::vector<Tensor> run_eagerly(const OpDef& op, std::vector<Tensor> inputs, Att
 
 std::vector<Tensor> trace_call(State& s, const OpDef& op, CallForm form, std::vector<Tensor> inputs, Attrs attrs,
                                uint64_t location) {
+  settle_before_eager(s, op);
   Record r = describe_call(s, op, form, inputs, attrs, location);
   std::vector<Tensor> outs = run_eagerly(op, inputs, std::move(attrs));
   append_traced(s, std::move(r), inputs, outs);
@@ -326,10 +408,13 @@ bool view_of_externals(const State& s, const OpDef& op, const std::vector<Tensor
 
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   const uint64_t location = locate(s);
-  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || view_of_externals(s, op, inputs))
+  if (view_of_externals(s, op, inputs)) return run_eagerly(op, std::move(inputs), std::move(attrs));
+  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager) {
+    settle_before_eager(s, op);
     return run_eagerly(op, std::move(inputs), std::move(attrs));
+  }
   const CallForm form = op.effect == Effect::InPlace ? CallForm::InPlace : CallForm::Functional;
   const Inferred inf = convert_inputs(op, inputs, attrs);
   if (s.mode == IterationMode::Replaying) {
@@ -352,7 +437,7 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
     }
     if (node >= 0) {
       if (data_dependent(op, inputs, attrs)) {
-        flush(s);
+        flush(s, "data-dependent op");
         std::vector<Tensor> outs = run_eagerly(op, inputs, std::move(attrs));
         push_replayed(s, node, r, inputs, outs, true);
         return outs;
@@ -382,9 +467,10 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
 
 Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   const uint64_t location = locate(s);
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager) {
+    settle_before_eager(s, op);
     SuspendTracing eager;
     return dispatch_inplace_eager(op, std::move(inputs), std::move(attrs));
   }
@@ -407,6 +493,7 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
       return self;
     }
   }
+  settle_before_eager(s, op);
   Record r = describe_call(s, op, CallForm::InPlace, inputs, attrs, location);
   Tensor self = inputs[0];
   {
@@ -419,10 +506,11 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
 
 void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   const uint64_t location = locate(s);
   if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager ||
       (GradMode::is_enabled() && (autograd::any_requires_grad(inputs) || autograd::any_requires_grad(outs)))) {
+    settle_before_eager(s, op);
     SuspendTracing eager;  // eager mode, or the error dispatch_out raises for out= with autograd
     return dispatch_out_eager(op, std::move(inputs), std::move(attrs), outs);
   }
@@ -441,6 +529,7 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
       return;
     }
   }
+  settle_before_eager(s, op);
   Record r = describe_call(s, op, CallForm::Out, all, attrs, location);
   {
     SuspendTracing eager;
@@ -453,6 +542,15 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
 
 namespace detail {
 State& state() { return *g_state; }
+
+void wait_blocking(void (*wait)(void*), void* arg) {
+  if (g_blocking) g_blocking(wait, arg);
+  else wait(arg);
+}
+
+std::string source_line() { return g_source_line ? g_source_line() : std::string("?"); }
+
+void tell_sync(const State& s, const char* why) { tell(SessionEvent::Sync, s.epoch, why); }
 }  // namespace detail
 
 std::string describe(uint64_t key) {
@@ -465,6 +563,9 @@ std::string describe(uint64_t key) {
 }
 
 void set_location_provider(LocationProvider provider) { g_provider = provider; }
+void set_source_line_provider(SourceLineProvider provider) { g_source_line = provider; }
+void set_blocking_call(BlockingCall call) { g_blocking = call; }
+void set_event_sink(EventSink sink) { g_sink = sink; }
 
 Options options_from_env() {
   Options o;
@@ -472,26 +573,25 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_STABLE_AFTER")) o.stable_after = std::max(1, std::atoi(v));
   if (const char* v = std::getenv("TERRA_MAX_PATHS")) o.max_paths = std::max(1, std::atoi(v));
   if (const char* v = std::getenv("TERRA_DUMP_GRAPH")) o.dump_dir = v;
+  if (const char* v = std::getenv("TERRA_SPAN_OPS")) o.span_ops = std::max(0, std::atoi(v));
+  if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   return o;
 }
 
 namespace {
-void resolve_pending(const StorageImpl& storage) {
+// A read of a pending storage (a fetch), from any thread: every deferred write is run or waited for.
+void resolve_pending(const StorageImpl&) {
   if (!g_state) return;
-  // Another thread's read waits here for the session thread's flush to finish, then finds the
-  // storage settled (or runs the flush itself).
-  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
-  if (g_state->flushing) {
-    const_cast<StorageImpl&>(storage).set_pending(false);  // only the flush itself reads mid-run
-    return;
-  }
-  flush(*g_state);
+  auto lock = lock_session(*g_state);
+  flush(*g_state, "fetch");
 }
 }  // namespace
 
-void start(const Options& options) {
+void start(const Options& options, std::shared_ptr<SpanExecutor> executor) {
   TERRA_CHECK(!active(), Runtime, "a tracing session is already active");
   g_state = std::make_unique<State>(options);
+  if (executor) g_state->executor = std::move(executor);
+  g_state->stats.coexecuted = g_state->executor->asynchronous();
   // Epochs go on across sessions, so tags left on tensors by an earlier one never look current.
   g_state->epoch = trace_epoch();
   g_state->first_epoch = g_state->epoch + 1;
@@ -502,16 +602,25 @@ void start(const Options& options) {
 void stop() {
   if (!g_state) return;
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
   session_on_this_thread = false;
+  struct Release {
+    State& s;
+    // Tensors the session still holds are let go now, while Python runs: memory borrowed from
+    // numpy takes the GIL to be released, which a static destructor at exit could never get.
+    ~Release() {
+      s.ops.clear();
+      s.external_class.clear();
+      s.pending_bound.clear();
+      s.trace.records.clear();
+      s.stats.session_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+      // The graph actor stops here, while Python runs, not in a static destructor after it.
+      s.executor = std::make_shared<InlineExecutor>();
+    }
+  } release{s};
+  flush(s, "end of the program");
   if (!s.options.dump_dir.empty()) dump(s.options.dump_dir);
-  // Tensors the session still holds are let go now, while Python runs: memory borrowed from numpy
-  // takes the GIL to be released, which a static destructor at exit could never get.
-  s.ops.clear();
-  s.external_class.clear();
-  s.pending_bound.clear();
-  s.trace.records.clear();
 }
 
 bool active() { return g_state != nullptr && session_on_this_thread; }
@@ -519,40 +628,55 @@ bool active() { return g_state != nullptr && session_on_this_thread; }
 void begin_iteration() {
   if (!active()) return;
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
   begin(s);
 }
 
 void end_iteration() {
   if (!active()) return;
-  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
+  auto lock = lock_session(*g_state);
   end(*g_state);
 }
 
 void sync() {
   if (!g_state) return;
-  std::lock_guard<std::recursive_mutex> lock(g_state->mutex);
-  flush(*g_state);
+  auto lock = lock_session(*g_state);
+  flush(*g_state, "sync (random state, save, another thread)");
 }
 
 void note_read(const Tensor& t) {
   if (!g_state || !t.defined()) return;
   State& s = *g_state;
-  std::lock_guard<std::recursive_mutex> lock(s.mutex);
+  auto lock = lock_session(s);
   const TraceTag& tag = t.impl()->trace;
   if (s.mode == IterationMode::Tracing && tag.epoch == s.epoch && tag.record >= 0 &&
       tag.record < static_cast<int>(s.trace.records.size()) && tag.output < 64)
     s.trace.records[tag.record].fetched |= uint64_t{1} << tag.output;
 }
 
-Stats stats() { return g_state ? g_state->stats : Stats{}; }
+Stats stats() {
+  if (!g_state) return Stats{};
+  auto lock = lock_session(*g_state);
+  const State& s = *g_state;
+  Stats st = s.stats;
+  if (session_on_this_thread)
+    st.session_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+  for (const auto& [key, point] : s.sync_points) {
+    st.sync_points.push_back(point);
+    st.sync_points.back().where = key.first;
+    st.sync_points.back().why = key.second;
+  }
+  std::stable_sort(st.sync_points.begin(), st.sync_points.end(),
+                   [](const SyncPoint& a, const SyncPoint& b) { return a.seconds > b.seconds; });
+  return st;
+}
 
 std::string report() {
   Stats st = stats();
   std::ostringstream os;
-  os << "terra replay: " << st.iterations_traced << " iterations traced, " << st.iterations_replayed
-     << " replayed, " << st.iterations_eager << " eager; " << st.divergences << " fallbacks; "
+  os << (st.coexecuted ? "terra coexec: " : "terra replay: ") << st.iterations_traced << " iterations traced, " << st.iterations_replayed
+     << (st.coexecuted ? " co-executed, " : " replayed, ") << st.iterations_eager << " eager; " << st.divergences << " fallbacks; "
      << st.plans_compiled << " plans compiled in " << st.compile_seconds * 1e3 << " ms; " << st.ops_replayed
      << " ops replayed\n";
   for (const Fallback& f : st.fallbacks)
@@ -565,11 +689,16 @@ void dump(const std::string& dir) {
   std::ofstream(dir + "/trace_graph.json") << g_state->graph.to_json();
   std::ofstream(dir + "/trace_graph.dot") << g_state->graph.to_dot();
   int i = 0;
+  auto lock = lock_session(*g_state);
+  flush(*g_state, "dump");  // plans are compiled by the spans that use them
   for (auto& [key, cached] : g_state->plans) {
-    std::ofstream(dir + "/plan_" + std::to_string(i) + "_before.json") << cached.before.to_json();
-    std::ofstream(dir + "/plan_" + std::to_string(i) + "_before.dot") << cached.before.to_dot();
-    std::ofstream(dir + "/plan_" + std::to_string(i) + "_after.json") << cached.plan.to_json();
-    std::ofstream(dir + "/plan_" + std::to_string(i) + "_after.dot") << cached.plan.to_dot();
+    const PlanSlot& slot = *cached.slot;
+    std::ofstream(dir + "/plan_" + std::to_string(i) + "_before.json") << slot.before.to_json();
+    std::ofstream(dir + "/plan_" + std::to_string(i) + "_before.dot") << slot.before.to_dot();
+    if (slot.plan) {
+      std::ofstream(dir + "/plan_" + std::to_string(i) + "_after.json") << slot.plan->to_json();
+      std::ofstream(dir + "/plan_" + std::to_string(i) + "_after.dot") << slot.plan->to_dot();
+    }
     ++i;
   }
 }

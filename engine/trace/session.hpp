@@ -10,6 +10,7 @@
 // iteration boundaries through the provider below, and marks the reads Python makes.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,16 +18,24 @@
 
 namespace terra::trace {
 
+class SpanExecutor;
+
 struct Options {
   int stable_after = 2;      // K: iterations in a row that add nothing before replay starts
   int max_paths = 32;        // past this many paths the region stays eager
   bool fusion = true;        // elementwise fusion (off: results bitwise equal to eager)
   bool memory_planning = true;
   std::string dump_dir;      // when set: TraceGraph and every plan (before/after passes) dumped here
+  // Co-execution: a span is handed to the graph once it has this many ops (0: at sync points and
+  // the iteration's end only), so the graph starts on long iterations before Python ends them.
+  int span_ops = 0;
+  // Test switch: with a seed, one replayed iteration (drawn from the seed) declares a mismatch at
+  // one of its ops, as if Python had taken a new path there. Co-execution must not be seen.
+  uint64_t force_divergence_seed = 0;
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
-// TERRA_DUMP_GRAPH=dir.
+// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_FORCE_DIVERGENCE=seed.
 Options options_from_env();
 
 // The embedding layer's view of where an op was called from.
@@ -36,11 +45,30 @@ struct Location {
 };
 using LocationProvider = Location (*)();
 void set_location_provider(LocationProvider provider);  // nullptr: key 0, no boundaries
+// The user's source line right now ("train.py:41"), asked only when Python has to wait.
+using SourceLineProvider = std::string (*)();
+void set_source_line_provider(SourceLineProvider provider);
+// Every blocking wait of the session (on the graph, on another thread's sync) runs through this,
+// so the embedding can let its own locks go meanwhile (the bindings release the GIL).
+using BlockingCall = void (*)(void (*wait)(void*), void* arg);
+void set_blocking_call(BlockingCall call);
+// What the session tells an observer (the actor trace's interpreter lane); none by default.
+enum class SessionEvent : uint8_t { IterationBegin, IterationEnd, Fallback, Sync };
+using EventSink = void (*)(SessionEvent event, uint32_t iteration, const char* detail);
+void set_event_sink(EventSink sink);
 
 struct Fallback {
   uint32_t iteration = 0;
   std::string reason;    // "new op mul at model.py:12 (expected add)", "shape changed", ...
   uint64_t location = 0;
+};
+
+// A place where Python waited for the graph (--explain ranks them by time).
+struct SyncPoint {
+  std::string where;  // the user's source line
+  std::string why;    // "fetch", "divergence", "eager op", ...
+  uint32_t count = 0;
+  double seconds = 0;
 };
 
 struct Stats {
@@ -51,11 +79,18 @@ struct Stats {
   uint64_t ops_replayed = 0;
   uint64_t plans_compiled = 0;
   double compile_seconds = 0;
+  uint64_t spans_run = 0;
+  double graph_seconds = 0;    // running spans (on the graph actor in co-execution)
+  double wait_seconds = 0;     // Python waiting for spans
+  double session_seconds = 0;  // from start() to now (or stop())
+  bool coexecuted = false;     // spans ran on another thread
   std::vector<Fallback> fallbacks;
+  std::vector<SyncPoint> sync_points;  // most waited first
 };
 
 // Starts a session (one per process); ops called on this thread go through it until stop().
-void start(const Options& options);
+// `executor`: where spans run; none: at once on this thread (synchronous replay).
+void start(const Options& options, std::shared_ptr<SpanExecutor> executor = nullptr);
 // Ends the open iteration, runs deferred work, leaves every tensor materialized.
 void stop();
 bool active();

@@ -2,10 +2,14 @@
 // iteration life cycle and the dispatcher's interception; span_runner.cpp turns a span of replayed
 // ops into a graph::Program and runs its compiled plan). Internal to engine/trace.
 #pragma once
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/graph/compile.hpp"
@@ -13,6 +17,7 @@
 #include "engine/graph/plan.hpp"
 #include "engine/trace/record.hpp"
 #include "engine/trace/session.hpp"
+#include "engine/trace/span_job.hpp"
 #include "engine/trace/trace_graph.hpp"
 
 namespace terra::trace::detail {
@@ -55,30 +60,62 @@ struct State {
   int cursor = 0;                      // Replaying: the last matched node
   std::vector<ReplayOp> ops;           // Replaying: this iteration's ops so far
   size_t span_begin = 0;               // first op whose work has not run
-  std::vector<Storage> pending_bound;  // real storages that deferred writes made pending
-  bool flushing = false;
+  std::vector<Storage> pending_bound;  // real storages the current span's deferred writes made pending
+  // Every storage the current span writes (its outputs' and pending_bound): a tensor over one of
+  // them that reaches an op as an external input (made without an op) needs the span run first.
+  std::unordered_set<const StorageImpl*> span_writes;
 
-  // Compiled plans by the span's shape, with the program as built (for dumps before the passes).
+  // Where spans run (InlineExecutor: at once; co-execution: the graph actor's queue), the spans
+  // handed to it and not yet retired, and the pending storages they write: those are settled
+  // (marked not pending) only once every submitted span has run, since a later span may write
+  // the same storage again.
+  std::shared_ptr<SpanExecutor> executor = std::make_shared<InlineExecutor>();
+  std::deque<std::shared_ptr<SpanJob>> submitted;
+  std::vector<std::weak_ptr<StorageImpl>> unsettled;  // weakly, like SpanJob::kept
+  uint64_t next_seq = 1;
+
+  // Compiled plans by the span's shape. Bounded (a program whose spans keep changing shape would
+  // otherwise grow it without end); the least recently used goes first.
   struct CachedPlan {
-    graph::Program before;
-    graph::CompiledPlan plan;
+    std::shared_ptr<PlanSlot> slot;
     uint64_t last_use = 0;
   };
-  // Bounded (a program whose spans keep changing shape would otherwise grow it without end); the
-  // least recently used goes first.
   static constexpr size_t kMaxPlans = 64;
   std::map<std::vector<int64_t>, CachedPlan> plans;
   uint64_t flushes = 0;
   // Keys of gradient ops: (the Python location of backward(), the forward op's key).
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> derived;
 
-  explicit State(const Options& o) : options(o), graph(o.max_paths) {}
+  // --explain: where Python waited for the graph, by source line and reason.
+  std::map<std::pair<std::string, std::string>, SyncPoint> sync_points;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // The test switch (Options::force_divergence_seed): the replayed iteration and op that declare a
+  // mismatch, drawn once per session.
+  std::mt19937_64 rng;
+  int forced_iteration = -1;  // counts replayed iterations
+  int forced_op = -1;
+  bool forced_done = false;
+  int replayed_iterations_begun = 0;
+  size_t last_replay_length = 0;
+
+  explicit State(const Options& o) : options(o), graph(o.max_paths), rng(o.force_divergence_seed) {}
 };
 
 State& state();
 
-// Runs the work of ops[span_begin..] (the validated span): builds the span's Program, compiles it
-// (cached), runs it and leaves every tensor Python can reach materialized.
-void run_span(State& s);
+// Hands the work of ops[span_begin..] (the validated span) to the executor: builds the span's
+// bindings and cache key (and its Program the first time that key is seen).
+void submit_span(State& s);
+// Waits for every submitted span (the GIL let go), settles the storages they wrote and raises the
+// first error one of them met. `why` names the sync point for --explain.
+void drain(State& s, const char* why);
+
+// Runs wait(arg) through the embedding's BlockingCall (the GIL let go).
+void wait_blocking(void (*wait)(void*), void* arg);
+// Tells the event sink (if any) that Python syncs with the graph here, and why.
+void tell_sync(const State& s, const char* why);
+// The user's source line now, for --explain ("?" without a provider).
+std::string source_line();
 
 }  // namespace terra::trace::detail

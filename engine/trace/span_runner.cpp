@@ -1,4 +1,5 @@
-// A span of replayed ops as a graph::Program, compiled once per shape of span and run.
+// A span of replayed ops as a graph::Program, compiled once per shape of span, handed to the
+// executor as a SpanJob; and the drain that waits for submitted jobs.
 //
 // The span is ops[span_begin..]: their records are TraceGraph nodes. Inputs that the span does
 // not compute (externals, outputs of earlier spans) are bound; outputs whose storage somebody
@@ -8,6 +9,7 @@
 // kept, and how the bound inputs alias. Floating-point attribute values are not part of it: they
 // are passed to each run.
 #include <chrono>
+#include <cstring>
 #include <unordered_map>
 
 #include "engine/trace/session_state.hpp"
@@ -20,7 +22,7 @@ struct SpanProgram {
   graph::Program program;
   std::vector<Tensor> bound;
   std::vector<Storage> kept;
-  std::vector<const Attrs*> runtime_attrs;  // by slot, pointing into the span's ops
+  std::vector<Attrs> runtime_attrs;  // by slot
   std::vector<int64_t> key;
 };
 
@@ -97,7 +99,7 @@ class SpanBuilder {
     // changes every step; values that never change stay constants the passes may use.
     if (!attrs_equal(op.attrs, rec.attrs)) {
       step.runtime_attrs = static_cast<int>(sp_.runtime_attrs.size());
-      sp_.runtime_attrs.push_back(&op.attrs);
+      sp_.runtime_attrs.push_back(op.attrs);
       sp_.key.push_back(kRuntimeAttrsMark - (pos - static_cast<int>(s_.span_begin)));
     }
     step.inputs.reserve(rec.inputs.size());
@@ -149,11 +151,6 @@ class SpanBuilder {
   std::unordered_map<const TensorImpl*, int> bound_value_;
 };
 
-void clear_pending_bound(State& s) {
-  for (const Storage& st : s.pending_bound) st->set_pending(false);
-  s.pending_bound.clear();
-}
-
 void evict_least_recently_used(State& s) {
   auto oldest = s.plans.begin();
   for (auto it = s.plans.begin(); it != s.plans.end(); ++it)
@@ -161,43 +158,125 @@ void evict_least_recently_used(State& s) {
   s.plans.erase(oldest);
 }
 
-}  // namespace
-
-void run_span(State& s) {
-  if (s.flushing) return;
-  if (s.span_begin >= s.ops.size()) {
-    clear_pending_bound(s);
-    return;
-  }
-  s.flushing = true;
-  struct Done {
-    State& s;
-    ~Done() {
-      s.flushing = false;
-      // The span has run: its inputs need not live any longer than Python keeps them.
-      for (size_t pos = s.span_begin; pos < s.ops.size(); ++pos) std::vector<Tensor>().swap(s.ops[pos].bound);
-      s.span_begin = s.ops.size();
-      clear_pending_bound(s);
-    }
-  } done{s};
-  SpanProgram sp = SpanBuilder(s, false).build();
+std::shared_ptr<PlanSlot> plan_for(State& s, SpanProgram& sp) {
   auto it = s.plans.find(sp.key);
   if (it == s.plans.end()) {
     sp = SpanBuilder(s, true).build();
     if (s.plans.size() >= State::kMaxPlans) evict_least_recently_used(s);
-    auto t0 = std::chrono::steady_clock::now();
-    graph::CompileOptions co;
-    co.fusion = s.options.fusion;
-    co.memory_planning = s.options.memory_planning;
-    graph::Program before = sp.program;
-    it = s.plans.emplace(sp.key, State::CachedPlan{std::move(before), graph::compile(std::move(sp.program), co)}).first;
+    auto slot = std::make_shared<PlanSlot>();
+    slot->before = std::move(sp.program);
+    slot->options.fusion = s.options.fusion;
+    slot->options.memory_planning = s.options.memory_planning;
+    it = s.plans.emplace(sp.key, State::CachedPlan{std::move(slot), 0}).first;
     s.stats.plans_compiled++;
-    s.stats.compile_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   it->second.last_use = ++s.flushes;
-  clear_pending_bound(s);
-  FreezeVersions counted_when_issued;
-  graph::run(it->second.plan, sp.bound, sp.kept, sp.runtime_attrs);
+  return it->second.slot;
+}
+
+// A copy of the bytes `t` reads, as a tensor of the same shape and strides.
+Tensor snapshot(const Tensor& t) {
+  int64_t extent = 1;
+  for (size_t d = 0; d < t.shape().size(); ++d) {
+    if (t.shape()[d] == 0) return t;
+    extent += (t.shape()[d] - 1) * t.strides()[d];
+  }
+  const size_t nbytes = static_cast<size_t>(extent) * t.itemsize();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<StorageImpl>(nbytes, t.device());
+  impl->shape = t.shape();
+  impl->strides = t.strides();
+  impl->dtype = t.dtype();
+  std::memcpy(impl->storage->data_unsynced(), static_cast<const char*>(t.storage()->data()) + t.offset() * t.itemsize(),
+              nbytes);
+  return Tensor(std::move(impl));
+}
+
+// Note [Memory numpy can reach]: Python may write a numpy array that a tensor borrows (or that
+// `.numpy()` handed out) at any moment, unseen. A queued span reads such bytes as they were when
+// its ops were issued, as eager would have: it reads a snapshot taken now. A span that writes them
+// is waited for at once, so Python never reads them half-updated.
+bool protect_host_visible(State& s, std::vector<Tensor>& bound) {
+  if (!s.executor->asynchronous()) return false;
+  bool writes_host_visible = false;
+  for (const Storage& st : s.pending_bound) writes_host_visible |= st->host_visible();
+  for (Tensor& t : bound) {
+    if (!t.storage()->host_visible() || t.storage()->pending()) continue;
+    bool written = false;
+    for (const Storage& st : s.pending_bound) written |= st == t.storage();
+    if (!written) t = snapshot(t);
+  }
+  return writes_host_visible;
+}
+
+void retire(State& s, const SpanJob& job) {
+  s.stats.spans_run++;
+  s.stats.compile_seconds += job.compile_seconds;
+  s.stats.graph_seconds += job.run_seconds;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void submit_span(State& s) {
+  // Finished jobs let go of their inputs here, on Python's thread (memory borrowed from numpy
+  // takes the GIL to be released).
+  while (!s.submitted.empty() && s.submitted.front()->done.load(std::memory_order_acquire) &&
+         !s.submitted.front()->error) {
+    retire(s, *s.submitted.front());
+    s.submitted.pop_front();
+  }
+  if (s.span_begin >= s.ops.size()) return;
+  SpanProgram sp = SpanBuilder(s, false).build();
+  auto job = std::make_shared<SpanJob>();
+  job->plan = plan_for(s, sp);
+  job->seq = s.next_seq++;
+  job->iteration = s.epoch;
+  job->num_ops = static_cast<int>(s.ops.size() - s.span_begin);
+  const bool wait_now = protect_host_visible(s, sp.bound);
+  job->bound = std::move(sp.bound);
+  job->kept.reserve(sp.kept.size());
+  for (const Storage& st : sp.kept) job->kept.push_back({st, st->nbytes(), st->device()});
+  job->runtime_attrs = std::move(sp.runtime_attrs);
+  // The span's inputs need not live any longer than Python keeps them: the job holds what it reads.
+  for (size_t pos = s.span_begin; pos < s.ops.size(); ++pos) std::vector<Tensor>().swap(s.ops[pos].bound);
+  s.span_begin = s.ops.size();
+  s.unsettled.insert(s.unsettled.end(), sp.kept.begin(), sp.kept.end());
+  s.unsettled.insert(s.unsettled.end(), s.pending_bound.begin(), s.pending_bound.end());
+  s.pending_bound.clear();
+  s.span_writes.clear();
+  s.submitted.push_back(job);
+  s.executor->submit(std::move(job));
+  if (wait_now) drain(s, "a span writes memory shared with numpy");
+}
+
+void drain(State& s, const char* why) {
+  if (s.submitted.empty() && s.unsettled.empty()) return;
+  if (!s.submitted.empty() && s.executor->asynchronous()) {
+    tell_sync(s, why);
+    const auto t0 = std::chrono::steady_clock::now();
+    wait_blocking([](void* e) { static_cast<SpanExecutor*>(e)->wait_all(); }, s.executor.get());
+    const double waited = seconds_since(t0);
+    s.stats.wait_seconds += waited;
+    SyncPoint& p = s.sync_points[{source_line(), why}];
+    p.count++;
+    p.seconds += waited;
+  }
+  // Every submitted job has run: what they wrote is readable, except where an error stopped a
+  // job before it allocated its outputs (those stay pending, and reading them says why).
+  for (const std::weak_ptr<StorageImpl>& weak : s.unsettled)
+    if (Storage st = weak.lock(); st && st->allocated()) st->set_pending(false);
+  s.unsettled.clear();
+  std::exception_ptr error;
+  for (const auto& job : s.submitted) {
+    retire(s, *job);
+    if (job->error && !error) error = job->error;
+  }
+  s.submitted.clear();
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace terra::trace::detail

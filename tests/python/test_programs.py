@@ -1,8 +1,10 @@
 """The program corpus (tests/programs/, see its README) run every way the suite compares:
-- replayed (`terra run --mode replay`) against eager (`terra run --mode eager`), per DESIGN.md §10:
-  with TERRA_FUSION=0 stdout identical and every saved array bitwise equal; with fusion on every
-  number in stdout and every array within 1e-5 relative (1e-6 absolute), the text around the
-  numbers identical;
+- co-executed (`terra run --mode coexec`) and replayed (`--mode replay`) against eager
+  (`terra run --mode eager`), per DESIGN.md §10: with TERRA_FUSION=0 stdout identical and every
+  saved array bitwise equal; with fusion on every number in stdout and every array within 1e-5
+  relative (1e-6 absolute), the text around the numbers identical;
+- co-executed with a forced divergence (TERRA_FORCE_DIVERGENCE=seed: a mismatch declared at a
+  random op of a random iteration), 100 seeds over the corpus, bitwise against eager;
 - eager against eager: the corpus itself is deterministic, so a replay mismatch is replay's fault;
 - under PyTorch 1.13 (/usr/bin/python3 with the real torch): every program is valid PyTorch and
   saves the same arrays (names, shapes, dtypes; the values differ with the random streams).
@@ -34,16 +36,23 @@ RTOL, ATOL = 1e-5, 1e-6
 
 TERRA_EAGER = [CLI, "run", "--mode", "eager", "--as-torch"]
 TERRA_REPLAY = [CLI, "run", "--mode", "replay", "--as-torch"]
+TERRA_COEXEC = [CLI, "run", "--mode", "coexec", "--as-torch"]
+FORCED_SEEDS = range(1, 101)
 # Each kind of run: the command in front of the program's path, and the environment it adds.
 KINDS = {
     "eager": (TERRA_EAGER, {}),
     "eager_again": (TERRA_EAGER, {}),
     "replay_unfused": (TERRA_REPLAY, {"TERRA_FUSION": "0"}),
     "replay_fused": (TERRA_REPLAY, {}),
+    "coexec_unfused": (TERRA_COEXEC, {"TERRA_FUSION": "0"}),
+    "coexec_fused": (TERRA_COEXEC, {}),
     "pytorch": ([PYTHON], {}),
 }
+for _seed in FORCED_SEEDS:
+    KINDS[f"forced_{_seed}"] = (TERRA_COEXEC, {"TERRA_FUSION": "0", "TERRA_FORCE_DIVERGENCE": str(_seed)})
 # Variables the runs set themselves, or that would change what they compute.
-CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS")
+CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS",
+               "TERRA_FORCE_DIVERGENCE", "TERRA_SPAN_OPS", "TERRA_STABLE_AFTER", "TERRA_MAX_PATHS")
 
 
 @dataclass
@@ -121,9 +130,12 @@ def runs(request, tmp_path_factory):
     wanted = {}  # a dict keeps the tests' order
     for item in request.session.items:
         kinds = getattr(getattr(item, "function", None), "run_kinds", ())
-        program = getattr(item, "callspec", None) and item.callspec.params.get("program")
-        if program:
-            wanted.update(dict.fromkeys((program, kind) for kind in kinds))
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if "program" in params:
+            wanted.update(dict.fromkeys((params["program"], kind) for kind in kinds))
+        elif "seed" in params:
+            program = forced_program(params["seed"])
+            wanted.update(dict.fromkeys([(program, "eager"), (program, f"forced_{params['seed']}")]))
     session_runs = Runs(list(wanted), tmp_path_factory.mktemp("programs"))
     yield session_runs
     session_runs.close()
@@ -209,20 +221,44 @@ def test_runs_under_pytorch(runs, program):
                              completed(runs.get(program, "pytorch")))
 
 
-@needs("eager", "replay_unfused")
+@needs("eager", "replay_unfused", "coexec_unfused")
+@pytest.mark.parametrize("kind", ["replay_unfused", "coexec_unfused"])
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_replay_without_fusion_is_bitwise_eager(runs, program):
-    replayed = completed(runs.get(program, "replay_unfused"))
-    assert_identical(completed(runs.get(program, "eager")), replayed)
-    assert_really_replayed(replayed)
+def test_without_fusion_is_bitwise_eager(runs, program, kind):
+    session = completed(runs.get(program, kind))
+    assert_identical(completed(runs.get(program, "eager")), session)
+    assert_really_replayed(session)
+    assert session.stats["coexecuted"] == kind.startswith("coexec"), "where the spans ran"
 
 
-@needs("eager", "replay_fused")
+@needs("eager", "replay_fused", "coexec_fused")
+@pytest.mark.parametrize("kind", ["replay_fused", "coexec_fused"])
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_replay_with_fusion_is_close_to_eager(runs, program):
-    replayed = completed(runs.get(program, "replay_fused"))
-    assert_close(completed(runs.get(program, "eager")), replayed)
-    assert_really_replayed(replayed)
+def test_with_fusion_is_close_to_eager(runs, program, kind):
+    session = completed(runs.get(program, kind))
+    assert_close(completed(runs.get(program, "eager")), session)
+    assert_really_replayed(session)
+
+
+def forced_program(seed):
+    return PROGRAMS[(seed * 13) % len(PROGRAMS)]  # 13 is prime to len(PROGRAMS) (checked below)
+
+
+def test_forced_runs_cover_the_corpus():
+    assert {forced_program(seed) for seed in FORCED_SEEDS} == set(PROGRAMS)
+
+
+@pytest.mark.parametrize("seed", FORCED_SEEDS)
+def test_forced_divergence_is_unobservable(runs, seed):
+    """A mismatch declared at a random op of one of the first replayed iterations (drawn from the
+    seed): the validated prefix runs, the rest of the iteration runs eagerly and is traced, and
+    nothing the program prints or saves changes (each run under the timeout: no hang)."""
+    program = forced_program(seed)
+    forced = completed(runs.get(program, f"forced_{seed}"))
+    assert_identical(completed(runs.get(program, "eager")), forced)
+    reasons = [f["reason"] for f in forced.stats["fallbacks"]]
+    if forced.stats["iterations_replayed"] >= 8:
+        assert any(r.startswith("forced divergence") for r in reasons), reasons
 
 
 def assert_really_replayed(run):
@@ -235,7 +271,7 @@ def recorded(stdout, weight):
 
 
 def test_comparisons_tell_rounding_from_real_differences():
-    """The comparisons themselves, on made-up runs (they must work before replay lands)."""
+    """The comparisons themselves, on made-up runs."""
     eager = recorded("step 0 loss 1.23456789\ncounts [2 3] lr 0.1\ntensor([0.5225])\n", [1.0, -2.0])
     rounded = recorded("step 0 loss 1.23456791\ncounts [2 3] lr 0.1\ntensor([0.5224])\n", [1.0, -2.0000002])
     assert_close(eager, rounded)

@@ -410,10 +410,14 @@ def test_replay_options_from_keywords_override_the_environment():
 
 def test_debug_stats_and_report():
     stats = terra.debug.stats()
-    assert set(stats) == {"iterations_eager", "iterations_traced", "iterations_replayed", "divergences",
-                          "ops_replayed", "plans_compiled", "compile_seconds", "fallbacks"}
-    assert isinstance(stats["fallbacks"], list)
-    assert all(isinstance(stats[k], int) for k in stats if k not in ("compile_seconds", "fallbacks"))
+    counts = {"iterations_eager", "iterations_traced", "iterations_replayed", "divergences", "ops_replayed",
+              "plans_compiled", "spans_run"}
+    seconds = {"compile_seconds", "graph_seconds", "wait_seconds", "session_seconds"}
+    assert set(stats) == counts | seconds | {"coexecuted", "fallbacks", "sync_points"}
+    assert isinstance(stats["fallbacks"], list) and isinstance(stats["sync_points"], list)
+    assert all(isinstance(stats[k], int) for k in counts)
+    assert all(isinstance(stats[k], float) for k in seconds)
+    assert stats["coexecuted"] is False
     assert isinstance(terra.debug.report(), str)
 
 

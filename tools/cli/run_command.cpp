@@ -45,8 +45,10 @@ const char* const kRunSummary =
     "  run [options] SCRIPT [ARGS...]\n"
     "                 run a Python program as __main__ under Terra, like python3 SCRIPT ARGS...\n"
     "                 options (before SCRIPT):\n"
-    "                   --mode eager|replay|coexec  execution mode (default eager; coexec has not landed)\n"
-    "                   --dump-graph DIR        with replay: write the TraceGraph and plans to DIR at exit\n"
+    "                   --mode coexec|eager|replay  execution mode (default coexec: co-executed)\n"
+    "                   --explain               at exit, report fallbacks, waits and compile times\n"
+    "                   --actor-trace FILE      write every actor message as Chrome Trace JSON\n"
+    "                   --dump-graph DIR        write the TraceGraph and plans to DIR at exit\n"
     "                   --device auto|cpu|cuda  device for Terra, exported as TERRA_DEVICE (default auto)\n"
     "                   --as-torch              `import torch` (and torch.nn, torch.optim, ...) is Terra\n";
 
@@ -60,13 +62,22 @@ const char* kRunUsage =
     "status is the program's. Everything after SCRIPT is passed to the program.\n"
     "\n"
     "options:\n"
-    "  --mode eager|replay|coexec\n"
-    "                          how Terra executes the program (default: eager). replay: the program\n"
-    "                          runs in a tracing session (its first iterations traced, later ones\n"
-    "                          replayed from compiled plans, synchronously), stopped when it exits;\n"
-    "                          TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION=0 set its options.\n"
-    "                          coexec: co-execution has not landed yet\n"
-    "  --dump-graph DIR        with --mode replay: write the TraceGraph (trace_graph.json,\n"
+    "  --mode coexec|eager|replay\n"
+    "                          how Terra executes the program (default: coexec). coexec: the first\n"
+    "                          iterations of the program's loop run eagerly and are traced; later\n"
+    "                          ones run on compiled plans on the graph actor's thread while Python\n"
+    "                          goes on, waiting only where it reads a value; a new path falls back\n"
+    "                          to eager and is learned. replay: the same, with the plans run\n"
+    "                          synchronously on Python's thread. eager: op by op, no session.\n"
+    "                          TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION=0, TERRA_SPAN_OPS\n"
+    "                          set the session's options.\n"
+    "  --explain               with coexec or replay: at exit, print to stderr the iterations run\n"
+    "                          eagerly, traced and co-executed, every fallback with its reason and\n"
+    "                          source line, the sync points ranked by the time Python waited there,\n"
+    "                          compile times, and time in Python against time in the graph\n"
+    "  --actor-trace FILE      with coexec or replay: record every actor message and state change\n"
+    "                          and write them to FILE as Chrome Trace Event JSON (open in Perfetto)\n"
+    "  --dump-graph DIR        with coexec or replay: write the TraceGraph (trace_graph.json,\n"
     "                          trace_graph.dot) and the compiled plans to DIR when the program exits\n"
     "                          (exported as TERRA_DUMP_GRAPH)\n"
     "  --device auto|cpu|cuda  the device Terra uses, exported to the program as TERRA_DEVICE\n"
@@ -79,8 +90,10 @@ const char* kRunUsage =
 enum class Mode { eager, replay, coexec };
 
 struct RunOptions {
-  Mode mode = Mode::eager;
+  Mode mode = Mode::coexec;
   std::optional<std::string> dump_dir;  // --dump-graph
+  bool explain = false;
+  std::optional<std::string> actor_trace;  // --actor-trace
   std::optional<std::string> device;  // unset: keep TERRA_DEVICE, or "auto"
   bool as_torch = false;
   std::string script;
@@ -122,6 +135,13 @@ std::optional<int> parse_run_args(int argc, char** args, RunOptions& opts) {
     }
     if (name == "--as-torch" && name == arg) {
       opts.as_torch = true;
+    } else if (name == "--explain" && name == arg) {
+      opts.explain = true;
+    } else if (name == "--actor-trace") {
+      std::string value;
+      if (!option_value(arg, name, argc, args, i, value) || value.empty())
+        return usage_error("--actor-trace needs a file to write");
+      opts.actor_trace = value;
     } else if (name == "--mode") {
       std::string value;
       if (!option_value(arg, name, argc, args, i, value)) {
@@ -162,12 +182,11 @@ std::optional<int> parse_run_args(int argc, char** args, RunOptions& opts) {
   }
   opts.script_args.assign(args + i + 1, args + argc);
 
-  if (opts.mode == Mode::coexec) {
-    return usage_error(
-        "--mode coexec is not available yet (co-execution has not landed); use --mode eager");
-  }
-  if (opts.dump_dir && opts.mode != Mode::replay) {
-    return usage_error("--dump-graph needs --mode replay (only a tracing session has a graph to dump)");
+  if (opts.mode == Mode::eager) {
+    // Only a session has a graph to dump, fallbacks to explain or actors to trace.
+    if (opts.dump_dir) return usage_error("--dump-graph needs --mode coexec or replay, not eager");
+    if (opts.explain) return usage_error("--explain needs --mode coexec or replay, not eager");
+    if (opts.actor_trace) return usage_error("--actor-trace needs --mode coexec or replay, not eager");
   }
   // Checked here so the message is terra's one line (Py_RunMain would name python3 instead).
   std::error_code ec;
@@ -254,11 +273,19 @@ int run_command(int argc, char** args) {
     std::cerr << "terra: could not start Python: " << e.what() << "\n";
     return 1;
   }
-  // `import torch` → terra (bindings/terra/_torch_alias.py); then the replay session, stopped by
-  // an atexit hook however the script ends (bindings/terra/_tracing.py).
-  const bool set_up = (!opts.as_torch || set_up_from_package("terra._torch_alias", "install", "--as-torch")) &&
-                      (opts.mode != Mode::replay ||
-                       set_up_from_package("terra._tracing", "replay_until_exit", "--mode replay"));
+  // `import torch` → terra (bindings/terra/_torch_alias.py); then the session, started when terra
+  // is imported and stopped by an atexit hook however the script ends (bindings/terra/_tracing.py).
+  if (opts.mode != Mode::eager) {
+    // The session starts when the program imports terra (bindings/terra/__init__.py reads this;
+    // --as-torch imports it right below), so a script that never does runs as plain Python,
+    // whatever state the package is in.
+    py::dict session;
+    session["mode"] = opts.mode == Mode::coexec ? "coexec" : "replay";
+    session["explain"] = opts.explain;
+    session["actor_trace"] = opts.actor_trace ? py::object(py::str(*opts.actor_trace)) : py::object(py::none());
+    py::module_::import("sys").attr("_terra_run_session") = session;
+  }
+  const bool set_up = !opts.as_torch || set_up_from_package("terra._torch_alias", "install", "--as-torch");
   if (!set_up) {
     Py_FinalizeEx();
     return 1;

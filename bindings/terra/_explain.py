@@ -1,0 +1,40 @@
+"""The --explain report (`terra run --explain`): what ran how, why Python had to wait, and why
+paths fell back, from the session's stats (terra.debug.stats())."""
+
+
+def _ms(seconds):
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def _share(part, whole):
+    return f"{100 * part / whole:.0f}%" if whole > 0 else "-"
+
+
+def explain_report(stats, max_sync_points=10):
+    mode = "co-executed" if stats["coexecuted"] else "replayed"
+    lines = ["", "terra --explain", "=" * 15]
+    lines.append(f"iterations: {stats['iterations_traced']} traced, {stats['iterations_replayed']} {mode}, "
+                 f"{stats['iterations_eager']} eager (outside the loop, or past the path bound)")
+    lines.append(f"ops {mode}: {stats['ops_replayed']} in {stats['spans_run']} spans")
+    fallbacks = stats["fallbacks"]
+    lines.append(f"fallbacks: {len(fallbacks)}")
+    for f in fallbacks:
+        lines.append(f"  iteration {f['iteration']}: {f['reason']}")
+        lines.append(f"      at {f['location']}")
+    syncs = stats["sync_points"]
+    waited = stats["wait_seconds"]
+    lines.append(f"sync points (where Python waited for the graph), most time first: {_ms(waited)} in all")
+    for p in syncs[:max_sync_points]:
+        lines.append(f"  {_ms(p['seconds']):>10}  x{p['count']:<6} {p['why']:<28} at {p['where']}")
+    if len(syncs) > max_sync_points:
+        rest = sum(p["seconds"] for p in syncs[max_sync_points:])
+        lines.append(f"  {_ms(rest):>10}  ({len(syncs) - max_sync_points} more places)")
+    lines.append(f"compilation: {stats['plans_compiled']} plans in {_ms(stats['compile_seconds'])}"
+                 + (" (on the graph actor, off Python's thread)" if stats["coexecuted"] else ""))
+    total = stats["session_seconds"]
+    graph = stats["graph_seconds"]
+    python = max(total - waited, 0.0)
+    lines.append(f"time: {total:.3f} s in the session; Python ran {python:.3f} s ({_share(python, total)}), "
+                 f"waited {waited:.3f} s ({_share(waited, total)}); the graph ran spans {graph:.3f} s "
+                 f"({_share(graph, total)})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+#include "engine/trace/span_job.hpp"
+
+#include <chrono>
+
+#include "engine/graph/executor.hpp"
+
+namespace terra::trace {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+void SpanJob::run() noexcept {
+  // Compiling (constant folding runs ops) and running read what earlier jobs wrote, as it is.
+  RunningDeferredWork reads_pending_inputs;
+  try {
+    if (!plan->plan) {
+      const auto t0 = std::chrono::steady_clock::now();
+      plan->plan = graph::compile(graph::Program(plan->before), plan->options);
+      compile_seconds = seconds_since(t0);
+    }
+    std::vector<const Attrs*> attrs;
+    attrs.reserve(runtime_attrs.size());
+    for (const Attrs& a : runtime_attrs) attrs.push_back(&a);
+    std::vector<Storage> outputs;
+    outputs.reserve(kept.size());
+    for (const Kept& k : kept) {
+      Storage st = k.storage.lock();
+      if (!st) st = std::make_shared<StorageImpl>(k.nbytes, k.device, StorageImpl::Deferred{});
+      outputs.push_back(std::move(st));
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    FreezeVersions counted_when_issued;
+    graph::run(*plan->plan, bound, outputs, attrs, /*settle_kept=*/false);
+    run_seconds = seconds_since(t0);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  done.store(true, std::memory_order_release);
+}
+
+}  // namespace terra::trace

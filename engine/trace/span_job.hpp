@@ -1,0 +1,75 @@
+// A validated span of replayed ops, packed to run anywhere: the plan (compiled on its first run),
+// the tensors bound to its inputs, the storages it writes for Python, and the floating-point
+// attributes of this run. Replay runs a job at once on Python's thread; co-execution queues it on
+// the graph actor (actors/graph_actor.hpp) and Python goes on (DESIGN.md §9).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/graph/compile.hpp"
+#include "engine/graph/plan.hpp"
+#include "engine/graph/program.hpp"
+
+namespace terra::trace {
+
+// One shape of span: the Program as built, and its plan once some run has compiled it. Shared by
+// the session's plan cache and the jobs queued with it; only the thread that runs jobs compiles.
+struct PlanSlot {
+  graph::Program before;
+  graph::CompileOptions options;
+  std::optional<graph::CompiledPlan> plan;
+};
+
+struct SpanJob {
+  uint64_t seq = 0;  // 1, 2, ... in issue order; jobs run in this order
+  uint32_t iteration = 0;
+  int num_ops = 0;
+  std::shared_ptr<PlanSlot> plan;
+  std::vector<Tensor> bound;
+  // Held weakly: a reference of the engine's must not change what Python sees (autograd keeps a
+  // gradient's buffer as .grad only when nothing else holds it). One nobody holds any more when
+  // the job runs is written to a scratch storage instead.
+  struct Kept {
+    std::weak_ptr<StorageImpl> storage;
+    size_t nbytes = 0;
+    Device device;
+  };
+  std::vector<Kept> kept;
+  std::vector<Attrs> runtime_attrs;  // copies: the ops they came from may be gone when it runs
+
+  // Written by the thread that ran it, read by Python's thread once `done` is seen.
+  std::atomic<bool> done{false};
+  std::exception_ptr error;
+  double compile_seconds = 0;
+  double run_seconds = 0;
+
+  // Compiles the plan if no run did yet, then runs it. Never throws: an error is kept in `error`
+  // (raised on Python's thread at the next sync point, DESIGN.md §11).
+  void run() noexcept;
+};
+
+// Where jobs run. Jobs run one at a time in submission order.
+class SpanExecutor {
+ public:
+  virtual ~SpanExecutor() = default;
+  virtual void submit(std::shared_ptr<SpanJob> job) = 0;
+  // Returns once every job submitted so far has run (or this executor is shut down with jobs
+  // left: they are marked done with an error).
+  virtual void wait_all() = 0;
+  // Whether jobs run on another thread (co-execution) or at submit (replay).
+  virtual bool asynchronous() const = 0;
+};
+
+// Runs each job at submit, on the caller's thread.
+class InlineExecutor final : public SpanExecutor {
+ public:
+  void submit(std::shared_ptr<SpanJob> job) override { job->run(); }
+  void wait_all() override {}
+  bool asynchronous() const override { return false; }
+};
+
+}  // namespace terra::trace
