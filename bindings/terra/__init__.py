@@ -33,7 +33,7 @@ from ._functions import __all__ as _functions_all  # noqa: E402
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
-from ._tracing import replay, step  # noqa: E402
+from ._tracing import coexec, replay, step  # noqa: E402
 from . import autograd, cuda, random, serialization, backends, accelerator, debug  # noqa: E402
 
 def _import_libraries():
