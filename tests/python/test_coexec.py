@@ -260,6 +260,17 @@ def test_explain_reports_iterations_fallbacks_sync_points_and_time(cli, tmp_path
                      r"\(\d+%\); the graph ran spans \d+\.\d+ s \(\d+%\)$", report, re.M), report
 
 
+def test_explain_counts_every_iteration_of_the_loop(cli, tmp_path):
+    """20 passes through the loop: each is counted traced, co-executed or eager (the first pass,
+    before the hot loop is known, as eager: session.hpp's iterations_eager)."""
+    script = write_program(tmp_path, DIVERGING)
+    coexecuted = run_program(script, "coexec", "--explain")
+    assert coexecuted.returncode == 0, coexecuted.stderr
+    stats = coexecuted.stats
+    counted = stats["iterations_traced"] + stats["iterations_replayed"] + stats["iterations_eager"]
+    assert counted == 20, coexecuted.stderr
+
+
 def test_actor_trace_is_chrome_trace_json_with_both_lanes(cli, tmp_path):
     script = write_program(tmp_path, DIVERGING)
     trace_path = tmp_path / "trace.json"
@@ -503,6 +514,15 @@ def test_a_kernel_error_is_raised_at_the_next_sync_point(embedding_error):
     # the innermost frame of the user's: where Python next waited for the graph
     frames = re.findall(r'File "(.*)", line (\d+)', coexecuted.stderr)
     assert frames[-1] == (str(script), str(line_of(script, "# the fetch"))), coexecuted.stderr
+
+
+def test_a_kernel_error_names_the_source_line_of_the_op(embedding_error):
+    """DESIGN.md §11: raised at the next sync point, pointing at the op's source line (eager's
+    traceback has it as a frame; the co-executed one must name it too)."""
+    script, eager, coexecuted = embedding_error
+    lookup = line_of(script, "# the lookup")
+    assert re.search(rf'File "{re.escape(str(script))}", line {lookup}\b', eager.stderr)
+    assert re.search(rf'prog\.py(", line |:){lookup}\b', coexecuted.stderr), coexecuted.stderr
 
 
 def test_a_kernel_error_caught_in_the_loop_leaves_training_as_eager(cli, tmp_path):
