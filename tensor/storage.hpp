@@ -78,8 +78,10 @@ class StorageImpl {
   bool allocated() const { return data_ != nullptr || nbytes_ == 0; }
   // Memory Python can reach without Terra seeing it: borrowed from a numpy array, or handed to one
   // (`.numpy()`). Co-execution never lets a span read such bytes late or write them unseen.
-  bool host_visible() const { return (allocator_ == nullptr && data_ != nullptr) || exported_.load(std::memory_order_relaxed); }
-  void mark_exported() { exported_.store(true, std::memory_order_relaxed); }
+  bool host_visible() const { return (allocator_ == nullptr && data_ != nullptr) || exports_.load(std::memory_order_relaxed) > 0; }
+  // A numpy array over these bytes was made / is gone (counted: several may be alive).
+  void add_export() { exports_.fetch_add(1, std::memory_order_relaxed); }
+  void drop_export() { exports_.fetch_sub(1, std::memory_order_relaxed); }
   // Gets memory for a deferred storage (a no-op when it has some).
   void allocate();
 
@@ -93,7 +95,7 @@ class StorageImpl {
   std::function<void()> release_;
   std::atomic<uint32_t> version_{0};
   std::atomic<bool> pending_{false};
-  std::atomic<bool> exported_{false};
+  std::atomic<int> exports_{0};
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

@@ -46,9 +46,13 @@ py::array to_numpy(const TensorPtr& impl, bool force) {
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * static_cast<py::ssize_t>(t.itemsize()));
   // The array keeps the storage alive through a capsule owning a reference to it.
-  t.storage()->mark_exported();
+  t.storage()->add_export();
   auto* keep = new Storage(t.storage());
-  py::capsule owner(keep, [](void* p) { delete static_cast<Storage*>(p); });
+  py::capsule owner(keep, [](void* p) {
+    auto* storage = static_cast<Storage*>(p);
+    (*storage)->drop_export();
+    delete storage;
+  });
   return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), owner);
 }
 

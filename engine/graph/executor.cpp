@@ -165,8 +165,13 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
     for (; allocated < to_allocate.size() && to_allocate[allocated].first <= static_cast<int>(i); ++allocated)
       to_allocate[allocated].second->allocate();
     const Kernel& k = plan.schedule[i];
-    if (k.group >= 0) state.group(plan.groups[k.group]);
-    else state.step(plan.program.steps[k.step]);
+    try {
+      if (k.group >= 0) state.group(plan.groups[k.group]);
+      else state.step(plan.program.steps[k.step]);
+    } catch (const Error& e) {
+      const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
+      throw StepError(e, failed.location);
+    }
   }
   for (; allocated < to_allocate.size(); ++allocated) to_allocate[allocated].second->allocate();
 }

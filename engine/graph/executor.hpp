@@ -9,6 +9,13 @@
 
 namespace terra::graph {
 
+// A kernel's error inside a run, with the location key of the op call whose step failed (the
+// session turns it into the user's source line).
+struct StepError : Error {
+  StepError(const Error& e, uint64_t call_location) : Error(e), location(call_location) {}
+  uint64_t location;
+};
+
 // `bound`: the tensors bound to the program's inputs, in binding order; `kept`: the pending
 // storages of the Kept buffers, by slot. Each kept storage is allocated when the run first touches
 // it, then written; with `settle_kept` it is marked not pending before the run (a caller whose

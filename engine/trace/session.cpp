@@ -1,6 +1,7 @@
 #include "engine/trace/session.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -277,6 +278,8 @@ uint64_t locate(State& s) {
   Location loc = g_provider ? g_provider() : Location{};
   if (loc.new_iteration) {
     if (s.mode != IterationMode::Outside) end(s);
+    // The first pass through the loop ran before the loop was known (found at its backward()).
+    else if (!std::exchange(s.loop_seen, true)) s.stats.iterations_eager++;
     begin(s);
   }
   uint64_t key = loc.key;

@@ -50,6 +50,7 @@ struct State {
   TraceGraph graph;
   Stats stats;
   IterationMode mode = IterationMode::Outside;
+  bool loop_seen = false;  // the location provider has reported an iteration boundary
   uint32_t epoch = 0;
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters
   // Externals of the current iteration, by storage, in order of first use (InputSource::alias).

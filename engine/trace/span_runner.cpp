@@ -12,6 +12,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "engine/graph/executor.hpp"
 #include "engine/trace/session_state.hpp"
 
 namespace terra::trace::detail {
@@ -215,6 +216,18 @@ void retire(State& s, const SpanJob& job) {
   s.stats.graph_seconds += job.run_seconds;
 }
 
+// DESIGN.md §11: an error found while a span ran surfaces where Python syncs, naming the op's
+// own source line.
+[[noreturn]] void raise_from_span(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const graph::StepError& e) {
+    throw Error(e.kind(), e.message() + " [the op was called at " + describe(e.location) +
+                              "; its deferred work ran later, so the error is raised here]",
+                e.op());
+  }
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -276,7 +289,7 @@ void drain(State& s, const char* why) {
     if (job->error && !error) error = job->error;
   }
   s.submitted.clear();
-  if (error) std::rethrow_exception(error);
+  if (error) raise_from_span(error);
 }
 
 }  // namespace terra::trace::detail
