@@ -3,14 +3,20 @@
 #include <caf/all.hpp>
 #include <string>
 
+#include "actors/blocking_ring.hpp"
 #include "actors/parking_spot.hpp"
-
-// Spans travel between threads of one process only: never serialized.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<terra::trace::SpanJob>)
 
 namespace terra::actors {
 
+// Note [Spans on a ring]: spans travel from the interpreter to the graph actor on a lock-free
+// ring, like op events, not in CAF messages: a CAF message wakes a sleeping detached actor through
+// a condition variable every time, and on these two-core machines the wake-ups of one span per
+// iteration cost more than short spans take to run. The ring's consumer spins briefly before it
+// sleeps, so spans issued back to back find it awake. CAF owns the actor's thread and lifetime.
 struct GraphActor::Shared {
+  explicit Shared(size_t capacity) : spans(capacity) {}
+  // Raw pointers: the session keeps every job it submitted until the job has run.
+  BlockingRing<trace::SpanJob*> spans;
   std::atomic<uint64_t> completed{0};
   ParkingSpot finished;  // the interpreter waits here for `completed`
 };
@@ -18,7 +24,6 @@ struct GraphActor::Shared {
 struct GraphActor::System {
   caf::actor_system_config config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor actor;
 };
 
 ActorId interpreter_lane() {
@@ -33,6 +38,8 @@ ActorId graph_lane() {
 
 namespace {
 
+constexpr size_t kRingCapacity = 1024;  // spans in flight before the interpreter waits for room
+
 void run_traced(trace::SpanJob& job) {
   const ActorId lane = graph_lane();
   record(lane, TraceKind::MessageReceived, job.iteration, static_cast<uint32_t>(job.seq), "span", job.seq);
@@ -45,32 +52,29 @@ void run_traced(trace::SpanJob& job) {
   record(lane, TraceKind::WorkEnd, job.iteration, static_cast<uint32_t>(job.seq), job.error ? "failed" : "");
 }
 
-caf::behavior graph_behavior(caf::event_based_actor*, std::shared_ptr<GraphActor::Shared> shared) {
-  return {
-      [shared](const std::shared_ptr<trace::SpanJob>& job) {
-        run_traced(*job);
-        shared->completed.fetch_add(1, std::memory_order_acq_rel);
-        shared->finished.notify();
-      },
-  };
+void graph_loop(caf::blocking_actor*, std::shared_ptr<GraphActor::Shared> shared) {
+  trace::SpanJob* job = nullptr;
+  while (shared->spans.pop(job)) {
+    run_traced(*job);
+    shared->completed.fetch_add(1, std::memory_order_acq_rel);
+    shared->finished.notify();
+  }
 }
 
 }  // namespace
 
-GraphActor::GraphActor() : system_(std::make_unique<System>()), shared_(std::make_shared<Shared>()) {
-  // Event-based actors other than this one do not exist; the detached graph actor has a thread of
-  // its own, so the scheduler needs only one.
+GraphActor::GraphActor() : system_(std::make_unique<System>()), shared_(std::make_shared<Shared>(kRingCapacity)) {
+  // The detached graph actor has a thread of its own; no other actor needs the scheduler's.
   system_->config.set("scheduler.max-threads", 1);
   system_->system = std::make_unique<caf::actor_system>(system_->config);
-  system_->actor = system_->system->spawn<caf::detached>(graph_behavior, shared_);
+  system_->system->spawn<caf::detached>(graph_loop, shared_);
   interpreter_lane();
   graph_lane();
 }
 
 GraphActor::~GraphActor() {
   wait_all();
-  caf::anon_send_exit(system_->actor, caf::exit_reason::user_shutdown);
-  system_->actor = nullptr;
+  shared_->spans.close();  // the actor's loop ends, and with it the actor
   system_->system->await_all_actors_done();
 }
 
@@ -78,7 +82,7 @@ void GraphActor::submit(std::shared_ptr<trace::SpanJob> job) {
   ++submitted_;
   record(interpreter_lane(), TraceKind::MessageSent, job->iteration, static_cast<uint32_t>(job->seq), "span",
          job->seq);
-  caf::anon_send(system_->actor, std::move(job));
+  shared_->spans.push(job.get());
 }
 
 void GraphActor::wait_all() {

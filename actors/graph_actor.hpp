@@ -1,8 +1,9 @@
 // The graph actor (DESIGN.md §9): runs the spans the interpreter hands over, one at a time in the
-// order they were issued, on its own thread, while Python goes on issuing ops. Spans come as CAF
-// messages (one per span, not per op); a plan seen for the first time is compiled here, off
-// Python's thread. Python never asks the actor anything: a fetch waits on the completion counter
-// (spin briefly, then sleep), with the GIL let go by the session's blocking call.
+// order they were issued, on its own thread (a detached CAF actor), while Python goes on issuing
+// ops. Spans come on a lock-free ring (Note [Spans on a ring] in graph_actor.cpp); a plan seen for
+// the first time is compiled here, off Python's thread. Python never asks the actor anything: a
+// fetch waits on the completion counter (spin briefly, then sleep), with the GIL let go by the
+// session's blocking call.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -20,6 +21,7 @@ class GraphActor final : public trace::SpanExecutor {
   GraphActor(const GraphActor&) = delete;
   GraphActor& operator=(const GraphActor&) = delete;
 
+  // The caller keeps `job` alive until it has run (the session does, until it drains).
   void submit(std::shared_ptr<trace::SpanJob> job) override;
   void wait_all() override;
   bool asynchronous() const override { return true; }
