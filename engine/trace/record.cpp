@@ -234,6 +234,21 @@ bool Record::same_node(const Record& o) const {
   return true;
 }
 
+bool Record::same_node_as_call(const OpDef& call_op, CallForm call_form, const Attrs& call_attrs,
+                               uint64_t call_location, const std::vector<InputSource>& sources,
+                               const std::vector<Tensor>& call_inputs) const {
+  if (op != &call_op || form != call_form || location != call_location || inputs != sources) return false;
+  if (input_metas.size() != call_inputs.size() || !same_identity_attrs(attrs, call_attrs)) return false;
+  for (size_t i = 0; i < call_inputs.size(); ++i) {
+    const std::optional<ValueMeta>& m = input_metas[i];
+    const Tensor& t = call_inputs[i];
+    if (m.has_value() != t.defined()) return false;
+    if (m && (m->shape != t.shape() || m->strides != t.strides() || m->dtype != t.dtype() || m->device != t.device()))
+      return false;
+  }
+  return true;
+}
+
 std::string Record::str() const {
   std::ostringstream os;
   os << (op ? op->name() : std::string("?"));

@@ -89,6 +89,11 @@ struct Record {
   void finish_key();
   // The same node of a TraceGraph (compares key first, then every field of the identity).
   bool same_node(const Record& other) const;
+  // Whether a call would make a Record that is the same node as this one: what same_node
+  // compares, read straight from the call (`sources`: its inputs as classified), so that matching
+  // a replayed call builds nothing.
+  bool same_node_as_call(const OpDef& call_op, CallForm call_form, const Attrs& call_attrs, uint64_t call_location,
+                         const std::vector<InputSource>& sources, const std::vector<Tensor>& call_inputs) const;
   // "add(float32[2, 3] <- #3.0, float32[3] <- param@0) at model.py:12", for dumps and messages.
   std::string str() const;
 };

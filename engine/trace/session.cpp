@@ -332,29 +332,42 @@ void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
   }
 }
 
-// Matches a call against the TraceGraph; on a mismatch the iteration diverges and -1 comes back.
-int match(State& s, const Record& r) {
-  int node = s.graph.find_child(s.cursor, r);
-  if (node >= 0 && static_cast<int>(s.ops.size()) == s.forced_op) {
+// Matches a call against the children of the cursor without writing it down (the hot path of
+// replay); on a mismatch the Record is built for the message, the iteration diverges and -1 comes
+// back.
+int match(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
+          uint64_t location) {
+  s.call_sources.clear();
+  const int pos = next_position(s);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    s.call_sources.push_back(classify(s, inputs[i], pos * 64 + static_cast<int>(std::min<size_t>(i, 63))));
+  int node = -1;
+  for (int child : s.graph.children(s.cursor))
+    if (s.graph.record(child).same_node_as_call(op, form, attrs, location, s.call_sources, inputs)) {
+      node = child;
+      break;
+    }
+  if (node >= 0 && pos == s.forced_op) {
     s.forced_op = -1;
     s.forced_done = true;
-    diverge(s, "forced divergence (TERRA_FORCE_DIVERGENCE) at " + r.str(), r.location);
+    diverge(s, "forced divergence (TERRA_FORCE_DIVERGENCE) at " + s.graph.record(node).str(), location);
     return -1;
   }
-  if (node < 0) diverge(s, mismatch_reason(s, r), r.location);
+  if (node < 0) diverge(s, mismatch_reason(s, describe_call(s, op, form, inputs, attrs, location)), location);
   return node;
 }
 
-void push_replayed(State& s, int node, const Record& r, const std::vector<Tensor>& inputs,
+void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Tensor>& inputs,
                    const std::vector<Tensor>& outputs, bool ran_eagerly) {
   const int pos = static_cast<int>(s.ops.size());
+  const Record& rec = s.graph.record(node);
   ReplayOp op;
   op.node = node;
-  op.attrs = r.attrs;
+  if (!attrs_equal(attrs, rec.attrs)) op.attrs = attrs;
   op.ran_eagerly = ran_eagerly;
   op.bound.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const InputSource& src = r.inputs[i];
+    const InputSource& src = rec.inputs[i];
     if (src.kind == SourceKind::None) continue;
     if (src.kind != SourceKind::Internal || src.record < static_cast<int>(s.span_begin)) op.bound[i] = inputs[i];
   }
@@ -431,18 +444,18 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
       }
     }
     settle_external_inputs(s, inputs);
-    Record r = describe_call(s, op, form, inputs, attrs, location);
-    int node = match(s, r);
+    int node = match(s, op, form, inputs, attrs, location);
     if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
         !same_outputs(inf, s.graph.record(node))) {
-      diverge(s, "outputs changed with an attribute: " + r.str(), location);
+      diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
+              location);
       node = -1;
     }
     if (node >= 0) {
       if (data_dependent(op, inputs, attrs)) {
         flush(s, "data-dependent op");
         std::vector<Tensor> outs = run_eagerly(op, inputs, std::move(attrs));
-        push_replayed(s, node, r, inputs, outs, true);
+        push_replayed(s, node, attrs, inputs, outs, true);
         return outs;
       }
       std::vector<Tensor> outs;
@@ -461,7 +474,7 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
         autograd::record_inplace(op, inputs, attrs);
       else if (grad && form == CallForm::Functional)
         autograd::record(op, inputs, attrs, outs);
-      push_replayed(s, node, r, inputs, outs, false);
+      push_replayed(s, node, attrs, inputs, outs, false);
       return outs;
     }
   }
@@ -479,7 +492,6 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
   }
   if (s.mode == IterationMode::Replaying) {
     settle_external_inputs(s, inputs);
-    Record r = describe_call(s, op, CallForm::InPlace, inputs, attrs, location);
     // The checks dispatch_out would make, so errors come at the call as in eager mode.
     Inferred inf = check_call(op, inputs, attrs);
     const Tensor& self = inputs[0];
@@ -488,11 +500,11 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
                 shape_str(inf.outputs[0].shape));
     TERRA_CHECK(can_cast(inf.outputs[0].dtype, self.dtype()), Runtime, op.name(), "_: result type ",
                 dtype_name(inf.outputs[0].dtype), " can't be cast to the desired output type ", dtype_name(self.dtype()));
-    const int node = match(s, r);
+    const int node = match(s, op, CallForm::InPlace, inputs, attrs, location);
     if (node >= 0) {
       mark_written(s, self);
       self.bump_version();
-      push_replayed(s, node, r, inputs, {self}, false);
+      push_replayed(s, node, attrs, inputs, {self}, false);
       return self;
     }
   }
@@ -521,14 +533,13 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
   all.insert(all.end(), outs.begin(), outs.end());
   if (s.mode == IterationMode::Replaying) {
     settle_external_inputs(s, all);
-    Record r = describe_call(s, op, CallForm::Out, all, attrs, location);
-    const int node = match(s, r);
+    const int node = match(s, op, CallForm::Out, all, attrs, location);
     if (node >= 0) {
       for (const Tensor& o : outs) {
         mark_written(s, o);
         o.bump_version();
       }
-      push_replayed(s, node, r, all, outs, false);
+      push_replayed(s, node, attrs, all, outs, false);
       return;
     }
   }

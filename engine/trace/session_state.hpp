@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,7 +33,7 @@ enum class IterationMode {
 // An op of the iteration being replayed.
 struct ReplayOp {
   int node = -1;  // the TraceGraph node it matched
-  Attrs attrs;    // as called: floating-point values may differ from the node's
+  std::optional<Attrs> attrs;  // as called, when they differ from the node's (runtime attributes)
   // Per input, the tensor itself when the plan must take it as given: externals and outputs of
   // ops that ran in an earlier span (held, so they outlive Python's references).
   std::vector<Tensor> bound;
@@ -57,6 +58,7 @@ struct State {
   std::unordered_map<const StorageImpl*, std::pair<std::weak_ptr<StorageImpl>, int>> external_class;
 
   Trace trace;  // Tracing: the records so far
+  std::vector<InputSource> call_sources;  // Replaying: the current call's inputs, classified
 
   int cursor = 0;                      // Replaying: the last matched node
   std::vector<ReplayOp> ops;           // Replaying: this iteration's ops so far

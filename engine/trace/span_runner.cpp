@@ -98,9 +98,9 @@ class SpanBuilder {
     // Floating-point attributes whose values differ from the traced ones (Note [Runtime
     // attributes] in record.cpp) are passed to each run, so one plan serves a learning rate that
     // changes every step; values that never change stay constants the passes may use.
-    if (!attrs_equal(op.attrs, rec.attrs)) {
+    if (op.attrs) {
       step.runtime_attrs = static_cast<int>(sp_.runtime_attrs.size());
-      sp_.runtime_attrs.push_back(op.attrs);
+      sp_.runtime_attrs.push_back(*op.attrs);
       sp_.key.push_back(kRuntimeAttrsMark - (pos - static_cast<int>(s_.span_begin)));
     }
     step.inputs.reserve(rec.inputs.size());
