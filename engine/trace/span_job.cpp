@@ -15,7 +15,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 void SpanJob::run() noexcept {
   // Compiling (constant folding runs ops) and running read what earlier jobs wrote, as it is.
   RunningDeferredWork reads_pending_inputs;
+  if (const std::shared_ptr<const SpanJob> before = std::move(previous); before && before->error) {
+    error = before->error;
+    done.store(true, std::memory_order_release);
+    return;
+  }
   try {
+    for (const Tensor& t : bound)
+      TERRA_CHECK(t.storage()->allocated(), Runtime,
+                  "a tensor this computation reads was never computed (an earlier error stopped its computation)");
     if (!plan->plan) {
       const auto t0 = std::chrono::steady_clock::now();
       plan->plan = graph::compile(graph::Program(plan->before), plan->options);

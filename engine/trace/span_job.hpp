@@ -40,6 +40,11 @@ struct SpanJob {
   };
   std::vector<Kept> kept;
   std::vector<Attrs> runtime_attrs;  // copies: the ops they came from may be gone when it runs
+  // The job issued just before this one, held until this one runs. When it failed (or was skipped
+  // for a failure before it), this one is skipped with the same error: eager execution never got
+  // past the failing op, so nothing issued after it may run (its in-place updates would land, and
+  // it may read outputs the failed job never wrote).
+  std::shared_ptr<const SpanJob> previous;
 
   // Written by the thread that ran it, read by Python's thread once `done` is seen.
   std::atomic<bool> done{false};
@@ -48,7 +53,8 @@ struct SpanJob {
   double run_seconds = 0;
 
   // Compiles the plan if no run did yet, then runs it. Never throws: an error is kept in `error`
-  // (raised on Python's thread at the next sync point, DESIGN.md §11).
+  // (raised on Python's thread at the next sync point, DESIGN.md §11). An input whose deferred
+  // computation never ran (its job failed before a sync raised the error) is an error too.
   void run() noexcept;
 };
 

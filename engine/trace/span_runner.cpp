@@ -261,6 +261,7 @@ void submit_span(State& s) {
   s.unsettled.insert(s.unsettled.end(), s.pending_bound.begin(), s.pending_bound.end());
   s.pending_bound.clear();
   s.span_writes.clear();
+  if (!s.submitted.empty()) job->previous = s.submitted.back();
   s.submitted.push_back(job);
   s.executor->submit(std::move(job));
   if (wait_now) drain(s, "a span writes memory shared with numpy");

@@ -2,33 +2,11 @@
 // DESIGN.md §10 for synchronous replay: a training step run eagerly and run under a session
 // (traced, then replayed from compiled plans, with divergences) ends with the same parameters and
 // reads the same values, bitwise with fusion off and within 1e-5 with fusion on.
-#include "../helpers.hpp"
-#include "engine/autograd/autograd_meta.hpp"
-#include "engine/autograd/backward.hpp"
-#include "engine/autograd/grad_mode.hpp"
-#include "engine/trace/session.hpp"
 #include "engine/trace/session_state.hpp"
+#include "training_loop.hpp"
 
 namespace terra::test {
 namespace {
-
-// Location keys as the Python frames would give them: the test says which "line" it is on.
-thread_local uint64_t current_line = 0;
-trace::Location test_location() { return {current_line, false}; }
-void at(uint64_t line) { current_line = line; }
-
-struct Session {
-  explicit Session(bool fusion) {
-    trace::Options o;
-    o.fusion = fusion;
-    trace::set_location_provider(&test_location);
-    trace::start(o);
-  }
-  ~Session() {
-    trace::stop();
-    trace::set_location_provider(nullptr);
-  }
-};
 
 struct Model {
   Tensor w, b;
@@ -53,20 +31,11 @@ double train_step(Model& m, int iteration, bool detour) {
     at(3);
     h = call1("mul", {h, h});
   }
-  at(4);
-  Tensor d = call1("sub", {h, y});
-  at(5);
-  Tensor loss = call1("mean", {call1("mul", {d, d})});
+  Tensor loss = mse(h, y, 4);
   const double read = get(loss, 0);  // Python reading loss.item(): a sync point
   at(6);
   autograd::backward({loss}, {}, false, false);
-  GradModeGuard no_grad(false);
-  for (Tensor* p : {&m.w, &m.b}) {
-    at(7);
-    // A learning rate that changes every step: a runtime attribute, bound per run.
-    call_inplace("add", {*p, autograd::grad(*p)}, {{"alpha", -0.1 / (1 + 0.1 * iteration)}});
-    autograd::set_grad(*p, Tensor());
-  }
+  sgd_step({m.w, m.b}, iteration, 7);
   return read;
 }
 
@@ -98,26 +67,11 @@ Run run_steps(int iterations, const std::vector<int>& detours, bool session, boo
   return r;
 }
 
-// Every element of a parameter: equal when rtol is 0, else within rtol (1e-7 absolute floor).
-void require_close(const Tensor& eager, const Tensor& replayed, double rtol, const char* name) {
-  std::vector<double> e = values(eager), r = values(replayed);
-  for (size_t i = 0; i < e.size(); ++i) {
-    INFO(name << "[" << i << "]");
-    if (rtol == 0)
-      CHECK(e[i] == r[i]);
-    else
-      CHECK(r[i] == Approx(e[i]).epsilon(rtol).margin(1e-7));
-  }
-}
-
 void require_same(const Run& eager, const Run& replayed, double rtol) {
   REQUIRE(eager.reads.size() == replayed.reads.size());
   for (size_t i = 0; i < eager.reads.size(); ++i) {
     INFO("read " << i);
-    if (rtol == 0)
-      CHECK(eager.reads[i] == replayed.reads[i]);
-    else
-      CHECK(replayed.reads[i] == Approx(eager.reads[i]).epsilon(rtol));
+    check_close(replayed.reads[i], eager.reads[i], rtol);
   }
   require_close(eager.model.w, replayed.model.w, rtol, "w");
   require_close(eager.model.b, replayed.model.b, rtol, "b");
