@@ -1,7 +1,9 @@
 #include "actors/graph_actor.hpp"
 
 #include <caf/all.hpp>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "actors/blocking_ring.hpp"
 #include "actors/parking_spot.hpp"
@@ -13,12 +15,24 @@ namespace terra::actors {
 // a condition variable every time, and on these two-core machines the wake-ups of one span per
 // iteration cost more than short spans take to run. The ring's consumer spins briefly before it
 // sleeps, so spans issued back to back find it awake. CAF owns the actor's thread and lifetime.
+//
+// Note [The waiter runs it]: when the interpreter must wait for a span the actor has not started
+// (a fetch right after the span was handed over, the common case of a loop that reads its loss
+// every step), it claims the span and runs it itself: waking the actor and then waiting for it
+// would cost two thread hand-offs for nothing. Spans still run one at a time in issue order: the
+// interpreter claims them oldest first, and the actor, finding a span claimed, waits for it to be
+// done before it takes the next.
+//
+// Jobs the actor is done with go back to the interpreter (`retired`), which lets go of them on
+// its own thread: a job may hold the last reference to memory borrowed from numpy, whose release
+// takes the GIL.
 struct GraphActor::Shared {
   explicit Shared(size_t capacity) : spans(capacity) {}
-  // Raw pointers: the session keeps every job it submitted until the job has run.
-  BlockingRing<trace::SpanJob*> spans;
-  std::atomic<uint64_t> completed{0};
-  ParkingSpot finished;  // the interpreter waits here for `completed`
+  BlockingRing<std::shared_ptr<trace::SpanJob>> spans;
+  ParkingSpot finished;         // the interpreter waits here for a job the actor runs
+  ParkingSpot stolen_finished;  // the actor waits here for a job the interpreter runs
+  std::mutex retired_mutex;
+  std::vector<std::shared_ptr<trace::SpanJob>> retired;
 };
 
 struct GraphActor::System {
@@ -40,9 +54,7 @@ namespace {
 
 constexpr size_t kRingCapacity = 1024;  // spans in flight before the interpreter waits for room
 
-void run_traced(trace::SpanJob& job) {
-  const ActorId lane = graph_lane();
-  record(lane, TraceKind::MessageReceived, job.iteration, static_cast<uint32_t>(job.seq), "span", job.seq);
+void run_traced(trace::SpanJob& job, ActorId lane) {
   if (recording()) {
     const bool compiles = !job.plan->plan;
     const std::string what = (compiles ? "compile+run " : "run ") + std::to_string(job.num_ops) + " ops";
@@ -52,12 +64,21 @@ void run_traced(trace::SpanJob& job) {
   record(lane, TraceKind::WorkEnd, job.iteration, static_cast<uint32_t>(job.seq), job.error ? "failed" : "");
 }
 
+bool is_done(const trace::SpanJob& job) { return job.done.load(std::memory_order_acquire); }
+
 void graph_loop(caf::blocking_actor*, std::shared_ptr<GraphActor::Shared> shared) {
-  trace::SpanJob* job = nullptr;
+  std::shared_ptr<trace::SpanJob> job;
   while (shared->spans.pop(job)) {
-    run_traced(*job);
-    shared->completed.fetch_add(1, std::memory_order_acq_rel);
-    shared->finished.notify();
+    record(graph_lane(), TraceKind::MessageReceived, job->iteration, static_cast<uint32_t>(job->seq), "span",
+           job->seq);
+    if (job->claim()) {
+      run_traced(*job, graph_lane());
+      shared->finished.notify();
+    } else {
+      shared->stolen_finished.wait_until([&] { return is_done(*job); });
+    }
+    std::lock_guard<std::mutex> lock(shared->retired_mutex);
+    shared->retired.push_back(std::move(job));
   }
 }
 
@@ -76,21 +97,41 @@ GraphActor::~GraphActor() {
   wait_all();
   shared_->spans.close();  // the actor's loop ends, and with it the actor
   system_->system->await_all_actors_done();
+  release_retired();
 }
 
 void GraphActor::submit(std::shared_ptr<trace::SpanJob> job) {
-  ++submitted_;
+  release_retired();
   record(interpreter_lane(), TraceKind::MessageSent, job->iteration, static_cast<uint32_t>(job->seq), "span",
          job->seq);
-  shared_->spans.push(job.get());
+  issued_.push_back(job);
+  shared_->spans.push(std::move(job));
 }
 
 void GraphActor::wait_all() {
-  const uint64_t target = submitted_;
-  if (shared_->completed.load(std::memory_order_acquire) >= target) return;
-  record(interpreter_lane(), TraceKind::WaitBegin, 0, 0, "for the graph");
-  shared_->finished.wait_until([&] { return shared_->completed.load(std::memory_order_acquire) >= target; });
-  record(interpreter_lane(), TraceKind::WaitEnd, 0, 0, "");
+  bool waited = false;
+  for (; !issued_.empty(); issued_.pop_front()) {
+    trace::SpanJob& job = *issued_.front();
+    if (is_done(job)) continue;
+    if (job.claim()) {  // Note [The waiter runs it]
+      run_traced(job, interpreter_lane());
+      shared_->stolen_finished.notify();
+      continue;
+    }
+    if (!waited) record(interpreter_lane(), TraceKind::WaitBegin, 0, 0, "for the graph");
+    waited = true;
+    shared_->finished.wait_until([&] { return is_done(job); });
+  }
+  if (waited) record(interpreter_lane(), TraceKind::WaitEnd, 0, 0, "");
+  release_retired();
+}
+
+void GraphActor::release_retired() {
+  std::vector<std::shared_ptr<trace::SpanJob>> done;
+  {
+    std::lock_guard<std::mutex> lock(shared_->retired_mutex);
+    done.swap(shared_->retired);
+  }
 }
 
 }  // namespace terra::actors

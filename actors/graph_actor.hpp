@@ -1,11 +1,13 @@
 // The graph actor (DESIGN.md §9): runs the spans the interpreter hands over, one at a time in the
 // order they were issued, on its own thread (a detached CAF actor), while Python goes on issuing
 // ops. Spans come on a lock-free ring (Note [Spans on a ring] in graph_actor.cpp); a plan seen for
-// the first time is compiled here, off Python's thread. Python never asks the actor anything: a
-// fetch waits on the completion counter (spin briefly, then sleep), with the GIL let go by the
-// session's blocking call.
+// the first time is compiled where the span runs. Python never asks the actor anything: a fetch
+// waits on the span's done flag (spin briefly, then sleep), with the GIL let go by the session's
+// blocking call, or runs the span itself when the actor has not started it (Note [The waiter
+// runs it]).
 #pragma once
 #include <atomic>
+#include <deque>
 #include <memory>
 
 #include "actors/actor_trace.hpp"
@@ -21,7 +23,6 @@ class GraphActor final : public trace::SpanExecutor {
   GraphActor(const GraphActor&) = delete;
   GraphActor& operator=(const GraphActor&) = delete;
 
-  // The caller keeps `job` alive until it has run (the session does, until it drains).
   void submit(std::shared_ptr<trace::SpanJob> job) override;
   void wait_all() override;
   bool asynchronous() const override { return true; }
@@ -29,10 +30,12 @@ class GraphActor final : public trace::SpanExecutor {
   struct Shared;  // what the actor and this handle both see
 
  private:
+  void release_retired();  // lets go of the jobs the actor is done with, on this thread
+
   struct System;
   std::unique_ptr<System> system_;
   std::shared_ptr<Shared> shared_;
-  uint64_t submitted_ = 0;  // only the interpreter's thread submits
+  std::deque<std::shared_ptr<trace::SpanJob>> issued_;  // not yet seen done (interpreter's thread only)
 };
 
 // Swimlane ids of the actors in --actor-trace (registered once per process).

@@ -48,6 +48,10 @@ struct SpanJob {
 
   // Written by the thread that ran it, read by Python's thread once `done` is seen.
   std::atomic<bool> done{false};
+  // Whoever claims a job runs it: the graph actor when it gets there first, or the interpreter
+  // when it must wait for a job the actor has not started (it runs it itself, no hand-off).
+  std::atomic<bool> claimed{false};
+  bool claim() { return !claimed.exchange(true, std::memory_order_acq_rel); }
   std::exception_ptr error;
   double compile_seconds = 0;
   double run_seconds = 0;

@@ -287,7 +287,9 @@ def test_actor_trace_is_chrome_trace_json_with_both_lanes(cli, tmp_path):
     interpreter, graph = lanes["interpreter"], lanes["graph"]
 
     work = [e for e in events if e["ph"] == "X" and e["name"].startswith("work")]
-    assert work and all(e["tid"] == graph for e in work)
+    # A span runs on the graph's lane, or on the interpreter's when Python had to wait for one the
+    # graph had not started (it runs it itself); each span runs once.
+    assert work and all(e["tid"] in (graph, interpreter) for e in work)
     assert len(work) == coexecuted.stats["spans_run"]
     assert all(e["dur"] >= 0 for e in work)
 
