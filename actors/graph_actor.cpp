@@ -101,6 +101,7 @@ GraphActor::~GraphActor() {
 }
 
 void GraphActor::submit(std::shared_ptr<trace::SpanJob> job) {
+  while (!issued_.empty() && is_done(*issued_.front())) issued_.pop_front();
   release_retired();
   record(interpreter_lane(), TraceKind::MessageSent, job->iteration, static_cast<uint32_t>(job->seq), "span",
          job->seq);

@@ -178,10 +178,13 @@ void flush(State& s, const char* why) {
   update_work_queued(s);
 }
 
-// Hands the validated span to the executor; Python goes on at once in co-execution.
+// Hands the validated span to the executor; Python goes on at once in co-execution, up to
+// Options::max_spans_ahead.
 void hand_over(State& s) {
   if (!asynchronous(s)) return flush(s, "");
   detail::submit_span(s);
+  if (s.submitted.size() > static_cast<size_t>(s.options.max_spans_ahead))
+    detail::drain(s, "Python ran ahead of the graph");
   update_work_queued(s);
 }
 

@@ -29,6 +29,10 @@ struct Options {
   // Co-execution: a span is handed to the graph once it has this many ops (0: at sync points and
   // the iteration's end only), so the graph starts on long iterations before Python ends them.
   int span_ops = 0;
+  // Co-execution: past this many spans handed over and not known to have run, Python waits for
+  // the graph. A program that never reads a value would otherwise run arbitrarily far ahead, and
+  // every span in flight holds its inputs and outputs.
+  int max_spans_ahead = 8;
   // Test switch: with a seed, one replayed iteration (drawn from the seed) declares a mismatch at
   // one of its ops, as if Python had taken a new path there. Co-execution must not be seen.
   uint64_t force_divergence_seed = 0;

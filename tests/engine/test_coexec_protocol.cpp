@@ -52,13 +52,20 @@ class ManualExecutor final : public trace::SpanExecutor {
 bool replaying() { return trace::detail::state().mode == trace::detail::IterationMode::Replaying; }
 
 // The training loop of training_loop.hpp under a session whose spans go to a ManualExecutor.
+trace::Options unbounded(trace::Options o) {
+  o.max_spans_ahead = 1 << 20;
+  return o;
+}
+
 struct CoexecRun {
   std::shared_ptr<ManualExecutor> executor = std::make_shared<ManualExecutor>();
   Mlp model = Mlp::make(7);
   Session session;
   std::vector<Tensor> losses;  // every iteration's, deferred until read
 
-  explicit CoexecRun(const trace::Options& options) : session(options, executor) {}
+  // The test decides when queued spans run: the session's run-ahead bound stays out of its way
+  // (its own case below).
+  explicit CoexecRun(trace::Options options) : session(unbounded(options), executor) {}
   explicit CoexecRun(bool fusion) : CoexecRun(session_options(fusion)) {}
 
   StepResult iteration(int i, const StepPlan& plan = {}) {
@@ -604,6 +611,23 @@ TEST_CASE("coexec protocol (g): stop() runs every queued job and leaves every te
   CHECK(st.iterations_replayed == 5);
   require_losses(run.losses, eager, rtol);
   require_close(eager.params_after[first + 4], run.model.params, rtol);
+}
+
+TEST_CASE("coexec protocol: Python runs at most max_spans_ahead spans ahead of the graph", "[coexec]") {
+  CoexecRun run(false);
+  trace::Options& options = trace::detail::state().options;
+  options.max_spans_ahead = 2;
+  const int first = run.trace_first();
+  size_t most_queued = 0;
+  for (int i = first; i < first + 8; ++i) {
+    run.iteration(i);
+    most_queued = std::max(most_queued, run.executor->queued());
+  }
+  CHECK(most_queued == 2);  // the third span in flight made Python wait for all of them
+  CHECK(run.executor->ran() > 0);
+  const auto& syncs = trace::stats().sync_points;
+  CHECK(std::any_of(syncs.begin(), syncs.end(),
+                    [](const trace::SyncPoint& p) { return p.why == "Python ran ahead of the graph"; }));
 }
 
 }  // namespace terra::test
