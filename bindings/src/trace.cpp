@@ -58,10 +58,11 @@ void bind_trace(py::module_& m) {
       .def_readwrite("memory_planning", &trace::Options::memory_planning)
       .def_readwrite("dump_dir", &trace::Options::dump_dir)
       .def_readwrite("span_ops", &trace::Options::span_ops)
+      .def_readwrite("max_spans_ahead", &trace::Options::max_spans_ahead)
       .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed);
   t.def("options_from_env", &trace::options_from_env,
         "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH, "
-        "TERRA_SPAN_OPS, TERRA_FORCE_DIVERGENCE");
+        "TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE");
   t.def("start", [](const trace::Options& options) { trace::start(options); }, py::arg("options"));
   bind_coexec(t);
   t.def("stop", &trace::stop);

@@ -15,16 +15,16 @@ class replay(contextlib.ContextDecorator):
     """`with terra.replay(): ...` or `@terra.replay()`: a tracing session for the block or for each
     call, whose compiled spans run synchronously on Python's thread. Options left out come from the
     environment (TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION, TERRA_DUMP_GRAPH,
-    TERRA_SPAN_OPS, TERRA_FORCE_DIVERGENCE). With a dump_dir, the TraceGraph and the plans are
+    TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE). With a dump_dir, the TraceGraph and the plans are
     written there when the session ends."""
 
     _coexec = False
 
     def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None,
-                 span_ops=None):
+                 span_ops=None, max_spans_ahead=None):
         self.options = _trace.options_from_env()
         given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
-                     dump_dir=dump_dir, span_ops=span_ops)
+                     dump_dir=dump_dir, span_ops=span_ops, max_spans_ahead=max_spans_ahead)
         for name, value in given.items():
             if value is not None:
                 setattr(self.options, name, value)

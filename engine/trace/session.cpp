@@ -591,6 +591,7 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_MAX_PATHS")) o.max_paths = std::max(1, std::atoi(v));
   if (const char* v = std::getenv("TERRA_DUMP_GRAPH")) o.dump_dir = v;
   if (const char* v = std::getenv("TERRA_SPAN_OPS")) o.span_ops = std::max(0, std::atoi(v));
+  if (const char* v = std::getenv("TERRA_MAX_SPANS_AHEAD")) o.max_spans_ahead = std::max(1, std::atoi(v));
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   return o;
 }

@@ -39,7 +39,7 @@ struct Options {
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
-// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_FORCE_DIVERGENCE=seed.
+// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_FORCE_DIVERGENCE=seed.
 Options options_from_env();
 
 // The embedding layer's view of where an op was called from.

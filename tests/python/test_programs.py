@@ -52,7 +52,8 @@ for _seed in FORCED_SEEDS:
     KINDS[f"forced_{_seed}"] = (TERRA_COEXEC, {"TERRA_FUSION": "0", "TERRA_FORCE_DIVERGENCE": str(_seed)})
 # Variables the runs set themselves, or that would change what they compute.
 CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS",
-               "TERRA_FORCE_DIVERGENCE", "TERRA_SPAN_OPS", "TERRA_STABLE_AFTER", "TERRA_MAX_PATHS")
+               "TERRA_FORCE_DIVERGENCE", "TERRA_SPAN_OPS", "TERRA_MAX_SPANS_AHEAD", "TERRA_STABLE_AFTER",
+               "TERRA_MAX_PATHS")
 
 
 @dataclass
