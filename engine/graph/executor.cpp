@@ -18,7 +18,7 @@ namespace terra::graph {
 namespace {
 
 struct Run {
-  const CompiledPlan& plan;
+  CompiledPlan& plan;  // run state only (prepared tensors, direct kernels) changes
   std::vector<Tensor> vals;
   const std::vector<const Attrs*>& runtime;
 
@@ -31,11 +31,54 @@ struct Run {
     return out;
   }
 
-  void functional(const Step& s) {
+  // Note [Direct kernel calls]: a step that writes fresh outputs goes through dispatch_out on its
+  // first run, which infers its outputs again, casts inputs, checks shapes and picks the kernel.
+  // All of that depends only on the step's metas and buffers, which are the plan's and the same
+  // at every run, so when the first run shows there is nothing for the dispatcher to do (no cast,
+  // outputs of the inferred dtype, no output over an input unless the kernel is elementwise),
+  // later runs call the kernel straight away: the same kernel on the same tensors, so the results
+  // stay bitwise the dispatcher's.
+  KernelFn direct_kernel(const Step& s, int index, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                         const std::vector<Tensor>& outs) {
+    if (plan.direct_known[index]) return plan.direct[index];
+    plan.direct_known[index] = true;
+    const OpDef& op = *s.op;
+    if (outs.empty() || op.schema.has_tensor_list() || inputs.size() != op.schema.num_inputs) return nullptr;
+    const Device device = outs[0].device();
+    const Inferred inf = op.infer(inputs, attrs);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i].defined()) continue;
+      if (inputs[i].device() != device && !inputs[i].is_wrapped_number()) return nullptr;
+      if (i < inf.input_dtypes.size() && inputs[i].dtype() != inf.input_dtypes[i]) return nullptr;
+    }
+    if (inf.outputs.size() != outs.size()) return nullptr;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (outs[i].shape() != inf.outputs[i].shape || outs[i].dtype() != inf.outputs[i].dtype || outs[i].device() != device)
+        return nullptr;
+      if (op.fusion != FusionKind::Elementwise)
+        for (const Tensor& in : inputs)
+          if (in.defined() && outs[i].shares_storage(in)) return nullptr;
+    }
+    return plan.direct[index] = op.kernel(device.type);
+  }
+
+  void functional(const Step& s, int index) {
     const Program& p = plan.program;
     std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
     if (s.op->effect != Effect::InPlace && !s.op->kernel_makes_outputs) {
-      dispatch_out(*s.op, std::move(inputs), attrs_of(s), tensors(s.outputs, 0, s.outputs.size()));
+      std::vector<Tensor> outs = tensors(s.outputs, 0, s.outputs.size());
+      const Attrs& attrs = attrs_of(s);
+      const bool known = plan.direct_known[index];  // the first run goes through the dispatcher
+      if (KernelFn fn = direct_kernel(s, index, inputs, attrs, outs); fn && known) {
+        KernelCall call{s.op->name(), std::move(inputs), attrs, std::move(outs)};
+        try {
+          fn(call);
+        } catch (const Error& e) {
+          throw e.with_context(s.op->name(), describe_inputs(call.inputs));
+        }
+        return;
+      }
+      dispatch_out(*s.op, std::move(inputs), attrs, std::move(outs));
       return;
     }
     std::vector<Tensor> results = dispatch(*s.op, std::move(inputs), attrs_of(s));
@@ -52,10 +95,10 @@ struct Run {
     }
   }
 
-  void step(const Step& s) {
+  void step(const Step& s, int index) {
     switch (s.form) {
       case trace::CallForm::Functional:
-        return functional(s);
+        return functional(s, index);
       case trace::CallForm::InPlace:
         vals[s.outputs.at(0)] = dispatch_inplace(*s.op, tensors(s.inputs, 0, s.inputs.size()), attrs_of(s));
         return;
@@ -155,6 +198,10 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
   RunningDeferredWork reads_its_own_pending_inputs;
   const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
   prepare(plan, arena);
+  if (plan.direct_known.size() != plan.program.steps.size()) {
+    plan.direct.assign(plan.program.steps.size(), nullptr);
+    plan.direct_known.assign(plan.program.steps.size(), false);
+  }
   Run state{plan, plan.prepared, runtime_attrs};
   bind_inputs(plan, bound, kept, state, settle_kept);
   const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
@@ -167,7 +214,7 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
     const Kernel& k = plan.schedule[i];
     try {
       if (k.group >= 0) state.group(plan.groups[k.group]);
-      else state.step(plan.program.steps[k.step]);
+      else state.step(plan.program.steps[k.step], k.step);
     } catch (const Error& e) {
       const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
       throw StepError(e, failed.location);

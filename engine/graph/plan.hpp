@@ -90,6 +90,11 @@ struct CompiledPlan {
   std::vector<Tensor> prepared;
   const void* prepared_base = nullptr;
   bool prepared_once = false;
+  // Per step: the kernel to call directly with the step's own outputs, once the first run found
+  // that the eager dispatcher would do nothing else for it (Note [Direct kernel calls]); null
+  // while unknown or when the step needs the dispatcher (casts, copies into its outputs).
+  std::vector<KernelFn> direct;
+  std::vector<bool> direct_known;
 };
 
 }  // namespace terra::graph
