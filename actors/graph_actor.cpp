@@ -94,25 +94,22 @@ GraphActor::GraphActor() : system_(std::make_unique<System>()), shared_(std::mak
 }
 
 GraphActor::~GraphActor() {
-  wait_all();
-  shared_->spans.close();  // the actor's loop ends, and with it the actor
+  shared_->spans.close();  // the actor pops what was pushed before, then its loop ends
   system_->system->await_all_actors_done();
   release_retired();
 }
 
 void GraphActor::submit(std::shared_ptr<trace::SpanJob> job) {
-  while (!issued_.empty() && is_done(*issued_.front())) issued_.pop_front();
   release_retired();
   record(interpreter_lane(), TraceKind::MessageSent, job->iteration, static_cast<uint32_t>(job->seq), "span",
          job->seq);
-  issued_.push_back(job);
   shared_->spans.push(std::move(job));
 }
 
-void GraphActor::wait_all() {
+void GraphActor::wait(const std::deque<std::shared_ptr<trace::SpanJob>>& jobs) {
   bool waited = false;
-  for (; !issued_.empty(); issued_.pop_front()) {
-    trace::SpanJob& job = *issued_.front();
+  for (const std::shared_ptr<trace::SpanJob>& pending : jobs) {
+    trace::SpanJob& job = *pending;
     if (is_done(job)) continue;
     if (job.claim()) {  // Note [The waiter runs it]
       run_traced(job, interpreter_lane());

@@ -7,7 +7,6 @@
 // runs it]).
 #pragma once
 #include <atomic>
-#include <deque>
 #include <memory>
 
 #include "actors/actor_trace.hpp"
@@ -18,13 +17,13 @@ namespace terra::actors {
 class GraphActor final : public trace::SpanExecutor {
  public:
   GraphActor();
-  // Waits for the spans already handed over, then stops the actor and its system.
+  // The actor runs the spans already handed over, then stops with its system.
   ~GraphActor() override;
   GraphActor(const GraphActor&) = delete;
   GraphActor& operator=(const GraphActor&) = delete;
 
   void submit(std::shared_ptr<trace::SpanJob> job) override;
-  void wait_all() override;
+  void wait(const std::deque<std::shared_ptr<trace::SpanJob>>& jobs) override;
   bool asynchronous() const override { return true; }
 
   struct Shared;  // what the actor and this handle both see
@@ -35,7 +34,6 @@ class GraphActor final : public trace::SpanExecutor {
   struct System;
   std::unique_ptr<System> system_;
   std::shared_ptr<Shared> shared_;
-  std::deque<std::shared_ptr<trace::SpanJob>> issued_;  // not yet seen done (interpreter's thread only)
 };
 
 // Swimlane ids of the actors in --actor-trace (registered once per process).

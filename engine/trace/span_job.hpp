@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -67,9 +68,9 @@ class SpanExecutor {
  public:
   virtual ~SpanExecutor() = default;
   virtual void submit(std::shared_ptr<SpanJob> job) = 0;
-  // Returns once every job submitted so far has run (or this executor is shut down with jobs
-  // left: they are marked done with an error).
-  virtual void wait_all() = 0;
+  // Returns once every job of `jobs` has run: the jobs submitted and not yet retired, oldest
+  // first (the session keeps them; an executor needs no list of its own).
+  virtual void wait(const std::deque<std::shared_ptr<SpanJob>>& jobs) = 0;
   // Whether jobs run on another thread (co-execution) or at submit (replay).
   virtual bool asynchronous() const = 0;
 };
@@ -78,7 +79,7 @@ class SpanExecutor {
 class InlineExecutor final : public SpanExecutor {
  public:
   void submit(std::shared_ptr<SpanJob> job) override { job->run(); }
-  void wait_all() override {}
+  void wait(const std::deque<std::shared_ptr<SpanJob>>&) override {}
   bool asynchronous() const override { return false; }
 };
 

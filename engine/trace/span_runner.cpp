@@ -272,7 +272,10 @@ void drain(State& s, const char* why) {
   if (!s.submitted.empty() && s.executor->asynchronous()) {
     tell_sync(s, why);
     const auto t0 = std::chrono::steady_clock::now();
-    wait_blocking([](void* e) { static_cast<SpanExecutor*>(e)->wait_all(); }, s.executor.get());
+    wait_blocking([](void* state) {
+      State& st = *static_cast<State*>(state);
+      st.executor->wait(st.submitted);
+    }, &s);
     const double waited = seconds_since(t0);
     s.stats.wait_seconds += waited;
     SyncPoint& p = s.sync_points[{source_line(), why}];

@@ -1,6 +1,6 @@
 // The co-execution protocol (DESIGN.md §9-§11), deterministically: spans go to a test-only
 // executor that only queues them (it says it is asynchronous, as the graph actor does), and the
-// test decides when each job runs (run_next), or a sync point runs them all (wait_all, what the
+// test decides when each job runs (run_next), or a sync point runs them all (wait, what the
 // session's drain calls). Every program here is also run eagerly without a session; results agree
 // bitwise with fusion off and within 1e-5 with fusion on.
 #include <deque>
@@ -12,7 +12,7 @@
 namespace terra::test {
 namespace {
 
-// Runs nothing until told: submit() queues, run_next() runs the oldest queued job, wait_all() runs
+// Runs nothing until told: submit() queues, run_next() runs the oldest queued job, wait() runs
 // every queued job (a fetch, a divergence, an eager op, stop()).
 class ManualExecutor final : public trace::SpanExecutor {
  public:
@@ -20,7 +20,7 @@ class ManualExecutor final : public trace::SpanExecutor {
     ++submitted_;
     queue_.push_back(std::move(job));
   }
-  void wait_all() override {
+  void wait(const std::deque<std::shared_ptr<trace::SpanJob>>&) override {
     ++waits_;
     while (run_next()) {
     }
