@@ -632,7 +632,7 @@ void stop() {
       s.external_class.clear();
       s.pending_bound.clear();
       s.trace.records.clear();
-      s.stats.session_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+      s.stats.session_seconds = seconds_since(s.started);
       // The graph actor stops here, while Python runs, not in a static destructor after it.
       s.executor = std::make_shared<InlineExecutor>();
     }
@@ -679,7 +679,7 @@ Stats stats() {
   const State& s = *g_state;
   Stats st = s.stats;
   if (session_on_this_thread)
-    st.session_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
+    st.session_seconds = seconds_since(s.started);
   for (const auto& [key, point] : s.sync_points) {
     st.sync_points.push_back(point);
     st.sync_points.back().where = key.first;

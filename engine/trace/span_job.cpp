@@ -1,16 +1,8 @@
 #include "engine/trace/span_job.hpp"
 
-#include <chrono>
-
 #include "engine/graph/executor.hpp"
 
 namespace terra::trace {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 void SpanJob::run() noexcept {
   // Compiling (constant folding runs ops) and running read what earlier jobs wrote, as it is.
@@ -25,9 +17,8 @@ void SpanJob::run() noexcept {
       TERRA_CHECK(t.storage()->allocated(), Runtime,
                   "a tensor this computation reads was never computed (an earlier error stopped its computation)");
     if (!plan->plan) {
-      const auto t0 = std::chrono::steady_clock::now();
       plan->plan = graph::compile(graph::Program(plan->before), plan->options);
-      compile_seconds = seconds_since(t0);
+      compile_seconds = plan->plan->stats.compile_seconds;
     }
     std::vector<const Attrs*> attrs;
     attrs.reserve(runtime_attrs.size());

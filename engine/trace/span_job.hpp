@@ -4,6 +4,7 @@
 // the graph actor (actors/graph_actor.hpp) and Python goes on (DESIGN.md §9).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -16,6 +17,11 @@
 #include "engine/graph/program.hpp"
 
 namespace terra::trace {
+
+// Seconds from `start` to now (the session's and the jobs' timings).
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 // One shape of span: the Program as built, and its plan once some run has compiled it. Shared by
 // the session's plan cache and the jobs queued with it; only the thread that runs jobs compiles.

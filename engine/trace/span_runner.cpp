@@ -177,12 +177,10 @@ std::shared_ptr<PlanSlot> plan_for(State& s, SpanProgram& sp) {
 
 // A copy of the bytes `t` reads, as a tensor of the same shape and strides.
 Tensor snapshot(const Tensor& t) {
-  int64_t extent = 1;
-  for (size_t d = 0; d < t.shape().size(); ++d) {
-    if (t.shape()[d] == 0) return t;
-    extent += (t.shape()[d] - 1) * t.strides()[d];
-  }
-  const size_t nbytes = static_cast<size_t>(extent) * t.itemsize();
+  ValueMeta from_start = meta_of(t);
+  from_start.offset = 0;
+  const size_t nbytes = bytes_spanned(from_start);
+  if (nbytes == 0) return t;
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<StorageImpl>(nbytes, t.device());
   impl->shape = t.shape();
@@ -201,12 +199,9 @@ bool protect_host_visible(State& s, std::vector<Tensor>& bound) {
   if (!s.executor->asynchronous()) return false;
   bool writes_host_visible = false;
   for (const Storage& st : s.pending_bound) writes_host_visible |= st->host_visible();
-  for (Tensor& t : bound) {
-    if (!t.storage()->host_visible() || t.storage()->pending()) continue;
-    bool written = false;
-    for (const Storage& st : s.pending_bound) written |= st == t.storage();
-    if (!written) t = snapshot(t);
-  }
+  // A storage this span writes is pending (mark_written), and is read as it stands.
+  for (Tensor& t : bound)
+    if (t.storage()->host_visible() && !t.storage()->pending()) t = snapshot(t);
   return writes_host_visible;
 }
 
@@ -226,10 +221,6 @@ void retire(State& s, const SpanJob& job) {
                               "; its deferred work ran later, so the error is raised here]",
                 e.op());
   }
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
