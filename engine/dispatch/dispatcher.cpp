@@ -93,6 +93,20 @@ KernelFn kernel_for(const OpDef& op, Device device) {
   return fn;
 }
 
+// Whether the kernel can write `outs` itself once the inputs have their inferred dtypes: only an
+// elementwise kernel may write over its own inputs.
+bool writes_outs_directly(const OpDef& op, const std::vector<Tensor>& inputs, const Inferred& inf,
+                          const std::vector<Tensor>& outs) {
+  if (op.kernel_makes_outputs) return false;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (outs[i].dtype() != inf.outputs[i].dtype) return false;
+    if (op.fusion == FusionKind::Elementwise) continue;
+    for (const Tensor& in : inputs)
+      if (in.defined() && outs[i].shares_storage(in)) return false;
+  }
+  return true;
+}
+
 // Runs the shape rule and applies its input conversions.
 Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
   Inferred inf;
@@ -195,7 +209,6 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
   Inferred inf = infer_and_convert(op, inputs, attrs);
   TERRA_CHECK(outs.size() == inf.outputs.size(), Runtime, op.name(), ": expected ", inf.outputs.size(),
               " output tensors, got ", outs.size());
-  bool direct = !op.kernel_makes_outputs;
   for (size_t i = 0; i < outs.size(); ++i) {
     const TensorMeta& m = inf.outputs[i];
     if (outs[i].shape() != m.shape)
@@ -210,16 +223,11 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
                   op.name());
     TERRA_CHECK(outs[i].device() == device, Runtime, op.name(), ": output is on ", outs[i].device().str(),
                 " but the inputs are on ", device.str());
-    direct = direct && outs[i].dtype() == m.dtype;
   }
+  // Otherwise the kernel writes fresh outputs, copied in afterwards.
+  const bool direct = writes_outs_directly(op, inputs, inf, outs);
   KernelCall call{op.name(), std::move(inputs), std::move(attrs), {}};
-  bool aliases = false;
-  for (const Tensor& o : outs)
-    for (const Tensor& in : call.inputs)
-      if (in.defined() && o.shares_storage(in)) aliases = true;
-  // Only elementwise kernels may write over their own inputs; anything else writing into an
-  // output that shares memory with an input gets fresh outputs, copied in afterwards.
-  if (direct && (op.fusion == FusionKind::Elementwise || !aliases)) {
+  if (direct) {
     call.outputs = outs;
     run_kernel(op, fn, call, original);
   } else {
@@ -230,6 +238,21 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
     for (size_t i = 0; i < outs.size(); ++i) dispatch_eager(copy, {outs[i], call.outputs[i]}, make_attrs(copy, {}));
   }
   for (const Tensor& o : outs) o.bump_version();
+}
+
+KernelFn direct_out_kernel(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                           const std::vector<Tensor>& outs) {
+  std::vector<Tensor> completed = inputs;
+  complete_inputs(op, completed);
+  if (completed.size() != inputs.size()) return nullptr;
+  const Device device = pick_device(op, inputs, attrs);
+  const Inferred inf = op.infer(inputs, attrs);
+  for (size_t i = 0; i < inf.input_dtypes.size(); ++i)
+    if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i]) return nullptr;
+  if (inf.outputs.size() != outs.size()) return nullptr;
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (outs[i].shape() != inf.outputs[i].shape || outs[i].device() != device) return nullptr;
+  return writes_outs_directly(op, inputs, inf, outs) ? kernel_for(op, device) : nullptr;
 }
 
 namespace {

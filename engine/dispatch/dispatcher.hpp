@@ -57,6 +57,13 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
 // inputs. Converts nothing, runs nothing.
 Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs);
 
+// The kernel dispatch_out would hand exactly these tensors to when it would do nothing else for
+// the call: no argument to fill in, no input to cast, outputs of the inferred shapes and dtypes on
+// the inputs' device, none over an input unless the kernel is elementwise. nullptr otherwise. The
+// plan executor asks once per step, then calls the kernel itself (Note [Direct kernel calls]).
+KernelFn direct_out_kernel(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                           const std::vector<Tensor>& outs);
+
 // Conveniences for C++ code and tests (one registry lookup by name per call).
 std::vector<Tensor> call(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});
 Tensor call1(std::string_view op, std::vector<Tensor> inputs, const NamedAttrs& attrs = {});

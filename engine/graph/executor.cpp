@@ -34,32 +34,16 @@ struct Run {
   // Note [Direct kernel calls]: a step that writes fresh outputs goes through dispatch_out on its
   // first run, which infers its outputs again, casts inputs, checks shapes and picks the kernel.
   // All of that depends only on the step's metas and buffers, which are the plan's and the same
-  // at every run, so when the first run shows there is nothing for the dispatcher to do (no cast,
-  // outputs of the inferred dtype, no output over an input unless the kernel is elementwise),
-  // later runs call the kernel straight away: the same kernel on the same tensors, so the results
-  // stay bitwise the dispatcher's.
+  // at every run, so when the first run shows there is nothing for the dispatcher to do (it says
+  // so through direct_out_kernel, which keeps those rules in one place), later runs call the kernel
+  // straight away: the same kernel on the same tensors, so results stay bitwise the dispatcher's.
   KernelFn direct_kernel(const Step& s, int index, const std::vector<Tensor>& inputs, const Attrs& attrs,
                          const std::vector<Tensor>& outs) {
-    if (plan.direct_known[index]) return plan.direct[index];
-    plan.direct_known[index] = true;
-    const OpDef& op = *s.op;
-    if (outs.empty() || op.schema.has_tensor_list() || inputs.size() != op.schema.num_inputs) return nullptr;
-    const Device device = outs[0].device();
-    const Inferred inf = op.infer(inputs, attrs);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!inputs[i].defined()) continue;
-      if (inputs[i].device() != device && !inputs[i].is_wrapped_number()) return nullptr;
-      if (i < inf.input_dtypes.size() && inputs[i].dtype() != inf.input_dtypes[i]) return nullptr;
+    if (!plan.direct_known[index]) {
+      plan.direct_known[index] = true;
+      plan.direct[index] = direct_out_kernel(*s.op, inputs, attrs, outs);
     }
-    if (inf.outputs.size() != outs.size()) return nullptr;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      if (outs[i].shape() != inf.outputs[i].shape || outs[i].dtype() != inf.outputs[i].dtype || outs[i].device() != device)
-        return nullptr;
-      if (op.fusion != FusionKind::Elementwise)
-        for (const Tensor& in : inputs)
-          if (in.defined() && outs[i].shares_storage(in)) return nullptr;
-    }
-    return plan.direct[index] = op.kernel(device.type);
+    return plan.direct[index];
   }
 
   void functional(const Step& s, int index) {
