@@ -16,6 +16,7 @@
 
 #include "tensor/allocator.hpp"
 #include "tensor/device.hpp"
+#include "tensor/scoped_depth.hpp"
 
 namespace terra {
 
@@ -25,21 +26,15 @@ class StorageImpl;
 // compares versions between issuing a forward op and its backward); it runs under this guard so
 // they are not counted twice.
 inline thread_local int versions_frozen = 0;
-struct FreezeVersions {
-  FreezeVersions() { ++versions_frozen; }
-  ~FreezeVersions() { --versions_frozen; }
-  FreezeVersions(const FreezeVersions&) = delete;
-  FreezeVersions& operator=(const FreezeVersions&) = delete;
+struct FreezeVersions : ScopedDepth {
+  FreezeVersions() : ScopedDepth(versions_frozen) {}
 };
 
 // Set on the thread that runs deferred work (the graph executor): pending storages it reads were
 // written earlier in its own queue, so it reads them as they are instead of asking for a fetch.
 inline thread_local int running_deferred_work = 0;
-struct RunningDeferredWork {
-  RunningDeferredWork() { ++running_deferred_work; }
-  ~RunningDeferredWork() { --running_deferred_work; }
-  RunningDeferredWork(const RunningDeferredWork&) = delete;
-  RunningDeferredWork& operator=(const RunningDeferredWork&) = delete;
+struct RunningDeferredWork : ScopedDepth {
+  RunningDeferredWork() : ScopedDepth(running_deferred_work) {}
 };
 
 // Runs the deferred work that writes `storage`; must leave it not pending (or raise).

@@ -2,16 +2,14 @@
 // plan executor, kernels that dispatch other ops, and the tracer's own work use this so that only
 // the op calls a program makes are traced.
 #pragma once
+#include "tensor/scoped_depth.hpp"
 
 namespace terra::trace {
 
 inline thread_local int suspend_depth = 0;
 
-struct SuspendTracing {
-  SuspendTracing() { ++suspend_depth; }
-  ~SuspendTracing() { --suspend_depth; }
-  SuspendTracing(const SuspendTracing&) = delete;
-  SuspendTracing& operator=(const SuspendTracing&) = delete;
+struct SuspendTracing : ScopedDepth {
+  SuspendTracing() : ScopedDepth(suspend_depth) {}
 };
 
 inline bool tracing_suspended() { return suspend_depth > 0; }
