@@ -226,27 +226,37 @@ void Record::finish_key() {
   key = h;
 }
 
-bool Record::same_node(const Record& o) const {
-  if (key != o.key || op != o.op || form != o.form || location != o.location || inputs != o.inputs) return false;
-  if (input_metas.size() != o.input_metas.size() || !same_identity_attrs(attrs, o.attrs)) return false;
-  for (size_t i = 0; i < input_metas.size(); ++i)
-    if (!same_identity_meta(input_metas[i], o.input_metas[i])) return false;
+namespace {
+
+// A node's identity past its key: op, call form, location, wiring, identity attributes, and each
+// input's meta as `same_meta(i)` compares it (offsets aside).
+template <class SameMeta>
+bool same_identity(const Record& r, const OpDef* op, CallForm form, uint64_t location,
+                   const std::vector<InputSource>& inputs, const Attrs& attrs, size_t num_metas, SameMeta same_meta) {
+  if (r.op != op || r.form != form || r.location != location || r.inputs != inputs) return false;
+  if (r.input_metas.size() != num_metas || !same_identity_attrs(r.attrs, attrs)) return false;
+  for (size_t i = 0; i < num_metas; ++i)
+    if (!same_meta(i)) return false;
   return true;
+}
+
+bool same_identity_meta(const std::optional<ValueMeta>& m, const Tensor& t) {
+  if (m.has_value() != t.defined()) return false;
+  return !m || (m->shape == t.shape() && m->strides == t.strides() && m->dtype == t.dtype() && m->device == t.device());
+}
+
+}  // namespace
+
+bool Record::same_node(const Record& o) const {
+  return key == o.key && same_identity(*this, o.op, o.form, o.location, o.inputs, o.attrs, o.input_metas.size(),
+                                       [&](size_t i) { return same_identity_meta(input_metas[i], o.input_metas[i]); });
 }
 
 bool Record::same_node_as_call(const OpDef& call_op, CallForm call_form, const Attrs& call_attrs,
                                uint64_t call_location, const std::vector<InputSource>& sources,
                                const std::vector<Tensor>& call_inputs) const {
-  if (op != &call_op || form != call_form || location != call_location || inputs != sources) return false;
-  if (input_metas.size() != call_inputs.size() || !same_identity_attrs(attrs, call_attrs)) return false;
-  for (size_t i = 0; i < call_inputs.size(); ++i) {
-    const std::optional<ValueMeta>& m = input_metas[i];
-    const Tensor& t = call_inputs[i];
-    if (m.has_value() != t.defined()) return false;
-    if (m && (m->shape != t.shape() || m->strides != t.strides() || m->dtype != t.dtype() || m->device != t.device()))
-      return false;
-  }
-  return true;
+  return same_identity(*this, &call_op, call_form, call_location, sources, call_attrs, call_inputs.size(),
+                       [&](size_t i) { return same_identity_meta(input_metas[i], call_inputs[i]); });
 }
 
 std::string Record::str() const {
