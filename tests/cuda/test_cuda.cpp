@@ -1,14 +1,14 @@
 // The CUDA backend. Without a device (or in a build without CUDA) the device tests print a
 // visible skip message and pass; what needs no device always runs: the allocator's size classes,
 // the probe, the errors for a missing device, and the walk of the registry (every op with a CUDA
-// kernel has a CPU kernel and a row here). With a device, every CUDA kernel is checked against
-// the CPU kernel, the oracle, on random data: every dtype, contiguous, strided, transposed and
-// broadcast inputs, wrapped Python numbers, empty and 0-d tensors.
-#include <functional>
-#include <optional>
+// kernel has a CPU kernel and a row in some case table). With a device, every CUDA kernel is
+// checked against the CPU kernel, the oracle, on random data: every dtype, contiguous, strided,
+// transposed and broadcast inputs, wrapped Python numbers, empty and 0-d tensors. This file holds
+// the elementwise, copy, factory and view tables; other families register theirs from their own
+// files (cuda_cases.hpp).
 #include <set>
 
-#include "helpers.hpp"
+#include "cuda_cases.hpp"
 #include "tensor/cuda/cuda_allocator.hpp"
 #include "tensor/cuda/cuda_device.hpp"
 #include "terra_config.hpp"
@@ -17,91 +17,6 @@ using namespace terra;
 using namespace terra::test;
 
 namespace {
-
-const Device kCpu{DeviceType::CPU, 0};
-const Device kCuda{DeviceType::CUDA, 0};
-const DType kAllDTypes[] = {DType::Bool, DType::Int32, DType::Int64, DType::Float32, DType::Float64};
-
-// True when a CUDA device is present; otherwise says, visibly, what is skipped.
-bool have_device(const std::string& what) {
-  if (cuda::is_available()) return true;
-  WARN("no CUDA device: skipping " << what << " (" << cuda::unavailable_reason() << ")");
-  return false;
-}
-
-Tensor to(const Tensor& t, Device d, bool non_blocking = false) {
-  return call1("to_device", {t}, {{"device", d}, {"non_blocking", non_blocking}});
-}
-
-// Tolerances of a CUDA result against the CPU kernel's.
-double rtol(DType dt) { return dt == DType::Float32 ? 1e-5 : (dt == DType::Float64 ? 1e-12 : 0.0); }
-double atol(DType dt) { return dt == DType::Float32 ? 1e-6 : (dt == DType::Float64 ? 1e-12 : 0.0); }
-
-// ---- The case table: one op call, made on the CPU and on the device ----
-
-// An input: a contiguous CPU tensor and the view (if any) that both devices apply to their copy
-// of it, so strided and broadcast layouts exist on the device too. A wrapped number stays on the
-// CPU, as the dispatcher expects.
-struct Input {
-  Tensor base;
-  std::function<Tensor(const Tensor&)> view;
-  std::string layout = "contiguous";
-};
-
-struct Case {
-  std::string op;
-  std::vector<Input> inputs;
-  NamedAttrs attrs = {};
-  bool factory = false;      // takes device=cuda on the device run
-  bool inplace = false;      // the in-place form (dispatch_inplace) of a functional op
-  bool check_values = true;  // false for empty()
-  std::string label() const {
-    std::ostringstream os;
-    os << op << (inplace ? "_" : "") << "(";
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const Tensor& b = inputs[i].base;
-      os << (i ? ", " : "") << (b.is_wrapped_number() ? "wrapped " : "") << dtype_name(b.dtype()) << " "
-         << inputs[i].layout;
-      if (!b.is_wrapped_number()) os << shape_str(b.shape());
-    }
-    for (const auto& [name, value] : attrs) os << ", " << name << "=" << attr_str(value.value);
-    os << ")";
-    return os.str();
-  }
-};
-
-Input contiguous(const Shape& shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
-  return {random_tensor(shape, dt, seed, lo, hi), nullptr};
-}
-// Every other element of the last dim.
-Input strided(Shape shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
-  if (shape.empty()) return contiguous(shape, dt, seed, lo, hi);
-  shape.back() *= 2;
-  return {random_tensor(shape, dt, seed, lo, hi),
-          [](const Tensor& t) { return call1("slice", {t}, {{"dim", -1}, {"step", 2}}); }, "strided"};
-}
-// The last two dims swapped.
-Input transposed(Shape shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
-  if (shape.size() < 2) return strided(shape, dt, seed, lo, hi);
-  std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
-  return {random_tensor(shape, dt, seed, lo, hi),
-          [](const Tensor& t) { return call1("transpose", {t}, {{"dim0", -1}, {"dim1", -2}}); }, "transposed"};
-}
-// Dim 0 broadcast with stride 0 inside a device tensor.
-Input expanded(const Shape& shape, DType dt, uint64_t seed, double lo = -2, double hi = 2) {
-  if (shape.empty()) return contiguous(shape, dt, seed, lo, hi);
-  Shape one = shape;
-  one[0] = 1;
-  std::vector<int64_t> size(shape.begin(), shape.end());
-  return {random_tensor(one, dt, seed, lo, hi), [size](const Tensor& t) { return call1("expand", {t}, {{"size", size}}); },
-          "expanded"};
-}
-Input wrapped(double v, DType dt) { return {Tensor::wrap_scalar(v, dt), nullptr, "number"}; }
-
-std::vector<Input> layouts(const Shape& shape, DType dt, uint64_t& seed, double lo = -2, double hi = 2) {
-  return {contiguous(shape, dt, seed++, lo, hi), strided(shape, dt, seed++, lo, hi),
-          transposed(shape, dt, seed++, lo, hi), expanded(shape, dt, seed++, lo, hi)};
-}
 
 const std::vector<std::pair<const char*, NamedAttrs>>& unary_ops() {
   static const std::vector<std::pair<const char*, NamedAttrs>> ops = {
@@ -230,67 +145,17 @@ std::vector<Case> view_cases() {
   };
 }
 
-std::vector<Case> all_cases() {
-  std::vector<Case> cases = elementwise_cases();
-  for (auto more : {copy_and_factory_cases(), view_cases()}) cases.insert(cases.end(), more.begin(), more.end());
+std::vector<Case> copy_and_factory_and_view_cases() {
+  std::vector<Case> cases = copy_and_factory_cases();
+  for (Case& c : view_cases()) cases.push_back(std::move(c));
   return cases;
 }
 
-// Ops whose CUDA kernel has its own TEST_CASE below rather than rows in the table.
-const std::set<std::string> kOwnTests = {"to_device"};
-
-void check_same(const Tensor& cpu, const Tensor& dev, bool compare_values) {
-  REQUIRE(dev.device() == kCuda);
-  REQUIRE(dev.shape() == cpu.shape());
-  REQUIRE(dev.dtype() == cpu.dtype());
-  if (compare_values) check_values(to(dev, kCpu), values(cpu), rtol(cpu.dtype()), atol(cpu.dtype()));
-}
-
-std::vector<Tensor> run(const Case& c, const std::vector<Tensor>& inputs, const NamedAttrs& attrs) {
-  if (c.inplace) return {call_inplace(c.op, inputs, attrs)};
-  return call(c.op, inputs, attrs);
-}
-
-// Runs a case on both devices: the same outputs (or the same kind of error), and the same inputs
-// afterwards (in-place ops).
-void check_case(const Case& c) {
-  INFO(c.label());
-  // Device copies first: an in-place op changes the CPU bases.
-  std::vector<Tensor> cpu_in, dev_in;
-  for (const Input& in : c.inputs) {
-    Tensor dev_base = in.base.is_wrapped_number() ? in.base : to(in.base, kCuda);
-    cpu_in.push_back(in.view ? in.view(in.base) : in.base);
-    dev_in.push_back(in.view ? in.view(dev_base) : dev_base);
-  }
-  NamedAttrs dev_attrs = c.attrs;
-  if (c.factory) dev_attrs.push_back({"device", kCuda});
-
-  std::vector<Tensor> cpu_out, dev_out;
-  std::optional<Error> cpu_error, dev_error;
-  try {
-    cpu_out = run(c, cpu_in, c.attrs);
-  } catch (const Error& e) {
-    cpu_error = e;
-  }
-  try {
-    dev_out = run(c, dev_in, dev_attrs);
-  } catch (const Error& e) {
-    dev_error = e;
-  }
-  if (cpu_error) {
-    INFO("the CPU kernel raised: " << cpu_error->what());
-    REQUIRE(dev_error);
-    CHECK(dev_error->kind() == cpu_error->kind());
-    return;
-  }
-  if (dev_error) FAIL("the CUDA kernel raised: " << dev_error->what());
-  REQUIRE(dev_out.size() == cpu_out.size());
-  for (size_t i = 0; i < cpu_out.size(); ++i) check_same(cpu_out[i], dev_out[i], c.check_values);
-  for (size_t i = 0; i < cpu_in.size(); ++i)
-    if (!c.inputs[i].base.is_wrapped_number()) check_same(cpu_in[i], dev_in[i], true);
-}
-
 }  // namespace
+
+TERRA_CUDA_CASES(elementwise, elementwise_cases);
+TERRA_CUDA_CASES(copy_factory_view, copy_and_factory_and_view_cases);
+TERRA_CUDA_OWN_TESTS(transfer, "to_device");
 
 // ---- Without a device ----
 
@@ -350,8 +215,9 @@ TEST_CASE("without a device, putting a tensor there is a clear error", "[cuda][d
 }
 
 TEST_CASE("every op with a CUDA kernel has a CPU kernel and a CUDA test", "[cuda][registry]") {
-  std::set<std::string> tested = kOwnTests;
-  for (const Case& c : all_cases()) tested.insert(c.op);
+  std::set<std::string> tested(own_tests().begin(), own_tests().end());
+  for (const CaseTable& table : case_tables())
+    for (const Case& c : table.make()) tested.insert(c.op);
   size_t with_cuda = 0;
   for (const OpDef* op : Registry::instance().all()) {
     if (!op->kernel(DeviceType::CUDA)) continue;
@@ -371,7 +237,10 @@ TEST_CASE("every op with a CUDA kernel has a CPU kernel and a CUDA test", "[cuda
 
 TEST_CASE("CUDA kernels match the CPU kernels", "[cuda][kernels]") {
   if (!have_device("the CUDA kernels against the CPU kernels")) return;
-  for (const Case& c : all_cases()) check_case(c);
+  for (const CaseTable& table : case_tables()) {
+    INFO("table " << table.family);
+    for (const Case& c : table.make()) check_case(c);
+  }
 }
 
 TEST_CASE("CUDA elementwise kernels over more elements than one grid covers", "[cuda][kernels]") {
