@@ -153,6 +153,7 @@ Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs
 // A deferred write to a tensor that may hold real data: reads of it must wait for the flush.
 void mark_written(State& s, const Tensor& t) {
   const Storage& st = t.storage();
+  s.writes_host_visible |= st->host_visible();
   // Already pending: written by an earlier op of this span, or by a submitted span (which settles
   // it, but only once everything submitted has run, this span included).
   if (st->pending()) return;
@@ -383,6 +384,7 @@ void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Ten
   s.ops.push_back(std::move(op));
   s.cursor = node;
   s.stats.ops_replayed++;
+  if (std::exchange(s.writes_host_visible, false)) return flush(s, "a write to memory numpy can see");
   if (ran_eagerly) s.span_begin = s.ops.size();
   else if (s.options.span_ops > 0 && s.ops.size() - s.span_begin >= static_cast<size_t>(s.options.span_ops) &&
            asynchronous(s))

@@ -67,6 +67,9 @@ struct State {
   // Every storage the current span writes (its outputs' and pending_bound): a tensor over one of
   // them that reaches an op as an external input (made without an op) needs the span run first.
   std::unordered_set<const StorageImpl*> span_writes;
+  // The op being matched writes memory numpy can reach (Note [Memory numpy can reach]): its span
+  // runs as soon as the op is queued.
+  bool writes_host_visible = false;
 
   // Where spans run (InlineExecutor: at once; co-execution: the graph actor's queue), the spans
   // handed to it and not yet retired, and the pending storages they write: those are settled

@@ -191,18 +191,16 @@ Tensor snapshot(const Tensor& t) {
   return Tensor(std::move(impl));
 }
 
-// Note [Memory numpy can reach]: Python may write a numpy array that a tensor borrows (or that
-// `.numpy()` handed out) at any moment, unseen. A queued span reads such bytes as they were when
-// its ops were issued, as eager would have: it reads a snapshot taken now. A span that writes them
-// is waited for at once, so Python never reads them half-updated.
-bool protect_host_visible(State& s, std::vector<Tensor>& bound) {
-  if (!s.executor->asynchronous()) return false;
-  bool writes_host_visible = false;
-  for (const Storage& st : s.pending_bound) writes_host_visible |= st->host_visible();
+// Note [Memory numpy can reach]: Python may read or write a numpy array that a tensor borrows (or
+// that `.numpy()` handed out) at any moment, unseen. A queued span reads such bytes as they were
+// when its ops were issued, as eager would have: it reads a snapshot taken now. An op that writes
+// them runs before Python goes on (the session flushes right after queuing it), so Python never
+// reads them stale or half-updated.
+void snapshot_host_visible(const State& s, std::vector<Tensor>& bound) {
+  if (!s.executor->asynchronous()) return;
   // A storage this span writes is pending (mark_written), and is read as it stands.
   for (Tensor& t : bound)
     if (t.storage()->host_visible() && !t.storage()->pending()) t = snapshot(t);
-  return writes_host_visible;
 }
 
 void retire(State& s, const SpanJob& job) {
@@ -240,7 +238,7 @@ void submit_span(State& s) {
   job->seq = s.next_seq++;
   job->iteration = s.epoch;
   job->num_ops = static_cast<int>(s.ops.size() - s.span_begin);
-  const bool wait_now = protect_host_visible(s, sp.bound);
+  snapshot_host_visible(s, sp.bound);
   job->bound = std::move(sp.bound);
   job->kept.reserve(sp.kept.size());
   for (const Storage& st : sp.kept) job->kept.push_back({st, st->nbytes(), st->device()});
@@ -255,7 +253,6 @@ void submit_span(State& s) {
   if (!s.submitted.empty()) job->previous = s.submitted.back();
   s.submitted.push_back(job);
   s.executor->submit(std::move(job));
-  if (wait_now) drain(s, "a span writes memory shared with numpy");
 }
 
 void drain(State& s, const char* why) {

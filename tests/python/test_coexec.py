@@ -102,6 +102,35 @@ def test_coexec_as_a_decorator_equals_eager_bitwise():
     assert_coexecuted(terra.debug.stats())
 
 
+def train_watching_numpy_views(steps=12):
+    """Python reads parameters only through numpy arrays made before the loop (they share the
+    parameters' memory), and writes one of them: no tensor op ever reads them."""
+    terra.manual_seed(0)
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+    views = [p.detach().numpy() for p in model.parameters()]
+    opt = terra.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    seen = []
+    for step in range(steps):
+        x = terra.tensor(rng.standard_normal((4, 5)), dtype=terra.float32)
+        loss = model(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seen.append([float(v.sum()) for v in views])  # the update, as eager made it
+        views[-1][0] += 0.25  # a numpy write the next iteration's forward must read
+    return seen, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("session", ["replay", "coexec"])
+def test_numpy_views_of_parameters_see_each_update_as_eager(session):
+    eager = train_watching_numpy_views()
+    with getattr(terra, session)(fusion=False):
+        deferred = train_watching_numpy_views()
+    assert terra.debug.stats()["iterations_replayed"] > 0
+    assert_same_training(deferred, eager)
+
+
 # ---- the CLI, eager against co-executed ----------------------------------------------------------
 
 # What the programs below share: a small model, random non-zero data, and a way to save the
