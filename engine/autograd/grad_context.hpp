@@ -62,7 +62,20 @@ struct SaveSet {
     return s;
   }
   SaveSet& with_outputs() { outputs = ~uint64_t{0}; return *this; }
+  // Inputs not kept when the call's bool attribute `attr` is true (batch_norm's running
+  // statistics in training mode, which the call itself overwrites).
+  SaveSet& except_when(const char* attr, std::initializer_list<int> which) {
+    dropped_when = attr;
+    for (int i : which) dropped_inputs |= uint64_t{1} << i;
+    return *this;
+  }
   bool keeps_input(size_t i) const { return i < 64 && ((inputs >> i) & 1); }
+  bool keeps_input(size_t i, const Attrs& attrs) const {
+    return keeps_input(i) && !(((dropped_inputs >> i) & 1) && attrs.get<bool>(dropped_when));
+  }
+
+  const char* dropped_when = nullptr;
+  uint64_t dropped_inputs = 0;
   bool keeps_output(size_t k) const { return k >= 64 ? outputs == ~uint64_t{0} : ((outputs >> k) & 1); }
 };
 

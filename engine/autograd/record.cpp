@@ -41,7 +41,7 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
   node->saved_inputs.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     node->input_metas.push_back(meta_of(inputs[i]));
-    if (inputs[i].defined() && op.saves.keeps_input(i))
+    if (inputs[i].defined() && op.saves.keeps_input(i, attrs))
       node->saved_inputs[i] = SavedTensor{inputs[i], inputs[i].version(), false, 0, nullptr, 0, requires_grad(inputs[i])};
   }
   node->output_metas.reserve(outputs.size());

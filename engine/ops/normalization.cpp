@@ -165,10 +165,16 @@ TensorList layer_norm_grad(const GradContext& c) {
                         {{"normalized_shape", c.attrs["normalized_shape"]}, {"eps", c.attrs["eps"]}}));
 }
 
-// Running statistics: read in eval mode, never differentiated (Note [Running statistics are not
-// saved] in kernels/cpu/normalization.cpp says why training mode keeps none).
+// Note [Running statistics are not saved]
+// batch_norm's gradient reads the running statistics in eval mode only, and they are saved for
+// it then. A training-mode call writes them (bumping their version): a saved copy would fail the
+// version check of every graph but the last when a model runs forward twice before backward (two
+// views of a batch, a GAN's real and fake passes), so training mode saves none (SaveSet::
+// except_when) and the backward op gets undefined tensors in their place.
 TensorList batch_norm_grad(const GradContext& c) {
-  return wanted(c, call("batch_norm_backward", {c.grad(0), c.input(0), c.input(1), c.input(3), c.input(4)},
+  const bool training = c.attrs.get<bool>("training");
+  const Tensor running_mean = training ? Tensor() : c.input(3), running_var = training ? Tensor() : c.input(4);
+  return wanted(c, call("batch_norm_backward", {c.grad(0), c.input(0), c.input(1), running_mean, running_var},
                         {{"training", c.attrs["training"]}, {"eps", c.attrs["eps"]}}));
 }
 
@@ -191,7 +197,7 @@ TERRA_OP("batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running
     .infer(batch_norm_rule)
     .effect(Effect::SideEffect)
     .differentiable_outputs({0})
-    .grad(batch_norm_grad, SaveSet::only_inputs({0, 1, 3, 4}));
+    .grad(batch_norm_grad, SaveSet::only_inputs({0, 1, 3, 4}).except_when("training", {3, 4}));
 TERRA_OP("group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) "
          "-> (Tensor output, Tensor mean, Tensor rstd)")
     .infer(group_norm_rule)

@@ -450,16 +450,8 @@ void batch_norm_typed(KernelCall& c) {
   normalize_channels(x.data<T>(), c.outputs[0].data<T>(), l, a);
 }
 
-// Note [Running statistics are not saved]
-// batch_norm's gradient reads the running statistics in eval mode only, and they are saved for
-// it, but a training-mode call writes them (bumping their version): a saved copy would fail the
-// version check of every graph but the last when a model runs forward twice before backward
-// (two views of a batch, a GAN's real and fake passes). Autograd's SaveSet is fixed per op, so
-// after a training-mode update the kernel drops them from the call's inputs, which are what the
-// dispatcher records: nothing keeps them, nothing checks them.
 void batch_norm_kernel(KernelCall& c) {
   dispatch_floating(c.inputs[0].dtype(), [&](auto tag) { batch_norm_typed<decltype(tag)>(c); });
-  if (c.attrs.get<bool>("training")) c.inputs[3] = c.inputs[4] = Tensor();
 }
 
 // ---- backward ------------------------------------------------------------------------------
