@@ -204,10 +204,30 @@ void plan_forced_divergence(State& s) {
   if (n >= s.forced_iteration) s.forced_op = static_cast<int>(s.rng() % std::max<size_t>(1, s.last_replay_length));
 }
 
+// Note [Backing off]
+// A loop whose iterations keep taking new paths (LBFGS while its history grows: every step's
+// two-loop recursion is longer than the last) pays for tracing every iteration and never replays.
+// After Options::backoff_after traced iterations in a row that each added to the TraceGraph, the
+// next iterations run plain eager, untraced, for a stretch; then iterations are traced again, and
+// when backoff_after more in a row add to the graph, the next stretch is twice as long (up to
+// kLongestRest). One traced iteration that adds nothing ends the backing off: a program with a
+// few recurring paths (shapes that settle, a branch every k steps) still learns them all.
+constexpr int kLongestRest = 64;
+
+bool runs_eagerly(const State& s) {
+  return s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || s.mode == IterationMode::Resting;
+}
+
 void begin(State& s) {
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
   if (s.mode == IterationMode::Eager) return;
+  if (s.rest_left > 0) {
+    s.rest_left--;
+    s.mode = IterationMode::Resting;
+    tell(SessionEvent::IterationBegin, s.epoch, "eager (backing off)");
+    return;
+  }
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
     s.mode = IterationMode::Replaying;
     s.cursor = s.graph.root();
@@ -239,9 +259,25 @@ void diverge(State& s, std::string reason, uint64_t location) {
   s.mode = IterationMode::Tracing;
 }
 
+void note_growth(State& s, bool grew) {
+  if (!grew) {
+    s.growing_merges = s.rest_length = 0;
+    return;
+  }
+  if (s.options.backoff_after <= 0 || ++s.growing_merges < s.options.backoff_after) return;
+  s.growing_merges = 0;
+  s.rest_length = s.rest_length == 0 ? s.options.backoff_after : std::min(2 * s.rest_length, kLongestRest);
+  s.rest_left = s.rest_length;
+  s.stats.fallbacks.push_back({s.epoch,
+                               std::to_string(s.options.backoff_after) + " traced iterations in a row took new paths: the next " +
+                                   std::to_string(s.rest_length) + " run eagerly, untraced",
+                               s.trace.records.empty() ? 0 : s.trace.records.back().location});
+}
+
 void merge_trace(State& s) {
   TraceGraph::MergeResult m = s.graph.merge(s.trace);
   s.stats.iterations_traced++;
+  if (m.end_node >= 0) note_growth(s, m.new_nodes > 0 || m.new_path);
   if (m.over_bound) {
     s.mode = IterationMode::Eager;
     s.stats.fallbacks.push_back({s.epoch,
@@ -256,6 +292,7 @@ void end(State& s) {
   switch (s.mode) {
     case IterationMode::Outside:
     case IterationMode::Eager:
+    case IterationMode::Resting:
       s.stats.iterations_eager++;
       break;
     case IterationMode::Tracing:
@@ -432,7 +469,7 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
   auto lock = lock_session(s);
   const uint64_t location = locate(s);
   if (view_of_externals(s, op, inputs)) return run_eagerly(op, std::move(inputs), std::move(attrs));
-  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager) {
+  if (runs_eagerly(s)) {
     settle_before_eager(s, op);
     return run_eagerly(op, std::move(inputs), std::move(attrs));
   }
@@ -490,7 +527,7 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
   State& s = *g_state;
   auto lock = lock_session(s);
   const uint64_t location = locate(s);
-  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager) {
+  if (runs_eagerly(s)) {
     settle_before_eager(s, op);
     SuspendTracing eager;
     return dispatch_inplace_eager(op, std::move(inputs), std::move(attrs));
@@ -528,7 +565,7 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
   State& s = *g_state;
   auto lock = lock_session(s);
   const uint64_t location = locate(s);
-  if (s.mode == IterationMode::Outside || s.mode == IterationMode::Eager ||
+  if (runs_eagerly(s) ||
       (GradMode::is_enabled() && (autograd::any_requires_grad(inputs) || autograd::any_requires_grad(outs)))) {
     settle_before_eager(s, op);
     SuspendTracing eager;  // eager mode, or the error dispatch_out raises for out= with autograd

@@ -23,6 +23,9 @@ class SpanExecutor;
 struct Options {
   int stable_after = 2;      // K: iterations in a row that add nothing before replay starts
   int max_paths = 32;        // past this many paths the region stays eager
+  // Note [Backing off] in session.cpp: after this many traced iterations in a row that each added
+  // to the TraceGraph, iterations run eagerly, untraced, for a while (0: never back off).
+  int backoff_after = 4;
   bool fusion = true;        // elementwise fusion (off: results bitwise equal to eager)
   bool memory_planning = true;
   std::string dump_dir;      // when set: TraceGraph and every plan (before/after passes) dumped here
@@ -76,7 +79,7 @@ struct SyncPoint {
 };
 
 struct Stats {
-  uint32_t iterations_eager = 0;     // before the hot loop was known, or past the path bound
+  uint32_t iterations_eager = 0;     // before the hot loop was known, past the path bound, backing off
   uint32_t iterations_traced = 0;
   uint32_t iterations_replayed = 0;  // ran to their end on compiled plans
   uint32_t divergences = 0;

@@ -26,6 +26,7 @@ namespace terra::trace::detail {
 enum class IterationMode {
   Outside,    // between iterations, or before the hot loop is known: plain eager
   Eager,      // past the path bound: plain eager for good
+  Resting,    // plain eager for this iteration, untraced (Note [Backing off] in session.cpp)
   Tracing,    // eager, and every op appended to the trace
   Replaying,  // ops matched against the TraceGraph and deferred
 };
@@ -51,6 +52,11 @@ struct State {
   TraceGraph graph;
   Stats stats;
   IterationMode mode = IterationMode::Outside;
+  // Note [Backing off]: traced iterations in a row that added to the TraceGraph, the length of
+  // the current stretch of untraced iterations and how many of them are left.
+  int growing_merges = 0;
+  int rest_length = 0;
+  int rest_left = 0;
   bool loop_seen = false;  // the location provider has reported an iteration boundary
   uint32_t epoch = 0;
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters

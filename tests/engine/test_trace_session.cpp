@@ -166,3 +166,60 @@ TEST_CASE("replay: deferred tensors are pending until read, and reading runs the
 }
 
 }  // namespace terra::test
+
+namespace terra::test {
+namespace {
+
+// Iteration i of a loop whose body does i + 1 multiplications before the same tail, or (settled)
+// always `settle_at + 1` once i reaches settle_at: a new path every iteration until then.
+void growing_iteration(const Tensor& param, int i, int settle_at, std::vector<double>& reads) {
+  trace::begin_iteration();
+  Tensor x = param;
+  for (int k = 0; k <= std::min(i, settle_at); ++k) {
+    at(1);
+    x = call1("mul", {x, param});
+  }
+  at(2);
+  reads.push_back(get(call1("sum", {x}), 0));
+  trace::end_iteration();
+}
+
+std::vector<double> growing_loop(int iterations, int settle_at, bool session, trace::Stats* stats = nullptr) {
+  Tensor param = random_tensor({5}, DType::Float64, 9, 0.5, 1.5);
+  std::unique_ptr<Session> s;
+  if (session) s = std::make_unique<Session>(false);
+  std::vector<double> reads;
+  for (int i = 0; i < iterations; ++i) growing_iteration(param, i, settle_at, reads);
+  if (stats) *stats = trace::stats();
+  return reads;
+}
+
+}  // namespace
+
+TEST_CASE("replay: a loop that takes a new path every iteration backs off from tracing, and learns once it settles") {
+  const trace::Options defaults;
+  REQUIRE(defaults.backoff_after == 4);
+  SECTION("never settles: 4 traced, 4 eager, 4 traced, 8 eager, 4 traced, 16 eager") {
+    trace::Stats st;
+    const std::vector<double> reads = growing_loop(40, 1000, true, &st);
+    CHECK(reads == growing_loop(40, 1000, false));
+    CHECK(st.iterations_traced == 12);
+    CHECK(st.iterations_eager == 28);
+    CHECK(st.iterations_replayed == 0);
+    REQUIRE(st.fallbacks.size() == 3);
+    CHECK(st.fallbacks[0].reason == "4 traced iterations in a row took new paths: the next 4 run eagerly, untraced");
+    CHECK(st.fallbacks[2].reason == "4 traced iterations in a row took new paths: the next 16 run eagerly, untraced");
+  }
+  SECTION("settles while backing off: the next traced iterations add nothing and replay begins") {
+    trace::Stats st;
+    const std::vector<double> reads = growing_loop(30, 6, true, &st);
+    CHECK(reads == growing_loop(30, 6, false));
+    // 0-3 traced (new), 4-7 eager, 8 traced (a new path: 7 multiplications), 9-10 traced and quiet,
+    // replayed from 11 on.
+    CHECK(st.iterations_traced == 7);
+    CHECK(st.iterations_eager == 4);
+    CHECK(st.iterations_replayed == 19);
+  }
+}
+
+}  // namespace terra::test
