@@ -6,20 +6,22 @@
 #include <limits>
 
 #include "kernels/advanced_index.hpp"
+#include "kernels/common/index_math.hpp"
 #include "kernels/cpu/movement.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
 
+using advanced_index::at_least_1d;
+using advanced_index::ExpandedIndices;
+using advanced_index::expand_masks;
+using advanced_index::offsets_over_result;
+using advanced_index::over_result;
+using math::add_values;
+
 [[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
   fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
-}
-
-template <class T>
-T add_values(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) return a || b;
-  else return static_cast<T>(a + b);
 }
 
 // Note [Parallel compaction]
@@ -114,9 +116,8 @@ Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const s
     dispatch_index(idx[k].dtype(), [&](auto tag) {
       using I = decltype(tag);
       auto offset_of = [=](I i) {
-        int64_t v = i;
-        if (v < 0 && allow_negative) v += size;
-        if (v < 0 || v >= size) out_of_bounds(i, dim, size);
+        const int64_t v = math::normalize_index(i, size, allow_negative);
+        if (!math::index_in_range(v, size)) out_of_bounds(i, dim, size);
         return v * stride;
       };
       if (k == 0) elementwise<int64_t, I>(off, {idx[k]}, offset_of);
@@ -124,25 +125,6 @@ Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const s
     });
   }
   return off;
-}
-
-// `t` viewed with the indexing result's shape: its own strides on the dims it walks, 0 on the
-// index dims (the offsets supply those).
-Tensor over_result(const Tensor& t, const advanced_index::Geometry& g) {
-  Strides st(g.result.size(), 0);
-  const int64_t nb = static_cast<int64_t>(g.index.size());
-  for (size_t i = 0; i < g.self_dims.size(); ++i) {
-    const int64_t r = static_cast<int64_t>(i) < g.index_at ? static_cast<int64_t>(i) : static_cast<int64_t>(i) + nb;
-    st[r] = t.strides()[g.self_dims[i]];
-  }
-  return t.as_strided(g.result, st, t.offset());
-}
-
-// The offsets (shaped like the broadcast index) viewed with the result's shape.
-Tensor offsets_over_result(const Tensor& off, const advanced_index::Geometry& g) {
-  Strides st(g.result.size(), 0);
-  for (size_t i = 0; i < g.index.size(); ++i) st[g.index_at + i] = off.strides()[i];
-  return off.as_strided(g.result, st, off.offset());
 }
 
 // out[r] = src[r shifted by off[r] elements], for views all shaped like out.
@@ -197,41 +179,11 @@ bool has_duplicates(const Tensor& off) {
   return std::adjacent_find(v.begin(), v.end()) != v.end();
 }
 
-// An index list with its bool masks replaced by their nonzero coordinates (one index tensor per
-// mask dim), which is what a mask means in advanced indexing.
-struct ExpandedIndices {
-  advanced_index::Entries entries;
-  std::vector<Tensor> tensors;  // the defined index tensors, in order
-};
-
-ExpandedIndices expand_masks(const std::vector<Tensor>& indices) {
-  ExpandedIndices x;
-  for (const Tensor& t : indices) {
-    if (!t.defined()) {
-      x.entries.emplace_back();
-    } else if (t.dtype() == DType::Bool) {
-      Tensor nz = nonzero_of(t);
-      const int64_t n = nz.shape()[0], k = nz.shape()[1];
-      for (int64_t j = 0; j < k; ++j) {
-        x.entries.emplace_back(Shape{n});
-        x.tensors.push_back(nz.as_strided({n}, {k}, nz.offset() + j));
-      }
-    } else {
-      x.entries.emplace_back(t.shape());
-      x.tensors.push_back(t);
-    }
-  }
-  return x;
-}
-
 // ---- kernels ----
-
-// A 0-d tensor as the 1-element 1-d tensor index_select and index_add take it for.
-Tensor at_least_1d(const Tensor& t) { return t.dim() == 0 ? t.as_strided({1}, {0}, t.offset()) : t; }
 
 void index_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()});
+  ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()}, nonzero_of);
   const auto g = advanced_index::geometry(self.shape(), ix.entries);
   Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, self, true);
   Tensor out = Tensor::empty(g.result, self.dtype(), self.device());
@@ -245,7 +197,7 @@ void index_put_kernel(KernelCall& c) {
   const Tensor& values = c.inputs[1];
   const Tensor& out = c.outputs[0];
   copy_elements(out, self);
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()});
+  ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()}, nonzero_of);
   const auto g = advanced_index::geometry(self.shape(), ix.entries);
   advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
   Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
@@ -289,7 +241,7 @@ void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, co
   for_each_slice(ts, dim, len, [&](int64_t, const std::array<char*, N>& p) {
     for (int64_t j = 0; j < len; ++j) {
       const int64_t v = *reinterpret_cast<const I*>(p[0] + j * istep);
-      if (v < 0 || v >= size) out_of_bounds(v, dim, size);
+      if (!math::index_in_range(v, size)) out_of_bounds(v, dim, size);
       f(p[target] + v * tstep, j, p);
     }
   });
@@ -370,7 +322,7 @@ void masked_fill_kernel(KernelCall& c) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = scalar_to<T>(c.attrs.get<Scalar>("value"));
-    elementwise<T, T, bool>(out, {c.inputs[0], c.inputs[1]}, [v](T x, bool m) { return m ? v : x; });
+    elementwise<T, T, bool>(out, {c.inputs[0], c.inputs[1]}, math::MaskedFill<T>{v});
   });
 }
 
