@@ -6,7 +6,7 @@
 #include <numeric>
 #include <vector>
 
-#include "kernels/common/random_math.hpp"
+#include "kernels/common/random_stream.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "kernels/kernel.hpp"
 
@@ -14,17 +14,10 @@ namespace terra::cpu {
 namespace {
 
 using math::PhiloxStream;
+using math::reserve_stream;
 
 // Counters per parallel chunk: one counter costs about as much as a few elementwise operations.
 constexpr int64_t kCounterGrain = 4096;
-
-// The op's generator (None means the default one), with `counters` reserved for this call.
-PhiloxStream reserve_stream(const Attrs& attrs, uint64_t counters) {
-  auto g = attrs.opt<std::shared_ptr<Generator>>("generator");
-  Generator& gen = g && *g ? **g : default_generator();
-  const uint64_t seed = gen.seed();
-  return PhiloxStream{seed, gen.reserve(counters)};
-}
 
 // Calls store(i, value) for every element i < n of Dist's stream, one counter at a time.
 template <class Dist, class Store>
