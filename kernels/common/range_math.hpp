@@ -44,7 +44,10 @@ struct LinspaceValue {
   int64_t steps;
   S step;
   LinspaceValue(T start_, T end_, int64_t steps_)
-      : start(start_), end(end_), steps(steps_), step((static_cast<S>(end_) - static_cast<S>(start_)) / static_cast<S>(steps_ - 1)) {}
+      : start(start_),
+        end(end_),
+        steps(steps_),
+        step((static_cast<S>(end_) - static_cast<S>(start_)) / static_cast<S>(steps_ - 1)) {}
   TERRA_HD T operator()(int64_t i) const {
     return i < steps / 2 ? static_cast<T>(start + product(step, static_cast<S>(i)))
                          : static_cast<T>(end - product(step, static_cast<S>(steps - i - 1)));

@@ -1,11 +1,12 @@
-// CPU kernels of the indexing ops: index_select, index_add, gather, scatter (tensor or scalar
-// source), scatter_add, index / index_put (advanced indexing), masked_fill, masked_select, nonzero and
-// one_hot. Index values are data, so these kernels check each one as they read it and raise
-// PyTorch's IndexError; nothing is ever read or written outside a tensor.
+// CPU kernels of the indexing ops: gather, scatter_value, masked_fill, masked_select and one_hot,
+// and the primitives of index / index_put (advanced indexing), index_select, index_add, scatter,
+// scatter_add and nonzero (kernels/common/index_kernels.hpp). Index values are data, so these
+// kernels check each one as they read it and raise PyTorch's IndexError; nothing is ever read or
+// written outside a tensor.
 #include <algorithm>
 #include <limits>
 
-#include "kernels/advanced_index.hpp"
+#include "kernels/common/index_kernels.hpp"
 #include "kernels/common/index_math.hpp"
 #include "kernels/cpu/movement.hpp"
 #include "kernels/kernel.hpp"
@@ -14,10 +15,7 @@ namespace terra::cpu {
 namespace {
 
 using advanced_index::at_least_1d;
-using advanced_index::ExpandedIndices;
-using advanced_index::expand_masks;
 using advanced_index::offsets_over_result;
-using advanced_index::over_result;
 using math::add_values;
 
 [[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
@@ -179,54 +177,6 @@ bool has_duplicates(const Tensor& off) {
   return std::adjacent_find(v.begin(), v.end()) != v.end();
 }
 
-// ---- kernels ----
-
-void index_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()}, nonzero_of);
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, self, true);
-  Tensor out = Tensor::empty(g.result, self.dtype(), self.device());
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-  c.outputs = {out};
-}
-
-// tensors = [self, values, index_0, ...]; see the registry entry.
-void index_put_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& values = c.inputs[1];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()}, nonzero_of);
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
-  Tensor vals =
-      values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
-  const bool accumulate = c.attrs.get<bool>("accumulate");
-  const bool parallel = !has_duplicates(off);
-  dispatch_dtype(out.dtype(), [&](auto tag) {
-    put_by_offsets<decltype(tag)>(over_result(out, g), vals, offsets_over_result(off, g), accumulate, parallel);
-  });
-}
-
-void index_select_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  if (self.dim() == 0) {  // every index must be 0; the result is self
-    index_offsets(index.shape(), {index}, {0}, at_least_1d(self), false);
-    copy_elements(out, self);
-    return;
-  }
-  advanced_index::Entries entries(self.dim());
-  entries[dim] = index.shape();
-  const auto g = advanced_index::geometry(self.shape(), entries);
-  Tensor off = index_offsets(g.index, {index}, g.indexed_dims, self, false);
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-}
-
 // Walks the elements of ts[0] (the index, of element type I) slice by slice along `dim` and calls
 // f(selected, j, slice pointers), with `selected` the element of ts[target] that index value
 // picks along `dim`. Slices run in parallel and each in order (see for_each_slice), so scatter's
@@ -279,30 +229,6 @@ void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src,
   });
 }
 
-// scatter and scatter_add with a tensor source: out = self, then out[.., index[..], ..] = or += src.
-template <bool Add>
-void scatter_src_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  scatter_src_into<Add>(out, c.inputs[1], c.inputs[2], normalize_dim(c.attrs.get<int64_t>("dim"), self.dim()), Scalar(1));
-}
-
-// index_add is scatter_add with the index vector laid along dim and broadcast over source's other
-// dims (the shape rule made source self's shape but along dim, 0-d counted as 1-d).
-void index_add_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const Tensor source = at_least_1d(c.inputs[2]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  Strides along(source.dim(), 0);
-  along[dim] = index.stride(0);
-  scatter_src_into<true>(at_least_1d(out), index.as_strided(source.shape(), along, index.offset()), source, dim,
-                         c.attrs.get<Scalar>("alpha"));
-}
-
 void scatter_value_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
   const Tensor& index = c.inputs[1];
@@ -342,8 +268,6 @@ void masked_select_kernel(KernelCall& c) {
   c.outputs = {out};
 }
 
-void nonzero_kernel(KernelCall& c) { c.outputs = {nonzero_of(c.inputs[0])}; }
-
 void one_hot_kernel(KernelCall& c) {
   const Tensor& x = c.inputs[0];
   Tensor xc = x;
@@ -372,19 +296,38 @@ void one_hot_kernel(KernelCall& c) {
   c.outputs = {out};
 }
 
+// The primitives of the shared indexing kernels (kernels/common/index_kernels.hpp).
+struct CpuIndex {
+  static void copy(const Tensor& dst, const Tensor& src) { copy_elements(dst, src); }
+  static Tensor nonzero(const Tensor& t) { return nonzero_of(t); }
+  static Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const std::vector<int64_t>& dims,
+                              const Tensor& t, bool allow_negative) {
+    return cpu::index_offsets(shape, idx, dims, t, allow_negative);
+  }
+  static void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) {
+    cpu::gather_by_offsets(out, src, off);
+  }
+  static void put_by_offsets(const Tensor& dst, const Tensor& values, const Tensor& off,
+                             const advanced_index::Geometry& g, bool accumulate) {
+    const bool parallel = !has_duplicates(off);
+    dispatch_dtype(dst.dtype(), [&](auto tag) {
+      cpu::put_by_offsets<decltype(tag)>(dst, values, offsets_over_result(off, g), accumulate, parallel);
+    });
+  }
+  template <bool Add>
+  static void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim,
+                               const Scalar& alpha) {
+    cpu::scatter_src_into<Add>(out, index, src, dim, alpha);
+  }
+};
+
 }  // namespace
 
-TERRA_KERNEL(index_select, CPU, index_select_kernel);
-TERRA_KERNEL(index_add, CPU, index_add_kernel);
+TERRA_INDEX_KERNELS(CPU, CpuIndex);
 TERRA_KERNEL(gather, CPU, gather_kernel);
-TERRA_KERNEL(scatter, CPU, scatter_src_kernel<false>);
 TERRA_KERNEL(scatter_value, CPU, scatter_value_kernel);
-TERRA_KERNEL(scatter_add, CPU, scatter_src_kernel<true>);
-TERRA_KERNEL(index, CPU, index_kernel);
-TERRA_KERNEL(index_put, CPU, index_put_kernel);
 TERRA_KERNEL(masked_fill, CPU, masked_fill_kernel);
 TERRA_KERNEL(masked_select, CPU, masked_select_kernel);
-TERRA_KERNEL(nonzero, CPU, nonzero_kernel);
 TERRA_KERNEL(one_hot, CPU, one_hot_kernel);
 
 }  // namespace terra::cpu

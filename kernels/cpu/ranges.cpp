@@ -1,53 +1,29 @@
-// CPU kernels of the range creation ops: arange, linspace, eye. Values follow PyTorch 1.13's CPU
-// formulas (kernels/common/range_math.hpp, shared with the CUDA kernels); PyTorch's AVX2 build
-// may fuse a multiply-add where this plain code rounds twice, so the last bit can differ. Outputs may be strided (out= targets), so every
+// CPU kernels of the range creation ops: eye, and arange and linspace over the shared kernels
+// (kernels/common/range_kernels.hpp). Values follow PyTorch 1.13's CPU formulas
+// (kernels/common/range_math.hpp); PyTorch's AVX2 build may fuse a multiply-add where this plain
+// code rounds twice, so the last bit can differ. Outputs may be strided (out= targets), so every
 // store goes through the output's strides.
 #include <algorithm>
 #include <type_traits>
 
-#include "kernels/common/range_math.hpp"
+#include "kernels/common/range_kernels.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
 
-// Calls body(p, stride, begin, end) over chunks of a 1-d output of n elements.
-template <class T, class Body>
-void for_each_1d(const Tensor& out, const Body& body) {
-  T* p = out.data<T>();
-  const int64_t stride = out.stride(0);
-  parallel_for(0, out.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) { body(p, stride, b, e); });
-}
-
-void arange_kernel(KernelCall& c) {
-  const Tensor& out = c.outputs[0];
-  dispatch_numeric(out.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    using A = math::arange_acc_t<T>;
-    const math::ArangeValue<T> value{c.attrs.get<Scalar>("start").to<A>(), c.attrs.get<Scalar>("step").to<A>()};
-    for_each_1d<T>(out, [&](T* p, int64_t stride, int64_t b, int64_t e) {
+// The primitive of the shared arange and linspace kernels (kernels/common/range_kernels.hpp).
+struct CpuRanges {
+  template <class T, class Value>
+  static void generate(const Tensor& out, const Value& value) {
+    T* p = out.data<T>();
+    const int64_t stride = out.dim() == 0 ? 0 : out.stride(0);
+    parallel_for(0, out.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) p[i * stride] = value(i);
     });
-  });
-}
-
-void linspace_kernel(KernelCall& c) {
-  const Tensor& out = c.outputs[0];
-  const int64_t steps = c.attrs.get<int64_t>("steps");
-  dispatch_numeric(out.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T start = c.attrs.get<Scalar>("start").to<T>();
-    if (steps == 1) {
-      *out.data<T>() = start;
-      return;
-    }
-    const math::LinspaceValue<T> value(start, c.attrs.get<Scalar>("end").to<T>(), steps);
-    for_each_1d<T>(out, [&](T* p, int64_t stride, int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) p[i * stride] = value(i);
-    });
-  });
-}
+  }
+};
 
 void eye_kernel(KernelCall& c) {
   const Tensor& out = c.outputs[0];
@@ -65,8 +41,7 @@ void eye_kernel(KernelCall& c) {
 
 }  // namespace
 
-TERRA_KERNEL(arange, CPU, arange_kernel);
-TERRA_KERNEL(linspace, CPU, linspace_kernel);
+TERRA_RANGE_KERNELS(CPU, CpuRanges);
 TERRA_KERNEL(eye, CPU, eye_kernel);
 
 }  // namespace terra::cpu

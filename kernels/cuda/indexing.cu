@@ -1,7 +1,7 @@
-// CUDA kernels of the indexing ops: index / index_put (advanced indexing, with the CPU kernel's
-// geometry from kernels/advanced_index.hpp), index_select, index_add, gather, scatter,
-// scatter_value, scatter_add, masked_fill, masked_select, nonzero and one_hot. Index values are
-// checked on the device and an invalid one raises the CPU's error through a host read (Note [Data
+// CUDA kernels of the indexing ops: gather, scatter_value, masked_fill, masked_select and one_hot,
+// and the primitives of index / index_put (advanced indexing), index_select, index_add, scatter,
+// scatter_add and nonzero, whose kernels are the CPU's (kernels/common/index_kernels.hpp). Index
+// values are checked on the device and an invalid one raises the CPU's error through a host read (Note [Data
 // checks on CUDA] in device_check.cuh). Where indices repeat, accumulating ops add atomically
 // (float sums in an unspecified order) and overwriting ops (index_put without accumulate, scatter)
 // keep one of the duplicates' values, not necessarily the last as the CPU does; PyTorch's CUDA
@@ -11,7 +11,7 @@
 
 #include <limits>
 
-#include "kernels/advanced_index.hpp"
+#include "kernels/common/index_kernels.hpp"
 #include "kernels/cuda/device_check.cuh"
 #include "kernels/cuda/movement.cuh"
 #include "kernels/kernel.hpp"
@@ -21,7 +21,6 @@ namespace {
 
 using advanced_index::at_least_1d;
 using advanced_index::offsets_over_result;
-using advanced_index::over_result;
 
 [[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
   fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
@@ -209,19 +208,18 @@ struct AlongIndex {
   }
 };
 
+// A tensor's strides over the index's shape (its leading part along every dim but the target's).
+Layout over_index(const Tensor& t, const Tensor& index) { return layout_of(index.shape(), t.strides()); }
+
 // Runs op(i, target element offset) for every element i of index (all operands at least 1-d);
 // raises the CPU's IndexError for an index value out of range.
 template <class I, class Op>
 void along_index(const Tensor& index, const Tensor& target, int64_t dim, const Op& op) {
   DeviceCheck check(index.device());
-  const Layout target_layout = layout_of(index.shape(), target.strides());
-  for_each_index(index.numel(), AlongIndex<I, Op>{index.data<I>(), layout_of(index), target_layout, target.stride(dim),
-                                                  target.size(dim), check.slot(), op});
+  for_each_index(index.numel(), AlongIndex<I, Op>{index.data<I>(), layout_of(index), over_index(target, index),
+                                                  target.stride(dim), target.size(dim), check.slot(), op});
   if (auto v = check.read()) out_of_bounds(*v, dim, target.size(dim));
 }
-
-// A tensor's strides over the index's shape (its leading part along every dim but the target's).
-Layout over_index(const Tensor& t, const Tensor& index) { return layout_of(index.shape(), t.strides()); }
 
 template <class U>
 struct GatherOp {
@@ -262,56 +260,6 @@ void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src,
   });
 }
 
-// ---- kernels ----
-
-void index_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  auto ix = advanced_index::expand_masks({c.inputs.begin() + 1, c.inputs.end()}, nonzero_of);
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, self, true);
-  Tensor out = Tensor::empty(g.result, self.dtype(), self.device());
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-  c.outputs = {out};
-}
-
-// tensors = [self, values, index_0, ...].
-void index_put_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& values = c.inputs[1];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  auto ix = advanced_index::expand_masks({c.inputs.begin() + 2, c.inputs.end()}, nonzero_of);
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
-  Tensor vals =
-      values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
-  const Tensor dst = over_result(out, g), offsets = offsets_over_result(off, g);
-  dispatch_dtype(out.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    for_each_index(dst.numel(), PutByOffsets<T>{dst.data<T>(), layout_of(dst), vals.data<T>(), layout_of(vals),
-                                                offsets.data<int64_t>(), layout_of(offsets),
-                                                c.attrs.get<bool>("accumulate")});
-  });
-}
-
-void index_select_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  if (self.dim() == 0) {  // every index must be 0; the result is self
-    index_offsets(index.shape(), {index}, {0}, at_least_1d(self), false);
-    copy_elements(out, self);
-    return;
-  }
-  advanced_index::Entries entries(self.dim());
-  entries[dim] = index.shape();
-  const auto g = advanced_index::geometry(self.shape(), entries);
-  Tensor off = index_offsets(g.index, {index}, g.indexed_dims, self, false);
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-}
-
 void gather_kernel(KernelCall& c) {
   const Tensor self = at_least_1d(c.inputs[0]);
   const Tensor index = at_least_1d(c.inputs[1]);
@@ -323,29 +271,6 @@ void gather_kernel(KernelCall& c) {
                          GatherOp<U>{static_cast<U*>(out.raw_data()), over_index(out, index),
                                      static_cast<const U*>(self.raw_data())});
   });
-}
-
-// scatter and scatter_add with a tensor source: out = self, then out[.., index[..], ..] = or += src.
-template <bool Add>
-void scatter_src_kernel(KernelCall& c) {
-  copy_elements(c.outputs[0], c.inputs[0]);
-  scatter_src_into<Add>(at_least_1d(c.outputs[0]), at_least_1d(c.inputs[1]), at_least_1d(c.inputs[2]),
-                        normalize_dim(c.attrs.get<int64_t>("dim"), c.inputs[0].dim()), Scalar(1));
-}
-
-// index_add is scatter_add with the index vector laid along dim and broadcast over source's other
-// dims, as on the CPU.
-void index_add_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const Tensor source = at_least_1d(c.inputs[2]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  Strides along(source.dim(), 0);
-  along[dim] = index.stride(0);
-  scatter_src_into<true>(at_least_1d(out), index.as_strided(source.shape(), along, index.offset()), source, dim,
-                         c.attrs.get<Scalar>("alpha"));
 }
 
 void scatter_value_kernel(KernelCall& c) {
@@ -386,8 +311,6 @@ void masked_select_kernel(KernelCall& c) {
   }
   c.outputs = {out};
 }
-
-void nonzero_kernel(KernelCall& c) { c.outputs = {nonzero_of(c.inputs[0])}; }
 
 // extremes[0] = min, extremes[1] = max of the class labels.
 struct LabelRange {
@@ -436,19 +359,40 @@ void one_hot_kernel(KernelCall& c) {
   c.outputs = {out};
 }
 
+// The primitives of the shared indexing kernels (kernels/common/index_kernels.hpp).
+struct CudaIndex {
+  static void copy(const Tensor& dst, const Tensor& src) { copy_elements(dst, src); }
+  static Tensor nonzero(const Tensor& t) { return nonzero_of(t); }
+  static Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const std::vector<int64_t>& dims,
+                              const Tensor& t, bool allow_negative) {
+    return cuda::index_offsets(shape, idx, dims, t, allow_negative);
+  }
+  static void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) {
+    cuda::gather_by_offsets(out, src, off);
+  }
+  static void put_by_offsets(const Tensor& dst, const Tensor& values, const Tensor& off,
+                             const advanced_index::Geometry& g, bool accumulate) {
+    const Tensor offsets = offsets_over_result(off, g);
+    dispatch_dtype(dst.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      for_each_index(dst.numel(), PutByOffsets<T>{dst.data<T>(), layout_of(dst), values.data<T>(), layout_of(values),
+                                                  offsets.data<int64_t>(), layout_of(offsets), accumulate});
+    });
+  }
+  template <bool Add>
+  static void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim,
+                               const Scalar& alpha) {
+    cuda::scatter_src_into<Add>(out, index, src, dim, alpha);
+  }
+};
+
 }  // namespace
 
-TERRA_KERNEL(index_select, CUDA, index_select_kernel);
-TERRA_KERNEL(index_add, CUDA, index_add_kernel);
+TERRA_INDEX_KERNELS(CUDA, CudaIndex);
 TERRA_KERNEL(gather, CUDA, gather_kernel);
-TERRA_KERNEL(scatter, CUDA, scatter_src_kernel<false>);
 TERRA_KERNEL(scatter_value, CUDA, scatter_value_kernel);
-TERRA_KERNEL(scatter_add, CUDA, scatter_src_kernel<true>);
-TERRA_KERNEL(index, CUDA, index_kernel);
-TERRA_KERNEL(index_put, CUDA, index_put_kernel);
 TERRA_KERNEL(masked_fill, CUDA, masked_fill_kernel);
 TERRA_KERNEL(masked_select, CUDA, masked_select_kernel);
-TERRA_KERNEL(nonzero, CUDA, nonzero_kernel);
 TERRA_KERNEL(one_hot, CUDA, one_hot_kernel);
 
 }  // namespace terra::cuda

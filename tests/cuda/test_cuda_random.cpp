@@ -34,7 +34,8 @@ std::vector<RandomCase> random_cases() {
       cases.push_back({"dropout", {contiguous(shape, dt, seed++)}, {{"p", 0.5}, {"train", false}}, false});
     }
     for (DType dt : kAllDTypes) {
-      cases.push_back({"randint", {}, {{"low", -5}, {"high", 1000}, {"size", size}, {"dtype", dt == DType::Bool ? DType::Int64 : dt}}, true});
+      const DType int_dt = dt == DType::Bool ? DType::Int64 : dt;
+      cases.push_back({"randint", {}, {{"low", -5}, {"high", 1000}, {"size", size}, {"dtype", int_dt}}, true});
       cases.push_back({"bernoulli_p", {contiguous(shape, dt, seed++)}, {{"p", 0.7}}, false});
     }
   }
