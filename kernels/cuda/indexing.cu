@@ -188,8 +188,8 @@ struct PutByOffsets {
 // ---- the ops along one dim: gather, scatter*, index_add ----
 
 // For every element i of `index` (row-major), the element of a target tensor its value picks along
-// `dim`: target_layout (the target viewed with the index's shape) gives the other coordinates,
-// the value times target_step the one along dim. Invalid values are recorded and skipped.
+// `dim`: target_layout (the target's strides over the index's shape, 0 along dim) gives the other
+// coordinates, the value times target_step the one along dim. Invalid values are recorded and skipped.
 template <class I, class Op>
 struct AlongIndex {
   const I* index;
@@ -216,8 +216,10 @@ Layout over_index(const Tensor& t, const Tensor& index) { return layout_of(index
 template <class I, class Op>
 void along_index(const Tensor& index, const Tensor& target, int64_t dim, const Op& op) {
   DeviceCheck check(index.device());
-  for_each_index(index.numel(), AlongIndex<I, Op>{index.data<I>(), layout_of(index), over_index(target, index),
-                                                  target.stride(dim), target.size(dim), check.slot(), op});
+  Layout target_layout = over_index(target, index);
+  target_layout.stride[dim] = 0;  // the index value supplies the coordinate along dim
+  for_each_index(index.numel(), AlongIndex<I, Op>{index.data<I>(), layout_of(index), target_layout, target.stride(dim),
+                                                  target.size(dim), check.slot(), op});
   if (auto v = check.read()) out_of_bounds(*v, dim, target.size(dim));
 }
 
