@@ -100,3 +100,17 @@ TEST_CASE("CUDA bernoulli refuses probabilities outside [0, 1] as the CPU does",
     CHECK(gen->offset() == 0);
   }
 }
+
+// Without a device: every row is a valid CPU call, and two runs from the same seed agree (the
+// property the device comparison relies on).
+TEST_CASE("the CUDA random case table is valid and reproducible on the CPU", "[cuda][random]") {
+  for (const RandomCase& c : random_cases()) {
+    Case label{c.op, c.inputs, c.attrs};
+    INFO(label.label());
+    const auto [first, first_offset] = run_on(c, kCpu, 5);
+    const auto [second, second_offset] = run_on(c, kCpu, 5);
+    CHECK(first_offset == second_offset);
+    REQUIRE(first.size() == second.size());
+    for (size_t i = 0; i < first.size(); ++i) CHECK(values(first[i]) == values(second[i]));
+  }
+}
