@@ -91,6 +91,42 @@ Geometry geometry(const Shape& self, const Entries& entries) {
   return g;
 }
 
+ExpandedIndices expand_masks(const std::vector<Tensor>& indices, const std::function<Tensor(const Tensor&)>& nonzero) {
+  ExpandedIndices x;
+  for (const Tensor& t : indices) {
+    if (!t.defined()) {
+      x.entries.emplace_back();
+    } else if (t.dtype() == DType::Bool) {
+      Tensor nz = nonzero(t);
+      const int64_t n = nz.shape()[0], k = nz.shape()[1];
+      for (int64_t j = 0; j < k; ++j) {
+        x.entries.emplace_back(Shape{n});
+        x.tensors.push_back(nz.as_strided({n}, {k}, nz.offset() + j));
+      }
+    } else {
+      x.entries.emplace_back(t.shape());
+      x.tensors.push_back(t);
+    }
+  }
+  return x;
+}
+
+Tensor over_result(const Tensor& t, const Geometry& g) {
+  Strides st(g.result.size(), 0);
+  const int64_t nb = static_cast<int64_t>(g.index.size());
+  for (size_t i = 0; i < g.self_dims.size(); ++i) {
+    const int64_t r = static_cast<int64_t>(i) < g.index_at ? static_cast<int64_t>(i) : static_cast<int64_t>(i) + nb;
+    st[r] = t.strides()[g.self_dims[i]];
+  }
+  return t.as_strided(g.result, st, t.offset());
+}
+
+Tensor offsets_over_result(const Tensor& off, const Geometry& g) {
+  Strides st(g.result.size(), 0);
+  for (size_t i = 0; i < g.index.size(); ++i) st[g.index_at + i] = off.strides()[i];
+  return off.as_strided(g.result, st, off.offset());
+}
+
 void check_values_fit(const Shape& values, const Shape& result) {
   bool fits = values.size() <= result.size();
   for (size_t i = 1; fits && i <= values.size(); ++i) {

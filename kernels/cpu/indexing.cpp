@@ -1,25 +1,25 @@
-// CPU kernels of the indexing ops: index_select, index_add, gather, scatter (tensor or scalar
-// source), scatter_add, index / index_put (advanced indexing), masked_fill, masked_select, nonzero and
-// one_hot. Index values are data, so these kernels check each one as they read it and raise
-// PyTorch's IndexError; nothing is ever read or written outside a tensor.
+// CPU kernels of the indexing ops: gather, scatter_value, masked_fill, masked_select and one_hot,
+// and the primitives of index / index_put (advanced indexing), index_select, index_add, scatter,
+// scatter_add and nonzero (kernels/common/index_kernels.hpp). Index values are data, so these
+// kernels check each one as they read it and raise PyTorch's IndexError; nothing is ever read or
+// written outside a tensor.
 #include <algorithm>
 #include <limits>
 
-#include "kernels/advanced_index.hpp"
+#include "kernels/common/index_kernels.hpp"
+#include "kernels/common/index_math.hpp"
 #include "kernels/cpu/movement.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
 
+using advanced_index::at_least_1d;
+using advanced_index::offsets_over_result;
+using math::add_values;
+
 [[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
   fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
-}
-
-template <class T>
-T add_values(T a, T b) {
-  if constexpr (std::is_same_v<T, bool>) return a || b;
-  else return static_cast<T>(a + b);
 }
 
 // Note [Parallel compaction]
@@ -114,9 +114,8 @@ Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const s
     dispatch_index(idx[k].dtype(), [&](auto tag) {
       using I = decltype(tag);
       auto offset_of = [=](I i) {
-        int64_t v = i;
-        if (v < 0 && allow_negative) v += size;
-        if (v < 0 || v >= size) out_of_bounds(i, dim, size);
+        const int64_t v = math::normalize_index(i, size, allow_negative);
+        if (!math::index_in_range(v, size)) out_of_bounds(i, dim, size);
         return v * stride;
       };
       if (k == 0) elementwise<int64_t, I>(off, {idx[k]}, offset_of);
@@ -124,25 +123,6 @@ Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const s
     });
   }
   return off;
-}
-
-// `t` viewed with the indexing result's shape: its own strides on the dims it walks, 0 on the
-// index dims (the offsets supply those).
-Tensor over_result(const Tensor& t, const advanced_index::Geometry& g) {
-  Strides st(g.result.size(), 0);
-  const int64_t nb = static_cast<int64_t>(g.index.size());
-  for (size_t i = 0; i < g.self_dims.size(); ++i) {
-    const int64_t r = static_cast<int64_t>(i) < g.index_at ? static_cast<int64_t>(i) : static_cast<int64_t>(i) + nb;
-    st[r] = t.strides()[g.self_dims[i]];
-  }
-  return t.as_strided(g.result, st, t.offset());
-}
-
-// The offsets (shaped like the broadcast index) viewed with the result's shape.
-Tensor offsets_over_result(const Tensor& off, const advanced_index::Geometry& g) {
-  Strides st(g.result.size(), 0);
-  for (size_t i = 0; i < g.index.size(); ++i) st[g.index_at + i] = off.strides()[i];
-  return off.as_strided(g.result, st, off.offset());
 }
 
 // out[r] = src[r shifted by off[r] elements], for views all shaped like out.
@@ -197,84 +177,6 @@ bool has_duplicates(const Tensor& off) {
   return std::adjacent_find(v.begin(), v.end()) != v.end();
 }
 
-// An index list with its bool masks replaced by their nonzero coordinates (one index tensor per
-// mask dim), which is what a mask means in advanced indexing.
-struct ExpandedIndices {
-  advanced_index::Entries entries;
-  std::vector<Tensor> tensors;  // the defined index tensors, in order
-};
-
-ExpandedIndices expand_masks(const std::vector<Tensor>& indices) {
-  ExpandedIndices x;
-  for (const Tensor& t : indices) {
-    if (!t.defined()) {
-      x.entries.emplace_back();
-    } else if (t.dtype() == DType::Bool) {
-      Tensor nz = nonzero_of(t);
-      const int64_t n = nz.shape()[0], k = nz.shape()[1];
-      for (int64_t j = 0; j < k; ++j) {
-        x.entries.emplace_back(Shape{n});
-        x.tensors.push_back(nz.as_strided({n}, {k}, nz.offset() + j));
-      }
-    } else {
-      x.entries.emplace_back(t.shape());
-      x.tensors.push_back(t);
-    }
-  }
-  return x;
-}
-
-// ---- kernels ----
-
-// A 0-d tensor as the 1-element 1-d tensor index_select and index_add take it for.
-Tensor at_least_1d(const Tensor& t) { return t.dim() == 0 ? t.as_strided({1}, {0}, t.offset()) : t; }
-
-void index_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 1, c.inputs.end()});
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, self, true);
-  Tensor out = Tensor::empty(g.result, self.dtype(), self.device());
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-  c.outputs = {out};
-}
-
-// tensors = [self, values, index_0, ...]; see the registry entry.
-void index_put_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& values = c.inputs[1];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  ExpandedIndices ix = expand_masks({c.inputs.begin() + 2, c.inputs.end()});
-  const auto g = advanced_index::geometry(self.shape(), ix.entries);
-  advanced_index::check_values_fit(values.shape(), g.result);  // with a mask, known only now
-  Tensor off = index_offsets(g.index, ix.tensors, g.indexed_dims, out, true);
-  Tensor vals =
-      values.as_strided(g.result, broadcast_strides(values.shape(), values.strides(), g.result), values.offset());
-  const bool accumulate = c.attrs.get<bool>("accumulate");
-  const bool parallel = !has_duplicates(off);
-  dispatch_dtype(out.dtype(), [&](auto tag) {
-    put_by_offsets<decltype(tag)>(over_result(out, g), vals, offsets_over_result(off, g), accumulate, parallel);
-  });
-}
-
-void index_select_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  if (self.dim() == 0) {  // every index must be 0; the result is self
-    index_offsets(index.shape(), {index}, {0}, at_least_1d(self), false);
-    copy_elements(out, self);
-    return;
-  }
-  advanced_index::Entries entries(self.dim());
-  entries[dim] = index.shape();
-  const auto g = advanced_index::geometry(self.shape(), entries);
-  Tensor off = index_offsets(g.index, {index}, g.indexed_dims, self, false);
-  gather_by_offsets(out, over_result(self, g), offsets_over_result(off, g));
-}
-
 // Walks the elements of ts[0] (the index, of element type I) slice by slice along `dim` and calls
 // f(selected, j, slice pointers), with `selected` the element of ts[target] that index value
 // picks along `dim`. Slices run in parallel and each in order (see for_each_slice), so scatter's
@@ -289,7 +191,7 @@ void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, co
   for_each_slice(ts, dim, len, [&](int64_t, const std::array<char*, N>& p) {
     for (int64_t j = 0; j < len; ++j) {
       const int64_t v = *reinterpret_cast<const I*>(p[0] + j * istep);
-      if (v < 0 || v >= size) out_of_bounds(v, dim, size);
+      if (!math::index_in_range(v, size)) out_of_bounds(v, dim, size);
       f(p[target] + v * tstep, j, p);
     }
   });
@@ -327,30 +229,6 @@ void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src,
   });
 }
 
-// scatter and scatter_add with a tensor source: out = self, then out[.., index[..], ..] = or += src.
-template <bool Add>
-void scatter_src_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  scatter_src_into<Add>(out, c.inputs[1], c.inputs[2], normalize_dim(c.attrs.get<int64_t>("dim"), self.dim()), Scalar(1));
-}
-
-// index_add is scatter_add with the index vector laid along dim and broadcast over source's other
-// dims (the shape rule made source self's shape but along dim, 0-d counted as 1-d).
-void index_add_kernel(KernelCall& c) {
-  const Tensor& self = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  copy_elements(out, self);
-  const Tensor index = at_least_1d(c.inputs[1]);
-  const Tensor source = at_least_1d(c.inputs[2]);
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), self.dim());
-  Strides along(source.dim(), 0);
-  along[dim] = index.stride(0);
-  scatter_src_into<true>(at_least_1d(out), index.as_strided(source.shape(), along, index.offset()), source, dim,
-                         c.attrs.get<Scalar>("alpha"));
-}
-
 void scatter_value_kernel(KernelCall& c) {
   const Tensor& self = c.inputs[0];
   const Tensor& index = c.inputs[1];
@@ -370,7 +248,7 @@ void masked_fill_kernel(KernelCall& c) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = scalar_to<T>(c.attrs.get<Scalar>("value"));
-    elementwise<T, T, bool>(out, {c.inputs[0], c.inputs[1]}, [v](T x, bool m) { return m ? v : x; });
+    elementwise<T, T, bool>(out, {c.inputs[0], c.inputs[1]}, math::MaskedFill<T>{v});
   });
 }
 
@@ -389,8 +267,6 @@ void masked_select_kernel(KernelCall& c) {
   });
   c.outputs = {out};
 }
-
-void nonzero_kernel(KernelCall& c) { c.outputs = {nonzero_of(c.inputs[0])}; }
 
 void one_hot_kernel(KernelCall& c) {
   const Tensor& x = c.inputs[0];
@@ -420,19 +296,38 @@ void one_hot_kernel(KernelCall& c) {
   c.outputs = {out};
 }
 
+// The primitives of the shared indexing kernels (kernels/common/index_kernels.hpp).
+struct CpuIndex {
+  static void copy(const Tensor& dst, const Tensor& src) { copy_elements(dst, src); }
+  static Tensor nonzero(const Tensor& t) { return nonzero_of(t); }
+  static Tensor index_offsets(const Shape& shape, const std::vector<Tensor>& idx, const std::vector<int64_t>& dims,
+                              const Tensor& t, bool allow_negative) {
+    return cpu::index_offsets(shape, idx, dims, t, allow_negative);
+  }
+  static void gather_by_offsets(const Tensor& out, const Tensor& src, const Tensor& off) {
+    cpu::gather_by_offsets(out, src, off);
+  }
+  static void put_by_offsets(const Tensor& dst, const Tensor& values, const Tensor& off,
+                             const advanced_index::Geometry& g, bool accumulate) {
+    const bool parallel = !has_duplicates(off);
+    dispatch_dtype(dst.dtype(), [&](auto tag) {
+      cpu::put_by_offsets<decltype(tag)>(dst, values, offsets_over_result(off, g), accumulate, parallel);
+    });
+  }
+  template <bool Add>
+  static void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim,
+                               const Scalar& alpha) {
+    cpu::scatter_src_into<Add>(out, index, src, dim, alpha);
+  }
+};
+
 }  // namespace
 
-TERRA_KERNEL(index_select, CPU, index_select_kernel);
-TERRA_KERNEL(index_add, CPU, index_add_kernel);
+TERRA_INDEX_KERNELS(CPU, CpuIndex);
 TERRA_KERNEL(gather, CPU, gather_kernel);
-TERRA_KERNEL(scatter, CPU, scatter_src_kernel<false>);
 TERRA_KERNEL(scatter_value, CPU, scatter_value_kernel);
-TERRA_KERNEL(scatter_add, CPU, scatter_src_kernel<true>);
-TERRA_KERNEL(index, CPU, index_kernel);
-TERRA_KERNEL(index_put, CPU, index_put_kernel);
 TERRA_KERNEL(masked_fill, CPU, masked_fill_kernel);
 TERRA_KERNEL(masked_select, CPU, masked_select_kernel);
-TERRA_KERNEL(nonzero, CPU, nonzero_kernel);
 TERRA_KERNEL(one_hot, CPU, one_hot_kernel);
 
 }  // namespace terra::cpu

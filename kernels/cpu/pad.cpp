@@ -4,6 +4,7 @@
 // negative pads included); its gradient scatters back through the same maps.
 #include <string>
 
+#include "kernels/common/index_math.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "kernels/cpu/window.hpp"
 
@@ -34,15 +35,10 @@ void constant_pad(const Tensor& in, const Tensor& out, const std::vector<int64_t
   });
 }
 
-// aten's reflection index for output position j of a dim padded by (left, ...): inside the input
-// it is the identity, outside it mirrors about the edge element; negative pads shift the window.
+// The reflection source (math::reflect_source) of every output position of a padded dim.
 std::vector<int64_t> reflect_sources(int64_t in, int64_t left, int64_t out) {
-  const int64_t in_start = std::max<int64_t>(0, -left), out_start = std::max<int64_t>(0, left);
   std::vector<int64_t> src(out);
-  for (int64_t j = 0; j < out; ++j) {
-    int64_t i = j < left ? 2 * left - j : (j < in + left ? j : 2 * (in + left - 1) - j);
-    src[j] = i - out_start + in_start;
-  }
+  for (int64_t j = 0; j < out; ++j) src[j] = math::reflect_source(j, in, left);
   return src;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "kernels/common/index_math.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/cpu/window.hpp"
 
@@ -244,16 +245,10 @@ void adaptive_avg_pool2d_backward_kernel(KernelCall& c) {
   spread_over_windows(c.inputs[0], c.outputs[0], adaptive_windows(planes(c.outputs[0], c.inputs[0])));
 }
 
-// aten's nearest_idx: exact for equal sizes and for doubling, otherwise floor(o * scale) with the
-// scale in float32, as PyTorch computes it (so indices match PyTorch's, rounding included).
+// The nearest source (math::nearest_source) of every output position of an upsampled dim.
 std::vector<int64_t> nearest_sources(int64_t in, int64_t out) {
   std::vector<int64_t> src(out);
-  const float scale = static_cast<float>(in) / static_cast<float>(out);
-  for (int64_t o = 0; o < out; ++o) {
-    if (out == in) src[o] = o;
-    else if (out == 2 * in) src[o] = o >> 1;
-    else src[o] = std::min(static_cast<int64_t>(std::floor(static_cast<float>(o) * scale)), in - 1);
-  }
+  for (int64_t o = 0; o < out; ++o) src[o] = math::nearest_source(o, in, out);
   return src;
 }
 

@@ -1,34 +1,17 @@
-// CPU kernels of the shape ops that copy: cat, tril/triu, repeat, flip and roll. Most are one
-// strided copy between views built for the purpose (repeat reads its input through stride-0 dims,
-// flip through negated strides, roll as two blocks per rolled dim), so the elementwise loop engine
-// does the work and its threading. stack, split and chunk are composites (engine/ops/shape_ops.cpp).
+// CPU kernels of the shape ops that copy: tril/triu here, and cat, repeat, flip and roll from
+// kernels/common/shape_kernels.hpp (strided copies between views, shared with CUDA), run by the
+// elementwise loop engine. stack, split and chunk are composites (engine/ops/shape_ops.cpp).
 #include <algorithm>
 
+#include "kernels/common/index_math.hpp"
+#include "kernels/common/shape_kernels.hpp"
 #include "kernels/cpu/movement.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
 
-Tensor narrow_view(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
-  Shape shape = t.shape();
-  shape[dim] = length;
-  return t.as_strided(shape, t.strides(), t.offset() + start * t.strides()[dim]);
-}
-
-void cat_kernel(KernelCall& c) {
-  const Tensor& out = c.outputs[0];
-  if (out.numel() == 0) return;
-  const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), out.dim());
-  int64_t at = 0;
-  for (const Tensor& t : c.inputs) {
-    if (t.dim() == 1 && t.numel() == 0) continue;  // PyTorch's legacy empty tensor: skipped
-    copy_elements(narrow_view(out, dim, at, t.shape()[dim]), t);
-    at += t.shape()[dim];
-  }
-}
-
-// tril (Lower) keeps j - i <= diagonal, triu keeps j - i >= diagonal, in every matrix of the batch.
+// tril (Lower) and triu, in every matrix of the batch (math::triangle_keeps).
 template <bool Lower>
 void triangle_kernel(KernelCall& c) {
   const Tensor& x = c.inputs[0];
@@ -40,97 +23,23 @@ void triangle_kernel(KernelCall& c) {
     using U = decltype(tag);
     for_each_slice<2>({out, x}, last, cols, [&](int64_t slice, const std::array<char*, 2>& p) {
       const int64_t i = slice % rows;
-      // Columns [0, split) are kept by tril and zeroed by triu; the rest the other way round.
-      const int64_t split = std::clamp<int64_t>(Lower ? i + diagonal + 1 : i + diagonal, 0, cols);
       for (int64_t j = 0; j < cols; ++j) {
-        const bool keep = (j < split) == Lower;
+        const bool keep = math::triangle_keeps(Lower, i, j, diagonal);
         *reinterpret_cast<U*>(p[0] + j * ostep) = keep ? *reinterpret_cast<const U*>(p[1] + j * xstep) : U(0);
       }
     });
   });
 }
 
-// The output, dim by dim, is (repeat, size) blocks: view it as [r0, s0, r1, s1, ...] and read the
-// input through stride 0 on the repeat dims. Size-1 dims are left out of the views.
-void repeat_kernel(KernelCall& c) {
-  const Tensor& x = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  const auto& repeats = c.attrs.get<std::vector<int64_t>>("repeats");
-  const int64_t pad = static_cast<int64_t>(repeats.size()) - x.dim();
-  Shape shape;
-  Strides out_strides, x_strides;
-  for (int64_t d = 0; d < static_cast<int64_t>(repeats.size()); ++d) {
-    const int64_t size = d < pad ? 1 : x.shape()[d - pad];
-    if (repeats[d] != 1) {
-      shape.push_back(repeats[d]);
-      out_strides.push_back(size * out.strides()[d]);
-      x_strides.push_back(0);
-    }
-    if (size != 1) {
-      shape.push_back(size);
-      out_strides.push_back(out.strides()[d]);
-      x_strides.push_back(x.strides()[d - pad]);
-    }
-  }
-  copy_elements(out.as_strided(shape, out_strides, out.offset()), x.as_strided(shape, x_strides, x.offset()));
-}
-
-void flip_kernel(KernelCall& c) {
-  const Tensor& x = c.inputs[0];
-  const auto& dims = c.attrs.get<std::vector<int64_t>>("dims");
-  Strides strides = x.strides();
-  int64_t offset = x.offset();
-  if (!dims.empty()) {
-    for (int64_t d : normalize_dims(dims, x.dim())) {
-      if (x.shape()[d] > 0) offset += (x.shape()[d] - 1) * strides[d];
-      strides[d] = -strides[d];
-    }
-  }
-  copy_elements(c.outputs[0], x.as_strided(x.shape(), strides, offset));
-}
-
-// Copies src into dst rolled by shift[d] (in [0, size)) along every dim from `d` on: a rolled dim
-// splits into two blocks, so this makes at most two copies per rolled dim.
-void roll_blocks(const Tensor& dst, const Tensor& src, const std::vector<int64_t>& shift, size_t d) {
-  if (d == shift.size()) return copy_elements(dst, src);
-  const int64_t n = dst.shape()[d], s = shift[d];
-  if (s == 0) return roll_blocks(dst, src, shift, d + 1);
-  roll_blocks(narrow_view(dst, d, s, n - s), narrow_view(src, d, 0, n - s), shift, d + 1);
-  roll_blocks(narrow_view(dst, d, 0, s), narrow_view(src, d, n - s, s), shift, d + 1);
-}
-
-int64_t wrap_shift(int64_t shift, int64_t size) { return size == 0 ? 0 : ((shift % size) + size) % size; }
-
-void roll_kernel(KernelCall& c) {
-  const Tensor& x = c.inputs[0];
-  const Tensor& out = c.outputs[0];
-  const auto& shifts = c.attrs.get<std::vector<int64_t>>("shifts");
-  const auto& dims = c.attrs.get<std::vector<int64_t>>("dims");
-  if (dims.empty()) {  // roll the flattened tensor (row-major order), then view it back
-    Tensor flat = x;
-    if (!x.is_contiguous()) {
-      flat = Tensor::empty(x.shape(), x.dtype(), x.device());
-      copy_elements(flat, x);
-    }
-    const int64_t n = x.numel();
-    roll_blocks(out.as_strided({n}, {1}, out.offset()), flat.as_strided({n}, {1}, flat.offset()),
-                {wrap_shift(shifts[0], n)}, 0);
-    return;
-  }
-  // Shifts of a dim named more than once add up.
-  std::vector<int64_t> shift(x.dim(), 0);
-  for (size_t i = 0; i < dims.size(); ++i) shift[normalize_dim(dims[i], x.dim())] += shifts[i];
-  for (int64_t d = 0; d < x.dim(); ++d) shift[d] = wrap_shift(shift[d], x.shape()[d]);
-  roll_blocks(out, x, shift, 0);
-}
+// The copies of the shared shape kernels (kernels/common/shape_kernels.hpp).
+struct CpuCopy {
+  static void copy(const Tensor& dst, const Tensor& src) { copy_elements(dst, src); }
+};
 
 }  // namespace
 
-TERRA_KERNEL(cat, CPU, cat_kernel);
+TERRA_SHAPE_KERNELS(CPU, CpuCopy);
 TERRA_KERNEL(tril, CPU, triangle_kernel<true>);
 TERRA_KERNEL(triu, CPU, triangle_kernel<false>);
-TERRA_KERNEL(repeat, CPU, repeat_kernel);
-TERRA_KERNEL(flip, CPU, flip_kernel);
-TERRA_KERNEL(roll, CPU, roll_kernel);
 
 }  // namespace terra::cpu

@@ -1,27 +1,18 @@
 // CPU kernels of sort and topk. Each 1-D slice along `dim` is copied into (value, index) pairs,
-// ordered on one thread, and written back; slices run in parallel. NaN orders above every number,
-// as in PyTorch. Ties: sort is always stable (a valid answer for stable=False too, and the same on
-// every run); topk breaks ties by the lower index, so its result is fully determined.
+// ordered on one thread, and written back; slices run in parallel. The order (NaN above every
+// number, as in PyTorch) is kernels/common/sort_math.hpp's. Ties: sort is always stable (a valid
+// answer for stable=False too, and the same on every run); topk breaks ties by the lower index,
+// so its result is fully determined.
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
+#include "kernels/common/sort_math.hpp"
 #include "kernels/cpu/movement.hpp"
 #include "kernels/kernel.hpp"
 
 namespace terra::cpu {
 namespace {
-
-// Strict weak order of values with NaN as the largest; `descending` reverses it.
-template <class T>
-struct ValueOrder {
-  bool descending;
-  static bool less(T a, T b) {
-    if constexpr (std::is_floating_point_v<T>) return !std::isnan(a) && (std::isnan(b) || a < b);
-    else return a < b;
-  }
-  bool operator()(T a, T b) const { return descending ? less(b, a) : less(a, b); }
-};
 
 template <class T>
 using Entry = std::pair<T, int64_t>;  // a value and its position in the slice
@@ -33,13 +24,13 @@ void order_slices(const Tensor& self, const Tensor& values, const Tensor& indice
                   bool descending, bool partial) {
   const int64_t n = self.dim() == 0 ? 1 : self.size(dim);
   const int64_t xstep = dim_step(self, dim), vstep = dim_step(values, dim), istep = dim_step(indices, dim);
-  const ValueOrder<T> order{descending};
+  const math::ValueOrder<T> order{descending};
   for_each_slice<3>({values, indices, self}, dim, n, [&](int64_t, const std::array<char*, 3>& p) {
     std::vector<Entry<T>> buf(n);
     for (int64_t i = 0; i < n; ++i) buf[i] = {*reinterpret_cast<const T*>(p[2] + i * xstep), i};
     if (partial) {
       std::partial_sort(buf.begin(), buf.begin() + k, buf.end(), [&](const Entry<T>& a, const Entry<T>& b) {
-        return order(a.first, b.first) || (!order(b.first, a.first) && a.second < b.second);
+        return order.before(a.first, a.second, b.first, b.second);
       });
     } else {
       std::stable_sort(buf.begin(), buf.end(),

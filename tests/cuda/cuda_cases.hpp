@@ -55,6 +55,8 @@ Input transposed(Shape shape, DType dt, uint64_t seed, double lo = -2, double hi
 // Dim 0 broadcast with stride 0 inside a device tensor.
 Input expanded(const Shape& shape, DType dt, uint64_t seed, double lo = -2, double hi = 2);
 Input wrapped(double v, DType dt);
+// An absent optional input (None in a tensor list: a `:` among advanced indices).
+inline Input none() { return {Tensor(), nullptr, "None"}; }
 // The four layouts above of one shape.
 std::vector<Input> layouts(const Shape& shape, DType dt, uint64_t& seed, double lo = -2, double hi = 2);
 // A contiguous int64 index tensor with values in [0, bound).
