@@ -34,6 +34,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/dim_layout.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/kernel.hpp"
 
@@ -320,23 +321,12 @@ void split_dim(int64_t outer, int64_t C, int64_t inner, const Rows& rows, const 
   });
 }
 
-// A tensor seen as [outer, C, inner] around the op's dim (a 0-d tensor is one element).
-struct DimLayout {
-  int64_t outer = 1, C = 1, inner = 1;
-  DimLayout(const Tensor& t, const Attrs& attrs) {
-    const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), t.dim());
-    for (int64_t d = 0; d < dim; ++d) outer *= t.shape()[d];
-    for (int64_t d = dim + 1; d < t.dim(); ++d) inner *= t.shape()[d];
-    if (t.dim() > 0) C = t.shape()[dim];
-  }
-};
-
 template <bool Log>
 void softmax_kernel(KernelCall& c) {
   const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
   const Tensor& y = c.outputs[0];
   if (x.numel() == 0) return;
-  const DimLayout L(x, c.attrs);
+  const DimLayout L(x, c.attrs.get<int64_t>("dim"));
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     softmax_dim(x.data<T>(), y.data<T>(), L.outer, L.C, L.inner, Log);
@@ -350,7 +340,7 @@ void softmax_backward_kernel(KernelCall& c) {
   const Tensor g = as_contiguous(c.inputs[0]), y = as_contiguous(c.inputs[1]);
   const Tensor& dx = c.outputs[0];
   if (y.numel() == 0) return;
-  const DimLayout L(y, c.attrs);
+  const DimLayout L(y, c.attrs.get<int64_t>("dim"));
   const int64_t C = L.C, inner = L.inner;
   dispatch_floating(y.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -56,11 +56,8 @@ __device__ __forceinline__ ReduceOffsets offsets_of(const ReduceDims& d, int64_t
   return r;
 }
 
-namespace detail {
-
-constexpr int kReduceThreads = 256;
-
-// Combines every thread's accumulator (blockDim.x a power of two); all threads get the result.
+// Combines every thread's accumulator with op.combine (blockDim.x a power of two, `shared` room
+// for blockDim.x accumulators); every thread gets the result.
 template <class Op>
 __device__ typename Op::Acc block_combine(const Op& op, typename Op::Acc a, typename Op::Acc* shared) {
   shared[threadIdx.x] = a;
@@ -70,9 +67,15 @@ __device__ typename Op::Acc block_combine(const Op& op, typename Op::Acc a, type
     __syncthreads();
   }
   const typename Op::Acc r = shared[0];
-  __syncthreads();  // shared is reused by the next output
+  __syncthreads();  // shared may be reused right after
   return r;
 }
+
+inline unsigned grid_for(int64_t items) { return static_cast<unsigned>(std::clamp<int64_t>(items, 1, int64_t(1) << 16)); }
+
+namespace detail {
+
+constexpr int kReduceThreads = 256;
 
 // Block b folds slice b % splits of output b / splits. With one slice it stores the result,
 // otherwise it writes its partial accumulator to partials[b].
@@ -106,8 +109,6 @@ __global__ void combine_slices(Op op, ReduceDims kept, int64_t nout, int64_t spl
   }
 }
 
-inline unsigned grid_for(int64_t items) { return static_cast<unsigned>(std::clamp<int64_t>(items, 1, int64_t(1) << 16)); }
-
 }  // namespace detail
 
 // Note [Reduction splits]
@@ -138,11 +139,11 @@ void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
   }
   Acc* partial_data = splits > 1 ? static_cast<Acc*>(partials.raw_data()) : nullptr;
   cudaStream_t stream = current_stream();
-  detail::reduce_blocks<<<detail::grid_for(nout * splits), threads, 0, stream>>>(
+  detail::reduce_blocks<<<grid_for(nout * splits), threads, 0, stream>>>(
       op, in.data<typename Op::In>(), kept, red, nout, nred, splits, partial_data);
   TERRA_CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
-    detail::combine_slices<<<detail::grid_for((nout + 255) / 256), 256, 0, stream>>>(op, kept, nout, splits,
+    detail::combine_slices<<<grid_for((nout + 255) / 256), 256, 0, stream>>>(op, kept, nout, splits,
                                                                                      partial_data);
     TERRA_CUDA_CHECK(cudaGetLastError());
   }

@@ -18,19 +18,31 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 using Dims = std::vector<int64_t>;
 
+enum class Supports { All, NotBool, Floating };
+
+bool supports(Supports s, DType dt) {
+  return s == Supports::All || (s == Supports::NotBool ? dt != DType::Bool : is_floating(dt));
+}
+
 struct ReduceOp {
   const char* op;
   NamedAttrs extra;
-  bool list_dim = true;  // "dim" is int[] (else int)
+  Supports dtypes = Supports::All;
+  bool list_dim = true;      // "dim" is int[] (else int)
+  bool dim_required = false;
 };
 
 const std::vector<ReduceOp>& reduce_ops() {
+  using S = Supports;
   static const std::vector<ReduceOp> ops = {
-      {"sum", {}}, {"sum", {{"dtype", DType::Float64}}}, {"prod", {}}, {"mean", {}}, {"amax", {}}, {"amin", {}},
-      {"var", {}}, {"var", {{"correction", 0.0}}}, {"std", {}}, {"norm", {}}, {"norm", {{"p", 0.0}}},
-      {"norm", {{"p", 1.0}}}, {"norm", {{"p", 3.0}}}, {"norm", {{"p", kInf}}}, {"norm", {{"p", -kInf}}},
-      {"logsumexp", {}}, {"all", {}}, {"any", {}},
-      {"max_dim", {}, false}, {"min_dim", {}, false}, {"argmax", {}, false}, {"argmin", {}, false},
+      {"sum", {}}, {"sum", {{"dtype", DType::Float64}}}, {"prod", {}}, {"mean", {}, S::Floating},
+      {"amax", {}}, {"amin", {}}, {"var", {}, S::Floating}, {"var", {{"correction", 0.0}}, S::Floating},
+      {"std", {}, S::Floating}, {"norm", {}, S::Floating}, {"norm", {{"p", 0.0}}, S::Floating},
+      {"norm", {{"p", 1.0}}, S::Floating}, {"norm", {{"p", 3.0}}, S::Floating},
+      {"norm", {{"p", kInf}}, S::Floating}, {"norm", {{"p", -kInf}}, S::Floating},
+      {"logsumexp", {}, S::All, true, true}, {"all", {}}, {"any", {}},
+      {"max_dim", {}, S::All, false, true}, {"min_dim", {}, S::All, false, true},
+      {"argmax", {}, S::NotBool, false}, {"argmin", {}, S::NotBool, false},
   };
   return ops;
 }
@@ -41,7 +53,7 @@ Case reduce_case(const ReduceOp& r, Input in, const std::optional<Dims>& dims, b
     if (r.list_dim) attrs.push_back({"dim", *dims});
     else attrs.push_back({"dim", (*dims)[0]});
   }
-  if (std::string(r.op) != "max" && std::string(r.op) != "min") attrs.push_back({"keepdim", keepdim});
+  attrs.push_back({"keepdim", keepdim});
   Case c{r.op, {std::move(in)}, attrs};
   c.rtol_scale = kSumOrder;
   return c;
@@ -52,28 +64,30 @@ std::vector<Case> reduce_cases() {
   uint64_t seed = 20000;
   const Shape shape{3, 5, 7};
   for (const ReduceOp& r : reduce_ops()) {
-    // argmax-like ops take one dim (or None); the others any set.
-    const std::vector<std::optional<Dims>> dim_sets =
-        r.list_dim ? std::vector<std::optional<Dims>>{std::nullopt, Dims{1}, Dims{0, 2}, Dims{-1}, Dims{}}
-                   : std::vector<std::optional<Dims>>{std::nullopt, Dims{1}, Dims{0}, Dims{-1}};
+    std::vector<std::optional<Dims>> dim_sets = {Dims{1}, Dims{-1}, Dims{0}};
+    if (r.list_dim) dim_sets.push_back(Dims{0, 2});
+    if (r.list_dim) dim_sets.push_back(Dims{});
+    if (!r.dim_required) dim_sets.push_back(std::nullopt);
     for (DType dt : kAllDTypes) {
+      if (!supports(r.dtypes, dt)) {  // the CPU's error
+        cases.push_back(reduce_case(r, contiguous(shape, dt, seed++), Dims{1}, false));
+        continue;
+      }
       for (const auto& dims : dim_sets) {
-        if (!dims && !r.list_dim && std::string(r.op).find("_dim") != std::string::npos) continue;  // dim required
-        for (Input& in : layouts(shape, dt, seed)) {
-          cases.push_back(reduce_case(r, in, dims, false));
-        }
+        for (Input& in : layouts(shape, dt, seed)) cases.push_back(reduce_case(r, in, dims, false));
         cases.push_back(reduce_case(r, contiguous(shape, dt, seed++), dims, true));
       }
       // Empty: reducing over the empty dim (identities, or the CPU's error), and keeping it.
-      const std::optional<Dims> d0 = Dims{0}, d1 = Dims{1};
-      cases.push_back(reduce_case(r, contiguous({0, 4}, dt, seed++), d0, false));
-      cases.push_back(reduce_case(r, contiguous({0, 4}, dt, seed++), d1, true));
+      cases.push_back(reduce_case(r, contiguous({0, 4}, dt, seed++), Dims{0}, false));
+      cases.push_back(reduce_case(r, contiguous({0, 4}, dt, seed++), Dims{1}, true));
       // 0-d.
-      cases.push_back(reduce_case(r, contiguous({}, dt, seed++), r.list_dim ? std::optional<Dims>{} : std::nullopt, false));
+      cases.push_back(reduce_case(r, contiguous({}, dt, seed++), Dims{0}, false));
+      if (!r.dim_required) cases.push_back(reduce_case(r, contiguous({}, dt, seed++), std::nullopt, true));
     }
-    // Long reductions split over blocks, a full one and a few long outputs; a strided long one.
+    // Long reductions split over blocks (a full one, a few long outputs), strided and transposed.
     for (DType dt : {DType::Float32, DType::Int64}) {
-      cases.push_back(reduce_case(r, contiguous({300, 700}, dt, seed++), std::nullopt, false));
+      if (!supports(r.dtypes, dt)) continue;
+      if (!r.dim_required) cases.push_back(reduce_case(r, contiguous({300, 700}, dt, seed++), std::nullopt, false));
       cases.push_back(reduce_case(r, transposed({3, 40000}, dt, seed++), Dims{1}, false));
       cases.push_back(reduce_case(r, strided({2, 50000}, dt, seed++), Dims{-1}, true));
     }
@@ -93,13 +107,14 @@ std::vector<Case> reduce_cases() {
   const Input with_nan{from_values({1, kNaN, 3, kNaN, 2, -1, 0, 5}, {2, 4}, DType::Float32), nullptr, "nan"};
   for (const ReduceOp& r : reduce_ops())
     for (const auto& dims : {std::optional<Dims>{}, std::optional<Dims>{Dims{1}}, std::optional<Dims>{Dims{0}}})
-      if (dims || r.list_dim) cases.push_back(reduce_case(r, with_nan, dims, false));
+      if (dims || !r.dim_required) cases.push_back(reduce_case(r, with_nan, dims, false));
   cases.push_back({"max", {with_nan}});
   cases.push_back({"min", {with_nan}});
   // logsumexp of large and infinite values.
   const Input extreme{from_values({1000, 1000, -kInf, -kInf, kInf, 1, kInf, kInf, -1000, -1001, 0, 0}, {6, 2}),
                       nullptr, "extreme"};
   cases.push_back(reduce_case({"logsumexp", {}}, extreme, Dims{1}, false));
+  cases.push_back(reduce_case({"logsumexp", {}}, extreme, Dims{0}, false));
   // cumsum: every dim, dtype= and the layouts.
   for (DType dt : kAllDTypes) {
     for (int64_t dim : {0, 1, -1}) {
@@ -114,6 +129,44 @@ std::vector<Case> reduce_cases() {
   return cases;
 }
 
+std::vector<Case> softmax_cases() {
+  std::vector<Case> cases;
+  uint64_t seed = 30000;
+  auto add = [&](Case c) {
+    c.rtol_scale = kSumOrder;
+    cases.push_back(std::move(c));
+  };
+  for (const char* op : {"softmax", "log_softmax"}) {
+    const std::string backward = std::string(op) + "_backward";
+    for (DType dt : kAllDTypes) {
+      if (!is_floating(dt)) {  // the CPU's error
+        add({op, {contiguous({3, 5}, dt, seed++)}, {{"dim", 1}}});
+        add({backward, {contiguous({3, 5}, dt, seed++), contiguous({3, 5}, dt, seed++)}, {{"dim", 1}}});
+        continue;
+      }
+      for (int64_t dim : {0, 1, 2, -1}) {
+        for (Input& in : layouts({3, 5, 7}, dt, seed)) add({op, {in}, {{"dim", dim}}});
+        for (Input& g : layouts({3, 5, 7}, dt, seed))
+          add({backward, {g, transposed({3, 5, 7}, dt, seed++, -3, 0)}, {{"dim", dim}}});
+      }
+      // Rows longer than a block, many short rows, long columns; 0-d and empty.
+      for (const auto& [shape, dim] : std::vector<std::pair<Shape, int64_t>>{
+               {{2, 1000}, 1}, {{3000, 3}, 1}, {{4, 300, 50}, 1}, {{}, 0}, {{0, 4}, 1}, {{4, 0}, 1}}) {
+        add({op, {contiguous(shape, dt, seed++)}, {{"dim", dim}}});
+        add({backward, {contiguous(shape, dt, seed++), contiguous(shape, dt, seed++, -3, 0)}, {{"dim", dim}}});
+      }
+    }
+    // NaN and infinities: rows with NaN or +inf are all NaN, rows of -inf NaN.
+    const Input special{from_values({1, kNaN, 3, 0, kInf, 1, -kInf, -kInf, -kInf, 1000, -1000, 0}, {4, 3}), nullptr,
+                        "special"};
+    add({op, {special}, {{"dim", 1}}});
+    add({op, {special}, {{"dim", 0}}});
+    add({op, {contiguous({3, 4}, DType::Float32, seed++)}, {{"dim", 1}, {"dtype", DType::Float64}}});
+  }
+  return cases;
+}
+
 }  // namespace
 
 TERRA_CUDA_CASES(reduce, reduce_cases);
+TERRA_CUDA_CASES(softmax, softmax_cases);
