@@ -10,7 +10,7 @@
 // positions, so every pass over c reads whole coalesced runs.
 #include <limits>
 
-#include "kernels/common/dim_layout.hpp"
+#include "kernels/common/softmax_kernels.hpp"
 #include "kernels/cuda/contiguous.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/softmax.hpp"
@@ -135,38 +135,6 @@ void launch_lines(int64_t outer, int64_t C, int64_t inner, const Launch& launch)
   TERRA_CUDA_CHECK(cudaGetLastError());
 }
 
-template <class T>
-void softmax_backward_dim(const T* g, const T* y, T* dx, int64_t outer, int64_t C, int64_t inner, bool log) {
-  launch_lines(outer, C, inner, [&](auto row, unsigned blocks, int threads, int64_t lines) {
-    softmax_backward_lines<decltype(row)::value>
-        <<<blocks, threads, 0, current_stream()>>>(g, y, dx, lines, C, inner, log);
-  });
-}
-
-template <bool Log>
-void softmax_kernel(KernelCall& c) {
-  const Tensor x = as_contiguous(c.inputs[0]);
-  const Tensor& y = c.outputs[0];
-  if (x.numel() == 0) return;
-  const DimLayout L(x, c.attrs.get<int64_t>("dim"));
-  dispatch_floating(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    softmax_dim(x.data<T>(), y.data<T>(), L.outer, L.C, L.inner, Log);
-  });
-}
-
-template <bool Log>
-void softmax_backward_kernel(KernelCall& c) {
-  const Tensor g = as_contiguous(c.inputs[0]), y = as_contiguous(c.inputs[1]);
-  const Tensor& dx = c.outputs[0];
-  if (y.numel() == 0) return;
-  const DimLayout L(y, c.attrs.get<int64_t>("dim"));
-  dispatch_floating(y.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    softmax_backward_dim(g.data<T>(), y.data<T>(), dx.data<T>(), L.outer, L.C, L.inner, Log);
-  });
-}
-
 }  // namespace
 
 template <class T>
@@ -183,14 +151,35 @@ void logsumexp_dim(const T* x, T* lse, int64_t outer, int64_t C, int64_t inner) 
   });
 }
 
+template <class T>
+void softmax_backward_dim(const T* g, const T* y, T* dx, int64_t outer, int64_t C, int64_t inner, bool log) {
+  launch_lines(outer, C, inner, [&](auto row, unsigned blocks, int threads, int64_t lines) {
+    softmax_backward_lines<decltype(row)::value>
+        <<<blocks, threads, 0, current_stream()>>>(g, y, dx, lines, C, inner, log);
+  });
+}
+
 template void softmax_dim(const float*, float*, int64_t, int64_t, int64_t, bool, const float*);
 template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, bool, const double*);
 template void logsumexp_dim(const float*, float*, int64_t, int64_t, int64_t);
 template void logsumexp_dim(const double*, double*, int64_t, int64_t, int64_t);
 
-TERRA_KERNEL(softmax, CUDA, softmax_kernel<false>);
-TERRA_KERNEL(log_softmax, CUDA, softmax_kernel<true>);
-TERRA_KERNEL(softmax_backward, CUDA, softmax_backward_kernel<false>);
-TERRA_KERNEL(log_softmax_backward, CUDA, softmax_backward_kernel<true>);
+namespace {
 
+// The CUDA engine of the shared softmax kernels (kernels/common/softmax_kernels.hpp).
+struct CudaSoftmax {
+  static Tensor as_contiguous(const Tensor& t) { return cuda::as_contiguous(t); }
+  template <class T>
+  static void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log) {
+    cuda::softmax_dim(x, y, outer, C, inner, log);
+  }
+  template <class T>
+  static void softmax_backward_dim(const T* g, const T* y, T* dx, int64_t outer, int64_t C, int64_t inner, bool log) {
+    cuda::softmax_backward_dim(g, y, dx, outer, C, inner, log);
+  }
+};
+
+}  // namespace
+
+TERRA_SOFTMAX_KERNELS(CUDA, CudaSoftmax);
 }  // namespace terra::cuda
