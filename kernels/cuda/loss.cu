@@ -13,6 +13,7 @@
 #include "kernels/common/loss_kernels.hpp"
 #include "kernels/cuda/contiguous.cuh"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/read_back.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/softmax.hpp"
 
@@ -24,14 +25,6 @@ using loss_kernels::reduction_of;
 using math::class_layout;
 
 constexpr int kThreads = 256;
-
-// Copies n values from the device once the stream has produced them (a synchronization).
-template <class T>
-void read_back(T* host, const T* device, int64_t n) {
-  if (n == 0) return;
-  TERRA_CUDA_CHECK(cudaMemcpyAsync(host, device, n * sizeof(T), cudaMemcpyDeviceToHost, current_stream()));
-  TERRA_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
-}
 
 std::vector<bool> every_dim(const Tensor& t) { return std::vector<bool>(t.dim(), true); }
 

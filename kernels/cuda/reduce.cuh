@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/common/reduce_math.hpp"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cpu/reduce_loops.hpp"
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/stream.hpp"
@@ -55,23 +56,6 @@ __device__ __forceinline__ ReduceOffsets offsets_of(const ReduceDims& d, int64_t
   }
   return r;
 }
-
-// Combines every thread's accumulator with op.combine (blockDim.x a power of two, `shared` room
-// for blockDim.x accumulators); every thread gets the result.
-template <class Op>
-__device__ typename Op::Acc block_combine(const Op& op, typename Op::Acc a, typename Op::Acc* shared) {
-  shared[threadIdx.x] = a;
-  __syncthreads();
-  for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) shared[threadIdx.x] = op.combine(shared[threadIdx.x], shared[threadIdx.x + s]);
-    __syncthreads();
-  }
-  const typename Op::Acc r = shared[0];
-  __syncthreads();  // shared may be reused right after
-  return r;
-}
-
-inline unsigned grid_for(int64_t items) { return static_cast<unsigned>(std::clamp<int64_t>(items, 1, int64_t(1) << 16)); }
 
 namespace detail {
 
