@@ -137,7 +137,13 @@ std::vector<Case> reduce_cases() {
 std::vector<Case> softmax_cases() {
   std::vector<Case> cases;
   uint64_t seed = 30000;
-  auto add = [&](Case c) { cases.push_back(summed(std::move(c))); };
+  // The backward ops subtract a float row sum from each element: near-cancelling elements keep
+  // the sum's rounding, which the device takes in another order.
+  auto add = [&](Case c) {
+    c = summed(std::move(c));
+    if (c.op.size() > 9 && c.op.compare(c.op.size() - 9, 9, "_backward") == 0) c.rtol_scale *= 10;
+    cases.push_back(std::move(c));
+  };
   for (const char* op : {"softmax", "log_softmax"}) {
     const std::string backward = std::string(op) + "_backward";
     for (DType dt : kAllDTypes) {
