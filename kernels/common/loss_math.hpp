@@ -49,6 +49,11 @@ struct BinaryCrossEntropy : FloatOnly {
   }
 };
 
+// The data check of binary_cross_entropy: an input outside [0, 1] (NaN included) is an error.
+struct OutsideUnitInterval {
+  template <class T> TERRA_HD bool operator()(T x) const { return !(x >= T(0) && x <= T(1)); }
+};
+
 // w ((1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x))), with log(1 + exp(-x)) written as
 // m + log(exp(-m) + exp(-x - m)), m = max(-x, 0), so no exp overflows.
 struct BinaryCrossEntropyWithLogits : FloatOnly {

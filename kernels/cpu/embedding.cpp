@@ -4,6 +4,7 @@
 // embedding_backward: grad_weight[w, :] = sum of grad[i, :] over the i with indices[i] == w.
 #include <algorithm>
 
+#include "kernels/common/embedding_rows.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/kernel.hpp"
 
@@ -18,9 +19,7 @@ Tensor checked_indices(const Tensor& indices, int64_t rows) {
     using I = decltype(tag);
     elementwise<int64_t, I>(idx, {indices}, [](I v) { return static_cast<int64_t>(v); });
   });
-  const int64_t* ip = idx.data<int64_t>();
-  for (int64_t i = 0, n = idx.numel(); i < n; ++i)
-    TERRA_CHECK(ip[i] >= 0 && ip[i] < rows, Index, "index out of range in self");
+  embedding_rows::check_indices(idx.data<int64_t>(), idx.numel(), rows);
   return idx;
 }
 
@@ -66,13 +65,9 @@ void embedding_backward_kernel(KernelCall& c) {
   const int64_t* ip = idx.data<int64_t>();
   const int64_t padding_idx = c.attrs.get<int64_t>("padding_idx");
   const bool scale_by_freq = c.attrs.get<bool>("scale_grad_by_freq");
-  std::vector<int64_t> start(rows + 1, 0), order(n);
-  for (int64_t i = 0; i < n; ++i) ++start[ip[i] + 1];
-  for (int64_t w = 0; w < rows; ++w) start[w + 1] += start[w];
-  {
-    std::vector<int64_t> next(start.begin(), start.end() - 1);
-    for (int64_t i = 0; i < n; ++i) order[next[ip[i]]++] = i;
-  }
+  const embedding_rows::Buckets buckets = embedding_rows::bucket_by_row(ip, n, rows);
+  const std::vector<int64_t>& start = buckets.start;
+  const std::vector<int64_t>& order = buckets.order;
   dispatch_floating(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* g = grad.data<T>();

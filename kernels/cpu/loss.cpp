@@ -1,25 +1,26 @@
-// CPU kernels of the losses and their backward ops. The pointwise losses (and their gradients)
-// run the elementwise loop over the functors of kernels/common/loss_math.hpp. nll_loss gathers
+// CPU kernels of the losses and their backward ops. The pointwise losses are the shared kernels
+// of kernels/common/loss_kernels.hpp on the CPU's elementwise loop (CpuLoss). nll_loss gathers
 // one log-probability per sample. cross_entropy is fused: each sample's log-sum-exp
 // (kernels/cpu/softmax.hpp) and its logits give the loss, so log_softmax is never materialized;
 // it equals log_softmax followed by nll_loss (and PyTorch's label-smoothing and
-// class-probability formulas). Its backward is one scaled softmax pass and a correction (Note
-// [Fused cross-entropy backward]). Sums accumulate in float64 (int64 for integer
-// l1_loss) in a fixed order, so results do not depend on the thread count.
+// class-probability formulas); the per-sample math is kernels/common/class_loss_math.hpp. Its
+// backward is one scaled softmax pass and a correction (Note [Fused cross-entropy backward]).
+// Sums accumulate in float64 (int64 for integer l1_loss) in a fixed order, so results do not
+// depend on the thread count.
 #include <algorithm>
 #include <vector>
 
-#include "kernels/common/loss_math.hpp"
+#include "kernels/common/class_loss_math.hpp"
+#include "kernels/common/loss_kernels.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/cpu/softmax.hpp"
-#include "kernels/kernel.hpp"
+#include "kernels/cpu/elementwise.hpp"
 
 namespace terra::cpu {
 namespace {
 
 using math::Reduction;
-
-Reduction reduction_of(const KernelCall& c) { return math::parse_reduction(c.attrs.get<std::string>("reduction")); }
+using loss_kernels::reduction_of;
 
 // Sum of n contiguous values in Acc, over fixed blocks summed in order.
 template <class Acc, class T>
@@ -46,103 +47,41 @@ Acc blocked_sum(const T* p, int64_t n) {
   return total;
 }
 
-// --- pointwise losses ---
-
-// Where the per-element losses go: the output itself for reduction='none', else a temporary
-// that finish() reduces into the 0-d output.
-Tensor loss_buffer(const KernelCall& c, Reduction r, const Shape& shape, DType dtype) {
-  return r == Reduction::None ? c.outputs[0] : Tensor::empty(shape, dtype);
-}
-
-template <class T>
-void finish(const KernelCall& c, const Tensor& loss, Reduction r) {
-  if (r == Reduction::None) return;
-  if constexpr (std::is_floating_point_v<T>) {
-    const double s = blocked_sum<double>(loss.data<T>(), loss.numel());
-    c.outputs[0].data<T>()[0] = static_cast<T>(r == Reduction::Mean ? s / static_cast<double>(loss.numel()) : s);
-  } else {
-    c.outputs[0].data<int64_t>()[0] = blocked_sum<int64_t>(loss.data<T>(), loss.numel());  // the rule allows only sum
-  }
-}
-
-// mse_loss, l1_loss, smooth_l1_loss over broadcast inputs of the promoted dtype.
-template <class Op>
-void regression_kernel(KernelCall& c) {
-  const Op op = math::make_op<Op>(c.attrs);
-  const Reduction r = reduction_of(c);
-  const Tensor &x = c.inputs[0], &y = c.inputs[1];
-  dispatch_numeric(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    if constexpr (Op::template supports<T>) {
-      const Tensor loss = loss_buffer(c, r, broadcast_shapes(x.shape(), y.shape()), x.dtype());
-      elementwise<T, T, T>(loss, {x, y}, op);
-      finish<T>(c, loss, r);
+// The CPU engine of the pointwise losses (kernels/common/loss_kernels.hpp).
+struct CpuLoss : CpuLoops {
+  static Tensor as_contiguous(const Tensor& t) { return cpu::as_contiguous(t); }
+  template <class T>
+  static void finish(const KernelCall& c, const Tensor& loss, Reduction r) {
+    if (r == Reduction::None) return;
+    if constexpr (std::is_floating_point_v<T>) {
+      const double s = blocked_sum<double>(loss.data<T>(), loss.numel());
+      c.outputs[0].data<T>()[0] = static_cast<T>(r == Reduction::Mean ? s / static_cast<double>(loss.numel()) : s);
     } else {
-      fail(ErrorKind::Runtime, "\"", c.op, "\" not implemented for '", dtype_name(x.dtype()), "'");
+      c.outputs[0].data<int64_t>()[0] = blocked_sum<int64_t>(loss.data<T>(), loss.numel());  // the rule allows only sum
     }
-  });
-}
-
-template <class T, class Pred>
-bool any_element(const Tensor& x, const Pred& pred) {
-  Tensor flags = Tensor::empty(x.shape(), DType::Bool);
-  elementwise<bool, T>(flags, {x}, pred);
-  const bool* f = flags.data<bool>();
-  return std::any_of(f, f + flags.numel(), [](bool b) { return b; });
-}
-
-// An absent weight is a 0-d one, broadcast by the elementwise loop.
-Tensor weight_or_one(const Tensor& w, DType dtype) { return w.defined() ? w : Tensor::wrap_scalar(1.0, dtype); }
-
-void binary_cross_entropy_kernel(KernelCall& c) {
-  const Reduction r = reduction_of(c);
-  const Tensor &x = c.inputs[0], &y = c.inputs[1];
-  dispatch_floating(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    // A data error in PyTorch (NaN included), checked before anything is written.
-    TERRA_CHECK(!any_element<T>(x, [](T v) { return !(v >= T(0) && v <= T(1)); }), Runtime,
-                "all elements of input should be between 0 and 1");
-    const Tensor loss = loss_buffer(c, r, x.shape(), x.dtype());
-    elementwise<T, T, T, T>(loss, {x, y, weight_or_one(c.inputs[2], x.dtype())}, math::BinaryCrossEntropy{});
-    finish<T>(c, loss, r);
-  });
-}
-
-void binary_cross_entropy_with_logits_kernel(KernelCall& c) {
-  const Reduction r = reduction_of(c);
-  const Tensor &x = c.inputs[0], &y = c.inputs[1], &pos_weight = c.inputs[3];
-  const Shape shape = pos_weight.defined() ? broadcast_shapes(x.shape(), pos_weight.shape()) : x.shape();
-  dispatch_floating(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const Tensor loss = loss_buffer(c, r, shape, x.dtype());
-    elementwise<T, T, T, T, T>(loss, {x, y, weight_or_one(c.inputs[2], x.dtype()), weight_or_one(pos_weight, x.dtype())},
-                               math::BinaryCrossEntropyWithLogits{});
-    finish<T>(c, loss, r);
-  });
-}
+  }
+  template <class T>
+  static Tensor scaled_grad(const KernelCall& c, Reduction r) {
+    const Tensor& g = c.inputs[0];
+    if (r != Reduction::Mean) return g;
+    const int64_t n = c.outputs[0].numel();
+    return Tensor::wrap_scalar(static_cast<double>(*g.data<T>()) / static_cast<double>(n), g.dtype());
+  }
+  template <class T>
+  static bool any_outside_unit(const Tensor& x) {
+    Tensor flags = Tensor::empty(x.shape(), DType::Bool);
+    elementwise<bool, T>(flags, {x}, math::OutsideUnitInterval{});
+    const bool* f = flags.data<bool>();
+    return std::any_of(f, f + flags.numel(), [](bool b) { return b; });
+  }
+};
 
 // --- class losses: nll_loss, cross_entropy ---
 
-// The input seen as [outer, classes, inner]: [C] is one sample, [N, C, d...] is N * prod(d).
-struct ClassLayout {
-  int64_t outer, classes, inner;
-  int64_t samples() const { return outer * inner; }
-  // Element offset of class 0 of sample s (samples in target order); classes are inner apart.
-  int64_t base(int64_t s) const { return (s / inner) * classes * inner + s % inner; }
-};
+using math::ClassLayout;
+using math::class_layout;
 
-ClassLayout class_layout(const Tensor& x) {
-  if (x.dim() == 1) return {1, x.shape()[0], 1};
-  int64_t inner = 1;
-  for (int64_t d = 2; d < x.dim(); ++d) inner *= x.shape()[d];
-  return {x.shape()[0], x.shape()[1], inner};
-}
-
-// PyTorch's error for the first target, in order, that is neither ignore_index nor a class.
-void check_targets(const int64_t* t, int64_t n, int64_t classes, int64_t ignore_index) {
-  for (int64_t s = 0; s < n; ++s)
-    TERRA_CHECK(t[s] == ignore_index || (t[s] >= 0 && t[s] < classes), Index, "Target ", t[s], " is out of bounds.");
-}
+using math::check_targets;
 
 // Per-sample losses loss(s) into the output for 'none'; else their sum, divided for 'mean' by
 // the sum of weight(s) (0/0 gives NaN, as in PyTorch). `cost` is the work per sample.
@@ -167,15 +106,7 @@ void reduce_samples(const KernelCall& c, Reduction r, int64_t n, int64_t cost, c
   out[0] = static_cast<T>(r == Reduction::Mean ? total / total_weight : total);
 }
 
-// The class losses read whole rows and gather by class: contiguous operands keep that simple.
-// Their backward ops take grad_output first, so the operands start at input `first`.
-struct ClassOperands {
-  Tensor x, target, weight;
-  explicit ClassOperands(const KernelCall& c, size_t first = 0)
-      : x(as_contiguous(c.inputs[first])),
-        target(as_contiguous(c.inputs[first + 1])),
-        weight(as_contiguous(c.inputs[first + 2])) {}
-};
+using ClassOperands = loss_kernels::ClassOperands<CpuLoss>;
 
 void nll_loss_kernel(KernelCall& c) {
   const Reduction r = reduction_of(c);
@@ -186,20 +117,12 @@ void nll_loss_kernel(KernelCall& c) {
   check_targets(t, L.samples(), L.classes, ignore);
   dispatch_floating(in.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* xp = in.x.data<T>();
-    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
-    auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
-    auto loss = [&](int64_t s) { return t[s] == ignore ? 0.0 : -weight(s) * double(xp[L.base(s) + t[s] * L.inner]); };
-    reduce_samples<T>(c, r, L.samples(), 1, loss, weight);
+    const math::NllSamples<T> m{in.x.data<T>(), t, in.weight_data<T>(), ignore, L};
+    reduce_samples<T>(c, r, L.samples(), 1, [&](int64_t s) { return m.loss(s); }, [&](int64_t s) { return m.weight(s); });
   });
 }
 
-// Class indices (int64 target) or class probabilities (floating target of the input's shape).
-// With smoothing e and C classes, PyTorch 1.13 defines, per sample with -log p = lse - x:
-//   indices:       (1 - e) w[t] (-log p[t]) + e / C * sum_c w[c] (-log p[c])   (0 if ignored),
-//                  'mean' dividing by the sum of w[t] over the samples not ignored;
-//   probabilities: sum_c w[c] (q[c] (1 - e) + e / C) (-log p[c]), 'mean' dividing by the number
-//                  of samples (NaN for an empty input).
+// Per-sample losses: math::CrossEntropyIndexSamples and CrossEntropyProbSamples.
 void cross_entropy_kernel(KernelCall& c) {
   const Reduction r = reduction_of(c);
   const ClassOperands in(c);
@@ -212,39 +135,19 @@ void cross_entropy_kernel(KernelCall& c) {
   dispatch_floating(in.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* xp = in.x.data<T>();
-    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    const T* wp = in.weight_data<T>();
     std::vector<T> lse(C > 0 ? n : 0);
     if (C > 0 && n > 0) logsumexp_dim(xp, lse.data(), L.outer, C, L.inner);
-    auto w = [&](int64_t k) { return wp ? double(wp[k]) : 1.0; };
-    // -log p of class k of the sample whose class 0 is at `base`.
-    auto neg_log_p = [&](int64_t s, int64_t base, int64_t k) { return double(lse[s]) - double(xp[base + k * L.inner]); };
+    const math::CrossEntropyCommon<T> common{xp, lse.data(), wp, smoothing, L};
+    auto weight_of = [](const auto& m) { return [&m](int64_t s) { return m.weight(s); }; };
+    auto loss_of = [](const auto& m) { return [&m](int64_t s) { return m.loss(s); }; };
     if (probabilities) {
-      const T* q = in.target.data<T>();
-      const double keep = 1 - smoothing, spread = C > 0 ? smoothing / double(C) : 0.0;
-      auto loss = [&](int64_t s) {
-        const int64_t base = L.base(s);
-        double l = 0;
-        for (int64_t k = 0; k < C; ++k)
-          l += w(k) * (double(q[base + k * L.inner]) * keep + spread) * neg_log_p(s, base, k);
-        return l;
-      };
-      // Every sample counts once, unless there are no classes: then the input is empty and the mean NaN.
-      reduce_samples<T>(c, r, n, C, loss, [&](int64_t) { return C > 0 ? 1.0 : 0.0; });
+      const math::CrossEntropyProbSamples<T> m{common, in.target.data<T>()};
+      reduce_samples<T>(c, r, n, C, loss_of(m), weight_of(m));
       return;
     }
-    const int64_t* t = in.target.data<int64_t>();
-    auto loss = [&](int64_t s) {
-      if (t[s] == ignore) return 0.0;
-      const int64_t base = L.base(s);
-      double l = (1 - smoothing) * w(t[s]) * neg_log_p(s, base, t[s]);
-      if (smoothing > 0) {
-        double smooth = 0;
-        for (int64_t k = 0; k < C; ++k) smooth += w(k) * neg_log_p(s, base, k);
-        l += smoothing / double(C) * smooth;
-      }
-      return l;
-    };
-    reduce_samples<T>(c, r, n, smoothing > 0 ? C : 1, loss, [&](int64_t s) { return t[s] == ignore ? 0.0 : w(t[s]); });
+    const math::CrossEntropyIndexSamples<T> m{common, in.target.data<int64_t>(), ignore};
+    reduce_samples<T>(c, r, n, smoothing > 0 ? C : 1, loss_of(m), weight_of(m));
   });
 }
 
@@ -285,7 +188,7 @@ void nll_loss_backward_kernel(KernelCall& c) {
   const Tensor& out = c.outputs[0];
   dispatch_floating(in.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    const T* wp = in.weight_data<T>();
     auto weight = [&](int64_t s) { return t[s] == ignore ? 0.0 : (wp ? double(wp[t[s]]) : 1.0); };
     const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, weight);
     T* o = out.data<T>();
@@ -364,7 +267,7 @@ void cross_entropy_backward_kernel(KernelCall& c) {
   if (out.numel() == 0) return;
   dispatch_floating(in.x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* wp = in.weight.defined() ? in.weight.data<T>() : nullptr;
+    const T* wp = in.weight_data<T>();
     auto w = [&](int64_t k) { return wp ? double(wp[k]) : 1.0; };
     double w_total = 0;
     for (int64_t k = 0; k < C; ++k) w_total += w(k);
@@ -400,64 +303,11 @@ void cross_entropy_backward_kernel(KernelCall& c) {
   });
 }
 
-// The pointwise losses' backward ops: grad_output first, then the forward's inputs; the output
-// has the loss's broadcast shape. For 'mean' and 'sum' grad_output is 0-d, so it is scaled once
-// (by 1 / numel for 'mean') and broadcast by the elementwise loop with the other operands.
-template <class T>
-Tensor scaled_grad(const KernelCall& c, Reduction r) {
-  const Tensor& g = c.inputs[0];
-  if (r != Reduction::Mean) return g;
-  const int64_t n = c.outputs[0].numel();
-  return Tensor::wrap_scalar(static_cast<double>(*g.data<T>()) / static_cast<double>(n), g.dtype());
-}
-
-template <class Op>
-void regression_backward_kernel(KernelCall& c) {
-  const Op op = math::make_op<Op>(c.attrs);
-  const Reduction r = reduction_of(c);
-  dispatch_floating(c.outputs[0].dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    elementwise<T, T, T, T>(c.outputs[0], {c.inputs[1], c.inputs[2], scaled_grad<T>(c, r)}, op);
-  });
-}
-
-void binary_cross_entropy_backward_kernel(KernelCall& c) {
-  const Reduction r = reduction_of(c);
-  const Tensor& out = c.outputs[0];
-  dispatch_floating(out.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    elementwise<T, T, T, T, T>(out, {c.inputs[1], c.inputs[2], weight_or_one(c.inputs[3], out.dtype()), scaled_grad<T>(c, r)},
-                               math::BinaryCrossEntropyGrad{});
-  });
-}
-
-void binary_cross_entropy_with_logits_backward_kernel(KernelCall& c) {
-  const Reduction r = reduction_of(c);
-  const Tensor& out = c.outputs[0];
-  dispatch_floating(out.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    elementwise<T, T, T, T, T, T>(out,
-                                  {c.inputs[1], c.inputs[2], weight_or_one(c.inputs[3], out.dtype()),
-                                   weight_or_one(c.inputs[4], out.dtype()), scaled_grad<T>(c, r)},
-                                  math::BinaryCrossEntropyWithLogitsGrad{});
-  });
-}
-
 }  // namespace
 
 TERRA_KERNEL(nll_loss, CPU, nll_loss_kernel);
 TERRA_KERNEL(cross_entropy, CPU, cross_entropy_kernel);
-TERRA_KERNEL(mse_loss, CPU, regression_kernel<math::SquaredError>);
-TERRA_KERNEL(l1_loss, CPU, regression_kernel<math::AbsoluteError>);
-TERRA_KERNEL(smooth_l1_loss, CPU, regression_kernel<math::SmoothL1>);
-TERRA_KERNEL(binary_cross_entropy, CPU, binary_cross_entropy_kernel);
-TERRA_KERNEL(binary_cross_entropy_with_logits, CPU, binary_cross_entropy_with_logits_kernel);
 TERRA_KERNEL(nll_loss_backward, CPU, nll_loss_backward_kernel);
 TERRA_KERNEL(cross_entropy_backward, CPU, cross_entropy_backward_kernel);
-TERRA_KERNEL(mse_loss_backward, CPU, regression_backward_kernel<math::SquaredErrorGrad>);
-TERRA_KERNEL(l1_loss_backward, CPU, regression_backward_kernel<math::AbsoluteErrorGrad>);
-TERRA_KERNEL(smooth_l1_loss_backward, CPU, regression_backward_kernel<math::SmoothL1Grad>);
-TERRA_KERNEL(binary_cross_entropy_backward, CPU, binary_cross_entropy_backward_kernel);
-TERRA_KERNEL(binary_cross_entropy_with_logits_backward, CPU, binary_cross_entropy_with_logits_backward_kernel);
-
+TERRA_POINTWISE_LOSS_KERNELS(CPU, CpuLoss);
 }  // namespace terra::cpu

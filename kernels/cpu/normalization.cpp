@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/norm_math.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "kernels/kernel.hpp"
@@ -39,13 +40,12 @@ namespace {
 // the vector width: the clones of Note [AVX2 clones] give identical bits.
 constexpr int64_t kLanes = 64;
 
-struct Sums {
-  double s = 0, q = 0;  // sum of d, sum of d * d
-  void operator+=(const Sums& o) {
-    s += o.s;
-    q += o.q;
-  }
-};
+using norm_math::BackwardAffine;
+using norm_math::GradSums;
+using norm_math::Moments;
+using norm_math::Sums;
+using norm_math::backward_affine;
+using norm_math::moments;
 
 struct LaneSums {
   // Only lanes [0, used) are initialized, so short rows pay for the lanes they use.
@@ -81,24 +81,13 @@ struct LaneSums {
   }
 };
 
-// The backward passes' sums over runs: with d = x - shift and g the incoming gradient (times the
-// weight for layer_norm), the statistics' sums of d and d * d, and sum(g), sum(g * d).
+// The backward passes' sums over runs (GradSums).
 // Note [Backward sums]
 // The backward pass reads two arrays and does twice the forward's arithmetic per element, so
 // float64 accumulation as in Note [Shifted sums] would leave it compute-bound. The lanes hold the
 // element type instead, and are folded into float64 totals every kSteps values per lane: no float
 // lane ever sums more than 64 values (shift-relative, so without cancellation), and the totals
 // keep float64's range over long runs.
-struct GradSums {
-  double s = 0, q = 0, g = 0, gd = 0;
-  void operator+=(const GradSums& o) {
-    s += o.s;
-    q += o.q;
-    g += o.g;
-    gd += o.gd;
-  }
-};
-
 template <class T>
 struct GradLaneSums {
   static constexpr int64_t kWidth = 16, kSteps = 64;
@@ -143,19 +132,6 @@ struct GradLaneSums {
     steps = 0;
   }
 };
-
-struct Moments {
-  double mean, var;  // var is the biased (population) variance
-};
-
-// Over no values the mean is 0 and the variance NaN, as PyTorch reports for empty rows. Rounding
-// can leave a tiny negative variance, clamped to 0 (a NaN passes through).
-Moments moments(const Sums& sums, int64_t n, double shift) {
-  if (n == 0) return {0.0, std::numeric_limits<double>::quiet_NaN()};
-  const double m = sums.s / static_cast<double>(n);
-  const double var = sums.q / static_cast<double>(n) - m * m;
-  return {shift + m, var < 0 ? 0.0 : var};
-}
 
 // y = (x - mean) * scale + bias over a run: the normalizing loop of group_norm and batch_norm.
 template <class T>
@@ -455,27 +431,7 @@ void batch_norm_kernel(KernelCall& c) {
 }
 
 // ---- backward ------------------------------------------------------------------------------
-// Each backward op recomputes the statistics in the pass that reads x and g for the gradient's
-// sums (GradSums), so the forward saves nothing but its input and weight; a second pass writes
-//   dx = rstd * w * (g - mean(g) - xhat * mean(g * xhat))   (means over the normalized set)
-// as a * g + b * x + k with a, b, k per row, group or channel. With M values, shift-relative
-// sums as in GradSums and mean_d = s / M:  sum(g * xhat) = rstd * (gd - mean_d * g).
-
-// The coefficients of dx = a * g + b * x + k for a set with sums t (their g already times the
-// weight), statistics m and rstd; w is the weight that a carries (1 where the caller applies a
-// per-element weight itself).
-struct BackwardAffine {
-  double a, b, k;
-};
-
-BackwardAffine backward_affine(const GradSums& t, const Moments& m, double rstd, double w, int64_t count) {
-  const double inv = 1.0 / static_cast<double>(count);
-  const double mean_d = t.s * inv;
-  const double dot = rstd * (t.gd - mean_d * t.g);  // sum(g * xhat)
-  const double b = -rstd * rstd * dot * inv;
-  return {rstd * w, b, -b * m.mean - rstd * t.g * inv};
-}
-
+// Each backward op writes dx = a * g + b * x + k per row, group or channel (norm_math.hpp).
 template <class T>
 [[gnu::always_inline]] inline void backward_run(const T* g, const T* x, T* dx, int64_t n, T a, T b, T k) {
   for (int64_t i = 0; i < n; ++i) dx[i] = a * g[i] + b * x[i] + k;

@@ -111,6 +111,17 @@ inline ReducePlan make_reduce_plan(const Shape& shape, const Strides& in_strides
   return {build(groups[0], true), build(groups[1], !ordered)};
 }
 
+// The plan of a reduction of `in` into a contiguous output holding its kept dims in row-major order.
+inline ReducePlan make_reduce_plan(const Tensor& in, const std::vector<bool>& reduced, bool ordered) {
+  Strides out_strides(in.dim(), 0);
+  for (int64_t d = in.dim() - 1, acc = 1; d >= 0; --d)
+    if (!reduced[d]) {
+      out_strides[d] = acc;
+      acc *= in.shape()[d];
+    }
+  return make_reduce_plan(in.shape(), in.strides(), out_strides, reduced, ordered);
+}
+
 // Calls f(in_offset, out_offset, n, first) for each innermost run of positions [begin, end) of
 // `d`; `first` is the row-major position of the run's first element.
 template <class F>
@@ -248,13 +259,7 @@ void reduce_vertical(const Op& op, const ReducePlan& p, const typename Op::In* i
 template <class Op>
 void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
   using Acc = typename Op::Acc;
-  Strides out_strides(in.dim(), 0);
-  for (int64_t d = in.dim() - 1, acc = 1; d >= 0; --d)
-    if (!reduced[d]) {
-      out_strides[d] = acc;
-      acc *= in.shape()[d];
-    }
-  const ReducePlan p = make_reduce_plan(in.shape(), in.strides(), out_strides, reduced, Op::kOrdered);
+  const ReducePlan p = make_reduce_plan(in, reduced, Op::kOrdered);
   const int64_t nout = p.kept.numel, nred = p.reduced.numel;
   if (nout == 0) return;
   const typename Op::In* data = in.data<typename Op::In>();

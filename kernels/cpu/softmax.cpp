@@ -34,6 +34,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/softmax_kernels.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/kernel.hpp"
 
@@ -320,50 +321,14 @@ void split_dim(int64_t outer, int64_t C, int64_t inner, const Rows& rows, const 
   });
 }
 
-// A tensor seen as [outer, C, inner] around the op's dim (a 0-d tensor is one element).
-struct DimLayout {
-  int64_t outer = 1, C = 1, inner = 1;
-  DimLayout(const Tensor& t, const Attrs& attrs) {
-    const int64_t dim = normalize_dim(attrs.get<int64_t>("dim"), t.dim());
-    for (int64_t d = 0; d < dim; ++d) outer *= t.shape()[d];
-    for (int64_t d = dim + 1; d < t.dim(); ++d) inner *= t.shape()[d];
-    if (t.dim() > 0) C = t.shape()[dim];
-  }
-};
-
-template <bool Log>
-void softmax_kernel(KernelCall& c) {
-  const Tensor x = as_contiguous(c.inputs[0]);  // Note [Softmax layouts] wants unit strides
-  const Tensor& y = c.outputs[0];
-  if (x.numel() == 0) return;
-  const DimLayout L(x, c.attrs);
-  dispatch_floating(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    softmax_dim(x.data<T>(), y.data<T>(), L.outer, L.C, L.inner, Log);
-  });
-}
-
-// softmax_backward(grad_output, output, dim) and log_softmax_backward: the same layouts and
-// threading as the forward, one reduction pass over g (and y) and one elementwise pass.
-template <bool Log>
-void softmax_backward_kernel(KernelCall& c) {
-  const Tensor g = as_contiguous(c.inputs[0]), y = as_contiguous(c.inputs[1]);
-  const Tensor& dx = c.outputs[0];
-  if (y.numel() == 0) return;
-  const DimLayout L(y, c.attrs);
-  const int64_t C = L.C, inner = L.inner;
-  dispatch_floating(y.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T *gp = g.data<T>(), *yp = y.data<T>();
-    T* dp = dx.data<T>();
-    split_dim(
-        L.outer, C, inner,
-        [&](int64_t b, int64_t e) { backward_rows_isa(gp + b * C, yp + b * C, dp + b * C, e - b, C, Log); },
-        [&](int64_t o, int64_t b, int64_t e) {
-          const int64_t base = o * C * inner;
-          backward_columns_isa(gp + base, yp + base, dp + base, C, inner, b, e, Log);
-        });
-  });
+template <class T>
+void softmax_backward_dim(const T* g, const T* y, T* dx, int64_t outer, int64_t C, int64_t inner, bool log) {
+  split_dim(
+      outer, C, inner, [&](int64_t b, int64_t e) { backward_rows_isa(g + b * C, y + b * C, dx + b * C, e - b, C, log); },
+      [&](int64_t o, int64_t b, int64_t e) {
+        const int64_t base = o * C * inner;
+        backward_columns_isa(g + base, y + base, dx + base, C, inner, b, e, log);
+      });
 }
 
 }  // namespace
@@ -390,9 +355,22 @@ template void softmax_dim(const double*, double*, int64_t, int64_t, int64_t, boo
 template void logsumexp_dim(const float*, float*, int64_t, int64_t, int64_t);
 template void logsumexp_dim(const double*, double*, int64_t, int64_t, int64_t);
 
-TERRA_KERNEL(softmax, CPU, softmax_kernel<false>);
-TERRA_KERNEL(log_softmax, CPU, softmax_kernel<true>);
-TERRA_KERNEL(softmax_backward, CPU, softmax_backward_kernel<false>);
-TERRA_KERNEL(log_softmax_backward, CPU, softmax_backward_kernel<true>);
+namespace {
 
+// The CPU engine of the shared softmax kernels (kernels/common/softmax_kernels.hpp).
+struct CpuSoftmax {
+  static Tensor as_contiguous(const Tensor& t) { return cpu::as_contiguous(t); }  // Note [Softmax layouts]
+  template <class T>
+  static void softmax_dim(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, bool log) {
+    cpu::softmax_dim(x, y, outer, C, inner, log);
+  }
+  template <class T>
+  static void softmax_backward_dim(const T* g, const T* y, T* dx, int64_t outer, int64_t C, int64_t inner, bool log) {
+    cpu::softmax_backward_dim(g, y, dx, outer, C, inner, log);
+  }
+};
+
+}  // namespace
+
+TERRA_SOFTMAX_KERNELS(CPU, CpuSoftmax);
 }  // namespace terra::cpu

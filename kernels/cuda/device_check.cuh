@@ -16,6 +16,7 @@
 
 #include <optional>
 
+#include "kernels/cuda/read_back.cuh"
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/stream.hpp"
 #include "tensor/tensor.hpp"
@@ -45,8 +46,7 @@ class DeviceCheck {
   // Waits for the launches queued so far; the recorded value, if any was recorded.
   std::optional<int64_t> read() const {
     long long host[2];
-    TERRA_CUDA_CHECK(cudaMemcpyAsync(host, buffer_.raw_data(), sizeof(host), cudaMemcpyDeviceToHost, current_stream()));
-    TERRA_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
+    read_back(host, static_cast<const long long*>(buffer_.raw_data()), 2);
     if (host[0] == 0) return std::nullopt;
     return static_cast<int64_t>(host[1]);
   }
@@ -54,15 +54,5 @@ class DeviceCheck {
  private:
   Tensor buffer_;
 };
-
-// Copies one value of a device tensor to the host (a synchronization): counts and extremes that
-// decide an output's shape.
-template <class T>
-T read_value(const T* device_ptr) {
-  T host;
-  TERRA_CUDA_CHECK(cudaMemcpyAsync(&host, device_ptr, sizeof(T), cudaMemcpyDeviceToHost, current_stream()));
-  TERRA_CUDA_CHECK(cudaStreamSynchronize(current_stream()));
-  return host;
-}
 
 }  // namespace terra::cuda

@@ -59,7 +59,7 @@ Selection select(const Tensor& mask) {
   TERRA_CUDA_CHECK(cub::DeviceScan::InclusiveSum(nullptr, bytes, in, out, n, current_stream()));
   Tensor scratch = Tensor::empty({static_cast<int64_t>(bytes / sizeof(int64_t)) + 1}, DType::Int64, mask.device());
   TERRA_CUDA_CHECK(cub::DeviceScan::InclusiveSum(scratch.raw_data(), bytes, in, out, n, current_stream()));
-  s.count = read_value(out + n - 1);
+  read_back(&s.count, out + n - 1, 1);
   return s;
 }
 
