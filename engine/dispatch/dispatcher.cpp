@@ -108,7 +108,7 @@ bool writes_outs_directly(const OpDef& op, const std::vector<Tensor>& inputs, co
 }
 
 // Runs the shape rule and applies its input conversions.
-Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
+Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
   Inferred inf;
   try {
     inf = op.infer(inputs, attrs);
@@ -118,6 +118,11 @@ Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const A
         if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i])
           inputs[i] = cast_to(inputs[i], inf.input_dtypes[i]);
     }
+    // A wrapped Python number stays on the CPU for the elementwise kernels, which take its value
+    // by value; every other kernel reads all its inputs on its own device.
+    if (device.type != DeviceType::CPU && op.fusion != FusionKind::Elementwise)
+      for (Tensor& t : inputs)
+        if (t.defined() && t.is_wrapped_number()) t = move_to(t, device);
   } catch (const Error& e) {
     rethrow_with_context(op, e, inputs);
   }
@@ -166,7 +171,7 @@ std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, 
     }
   }
   std::vector<Tensor> original = inputs;
-  Inferred inf = infer_and_convert(op, inputs, attrs);
+  Inferred inf = infer_and_convert(op, inputs, attrs, device);
   KernelCall call{op.name(), std::move(inputs), std::move(attrs), {}};
   if (op.effect == Effect::InPlace) {
     call.outputs = {call.inputs[op.inplace_input]};
@@ -206,7 +211,7 @@ void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs
   Device device = pick_device(op, inputs, attrs);
   KernelFn fn = kernel_for(op, device);
   std::vector<Tensor> original = inputs;
-  Inferred inf = infer_and_convert(op, inputs, attrs);
+  Inferred inf = infer_and_convert(op, inputs, attrs, device);
   TERRA_CHECK(outs.size() == inf.outputs.size(), Runtime, op.name(), ": expected ", inf.outputs.size(),
               " output tensors, got ", outs.size());
   for (size_t i = 0; i < outs.size(); ++i) {
@@ -302,6 +307,12 @@ Tensor call1(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs
 Tensor call_inplace(std::string_view name, std::vector<Tensor> inputs, const NamedAttrs& attrs) {
   const OpDef& op = Registry::instance().get(name);
   return dispatch_inplace(op, std::move(inputs), make_attrs(op, attrs));
+}
+
+Tensor move_to(const Tensor& t, Device device) {
+  if (t.device() == device) return t;
+  static const OpDef& op = Registry::instance().get("to_device");
+  return dispatch(op, {t}, make_attrs(op, {{"device", device}}))[0];
 }
 
 Tensor cast_to(const Tensor& t, DType dtype) {

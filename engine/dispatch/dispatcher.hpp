@@ -71,6 +71,8 @@ Tensor call_inplace(std::string_view op, std::vector<Tensor> inputs, const Named
 
 // Converts to a dtype (a copy unless it already has it); used for type promotion.
 Tensor cast_to(const Tensor& t, DType dtype);
+// `t` on `device` (itself when it is there already), through the to_device op.
+Tensor move_to(const Tensor& t, Device device);
 
 // "float32[2, 3], int64[4]": how errors describe an op's inputs.
 std::string describe_inputs(const std::vector<Tensor>& inputs);
