@@ -47,5 +47,6 @@ void bind_numpy(py::module_& m);
 void bind_random(py::module_& m);
 void bind_trace(py::module_& m);
 void bind_memory(py::module_& m);
+void bind_backends(py::module_& m);
 
 }  // namespace terra::python

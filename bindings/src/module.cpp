@@ -41,4 +41,5 @@ PYBIND11_MODULE(_C, m) {
   bind_random(m);
   bind_trace(m);
   bind_memory(m);
+  bind_backends(m);
 }

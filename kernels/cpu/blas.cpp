@@ -38,17 +38,6 @@ void sync_blas_threads() {
   }
 }
 
-// beta * x, wrapping instead of overflowing for integers.
-template <class T>
-T scaled(T beta, T x) {
-  if constexpr (std::is_integral_v<T>) {
-    using U = std::make_unsigned_t<T>;
-    return static_cast<T>(static_cast<U>(beta) * static_cast<U>(x));
-  } else {
-    return beta * x;
-  }
-}
-
 // C = beta * C, for products with nothing to add (k == 0 or alpha == 0).
 template <class T>
 void scale(const MatrixBatch<T>& c, T beta) {
@@ -57,7 +46,7 @@ void scale(const MatrixBatch<T>& c, T beta) {
     for (int64_t i = 0; i < c.rows; ++i)
       for (int64_t j = 0; j < c.cols; ++j) {
         T& x = m[i * c.row_stride + j * c.col_stride];
-        x = beta == T(0) ? T(0) : scaled(beta, x);
+        x = beta == T(0) ? T(0) : wrapping_scale(beta, x);
       }
   }
 }
@@ -144,23 +133,7 @@ MatrixBatch<std::remove_const_t<T>> packed(const MatrixBatch<T>& x, std::vector<
   return p;
 }
 
-// How BLAS reads a strided matrix without a copy: row-major as it is (NoTrans, rows ld apart)
-// or as the transpose of a row-major matrix (Trans, columns ld apart). A size-1 dim's stride is
-// irrelevant; a matrix whose strides are both not 1 (or overlap) has no layout.
-struct BlasLayout {
-  CBLAS_TRANSPOSE trans;
-  int64_t ld;
-};
-
-template <class T>
-std::optional<BlasLayout> blas_layout(const MatrixBatch<T>& x) {
-  const int64_t r = x.rows, c = x.cols;
-  if ((c == 1 || x.col_stride == 1) && (r == 1 || x.row_stride >= std::max<int64_t>(c, 1)))
-    return BlasLayout{CblasNoTrans, r == 1 ? std::max<int64_t>(c, 1) : x.row_stride};
-  if ((r == 1 || x.row_stride == 1) && (c == 1 || x.col_stride >= std::max<int64_t>(r, 1)))
-    return BlasLayout{CblasTrans, c == 1 ? std::max<int64_t>(r, 1) : x.col_stride};
-  return std::nullopt;
-}
+CBLAS_TRANSPOSE cblas_trans(const BlasLayout& l) { return l.transposed ? CblasTrans : CblasNoTrans; }
 
 int blas_int(int64_t v) {
   TERRA_CHECK(v <= INT_MAX, NotImplemented, "matrix dimension or stride ", v, " is too large for BLAS");
@@ -170,7 +143,7 @@ int blas_int(int64_t v) {
 template <class T>
 void blas_gemm(MatrixBatch<const T> a, MatrixBatch<const T> b, MatrixBatch<T> c, T alpha, T beta) {
   const auto lc = blas_layout(c);
-  if (lc && lc->trans == CblasTrans) return blas_gemm(b.transposed(), a.transposed(), c.transposed(), alpha, beta);
+  if (lc && lc->transposed) return blas_gemm(b.transposed(), a.transposed(), c.transposed(), alpha, beta);
   if (!lc) {  // an out= tensor BLAS cannot write: compute in a packed copy
     std::vector<T> buf;
     MatrixBatch<T> pc = packed(c, buf, beta != T(0));
@@ -190,9 +163,9 @@ void blas_gemm(MatrixBatch<const T> a, MatrixBatch<const T> b, MatrixBatch<T> c,
       const T* pb = b.data + b.offset(i);
       T* pc = c.data + c.offset(i);
       if constexpr (std::is_same_v<T, float>)
-        cblas_sgemm(CblasRowMajor, la.trans, lb.trans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        cblas_sgemm(CblasRowMajor, cblas_trans(la), cblas_trans(lb), m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
       else
-        cblas_dgemm(CblasRowMajor, la.trans, lb.trans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        cblas_dgemm(CblasRowMajor, cblas_trans(la), cblas_trans(lb), m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
     }
   };
   sync_blas_threads();
@@ -265,42 +238,11 @@ template void gemm<int64_t>(const MatrixBatch<const int64_t>&, const MatrixBatch
 
 namespace {
 
-// A product operand's dims as (batch..., rows, cols), with matmul's rule for 1-D operands: a row
-// vector on the left, a column vector on the right. Any stride serves a size-1 dim.
-struct Dims {
-  Shape shape;
-  Strides strides;
-};
-
-Dims operand_dims(const Tensor& t, bool left) {
-  Dims d{t.shape(), t.strides()};
-  if (t.dim() == 1) {
-    d.shape.insert(left ? d.shape.begin() : d.shape.end(), 1);
-    d.strides.insert(left ? d.strides.begin() : d.strides.end(), 1);
-  }
-  return d;
-}
-
 // out = alpha * matmul(a, b) + beta * out, out already shaped by the op's rule.
 template <class T>
 void product(const Tensor& out, const Tensor& a, const Tensor& b, T alpha, T beta) {
-  const Dims da = operand_dims(a, true), db = operand_dims(b, false);
-  const Shape batch = broadcast_shapes(Shape(da.shape.begin(), da.shape.end() - 2),
-                                       Shape(db.shape.begin(), db.shape.end() - 2));
-  // matmul drops the 1 it added for a 1-D operand; put it back to view out as [batch..., m, n].
-  Dims dout{out.shape(), out.strides()};
-  if (a.dim() == 1) {
-    const auto at = static_cast<std::ptrdiff_t>(dout.shape.size()) - (b.dim() == 1 ? 0 : 1);
-    dout.shape.insert(dout.shape.begin() + at, 1);
-    dout.strides.insert(dout.strides.begin() + at, 1);
-  }
-  if (b.dim() == 1) {
-    dout.shape.push_back(1);
-    dout.strides.push_back(1);
-  }
-  gemm<T>(matrix_batch(static_cast<const T*>(a.raw_data()), da.shape, da.strides, batch),
-          matrix_batch(static_cast<const T*>(b.raw_data()), db.shape, db.strides, batch),
-          matrix_batch(static_cast<T*>(out.raw_data()), dout.shape, dout.strides, batch), alpha, beta);
+  const ProductOperands<T> p = product_operands<T>(out, a, b);
+  gemm<T>(p.a, p.b, p.c, alpha, beta);
 }
 
 // Writes src, broadcast, into out, where gemm's beta term reads it.

@@ -4,13 +4,15 @@
 // and no two threads write the same element; window arithmetic follows aten's CPU kernels so
 // results match PyTorch element for element (NaN propagation and ties included). A backward
 // kernel visits the same windows as its forward kernel (one shared description of them) and
-// spreads each output gradient over its window.
+// spreads each output gradient over its window. The window arithmetic is shared with the CUDA
+// kernels (kernels/common/pool_math.hpp).
 #include <cmath>
 #include <limits>
 #include <optional>
 #include <vector>
 
 #include "kernels/common/index_math.hpp"
+#include "kernels/common/pool_math.hpp"
 #include "kernels/cpu/parallel.hpp"
 #include "kernels/cpu/window.hpp"
 
@@ -39,24 +41,8 @@ void for_each_plane(const Planes& p, int64_t cost_per_plane, F&& body) {
   });
 }
 
-struct PoolWindow {
-  int64_t kh, kw, sh, sw, ph, pw, dh = 1, dw = 1;
-};
-
-PoolWindow pool_window(const Attrs& a, bool has_dilation) {
-  const auto& k = a.get<std::vector<int64_t>>("kernel_size");
-  const auto& s_attr = a.get<std::vector<int64_t>>("stride");
-  const auto& s = s_attr.empty() ? k : s_attr;  // an omitted stride is the kernel size
-  const auto& p = a.get<std::vector<int64_t>>("padding");
-  PoolWindow w{window_param(k, 0), window_param(k, 1), window_param(s, 0), window_param(s, 1),
-               window_param(p, 0), window_param(p, 1)};
-  if (has_dilation) {
-    const auto& d = a.get<std::vector<int64_t>>("dilation");
-    w.dh = window_param(d, 0);
-    w.dw = window_param(d, 1);
-  }
-  return w;
-}
+using math::pool_window;
+using math::PoolWindow;
 
 // Largest element of each window and its flat index in the (H, W) plane. As in aten, a NaN wins
 // over everything (the last NaN seen), ties keep the first position, and a window of -inf
@@ -73,19 +59,15 @@ void max_pool2d_kernel(KernelCall& c) {
     for_each_plane(p, p.out_size() * win.kh * win.kw, [&](int64_t plane) {
       const T* src = x + plane * p.in_size();
       for (int64_t oh = 0; oh < p.out_h; ++oh) {
-        int64_t h0 = oh * win.sh - win.ph;
-        const int64_t h1 = std::min(h0 + (win.kh - 1) * win.dh + 1, p.h);
-        while (h0 < 0) h0 += win.dh;
+        const math::Taps rows = math::max_pool_taps(oh, win.kh, win.sh, win.ph, win.dh, p.h);
         for (int64_t ow = 0; ow < p.out_w; ++ow) {
-          int64_t w0 = ow * win.sw - win.pw;
-          const int64_t w1 = std::min(w0 + (win.kw - 1) * win.dw + 1, p.w);
-          while (w0 < 0) w0 += win.dw;
-          int64_t best_index = h0 * p.w + w0;
+          const math::Taps cols = math::max_pool_taps(ow, win.kw, win.sw, win.pw, win.dw, p.w);
+          int64_t best_index = rows.begin * p.w + cols.begin;
           T best = -std::numeric_limits<T>::infinity();
-          for (int64_t ih = h0; ih < h1; ih += win.dh) {
-            for (int64_t iw = w0; iw < w1; iw += win.dw) {
+          for (int64_t ih = rows.begin; ih < rows.end; ih += win.dh) {
+            for (int64_t iw = cols.begin; iw < cols.end; iw += win.dw) {
               const T v = src[ih * p.w + iw];
-              if (v > best || std::isnan(v)) {
+              if (math::max_pool_takes(v, best)) {
                 best = v;
                 best_index = ih * p.w + iw;
               }
@@ -126,55 +108,21 @@ void max_pool2d_backward_kernel(KernelCall& c) {
   });
 }
 
-// The windows of an average pool along one axis: output position o averages the input
-// positions [begin, end), and the window spans `padded` positions of the padded input. Shared
-// by avg_pool2d (aten's windows, clipped to the padding) and adaptive_avg_pool2d.
-struct Span {
-  int64_t begin, end, padded;
-};
-
-std::vector<Span> avg_pool_spans(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad) {
-  std::vector<Span> spans(out);
-  for (int64_t o = 0; o < out; ++o) {
-    const int64_t begin = o * stride - pad, end = std::min(begin + k, in + pad);
-    spans[o] = {std::max<int64_t>(begin, 0), std::min(end, in), end - begin};
-  }
-  return spans;
-}
-
-// aten's adaptive windows: begin = floor(o * in / out), end = ceil((o + 1) * in / out).
-std::vector<Span> adaptive_spans(int64_t in, int64_t out) {
-  std::vector<Span> spans(out);
-  for (int64_t o = 0; o < out; ++o) {
-    const int64_t begin = o * in / out, end = ((o + 1) * in + out - 1) / out;
-    spans[o] = {begin, end, end - begin};
-  }
-  return spans;
-}
-
-// Every window of an average pool over one plane: rows x cols, and what it is divided by:
-// divisor_override when given, else the window's size clipped to the padded input
-// (count_include_pad) or to the input itself.
+// Every window of an average pool over one plane (rows x cols) and how each is divided.
 struct AvgWindows {
-  std::vector<Span> rows, cols;
-  bool include_pad = true;
-  std::optional<int64_t> divisor_override;
+  std::vector<math::Span> rows, cols;
+  math::AvgPoolWindows params;
 
-  int64_t divisor(const Span& r, const Span& c) const {
-    if (divisor_override) return *divisor_override;
-    return include_pad ? r.padded * c.padded : (r.end - r.begin) * (c.end - c.begin);
+  AvgWindows(const math::AvgPoolWindows& w, const Planes& p) : params(w) {
+    for (int64_t o = 0; o < p.out_h; ++o) rows.push_back(w.span(0, o, p.h, p.out_h));
+    for (int64_t o = 0; o < p.out_w; ++o) cols.push_back(w.span(1, o, p.w, p.out_w));
   }
+  int64_t divisor(const math::Span& r, const math::Span& c) const { return params.divisor(r, c); }
 };
 
-AvgWindows avg_pool_windows(const Attrs& a, const Planes& p) {
-  const PoolWindow win = pool_window(a, false);
-  return {avg_pool_spans(p.h, p.out_h, win.kh, win.sh, win.ph), avg_pool_spans(p.w, p.out_w, win.kw, win.sw, win.pw),
-          a.get<bool>("count_include_pad"), a.opt<int64_t>("divisor_override")};
-}
+AvgWindows avg_pool_windows(const Attrs& a, const Planes& p) { return AvgWindows(math::avg_pool_windows(a), p); }
 
-AvgWindows adaptive_windows(const Planes& p) {
-  return {adaptive_spans(p.h, p.out_h), adaptive_spans(p.w, p.out_w), true, std::nullopt};
-}
+AvgWindows adaptive_windows(const Planes& p) { return AvgWindows(math::adaptive_pool_windows(), p); }
 
 // y[plane, oh, ow] = mean of x over window (oh, ow); a window entirely in the padding averages
 // nothing and gives 0.
@@ -189,13 +137,13 @@ void average_windows(const Tensor& input, const Tensor& out, const AvgWindows& w
       const T* src = x + plane * p.in_size();
       T* dst = y + plane * p.out_size();
       for (int64_t oh = 0; oh < p.out_h; ++oh) {
-        const Span& r = win.rows[oh];
+        const math::Span& r = win.rows[oh];
         for (int64_t ow = 0; ow < p.out_w; ++ow) {
-          const Span& c = win.cols[ow];
+          const math::Span& c = win.cols[ow];
           T sum = 0;
           for (int64_t ih = r.begin; ih < r.end; ++ih)
             for (int64_t iw = c.begin; iw < c.end; ++iw) sum += src[ih * p.w + iw];
-          const bool empty = r.begin >= r.end || c.begin >= c.end;
+          const bool empty = r.empty() || c.empty();
           dst[oh * p.out_w + ow] = empty ? T(0) : sum / static_cast<T>(win.divisor(r, c));
         }
       }
@@ -216,10 +164,10 @@ void spread_over_windows(const Tensor& grad_output, const Tensor& out, const Avg
       T* dst = dx + plane * p.in_size();
       std::fill(dst, dst + p.in_size(), T(0));
       for (int64_t oh = 0; oh < p.out_h; ++oh) {
-        const Span& r = win.rows[oh];
+        const math::Span& r = win.rows[oh];
         for (int64_t ow = 0; ow < p.out_w; ++ow) {
-          const Span& c = win.cols[ow];
-          if (r.begin >= r.end || c.begin >= c.end) continue;
+          const math::Span& c = win.cols[ow];
+          if (r.empty() || c.empty()) continue;
           const T v = src[oh * p.out_w + ow] / static_cast<T>(win.divisor(r, c));
           for (int64_t ih = r.begin; ih < r.end; ++ih)
             for (int64_t iw = c.begin; iw < c.end; ++iw) dst[ih * p.w + iw] += v;
