@@ -1,10 +1,22 @@
-// NVRTC compilation and its cache (nvrtc.hpp).
+// NVRTC compilation and its caches (nvrtc.hpp). Note [NVRTC disk cache]: a CUBIN is also kept in
+// a file named by the hash of everything it depends on (NVRTC's version, the options, the embedded
+// headers' text, the source), which holds that whole key too, so a hash collision or a changed
+// header is a miss, never a wrong kernel. Every process of a test run or training job then compiles
+// a kernel once. Files are written under a temporary name and renamed into place, so processes
+// sharing the folder never read half a file. The folder is $TERRA_NVRTC_CACHE ("0" turns the disk
+// cache off), else $XDG_CACHE_HOME/terra/nvrtc, else ~/.cache/terra/nvrtc; one that cannot be
+// written only costs the compile.
 #include "kernels/cuda/nvrtc.hpp"
 
 #include <cuda_runtime_api.h>
 #include <nvrtc.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +89,52 @@ std::shared_ptr<const NvrtcKernel> compile(const std::string& source, const std:
   return std::make_shared<const NvrtcKernel>(hash, arch, std::move(cubin), std::move(log));
 }
 
+std::string cache_dir() {
+  if (const char* dir = std::getenv("TERRA_NVRTC_CACHE")) return std::string(dir) == "0" ? "" : dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/terra/nvrtc";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/terra/nvrtc";
+  return "";
+}
+
+// A file holds the key's length, the key, then the CUBIN (Note [NVRTC disk cache]).
+std::string read_cached(const std::string& path, const std::string& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const std::string file = bytes.str();
+  const std::string head = std::to_string(key.size()) + '\n';
+  if (file.compare(0, head.size(), head) != 0 || file.compare(head.size(), key.size(), key) != 0) return "";
+  return file.substr(head.size() + key.size());
+}
+
+void write_cached(const std::string& dir, const std::string& path, const std::string& key, const std::string& cubin) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << key.size() << '\n' << key << cubin;
+    if (!out) return;
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+// What a CUBIN depends on besides the source: NVRTC's version, the options, the headers' text.
+std::string key_prefix(const std::vector<std::string>& options) {
+  int major = 0, minor = 0;
+  TERRA_NVRTC_CHECK(nvrtcVersion(&major, &minor));
+  std::string prefix = "nvrtc " + std::to_string(major) + "." + std::to_string(minor) + "\n";
+  for (const std::string& o : options) prefix += o + '\n';
+  static const std::string headers = [] {
+    std::string all;
+    for (const fused::EmbeddedHeader& h : fused::embedded_headers()) all += std::string(h.name) + '\n' + h.text;
+    return fnv1a_hex(all);
+  }();
+  return prefix + "headers " + headers + '\n';
+}
+
 std::mutex g_mutex;
 std::unordered_map<std::string, std::shared_ptr<const NvrtcKernel>>& cache() {
   static std::unordered_map<std::string, std::shared_ptr<const NvrtcKernel>> c;
@@ -99,16 +157,21 @@ const void* NvrtcKernel::function(const char* name) const {
 std::shared_ptr<const NvrtcKernel> nvrtc_compile(const std::string& source, const std::string& what) {
   const std::string arch = target_arch();
   const std::vector<std::string> options = {"--std=c++17", "-default-device", "--gpu-architecture=" + arch};
-  std::string key;
-  for (const std::string& o : options) key += o + '\n';
-  key += source;
+  std::string key = key_prefix(options) + source;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = cache().find(key);
     if (it != cache().end()) return it->second;
   }
   // Compiled outside the lock (plans build on several threads); a race compiles twice, keeps one.
-  std::shared_ptr<const NvrtcKernel> kernel = compile(source, options, arch, fnv1a_hex(key), what);
+  const std::string hash = fnv1a_hex(key), dir = cache_dir(), path = dir + "/" + hash + ".cubin";
+  std::shared_ptr<const NvrtcKernel> kernel;
+  if (std::string cubin = dir.empty() ? "" : read_cached(path, key); !cubin.empty()) {
+    kernel = std::make_shared<const NvrtcKernel>(hash, arch, std::move(cubin), "");
+  } else {
+    kernel = compile(source, options, arch, hash, what);
+    if (!dir.empty()) write_cached(dir, path, key, kernel->cubin());
+  }
   std::lock_guard<std::mutex> lock(g_mutex);
   return cache().emplace(std::move(key), std::move(kernel)).first->second;
 }

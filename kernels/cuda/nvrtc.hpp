@@ -1,9 +1,9 @@
 // Run-time compilation of generated CUDA C++ (the fused elementwise kernels of
 // kernels/fused_codegen.hpp) with NVRTC, which needs no device: CUBIN for the current device's
 // architecture, or sm_90 (the H100s this project targets) when none is present, with the headers of
-// fused::embedded_headers(). Results are cached in this process by the source and the options
-// (no cache on disk: a compile costs a fraction of a second and a process compiles a plan's
-// groups once). Loading runs through the CUDA runtime's library API (cudaLibraryLoadData), so
+// fused::embedded_headers(). Results are cached in this process by the source and the options,
+// and on disk (Note [NVRTC disk cache] in nvrtc.cpp), since a compile costs about half a second
+// and every process of a test run would repeat it. Loading runs through the CUDA runtime's library API (cudaLibraryLoadData), so
 // libterra never links the driver library. This header includes no CUDA headers.
 #pragma once
 #include <cstddef>
@@ -20,7 +20,7 @@ class NvrtcKernel {
   // 16 hex digits naming the source and options (plan dumps show it).
   const std::string& hash() const { return hash_; }
   const std::string& arch() const { return arch_; }  // "sm_90"
-  size_t cubin_bytes() const { return cubin_.size(); }
+  const std::string& cubin() const { return cubin_; }
   const std::string& log() const { return log_; }  // NVRTC's warnings, usually empty
   // The kernel `name` as a cudaKernel_t (for cudaLaunchKernel), loaded on first use; needs a device.
   const void* function(const char* name) const;
