@@ -35,7 +35,7 @@ class NvrtcKernel {
 // NVRTC's log and the source. The same source and options give the same object.
 std::shared_ptr<const NvrtcKernel> nvrtc_compile(const std::string& source, const std::string& what);
 
-// Distinct programs compiled so far in this process (the cache's size).
+// Distinct programs this process compiled or read from the disk cache (the in-process cache's size).
 size_t nvrtc_programs_compiled();
 
 }  // namespace terra::cuda

@@ -6,9 +6,13 @@
 // the same object. With a device, the CUDA kernel matches the CPU fused kernel.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "cuda_cases.hpp"
 #include "engine/registry/registry.hpp"
@@ -134,7 +138,21 @@ TEST_CASE("NVRTC: a compile error raises terra::Error with the log; the cache re
   CHECK(cuda::nvrtc_compile(source + "\n", "k") != first);
 }
 
-// Positive inputs keep every op (log, sqrt, pow, ...) away from NaN.
+TEST_CASE("NVRTC: a compiled kernel is kept on disk under TERRA_NVRTC_CACHE", "[cuda][nvrtc]") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("terra_nvrtc_" + std::to_string(::getpid()));
+  ::setenv("TERRA_NVRTC_CACHE", dir.c_str(), 1);
+  const auto k = cuda::nvrtc_compile("extern \"C\" __global__ void on_disk(float* x) { x[0] = 2; }", "on_disk");
+  ::unsetenv("TERRA_NVRTC_CACHE");
+  const std::filesystem::path file = dir / (k->hash() + ".cubin");
+  REQUIRE(std::filesystem::exists(file));
+  CHECK(std::filesystem::file_size(file) > k->cubin().size());  // the key, then the CUBIN
+  std::filesystem::remove_all(dir);
+}
+
+// Within the CUDA harness's tolerances (1e-5 relative for float32, 1e-12 for float64), not
+// bitwise: CUDA's math library (expf, tanhf, powf, ...) is not glibc's, and NVRTC contracts
+// a * b + c into one FMA, across fused ops too. Positive inputs keep every op (log, sqrt, pow, ...)
+// away from NaN.
 TEST_CASE("fused CUDA kernel equals the CPU fused kernel", "[cuda][fused]") {
   if (!have_device("the fused CUDA kernel against the CPU fused kernel")) return;
   uint64_t seed = 71;
