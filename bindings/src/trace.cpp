@@ -19,6 +19,8 @@ py::dict stats_dict(const trace::Stats& s) {
   d["ops_replayed"] = s.ops_replayed;
   d["plans_compiled"] = s.plans_compiled;
   d["compile_seconds"] = s.compile_seconds;
+  d["fused_groups"] = s.fused_groups;
+  d["nvrtc_kernels"] = s.nvrtc_kernels;
   d["spans_run"] = s.spans_run;
   d["graph_seconds"] = s.graph_seconds;
   d["wait_seconds"] = s.wait_seconds;

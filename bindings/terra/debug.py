@@ -7,7 +7,8 @@ __all__ = ["stats", "report", "dump_graph", "location"]
 
 def stats():
     """The session's counters: iterations_eager, iterations_traced, iterations_replayed,
-    divergences, ops_replayed, plans_compiled, compile_seconds, and fallbacks (a list of dicts with
+    divergences, ops_replayed, plans_compiled, compile_seconds, fused_groups, nvrtc_kernels (fused
+    groups compiled for CUDA with NVRTC; all of them under TERRA_CHECK_NVRTC=1), and fallbacks (a list of dicts with
     iteration, reason and location, e.g. "model.py:12 in forward <- train.py:40")."""
     return _trace.stats()
 

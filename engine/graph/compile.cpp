@@ -69,6 +69,7 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   pass(options.dce, eliminate_dead_code);
   plan.program = std::move(program);
   if (options.fusion) plan.groups = fuse_elementwise(plan.program);
+  plan.stats.nvrtc_kernels = compile_cuda_kernels(plan.program, plan.groups, options.check_nvrtc);
   plan.schedule = make_schedule(plan.program, plan.groups);
   plan.stats.arena_bytes = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
   count_stats(plan);

@@ -12,6 +12,10 @@
 #include "engine/graph/analysis.hpp"
 #include "engine/graph/tensor_on.hpp"
 #include "engine/trace/suspend.hpp"
+#include "terra_config.hpp"
+#if TERRA_WITH_CUDA
+#include "kernels/cuda/fused_elementwise.hpp"
+#endif
 
 namespace terra::graph {
 
@@ -99,6 +103,10 @@ struct Run {
   void group(const FusedGroup& g) {
     std::vector<Tensor> inputs = tensors(g.inputs, 0, g.inputs.size());
     try {
+#if TERRA_WITH_CUDA
+      // A CUDA group's generated kernel (cuda_fusion.cpp), launched on the current stream.
+      if (g.cuda_kernel) return g.cuda_kernel->run(inputs, tensors(g.outputs, 0, g.outputs.size()));
+#endif
       g.kernel->run(inputs, tensors(g.outputs, 0, g.outputs.size()));
     } catch (const Error& e) {
       std::string ops;

@@ -11,10 +11,19 @@
 
 #include "engine/graph/analysis.hpp"
 #include "engine/graph/passes.hpp"
+#include "kernels/common/fused_params.hpp"
+#include "terra_config.hpp"
 
 namespace terra::graph {
 
 namespace {
+
+// The CPU runs every fused group; CUDA runs those of at most fused::kMaxDims dims when built with
+// it (the generated kernel of cuda_fusion.cpp).
+bool device_fuses(const trace::ValueMeta& out) {
+  if (out.device.is_cpu()) return true;
+  return TERRA_WITH_CUDA && out.device.is_cuda() && out.shape.size() <= static_cast<size_t>(fused::kMaxDims);
+}
 
 bool fusable(const Program& p, const Step& step) {
   if (step.form != trace::CallForm::Functional || step.op->effect != Effect::Pure ||
@@ -22,7 +31,7 @@ bool fusable(const Program& p, const Step& step) {
       step.runtime_attrs >= 0)
     return false;
   const trace::ValueMeta& out = p.values[step.outputs[0]].meta;
-  if (out.device.type != DeviceType::CPU || !is_contiguous(out.shape, out.strides) ||
+  if (!device_fuses(out) || !is_contiguous(out.shape, out.strides) ||
       !cpu::fusable_elementwise(step.op->name(), out.dtype))
     return false;
   for (int in : step.inputs) {

@@ -28,6 +28,11 @@ int fold_constants(Program& p);
 // Groups of one step are not returned (they run as ordinary kernels).
 std::vector<FusedGroup> fuse_elementwise(const Program& p);
 
+// The CUDA side of fusion (cuda_fusion.cpp): each CUDA group's kernel is generated and compiled with
+// NVRTC now, at plan build, and with `check_all` every CPU group's as well (a compile error raises
+// terra::Error naming the group, with NVRTC's log). Returns the number of groups compiled.
+int compile_cuda_kernels(const Program& p, std::vector<FusedGroup>& groups, bool check_all);
+
 // The execution order: each step not fused, and each fused group at the place of its last member.
 std::vector<Kernel> make_schedule(const Program& p, const std::vector<FusedGroup>& groups);
 

@@ -9,6 +9,10 @@
 #include "engine/graph/program.hpp"
 #include "kernels/cpu/fused_elementwise.hpp"
 
+namespace terra::cuda {
+class FusedKernel;  // kernels/cuda/fused_elementwise.hpp (built with CUDA only)
+}
+
 namespace terra::graph {
 
 struct CompileOptions {
@@ -19,6 +23,9 @@ struct CompileOptions {
   bool memory_planning = true;  // off: every Internal buffer gets its own arena slot
   bool inplace_reuse = true;
   bool validate_each_pass = false;  // run Program::validate() after every pass (tests, debugging)
+  // Also generate and compile with NVRTC the CUDA kernel of every CPU fused group (CI's proof
+  // that the corpus's fused kernels compile; TERRA_CHECK_NVRTC=1). Without CUDA built: nothing.
+  bool check_nvrtc = false;
 };
 
 // Elementwise steps run as one fused kernel. Only `outputs` are materialized; the other values the
@@ -29,7 +36,11 @@ struct FusedGroup {
   std::vector<int> outputs;  // values read after the group or on Kept buffers
   Shape shape;
   DType dtype = DType::Float32;
-  std::shared_ptr<cpu::FusedKernel> kernel;
+  std::shared_ptr<cpu::FusedKernel> kernel;  // the program; the CPU runs it
+  // A CUDA group's kernel (the program as CUDA C++, compiled with NVRTC when the plan was built);
+  // the executor launches it instead of running `kernel`.
+  std::shared_ptr<const cuda::FusedKernel> cuda_kernel;
+  std::string cuda_hash;  // the NVRTC kernel's hash, for dumps (also for CPU groups under check_nvrtc)
 };
 
 // One entry of the execution order: an ordinary step or a fused group.
@@ -63,6 +74,7 @@ struct PlanStats {
   int views_per_run = 0;       // view steps (metadata only, no kernel)
   int fused_groups = 0;
   int fused_steps = 0;         // steps inside fused groups
+  int nvrtc_kernels = 0;       // fused groups compiled with NVRTC (CUDA groups, all under check_nvrtc)
   size_t bytes_moved = 0;      // per run: bytes read + written by every kernel (fused: external only)
   size_t arena_bytes = 0;
   size_t kept_bytes = 0;

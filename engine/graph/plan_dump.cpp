@@ -35,6 +35,7 @@ std::string stats_json(const PlanStats& s) {
   os << "{\"steps_before\":" << s.steps_before << ",\"steps_after\":" << s.steps_after
      << ",\"kernels_per_run\":" << s.kernels_per_run << ",\"views_per_run\":" << s.views_per_run
      << ",\"fused_groups\":" << s.fused_groups << ",\"fused_steps\":" << s.fused_steps
+     << ",\"nvrtc_kernels\":" << s.nvrtc_kernels
      << ",\"bytes_moved\":" << s.bytes_moved << ",\"arena_bytes\":" << s.arena_bytes << ",\"kept_bytes\":" << s.kept_bytes
      << ",\"constant_bytes\":" << s.constant_bytes << ",\"peak_bytes\":" << s.peak_bytes
      << ",\"compile_seconds\":" << s.compile_seconds << '}';
@@ -64,7 +65,9 @@ std::string CompiledPlan::to_json() const {
     for (size_t i = 0; i < fg.steps.size(); ++i) os << (i ? "," : "") << json_string(call_str(program.steps[fg.steps[i]]));
     os << "],\"inputs\":" << id_list(fg.inputs) << ",\"outputs\":" << id_list(fg.outputs)
        << ",\"dtype\":" << json_string(dtype_name(fg.dtype)) << ",\"shape\":" << json_string(shape_str(fg.shape))
-       << ",\"kernel\":" << json_string(fg.kernel->listing()) << '}';
+       << ",\"kernel\":" << json_string(fg.kernel->listing());
+    if (!fg.cuda_hash.empty()) os << ",\"cuda_kernel\":" << json_string(fg.cuda_hash);
+    os << '}';
   }
   os << "],\n\"placement\":[";
   for (size_t b = 0; b < placement.size(); ++b) {

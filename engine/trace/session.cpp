@@ -632,6 +632,7 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_SPAN_OPS")) o.span_ops = std::max(0, std::atoi(v));
   if (const char* v = std::getenv("TERRA_MAX_SPANS_AHEAD")) o.max_spans_ahead = std::max(1, std::atoi(v));
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
+  if (const char* v = std::getenv("TERRA_CHECK_NVRTC")) o.check_nvrtc = std::string(v) != "0";
   return o;
 }
 

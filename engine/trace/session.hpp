@@ -39,10 +39,13 @@ struct Options {
   // Test switch: with a seed, one replayed iteration (drawn from the seed) declares a mismatch at
   // one of its ops, as if Python had taken a new path there. Co-execution must not be seen.
   uint64_t force_divergence_seed = 0;
+  // CI switch: every plan's fused groups are also compiled for CUDA with NVRTC (CompileOptions).
+  bool check_nvrtc = false;
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
-// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_FORCE_DIVERGENCE=seed.
+// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_FORCE_DIVERGENCE=seed,
+// TERRA_CHECK_NVRTC=1.
 Options options_from_env();
 
 // The embedding layer's view of where an op was called from.
@@ -86,6 +89,8 @@ struct Stats {
   uint64_t ops_replayed = 0;
   uint64_t plans_compiled = 0;
   double compile_seconds = 0;
+  uint64_t fused_groups = 0;   // in the plans compiled
+  uint64_t nvrtc_kernels = 0;  // fused groups compiled with NVRTC (CUDA's; all with check_nvrtc)
   uint64_t spans_run = 0;
   double graph_seconds = 0;    // running spans (on the graph actor in co-execution)
   double wait_seconds = 0;     // Python waiting for spans

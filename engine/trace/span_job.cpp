@@ -19,6 +19,8 @@ void SpanJob::run() noexcept {
     if (!plan->plan) {
       plan->plan = graph::compile(graph::Program(plan->before), plan->options);
       compile_seconds = plan->plan->stats.compile_seconds;
+      fused_groups = plan->plan->stats.fused_groups;
+      nvrtc_kernels = plan->plan->stats.nvrtc_kernels;
     }
     std::vector<const Attrs*> attrs;
     attrs.reserve(runtime_attrs.size());

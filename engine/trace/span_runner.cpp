@@ -168,6 +168,7 @@ std::shared_ptr<PlanSlot> plan_for(State& s, SpanProgram& sp) {
     slot->before = std::move(sp.program);
     slot->options.fusion = s.options.fusion;
     slot->options.memory_planning = s.options.memory_planning;
+    slot->options.check_nvrtc = s.options.check_nvrtc;
     it = s.plans.emplace(sp.key, State::CachedPlan{std::move(slot), 0}).first;
     s.stats.plans_compiled++;
   }
@@ -206,6 +207,8 @@ void snapshot_host_visible(const State& s, std::vector<Tensor>& bound) {
 void retire(State& s, const SpanJob& job) {
   s.stats.spans_run++;
   s.stats.compile_seconds += job.compile_seconds;
+  s.stats.fused_groups += job.fused_groups;
+  s.stats.nvrtc_kernels += job.nvrtc_kernels;
   s.stats.graph_seconds += job.run_seconds;
 }
 

@@ -4,9 +4,6 @@
 // is_integer_division, and the device's loop engine may check integer divisors first (the CPU
 // raises PyTorch's "ZeroDivisionError"), so a bad input never kills the process.
 #pragma once
-#include <cmath>
-#include <type_traits>
-
 #include "kernels/common/unary_math.hpp"
 
 namespace terra::math {

@@ -5,8 +5,6 @@
 // exact derivative of its forward functor (same constants, same threshold tests); tanh_backward
 // and sigmoid_backward take the forward's result instead of its input, as PyTorch's do.
 #pragma once
-#include <cmath>
-
 #include "kernels/common/unary_math.hpp"
 
 namespace terra::math {

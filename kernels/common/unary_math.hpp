@@ -3,11 +3,7 @@
 // from the op's attributes with from(attrs). The CPU kernel is the reference for every other
 // device and for fused kernels, so these are the definitions of the math.
 #pragma once
-#include <cmath>
-#include <type_traits>
-
-#include "kernels/attrs.hpp"
-#include "tensor/macros.hpp"
+#include "kernels/common/math_deps.hpp"
 
 namespace terra::math {
 

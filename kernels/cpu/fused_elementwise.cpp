@@ -29,6 +29,7 @@ enum Repeated { kNoneRepeated, kFirstRepeated, kSecondRepeated, kRepeatedForms }
 
 struct FusedMath {
   std::shared_ptr<const void> functor;
+  FusedFunctor info;
   std::array<BlockFn<float>, kRepeatedForms> f32{};
   std::array<BlockFn<double>, kRepeatedForms> f64{};
   template <class T> BlockFn<T> fn(Repeated form) const {
@@ -72,27 +73,29 @@ constexpr std::array<BlockFn<T>, kRepeatedForms> block_fns() {
 struct FusableOp {
   int arity;
   bool f32, f64;
-  std::shared_ptr<const FusedMath> (*make)(const Attrs& attrs);
+  std::string_view type;
+  std::shared_ptr<const FusedMath> (*make)(std::string_view type, const Attrs& attrs);
 };
 
 template <class Op, int Arity>
-std::shared_ptr<const FusedMath> make_math(const Attrs& attrs) {
+std::shared_ptr<const FusedMath> make_math(std::string_view type, const Attrs& attrs) {
   auto m = std::make_shared<FusedMath>();
   m->functor = std::make_shared<const Op>(math::make_op<Op>(attrs));
+  m->info = {type, m->functor.get(), sizeof(Op), std::is_empty_v<Op>};
   m->f32 = block_fns<Op, Arity, float>();
   m->f64 = block_fns<Op, Arity, double>();
   return m;
 }
 
 template <class Op, int Arity>
-FusableOp entry() {
-  return {Arity, maps_to_self<Op, Arity, float>(), maps_to_self<Op, Arity, double>(), &make_math<Op, Arity>};
+FusableOp entry(std::string_view type) {
+  return {Arity, maps_to_self<Op, Arity, float>(), maps_to_self<Op, Arity, double>(), type, &make_math<Op, Arity>};
 }
 
 const std::unordered_map<std::string_view, FusableOp>& fusable_ops() {
   static const std::unordered_map<std::string_view, FusableOp> table = {
-#define TERRA_UNARY_OP(op, F) {#op, entry<math::F, 1>()},
-#define TERRA_BINARY_OP(op, F) {#op, entry<math::F, 2>()},
+#define TERRA_UNARY_OP(op, F) {#op, entry<math::F, 1>(#F)},
+#define TERRA_BINARY_OP(op, F) {#op, entry<math::F, 2>(#F)},
 #include "kernels/common/elementwise_ops.def"
 #undef TERRA_UNARY_OP
 #undef TERRA_BINARY_OP
@@ -184,6 +187,8 @@ T* thread_scratch(size_t elements) {
 
 }  // namespace
 
+FusedFunctor fused_functor(const FusedMath& math) { return math.info; }
+
 bool fusable_elementwise(std::string_view op, DType dtype) {
   const FusableOp* f = find_op(op);
   if (!f) return false;
@@ -204,7 +209,7 @@ int FusedKernel::load(int input) {
 int FusedKernel::apply(std::string_view op, const Attrs& attrs, const std::vector<int>& args) {
   const FusableOp* f = find_op(op);
   TERRA_ASSERT(f && fusable_elementwise(op, dtype_) && static_cast<int>(args.size()) == f->arity);
-  code_.push_back({Opcode::Apply, num_regs_, args[0], f->arity == 2 ? args[1] : -1, std::string(op), f->make(attrs)});
+  code_.push_back({Opcode::Apply, num_regs_, args[0], f->arity == 2 ? args[1] : -1, std::string(op), f->make(f->type, attrs)});
   return num_regs_++;
 }
 

@@ -28,6 +28,16 @@ bool fusable_elementwise(std::string_view op, DType dtype);
 // One op with its attributes applied to whole blocks (type-erased functor).
 struct FusedMath;
 
+// The functor behind an apply, for code generators: its type in kernels/common/*_math.hpp
+// (terra::math::<type>) and its bytes, attributes included; `empty`: it has no data members.
+struct FusedFunctor {
+  std::string_view type;
+  const void* data = nullptr;
+  size_t size = 0;
+  bool empty = true;
+};
+FusedFunctor fused_functor(const FusedMath& math);
+
 class FusedKernel {
  public:
   // Inputs are loaded with their strides and broadcast to the outputs' shape; an input of another
@@ -44,11 +54,8 @@ class FusedKernel {
   // outputs share one shape; inputs broadcast to it.
   void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) const;
 
-  int num_instructions() const { return static_cast<int>(code_.size()); }
-  // "r0 = load in1; r2 = tanh r0; ...", for plan dumps.
-  std::string listing() const;
-
- private:
+  // The program, for code generators (kernels/fused_codegen.hpp): after finish(), loads first,
+  // applies in dependency order, stores last, over num_registers() reused registers.
   enum class Opcode : uint8_t { Load, Apply, Store };
   struct Instr {
     Opcode code;
@@ -57,6 +64,17 @@ class FusedKernel {
     std::string name;
     std::shared_ptr<const FusedMath> math;
   };
+  const std::vector<Instr>& code() const { return code_; }
+  DType dtype() const { return dtype_; }
+  int num_inputs() const { return num_inputs_; }
+  int num_outputs() const { return num_outputs_; }
+  int num_registers() const { return num_regs_; }
+
+  int num_instructions() const { return static_cast<int>(code_.size()); }
+  // "r0 = load in1; r2 = tanh r0; ...", for plan dumps.
+  std::string listing() const;
+
+ private:
   template <class T> void run_typed(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) const;
 
   DType dtype_;

@@ -2,6 +2,7 @@
 // within 1e-5 relative with fusion on; views and in-place writes through views; Kept buffers end
 // allocated and written; Bound buffers written in place; kernel errors name the op.
 #include "graph_test_support.hpp"
+#include "terra_config.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -62,6 +63,28 @@ TEST_CASE("graph executor: a fused group reads broadcast, strided and repeated i
     CHECK(graph::compile(g.program, checked_options()).stats.fused_groups == 1);
     check_both_ways(g);
   }
+}
+
+TEST_CASE("graph compiler: check_nvrtc compiles every fused group for CUDA and the CPU still runs it", "[graph][nvrtc]") {
+  GraphBuilder g;
+  const auto ids = bind_random(g, {{6, 10}, {6, 1}, {10, 6}}, DType::Float32, 81);
+  const int half = scalar(g, 0.5);
+  const int transposed = g.op1("transpose", {ids[2]}, {{"dim0", 0}, {"dim1", 1}});
+  const int y = g.op1("leaky_relu", {g.op1("mul", {ids[0], half})}, {{"negative_slope", 0.3}});
+  g.keep(g.op1("add", {g.op1("mul", {y, ids[1]}), transposed}, {{"alpha", Scalar(2.0)}}));
+  graph::CompileOptions options = checked_options();
+  options.check_nvrtc = true;
+  graph::CompiledPlan plan = graph::compile(g.program, options);
+  REQUIRE(plan.stats.fused_groups == 1);
+  CHECK(plan.groups[0].cuda_kernel == nullptr);  // a CPU group: compiled, not used
+  if (TERRA_WITH_CUDA) {
+    CHECK(plan.stats.nvrtc_kernels == 1);
+    CHECK(plan.groups[0].cuda_hash.size() == 16);
+    CHECK(plan.to_json().find("\"cuda_kernel\":\"" + plan.groups[0].cuda_hash) != std::string::npos);
+  } else {
+    CHECK(plan.stats.nvrtc_kernels == 0);
+  }
+  check_against_eager(g, g.run(plan), 1e-5);
 }
 
 TEST_CASE("graph executor: views and in-place writes through views keep eager results", "[graph]") {

@@ -2,7 +2,9 @@
 - co-executed (`terra run --mode coexec`) and replayed (`--mode replay`) against eager
   (`terra run --mode eager`), per DESIGN.md §10: with TERRA_FUSION=0 stdout identical and every
   saved array bitwise equal; with fusion on every number in stdout and every array within 1e-5
-  relative (1e-6 absolute), the text around the numbers identical;
+  relative (1e-6 absolute), the text around the numbers identical; the fused runs also compile
+  every fused group's generated CUDA kernel with NVRTC (TERRA_CHECK_NVRTC=1, no GPU needed) when
+  Terra is built with CUDA, and fail on any that does not compile;
 - co-executed with a forced divergence (TERRA_FORCE_DIVERGENCE=seed: a mismatch declared at a
   random op of a random iteration), 100 seeds over the corpus, bitwise against eager;
 - eager against eager: the corpus itself is deterministic, so a replay mismatch is replay's fault;
@@ -13,6 +15,7 @@ Each run is a subprocess (the terra CLI is $TERRA_CLI, else <repo>/build/tools/t
 timeout, and happens once per session: the first test that asks for a run starts, two at a time,
 every run the selected tests need (each test names its runs with @needs), in test order.
 """
+import functools
 import json
 import os
 import re
@@ -43,9 +46,9 @@ KINDS = {
     "eager": (TERRA_EAGER, {}),
     "eager_again": (TERRA_EAGER, {}),
     "replay_unfused": (TERRA_REPLAY, {"TERRA_FUSION": "0"}),
-    "replay_fused": (TERRA_REPLAY, {}),
+    "replay_fused": (TERRA_REPLAY, {"TERRA_CHECK_NVRTC": "1"}),
     "coexec_unfused": (TERRA_COEXEC, {"TERRA_FUSION": "0"}),
-    "coexec_fused": (TERRA_COEXEC, {}),
+    "coexec_fused": (TERRA_COEXEC, {"TERRA_CHECK_NVRTC": "1"}),
     "pytorch": ([PYTHON], {}),
 }
 for _seed in FORCED_SEEDS:
@@ -53,7 +56,7 @@ for _seed in FORCED_SEEDS:
 # Variables the runs set themselves, or that would change what they compute.
 CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS",
                "TERRA_FORCE_DIVERGENCE", "TERRA_SPAN_OPS", "TERRA_MAX_SPANS_AHEAD", "TERRA_STABLE_AFTER",
-               "TERRA_MAX_PATHS")
+               "TERRA_MAX_PATHS", "TERRA_CHECK_NVRTC")
 
 
 @dataclass
@@ -239,6 +242,28 @@ def test_with_fusion_is_close_to_eager(runs, program, kind):
     session = completed(runs.get(program, kind))
     assert_close(completed(runs.get(program, "eager")), session)
     assert_really_replayed(session)
+    assert_fused_groups_compiled_with_nvrtc(session)
+
+
+@functools.cache
+def built_with_cuda():
+    return "(cuda)" in subprocess.run([str(CLI), "--version"], capture_output=True, text=True).stdout
+
+
+def assert_fused_groups_compiled_with_nvrtc(run):
+    """Under TERRA_CHECK_NVRTC every fused group of every plan was compiled for CUDA (a group
+    NVRTC rejects fails the run itself, with NVRTC's log)."""
+    if built_with_cuda():
+        assert run.stats["nvrtc_kernels"] == run.stats["fused_groups"], run.stats
+
+
+@needs("replay_fused", "coexec_fused")
+@pytest.mark.parametrize("kind", ["replay_fused", "coexec_fused"])
+def test_the_corpus_fused_kernels_compile_with_nvrtc(runs, kind):
+    if not built_with_cuda():
+        pytest.skip("Terra was built without CUDA: no NVRTC")
+    compiled = sum(completed(runs.get(program, kind)).stats["nvrtc_kernels"] for program in PROGRAMS)
+    assert compiled > 0, "the corpus produced no fused group to compile"
 
 
 def forced_program(seed):
