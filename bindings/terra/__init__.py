@@ -104,6 +104,22 @@ def compile(model=None, **kwargs):
 FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor
 
 
+def _device_from_environment():
+    """TERRA_DEVICE (`terra run --device`): "cuda" makes CUDA the default device of factory
+    functions and so of nn.Module parameters (as torch.set_default_device("cuda")), "auto" does
+    when a GPU is present, "cpu" or unset leaves the CPU. Tensors made from numpy arrays
+    (from_numpy) stay on the CPU, as in PyTorch."""
+    import os
+    choice = os.environ.get("TERRA_DEVICE", "cpu")
+    if choice == "cuda" and not cuda.is_available():
+        raise RuntimeError(f"TERRA_DEVICE=cuda but no CUDA device: {_C._cuda_unavailable_reason()}")
+    if choice == "cuda" or (choice == "auto" and cuda.is_available()):
+        set_default_device("cuda")
+
+
+_device_from_environment()
+
+
 def _start_the_cli_session():
     """`terra run` (coexec or replay mode) leaves its session's options here for the first import
     of terra: the session then runs until the interpreter exits."""
