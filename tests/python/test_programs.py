@@ -35,7 +35,7 @@ PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.glob("*.py") if not p.name.starts
 CLI = Path(os.environ.get("TERRA_CLI", REPO / "build" / "tools" / "terra"))
 PYTHON = "/usr/bin/python3"
 TIMEOUT = 60  # seconds per run; every program takes about one eagerly
-WORKERS = 2
+WORKERS = int(os.environ.get("TERRA_TEST_WORKERS", "2"))  # runs at a time (tools/gpu-check: more)
 RTOL, ATOL = 1e-5, 1e-6
 
 TERRA_EAGER = [CLI, "run", "--mode", "eager", "--device", "cpu", "--as-torch"]
