@@ -7,6 +7,7 @@
 // the elementwise, copy, factory and view tables; other families register theirs from their own
 // files (cuda_cases.hpp).
 #include <set>
+#include <vector>
 
 #include "cuda_cases.hpp"
 #include "tensor/cuda/cuda_allocator.hpp"
@@ -276,6 +277,40 @@ TEST_CASE("to_device round trips", "[cuda][transfer]") {
                 cuda::device_count() > 1 ? ErrorKind::NotImplemented : ErrorKind::Runtime, {"to_device", "cuda:1"});
   require_error([&] { call1("add", {to(x, kCuda), x}); }, ErrorKind::Runtime,
                 {"add", "Expected all tensors to be on the same device"});
+}
+
+TEST_CASE("pinned memory and non_blocking copies", "[cuda][transfer]") {
+  int local = 0;
+  CHECK_FALSE(cuda::is_pinned(&local));
+  if (!cuda::is_available()) {
+    require_error([] { cuda::pinned_allocate(16); }, ErrorKind::Runtime, {"cannot pin memory"});
+    CHECK(cuda::pinned_stats().reserved == 0);
+  }
+  if (!have_device("pinned memory")) return;
+  auto* p = static_cast<float*>(cuda::pinned_allocate(4000 * sizeof(float)));
+  CHECK(cuda::is_pinned(p));
+  CHECK(cuda::is_pinned(p + 3999));
+  for (int i = 0; i < 4000; ++i) p[i] = float(i) * 0.5f;
+  Tensor d = call1("empty", {}, {{"size", {4000}}, {"device", kCuda}});
+  cuda::copy_bytes(d.raw_data(), kCuda, p, kCpu, 4000 * sizeof(float), true);
+  cuda::pinned_free(p);  // the copy may be in flight: the block waits for it
+  // Pageable sources, non_blocking: staged through pinned blocks, freed at once by the caller.
+  std::vector<Tensor> copies;
+  for (int round = 0; round < 8; ++round) {
+    std::vector<float> host(4000, float(round));
+    Tensor dst = call1("empty", {}, {{"size", {4000}}, {"device", kCuda}});
+    cuda::copy_bytes(dst.raw_data(), kCuda, host.data(), kCpu, host.size() * sizeof(float), true);
+    copies.push_back(dst);
+  }
+  cuda::synchronize();
+  std::vector<float> back(4000);
+  cuda::copy_bytes(back.data(), kCpu, d.raw_data(), kCuda, 4000 * sizeof(float), false);
+  for (int i = 0; i < 4000; ++i) REQUIRE(back[i] == float(i) * 0.5f);
+  for (int round = 0; round < 8; ++round) {
+    cuda::copy_bytes(back.data(), kCpu, copies[round].raw_data(), kCuda, 4000 * sizeof(float), false);
+    for (float v : back) REQUIRE(v == float(round));
+  }
+  CHECK(cuda::pinned_stats().reserved > 0);
 }
 
 TEST_CASE("cuda allocator: reuse and statistics", "[cuda][allocator]") {
