@@ -85,15 +85,28 @@ void synchronize() {
   TERRA_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
+namespace {
+// A pinned block for staging a copy, or nullptr when pinned memory has run out (the copy then
+// goes from pageable memory, staged by CUDA).
+void* pinned_staging(size_t nbytes) {
+  try {
+    return pinned_allocate(nbytes);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::OutOfMemory) throw;
+    return nullptr;
+  }
+}
+}  // namespace
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
                 bool non_blocking) {
   if (nbytes == 0) return;
   cudaStream_t stream = current_stream();
   if (dst_device.is_cuda() && src_device.is_cpu()) {
-    if (non_blocking && !is_pinned(src)) {
+    void* staging = non_blocking && !is_pinned(src) ? pinned_staging(nbytes) : nullptr;
+    if (staging) {
       // Staged through a pinned block, so the transfer runs while the host goes on; the block
       // returns to the pool when the copy is done (pinned_free).
-      void* staging = pinned_allocate(nbytes);
       std::memcpy(staging, src, nbytes);
       src = staging;
       TERRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream));

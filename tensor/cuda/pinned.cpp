@@ -46,7 +46,13 @@ class PinnedPool {
     TERRA_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
     TERRA_CUDA_CHECK(cudaEventRecord(event, stream));
     std::lock_guard<std::mutex> lock(mutex_);
-    uses_[block].push_back(event);
+    std::vector<cudaEvent_t>& events = uses_[block];
+    // A tensor pinned for the whole run is copied again and again: keep only the pending copies.
+    if (completed(events)) {
+      for (cudaEvent_t done : events) TERRA_CUDA_CHECK(cudaEventDestroy(done));
+      events.clear();
+    }
+    events.push_back(event);
   }
 
   void free(void* ptr) {
