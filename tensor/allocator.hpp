@@ -1,6 +1,6 @@
 // Per-device allocators. Every Storage gets its bytes from the allocator registered for its
-// device type, so the CPU arena and (later) the CUDA caching allocator report the same statistics
-// through terra.memory_stats().
+// device type, so the CPU arena and the CUDA caching allocator report the same statistics
+// (terra.memory_stats(), terra.cuda.memory_stats()).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +15,12 @@ struct MemoryStats {
   size_t cached = 0;      // bytes held in free lists, ready for reuse
   size_t allocations = 0; // calls to allocate()
   size_t cache_hits = 0;  // allocate() calls served from the cache
+  size_t reserved = 0;    // bytes held from the system: in use + cached
+  // The CUDA caching allocator's (tensor/cuda/block_pool.hpp); 0 for the CPU arena.
+  size_t peak_reserved = 0;  // high-water mark of reserved since the last reset_peak()
+  size_t segments = 0;       // separate system allocations held (cudaMalloc calls not yet freed)
+  size_t alloc_retries = 0;  // system allocations that failed, freed the cache and tried again
+  size_t ooms = 0;           // allocate() calls that still failed and threw OutOfMemory
 };
 
 class Allocator {

@@ -56,7 +56,9 @@ void CpuCachingAllocator::deallocate(void* ptr, size_t nbytes) {
 
 MemoryStats CpuCachingAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  MemoryStats s = stats_;
+  s.reserved = s.in_use + s.cached;
+  return s;
 }
 
 void CpuCachingAllocator::reset_peak() {

@@ -6,13 +6,16 @@
 namespace terra::python {
 namespace {
 
+// terra.OutOfMemoryError, a RuntimeError as torch.OutOfMemoryError is (set when the module loads).
+PyObject* out_of_memory_error = PyExc_MemoryError;
+
 PyObject* exception_for(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Type: return PyExc_TypeError;
     case ErrorKind::Value: return PyExc_ValueError;
     case ErrorKind::Index: return PyExc_IndexError;
     case ErrorKind::NotImplemented: return PyExc_NotImplementedError;
-    case ErrorKind::OutOfMemory: return PyExc_MemoryError;
+    case ErrorKind::OutOfMemory: return out_of_memory_error;
     case ErrorKind::Runtime: break;
   }
   return PyExc_RuntimeError;
@@ -26,6 +29,10 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "Terra's engine: tensors, the op registry, autograd";
   m.attr("__version__") = TERRA_VERSION;
   m.attr("_built_with_cuda") = static_cast<bool>(TERRA_WITH_CUDA);
+  // Never destroyed: the type must outlive the interpreter's last exception.
+  auto* oom = new py::exception<terra::Error>(m, "OutOfMemoryError", PyExc_RuntimeError);
+  oom->attr("__module__") = "terra";
+  out_of_memory_error = oom->ptr();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

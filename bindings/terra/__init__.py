@@ -5,7 +5,7 @@ PyTorch's signatures on top and the Python libraries (nn, optim, utils.data, dis
 """
 from . import _C
 from ._C import (Tensor, Generator, dtype, bool, int32, int64, float32, float64, from_numpy, get_default_dtype,
-                 set_default_dtype, is_grad_enabled, default_generator)
+                 set_default_dtype, is_grad_enabled, default_generator, OutOfMemoryError)
 from ._size import Size
 from ._device import device
 
@@ -77,7 +77,8 @@ def typename(obj):
 
 def memory_stats():
     """The CPU allocator's counters: in_use_bytes, peak_bytes (since the start or the last
-    reset_peak_memory_stats()), cached_bytes, allocations, cache_hits."""
+    reset_peak_memory_stats()), cached_bytes, reserved_bytes, allocations, cache_hits (and the
+    CUDA allocator's counters under the same names, 0 here; terra.cuda.memory_stats())."""
     return _C._memory_stats()
 
 
@@ -101,6 +102,22 @@ def compile(model=None, **kwargs):
 
 
 FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor
+
+
+def _device_from_environment():
+    """TERRA_DEVICE (`terra run --device`): "cuda" makes CUDA the default device of factory
+    functions and so of nn.Module parameters (as torch.set_default_device("cuda")), "auto" does
+    when a GPU is present, "cpu" or unset leaves the CPU. Tensors made from numpy arrays
+    (from_numpy) stay on the CPU, as in PyTorch."""
+    import os
+    choice = os.environ.get("TERRA_DEVICE", "cpu")
+    if choice == "cuda" and not cuda.is_available():
+        raise RuntimeError(f"TERRA_DEVICE=cuda but no CUDA device: {_C._cuda_unavailable_reason()}")
+    if choice == "cuda" or (choice == "auto" and cuda.is_available()):
+        set_default_device("cuda")
+
+
+_device_from_environment()
 
 
 def _start_the_cli_session():

@@ -17,8 +17,13 @@ def _export(fn):
     return fn
 
 
+# The device factory functions use when none is given (terra.set_default_device; `terra run
+# --device cuda` sets it): None stands for the CPU.
+_default_device = None
+
+
 def _device_str(device):
-    return None if device is None else str(device)
+    return _default_device if device is None else str(device)
 
 
 def _finish(t, requires_grad):
@@ -195,7 +200,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     else:
         target = _numpy_dtype(dtype)
     t = _C._tensor_from_numpy(np.asarray(arr, dtype=target, order="C"))
-    if device is not None and str(device) != "cpu":
+    device = _device_str(device)
+    if device is not None and device != "cpu":
         t = t.to(device)
     return _finish(t, requires_grad)
 
@@ -204,7 +210,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device) if (dtype is not None or device is not None) else data
-    if isinstance(data, np.ndarray) and dtype is None and device is None:
+    if isinstance(data, np.ndarray) and dtype is None and device is None and _default_device is None:
         try:
             return _C.from_numpy(data)
         except (TypeError, ValueError):
@@ -420,13 +426,18 @@ def one_hot(input, num_classes=-1):
 @_export
 def get_default_device():
     from ._device import device
-    return device("cpu")
+    return device(_default_device or "cpu")
 
 
 @_export
 def set_default_device(device):
-    if device is not None and str(device) != "cpu":
-        raise NotImplementedError("Terra's default device is the CPU")
+    """The device of the tensors factory functions (and so nn.Module parameters) create when no
+    device is given, as torch.set_default_device; None or "cpu" restores the CPU. Like PyTorch,
+    it does not check that the device exists: the first tensor put there does."""
+    global _default_device
+    from ._device import device as device_type
+    name = None if device is None else str(device_type(device))
+    _default_device = None if name == "cpu" else name
 
 
 @_export

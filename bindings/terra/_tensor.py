@@ -506,9 +506,9 @@ def _install():
     methods["isclose"] = lambda self, other, rtol=1e-5, atol=1e-8, equal_nan=False: _isclose(self, other, rtol, atol,
                                                                                               equal_nan)
     methods["numpy"] = Tensor.numpy
-    methods["pin_memory"] = lambda self: self
+    methods["pin_memory"] = lambda self, device=None: self if _C._is_pinned(self) else _C._pin_memory(self.contiguous())
     methods["share_memory_"] = lambda self: self
-    methods["is_pinned"] = lambda self: False
+    methods["is_pinned"] = lambda self, device=None: _C._is_pinned(self)
     methods["get_device"] = lambda self: self.device.index if self.is_cuda else -1
     methods["requires_grad_"] = Tensor.requires_grad_
     methods["index_select"] = lambda self, dim, index: _ops.index_select(self, dim, index)

@@ -1,11 +1,14 @@
 // tensor/cuda/cuda_device.hpp with CUDA: the device probe (run once, cached; a missing driver or
 // GPU is "0 devices", not an error), the CUDA error reporting behind TERRA_CUDA_CHECK, and
-// host<->device copies.
+// host<->device copies (staged through pinned memory when non_blocking).
 #include "tensor/cuda/cuda_device.hpp"
 
 #include <cuda_runtime_api.h>
 
+#include <cstring>
+
 #include "tensor/cuda/check.hpp"
+#include "tensor/cuda/pinned.hpp"
 #include "tensor/cuda/stream.hpp"
 #include "tensor/error.hpp"
 
@@ -77,14 +80,55 @@ void check_device(Device device) {
   TERRA_CHECK(device.index == 0, NotImplemented, "cannot use device ", device.str(), ": only cuda:0 is supported for now");
 }
 
+void synchronize() {
+  TERRA_CHECK(is_available(), Runtime, "cannot synchronize CUDA: ", unavailable_reason());
+  TERRA_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+namespace {
+// A pinned block for staging a copy, or nullptr when pinned memory has run out (the copy then
+// goes from pageable memory, staged by CUDA).
+void* pinned_staging(size_t nbytes) {
+  try {
+    return pinned_allocate(nbytes);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::OutOfMemory) throw;
+    return nullptr;
+  }
+}
+}  // namespace
+
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
                 bool non_blocking) {
   if (nbytes == 0) return;
+  cudaStream_t stream = current_stream();
+  if (dst_device.is_cuda() && src_device.is_cpu()) {
+    void* staging = non_blocking && !is_pinned(src) ? pinned_staging(nbytes) : nullptr;
+    if (staging) {
+      // Staged through a pinned block, so the transfer runs while the host goes on; the block
+      // returns to the pool when the copy is done (pinned_free).
+      std::memcpy(staging, src, nbytes);
+      src = staging;
+      TERRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream));
+      record_pinned_use(staging, stream);
+      pinned_free(staging);
+      return;
+    }
+    // From pageable memory CUDA stages the bytes before returning. A pinned source is read by
+    // the transfer itself: wait for it unless non_blocking (the caller must then not write the
+    // source before synchronizing, as in PyTorch), and keep the block from reuse until it ends.
+    TERRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyHostToDevice, stream));
+    if (is_pinned(src)) {
+      record_pinned_use(src, stream);
+      if (!non_blocking) TERRA_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    return;
+  }
   const bool to_host = dst_device.is_cpu();
   const cudaMemcpyKind kind = to_host ? (src_device.is_cpu() ? cudaMemcpyHostToHost : cudaMemcpyDeviceToHost)
-                                      : (src_device.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice);
-  cudaStream_t stream = current_stream();
+                                      : cudaMemcpyDeviceToDevice;
   TERRA_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, stream));
+  if (to_host) record_pinned_use(dst, stream);
   // The host reads what it copied back: wait for it (and for the kernels that produced it).
   if (to_host && !non_blocking) TERRA_CUDA_CHECK(cudaStreamSynchronize(stream));
 }

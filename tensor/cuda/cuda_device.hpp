@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "tensor/allocator.hpp"
 #include "tensor/device.hpp"
 
 namespace terra::cuda {
@@ -32,12 +33,28 @@ DeviceInfo device_info(int index);
 // device present, the index in range. Only cuda:0 is served for now (see cuda_allocator.hpp).
 void check_device(Device device);
 
+// Waits until the device has finished all queued work (torch.cuda.synchronize()).
+void synchronize();
+
 // Copies nbytes of contiguous data between host and device memory (either direction, or device
 // to device) on the current stream. Unless non_blocking, a copy into host memory waits for its
 // completion, so the host may read the bytes at once; copies into device memory never wait
-// (kernels queued later on the stream see the data; a pageable host source is staged by CUDA
-// before the call returns, so it may be freed at once).
+// (kernels queued later on the stream see the data). A host source may be freed as soon as the
+// call returns: a pageable one is staged first (by CUDA, or with non_blocking into a pinned
+// staging block, so the call returns before the transfer ends), and a pinned block is kept
+// from reuse until the copies that read it are done (see pinned_free).
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
                 bool non_blocking);
+
+// Pinned (page-locked) host memory, from a caching pool of cudaHostAlloc'd segments (a
+// BlockPool, tensor/cuda/block_pool.hpp): what Tensor.pin_memory() returns, and the staging of
+// non_blocking host-to-device copies. Throws without a device. pinned_free gives a block back
+// once the copies queued on it have completed (CUDA events), so a tensor may be freed while its
+// non_blocking copy is still in flight.
+void* pinned_allocate(size_t nbytes);
+void pinned_free(void* ptr);
+// Whether ptr points into a pinned block in use (false without a device).
+bool is_pinned(const void* ptr);
+MemoryStats pinned_stats();
 
 }  // namespace terra::cuda

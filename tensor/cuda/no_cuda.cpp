@@ -25,8 +25,18 @@ void check_device(Device device) {
   if (device.is_cuda()) fail(ErrorKind::Runtime, "cannot use device ", device.str(), ": ", kNotBuilt);
 }
 
+void synchronize() { fail(ErrorKind::Runtime, "cannot synchronize CUDA: ", kNotBuilt); }
+
 void copy_bytes(void*, Device dst_device, const void*, Device src_device, size_t, bool) {
   fail(ErrorKind::Runtime, "cannot copy from ", src_device.str(), " to ", dst_device.str(), ": ", kNotBuilt);
 }
+
+void* pinned_allocate(size_t) { fail(ErrorKind::Runtime, "cannot pin memory: ", kNotBuilt); }
+
+void pinned_free(void*) {}
+
+bool is_pinned(const void*) { return false; }
+
+MemoryStats pinned_stats() { return {}; }
 
 }  // namespace terra::cuda

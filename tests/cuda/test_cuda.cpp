@@ -7,6 +7,7 @@
 // the elementwise, copy, factory and view tables; other families register theirs from their own
 // files (cuda_cases.hpp).
 #include <set>
+#include <vector>
 
 #include "cuda_cases.hpp"
 #include "tensor/cuda/cuda_allocator.hpp"
@@ -159,29 +160,6 @@ TERRA_CUDA_OWN_TESTS(transfer, "to_device");
 
 // ---- Without a device ----
 
-TEST_CASE("cuda allocator: size classes", "[cuda][allocator]") {
-  using A = CudaCachingAllocator;
-  static_assert(A::size_class(1) == 512);
-  static_assert(A::size_class(0) == 512);
-  static_assert(A::size_class(512) == 512);
-  static_assert(A::size_class(513) == 1024);
-  static_assert(A::size_class(1 << 20) == 1 << 20);
-  static_assert(A::size_class((1 << 20) + 1) == (1 << 20) + (1 << 17));
-  static_assert(A::size_class(size_t(100) << 20) == size_t(100) << 20);
-  static_assert(A::size_class((size_t(100) << 20) + 1) == size_t(102) << 20);
-  size_t previous = 0;
-  for (size_t n = 1; n < (size_t(1) << 40); n = n * 3 / 2 + 1) {
-    INFO(n);
-    const size_t c = A::size_class(n);
-    CHECK(c >= n);
-    CHECK(c % A::kGranule == 0);
-    CHECK(c - n < std::max<size_t>(A::kGranule, std::min<size_t>(n / 8 + 1, A::kLargeStep)));
-    CHECK(c >= previous);  // monotone, so a class serves every request that maps to it
-    CHECK(A::size_class(c) == c);
-    previous = c;
-  }
-}
-
 TEST_CASE("cuda device probe", "[cuda][device]") {
   if (cuda::is_available()) {
     CHECK(cuda::is_built());
@@ -301,33 +279,77 @@ TEST_CASE("to_device round trips", "[cuda][transfer]") {
                 {"add", "Expected all tensors to be on the same device"});
 }
 
+TEST_CASE("pinned memory and non_blocking copies", "[cuda][transfer]") {
+  int local = 0;
+  CHECK_FALSE(cuda::is_pinned(&local));
+  if (!cuda::is_available()) {
+    require_error([] { cuda::pinned_allocate(16); }, ErrorKind::Runtime, {"cannot pin memory"});
+    CHECK(cuda::pinned_stats().reserved == 0);
+  }
+  if (!have_device("pinned memory")) return;
+  auto* p = static_cast<float*>(cuda::pinned_allocate(4000 * sizeof(float)));
+  CHECK(cuda::is_pinned(p));
+  CHECK(cuda::is_pinned(p + 3999));
+  for (int i = 0; i < 4000; ++i) p[i] = float(i) * 0.5f;
+  Tensor d = call1("empty", {}, {{"size", {4000}}, {"device", kCuda}});
+  cuda::copy_bytes(d.raw_data(), kCuda, p, kCpu, 4000 * sizeof(float), true);
+  cuda::pinned_free(p);  // the copy may be in flight: the block waits for it
+  // Pageable sources, non_blocking: staged through pinned blocks, freed at once by the caller.
+  std::vector<Tensor> copies;
+  for (int round = 0; round < 8; ++round) {
+    std::vector<float> host(4000, float(round));
+    Tensor dst = call1("empty", {}, {{"size", {4000}}, {"device", kCuda}});
+    cuda::copy_bytes(dst.raw_data(), kCuda, host.data(), kCpu, host.size() * sizeof(float), true);
+    copies.push_back(dst);
+  }
+  cuda::synchronize();
+  std::vector<float> back(4000);
+  cuda::copy_bytes(back.data(), kCpu, d.raw_data(), kCuda, 4000 * sizeof(float), false);
+  for (int i = 0; i < 4000; ++i) REQUIRE(back[i] == float(i) * 0.5f);
+  for (int round = 0; round < 8; ++round) {
+    cuda::copy_bytes(back.data(), kCpu, copies[round].raw_data(), kCuda, 4000 * sizeof(float), false);
+    for (float v : back) REQUIRE(v == float(round));
+  }
+  CHECK(cuda::pinned_stats().reserved > 0);
+}
+
 TEST_CASE("cuda allocator: reuse and statistics", "[cuda][allocator]") {
   if (!have_device("the CUDA allocator's statistics")) return;
 #if TERRA_WITH_CUDA
+  // The block logic is tested with a fake backend (test_block_pool.cpp); this is cudaMalloc's.
+  constexpr size_t MiB = size_t(1) << 20;
   CudaCachingAllocator a;
   void* p = a.allocate(1000);
   REQUIRE(p != nullptr);
-  const size_t c = CudaCachingAllocator::size_class(1000);
   MemoryStats s = a.stats();
-  CHECK(s.in_use == c);
-  CHECK(s.peak == c);
-  CHECK(s.cached == 0);
+  CHECK(s.in_use == 1024);
+  CHECK(s.peak == 1024);
+  CHECK(s.reserved == 2 * MiB);  // one small segment
+  CHECK(s.cached == 2 * MiB - 1024);
   CHECK(s.allocations == 1);
   a.deallocate(p, 1000);
   CHECK(a.stats().in_use == 0);
-  CHECK(a.stats().cached == c);
-  void* q = a.allocate(900);  // same class: the cached block
+  void* q = a.allocate(900);  // the same segment, the same place
   CHECK(q == p);
   CHECK(a.stats().cache_hits == 1);
-  CHECK(a.stats().cached == 0);
   void* big = a.allocate(3 << 20);
-  CHECK(a.stats().in_use == c + CudaCachingAllocator::size_class(3 << 20));
+  CHECK(a.stats().in_use == 1024 + (3 << 20));
+  CHECK(a.stats().reserved == 22 * MiB);
+  {  // A block split off a segment is real device memory: a round trip through it.
+    std::vector<int32_t> in(1000), out(1000, 0);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = int32_t(i * 7 + 1);
+    char* tail = static_cast<char*>(big) + (1 << 20);
+    cuda::copy_bytes(tail, kCuda, in.data(), kCpu, in.size() * 4, false);
+    cuda::copy_bytes(out.data(), kCpu, tail, kCuda, out.size() * 4, false);
+    CHECK(out == in);
+  }
   a.deallocate(big, 3 << 20);
   a.deallocate(q, 900);
   CHECK(a.stats().in_use == 0);
-  CHECK(a.stats().peak == c + CudaCachingAllocator::size_class(3 << 20));
+  CHECK(a.stats().peak == 1024 + (3 << 20));
   a.empty_cache();
   CHECK(a.stats().cached == 0);
+  CHECK(a.stats().reserved == 0);
   a.reset_peak();
   CHECK(a.stats().peak == 0);
 

@@ -1,10 +1,30 @@
 """What every program in this corpus shares (see README.md): `seed` seeds PyTorch's and numpy's
 random streams, `report` prints a value in one stable format, and `finish` saves the final state
-for the suite to compare when TERRA_PROGRAM_OUT names an .npz file."""
+for the suite to compare when TERRA_PROGRAM_OUT names an .npz file. Under a default device other
+than the CPU (the suite's CUDA runs: `terra run --device cuda`) the programs' numpy data follows
+it (see _follow_the_default_device)."""
 import os
 
 import numpy as np
 import torch
+
+
+def _follow_the_default_device():
+    """The programs were written for the CPU and build their data with numpy. When the default
+    device is not the CPU, torch.from_numpy here puts that data on the default device (PyTorch
+    keeps it on the CPU) and Tensor.numpy() reads a device tensor back through the host, so every
+    program runs unchanged on CUDA. CPU runs and PyTorch 1.13 (no get_default_device) are
+    untouched."""
+    get_default_device = getattr(torch, "get_default_device", None)
+    if get_default_device is None or get_default_device().type == "cpu":
+        return
+    device = get_default_device()
+    from_numpy, to_numpy = torch.from_numpy, torch.Tensor.numpy
+    torch.from_numpy = lambda array: from_numpy(array).to(device)
+    torch.Tensor.numpy = lambda self, *args, **kwargs: to_numpy(self.cpu(), *args, **kwargs)
+
+
+_follow_the_default_device()
 
 
 def seed(value):

@@ -16,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,6 +260,11 @@ def test_bad_option_values(tmp_path, args):
     one_line_error(terra_run(*args, script) if len(args) > 1 else terra_run(*args))
 
 
+def have_cuda():
+    import terra
+    return terra.cuda.is_available()
+
+
 @pytest.mark.parametrize("args, inherited, expected", [
     ([], None, "auto"),
     ([], "cuda", "cuda"),
@@ -266,10 +272,59 @@ def test_bad_option_values(tmp_path, args):
     (["--device=cuda"], "cpu", "cuda"),
 ])
 def test_device_is_exported_as_terra_device(tmp_path, args, inherited, expected):
+    if expected == "cuda" and not have_cuda():
+        pytest.skip("no CUDA device: `--device cuda` is refused (test_device_cuda_without_a_gpu_is_refused)")
     script = write(tmp_path / "dev.py", "import os\nprint(os.environ['TERRA_DEVICE'])\n")
     env = clean_env(**({"TERRA_DEVICE": inherited} if inherited else {}))
     got = terra_run(*args, script, env=env)
     assert (got.returncode, got.stdout) == (0, expected + "\n")
+
+
+@pytest.mark.parametrize("args, inherited", [(["--device", "cuda"], None), ([], "cuda"), (["--device=cuda"], "cpu")])
+def test_device_cuda_without_a_gpu_is_refused(tmp_path, args, inherited):
+    if have_cuda():
+        pytest.skip("a CUDA device is present")
+    script = write(tmp_path / "ok.py", "print('should not run')\n")
+    got = terra_run(*args, script, env=clean_env(**({"TERRA_DEVICE": inherited} if inherited else {})))
+    one_line_error(got)
+    assert got.stderr.startswith("terra: run --device cuda, but there is no CUDA device: ")
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], None),
+    (["--device", "auto"], None),
+    (["--device", "cpu"], "cpu"),
+    (["--device", "cuda"], "cuda"),
+])
+def test_device_sets_the_default_device(tmp_path, args, expected):
+    """auto picks CUDA when a GPU is present, else the CPU; factories and modules follow it, while
+    tensors from numpy stay on the CPU, as under torch.set_default_device."""
+    expected = expected or ("cuda" if have_cuda() else "cpu")
+    if expected == "cuda" and not have_cuda():
+        pytest.skip("no CUDA device")
+    script = write(tmp_path / "dev.py", "import numpy as np, torch\n"
+                   "print(torch.get_default_device().type, torch.zeros(2).device.type,\n"
+                   "      torch.nn.Linear(2, 3).weight.device.type, torch.tensor([1.0]).device.type,\n"
+                   "      torch.from_numpy(np.zeros(2)).device.type)\n")
+    got = terra_run(*args, "--as-torch", script, env=clean_env())
+    assert (got.returncode, got.stdout) == (0, f"{expected} {expected} {expected} {expected} cpu\n"), got.stderr
+
+
+def test_set_default_device_in_python():
+    import terra
+    assert terra.get_default_device().type == "cpu"
+    try:
+        terra.set_default_device("cuda")
+        assert terra.get_default_device() == terra.device("cuda")
+        assert terra.from_numpy(np.zeros(2)).device.type == "cpu"
+        if not have_cuda():
+            with pytest.raises(RuntimeError, match="cuda"):
+                terra.zeros(2)
+    finally:
+        terra.set_default_device(None)
+    assert terra.zeros(2).device.type == "cpu"
+    terra.set_default_device("cpu")
+    assert terra.get_default_device().type == "cpu"
 
 
 def test_run_help():

@@ -8,7 +8,9 @@ MIB = 2**20
 def test_peak_follows_allocations_and_resets_to_what_is_in_use():
     terra.reset_peak_memory_stats()
     before = terra.memory_stats()
-    assert set(before) == {"in_use_bytes", "peak_bytes", "cached_bytes", "allocations", "cache_hits"}
+    assert set(before) == {"in_use_bytes", "peak_bytes", "cached_bytes", "reserved_bytes", "peak_reserved_bytes",
+                           "segments", "allocations", "cache_hits", "alloc_retries", "ooms"}
+    assert before["reserved_bytes"] == before["in_use_bytes"] + before["cached_bytes"]
     assert before["peak_bytes"] == before["in_use_bytes"]
     big = terra.ones(4 * MIB // 4, dtype=terra.float32)
     held = terra.memory_stats()

@@ -9,7 +9,10 @@
   random op of a random iteration), 100 seeds over the corpus, bitwise against eager;
 - eager against eager: the corpus itself is deterministic, so a replay mismatch is replay's fault;
 - under PyTorch 1.13 (/usr/bin/python3 with the real torch): every program is valid PyTorch and
-  saves the same arrays (names, shapes, dtypes; the values differ with the random streams).
+  saves the same arrays (names, shapes, dtypes; the values differ with the random streams);
+- with a GPU (tools/gpu-check): co-executed on CUDA (`--device cuda`) against the CPU eager run,
+  every number and array within 1e-5 relative (skipped, with the reason, without a GPU).
+The CPU runs name `--device cpu`, so they stay on the CPU where a GPU is present.
 
 Each run is a subprocess (the terra CLI is $TERRA_CLI, else <repo>/build/tools/terra) under a
 timeout, and happens once per session: the first test that asks for a run starts, two at a time,
@@ -20,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,12 +38,13 @@ PROGRAMS = sorted(p.name for p in PROGRAMS_DIR.glob("*.py") if not p.name.starts
 CLI = Path(os.environ.get("TERRA_CLI", REPO / "build" / "tools" / "terra"))
 PYTHON = "/usr/bin/python3"
 TIMEOUT = 60  # seconds per run; every program takes about one eagerly
-WORKERS = 2
+WORKERS = int(os.environ.get("TERRA_TEST_WORKERS", "2"))  # runs at a time (tools/gpu-check: more)
 RTOL, ATOL = 1e-5, 1e-6
 
-TERRA_EAGER = [CLI, "run", "--mode", "eager", "--as-torch"]
-TERRA_REPLAY = [CLI, "run", "--mode", "replay", "--as-torch"]
-TERRA_COEXEC = [CLI, "run", "--mode", "coexec", "--as-torch"]
+TERRA_EAGER = [CLI, "run", "--mode", "eager", "--device", "cpu", "--as-torch"]
+TERRA_REPLAY = [CLI, "run", "--mode", "replay", "--device", "cpu", "--as-torch"]
+TERRA_COEXEC = [CLI, "run", "--mode", "coexec", "--device", "cpu", "--as-torch"]
+TERRA_COEXEC_CUDA = [CLI, "run", "--mode", "coexec", "--device", "cuda", "--as-torch"]
 FORCED_SEEDS = range(1, 101)
 # Each kind of run: the command in front of the program's path, and the environment it adds.
 KINDS = {
@@ -50,9 +55,21 @@ KINDS = {
     "coexec_unfused": (TERRA_COEXEC, {"TERRA_FUSION": "0"}),
     "coexec_fused": (TERRA_COEXEC, {"TERRA_CHECK_NVRTC": "1"}),
     "pytorch": ([PYTHON], {}),
+    "coexec_cuda": (TERRA_COEXEC_CUDA, {}),
 }
 for _seed in FORCED_SEEDS:
     KINDS[f"forced_{_seed}"] = (TERRA_COEXEC, {"TERRA_FUSION": "0", "TERRA_FORCE_DIVERGENCE": str(_seed)})
+
+
+def gpu_present():
+    """(True, "") with a GPU, else (False, why not): asked of nvidia-smi, as tools/bench does."""
+    if shutil.which("nvidia-smi") is None:
+        return False, "no GPU: nvidia-smi is not installed"
+    listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    return listed.returncode == 0 and "GPU" in listed.stdout, "no GPU: nvidia-smi -L lists none"
+
+
+HAVE_GPU, NO_GPU_REASON = gpu_present()
 # Variables the runs set themselves, or that would change what they compute.
 CLEARED_ENV = ("PYTHONPATH", "TERRA_DEVICE", "TERRA_FUSION", "TERRA_PROGRAM_OUT", "TERRA_REPLAY_STATS",
                "TERRA_FORCE_DIVERGENCE", "TERRA_SPAN_OPS", "TERRA_MAX_SPANS_AHEAD", "TERRA_STABLE_AFTER",
@@ -264,6 +281,18 @@ def test_the_corpus_fused_kernels_compile_with_nvrtc(runs, kind):
         pytest.skip("Terra was built without CUDA: no NVRTC")
     compiled = sum(completed(runs.get(program, kind)).stats["nvrtc_kernels"] for program in PROGRAMS)
     assert compiled > 0, "the corpus produced no fused group to compile"
+
+
+@needs(*(("eager", "coexec_cuda") if HAVE_GPU else ()))
+@pytest.mark.skipif(not HAVE_GPU, reason=NO_GPU_REASON)
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_cuda_coexec_is_close_to_cpu_eager(runs, program):
+    session = completed(runs.get(program, "coexec_cuda"))
+    # A printed tensor says where it lives; the numbers are what must agree.
+    on_cpu = Run(session.command, session.returncode, session.stdout.replace(", device='cuda:0'", ""),
+                 session.stderr, session.arrays, session.stats)
+    assert_close(completed(runs.get(program, "eager")), on_cpu)
+    assert_really_replayed(session)
 
 
 def forced_program(seed):

@@ -17,6 +17,8 @@
 #include <system_error>
 #include <vector>
 
+#include "tensor/cuda/cuda_device.hpp"
+
 namespace py = pybind11;
 namespace fs = std::filesystem;
 
@@ -80,8 +82,9 @@ const char* kRunUsage =
     "  --dump-graph DIR        with coexec or replay: write the TraceGraph (trace_graph.json,\n"
     "                          trace_graph.dot) and the compiled plans to DIR when the program exits\n"
     "                          (exported as TERRA_DUMP_GRAPH)\n"
-    "  --device auto|cpu|cuda  the device Terra uses, exported to the program as TERRA_DEVICE\n"
-    "                          (default: auto, or TERRA_DEVICE when it is already set)\n"
+    "  --device auto|cpu|cuda  the default device of the program's tensors and modules: cuda (an\n"
+    "                          error without a GPU), cpu, or auto (cuda when a GPU is present);\n"
+    "                          exported as TERRA_DEVICE (default: auto, or TERRA_DEVICE when set)\n"
     "  --as-torch              make `import torch` and its submodules (torch.nn, torch.optim,\n"
     "                          torch.utils.data, ...) resolve to the matching terra modules, so a\n"
     "                          PyTorch script runs unmodified\n"
@@ -258,11 +261,16 @@ int run_command(int argc, char** args) {
   RunOptions opts;
   if (auto status = parse_run_args(argc, args, opts)) return *status;
 
-  // Exported before the interpreter starts so os.environ (and the package) sees it.
+  // Exported before the interpreter starts so os.environ (and the package) sees it: the package
+  // makes CUDA the default device for "cuda", and for "auto" when a GPU is present.
   if (opts.device) {
     setenv("TERRA_DEVICE", opts.device->c_str(), 1);
   } else {
     setenv("TERRA_DEVICE", "auto", /*overwrite=*/0);
+  }
+  if (std::string(std::getenv("TERRA_DEVICE")) == "cuda" && !cuda::is_available()) {
+    std::cerr << "terra: run --device cuda, but there is no CUDA device: " << cuda::unavailable_reason() << "\n";
+    return 2;
   }
   // The session reads its options from the environment (trace::options_from_env).
   if (opts.dump_dir) setenv("TERRA_DUMP_GRAPH", opts.dump_dir->c_str(), 1);

@@ -1,0 +1,114 @@
+"""terra.cuda and terra.OutOfMemoryError. Without a device (every CI machine) each function must
+answer as PyTorch does on a machine without one; with a device (tools/gpu-check) the queries,
+the caching allocator's counters, pinned memory and non_blocking copies are checked for real.
+Device tests skip with a visible reason."""
+import numpy as np
+import pytest
+
+import terra
+import terra.cuda as cuda
+
+HAVE_CUDA = cuda.is_available()
+needs_cuda = pytest.mark.skipif(not HAVE_CUDA, reason="no CUDA device: " + terra._C._cuda_unavailable_reason())
+needs_no_cuda = pytest.mark.skipif(HAVE_CUDA, reason="a CUDA device is present")
+MIB = 2**20
+
+
+def test_out_of_memory_error_is_a_runtime_error_as_in_pytorch():
+    assert issubclass(terra.OutOfMemoryError, RuntimeError)
+    assert cuda.OutOfMemoryError is terra.OutOfMemoryError
+    assert terra.OutOfMemoryError.__module__ == "terra"
+    # Every ErrorKind::OutOfMemory raises it, the CPU arena's too.
+    with pytest.raises(terra.OutOfMemoryError, match="out of memory: tried to allocate"):
+        terra.empty(1 << 44)
+
+
+@needs_no_cuda
+def test_without_a_device_the_queries_answer_as_pytorch_does():
+    assert cuda.is_available() is False
+    assert cuda.device_count() == 0
+    assert cuda.is_built() == bool(terra._C._built_with_cuda)
+    assert cuda.is_initialized() is False
+    for counter in (cuda.memory_allocated, cuda.max_memory_allocated, cuda.memory_reserved,
+                    cuda.max_memory_reserved):
+        assert counter() == 0
+    assert cuda.memory_stats() == {}
+    # No-ops without a device, as torch.cuda's are.
+    cuda.empty_cache()
+    cuda.reset_peak_memory_stats()
+    cuda.manual_seed(3)
+    cuda.manual_seed_all(3)
+    assert terra.accelerator.is_available() is False
+
+
+@needs_no_cuda
+@pytest.mark.parametrize("call", [cuda.current_device, cuda.get_device_name, cuda.get_device_properties,
+                                  cuda.synchronize, cuda.init, lambda: terra.zeros(2).pin_memory()])
+def test_without_a_device_what_needs_one_says_why(call):
+    with pytest.raises(RuntimeError, match="(No CUDA GPUs are available|cannot pin memory): .+"):
+        call()
+
+
+def test_a_cpu_tensor_is_not_pinned():
+    assert terra.zeros(3).is_pinned() is False
+    assert terra.zeros(0).is_pinned() is False
+
+
+# ---- With a device ----
+
+@needs_cuda
+def test_device_queries():
+    assert cuda.device_count() >= 1
+    assert cuda.current_device() == 0
+    props = cuda.get_device_properties(0)
+    assert props.total_memory > 0 and props.major >= 7 and props.multi_processor_count > 0
+    assert cuda.get_device_name() == props.name == cuda.get_device_name("cuda:0")
+    assert cuda.get_device_capability() == (props.major, props.minor)
+    cuda.synchronize()
+
+
+@needs_cuda
+def test_memory_counters_follow_tensors():
+    cuda.synchronize()
+    cuda.empty_cache()
+    cuda.reset_peak_memory_stats()
+    before = cuda.memory_allocated()
+    x = terra.ones(4 * MIB // 4, device="cuda")
+    assert cuda.memory_allocated() >= before + 4 * MIB
+    assert cuda.max_memory_allocated() >= cuda.memory_allocated()
+    assert cuda.memory_reserved() >= cuda.memory_allocated()
+    del x
+    assert cuda.memory_allocated() == before
+    assert cuda.memory_reserved() > 0  # cached, not given back
+    assert cuda.max_memory_allocated() >= before + 4 * MIB
+    cuda.empty_cache()
+    assert cuda.memory_reserved() == cuda.memory_stats()["reserved_bytes.all.current"]
+    cuda.reset_peak_memory_stats()
+    assert cuda.max_memory_allocated() == cuda.memory_allocated()
+
+
+@needs_cuda
+def test_out_of_memory_on_the_device_raises_and_leaves_cuda_usable():
+    with pytest.raises(terra.OutOfMemoryError, match="CUDA out of memory"):
+        terra.empty(1 << 48, device="cuda")
+    assert cuda.memory_stats()["num_ooms"] >= 1
+    x = terra.arange(8.0, device="cuda")
+    assert (x * 2).cpu().tolist() == [float(2 * i) for i in range(8)]
+
+
+@needs_cuda
+@pytest.mark.parametrize("pinned", [False, True])
+@pytest.mark.parametrize("non_blocking", [False, True])
+def test_host_to_device_copies(pinned, non_blocking):
+    data = np.random.default_rng(0).standard_normal((257, 33)).astype(np.float32)
+    src = terra.tensor(data)
+    if pinned:
+        src = src.pin_memory()
+        assert src.is_pinned()
+        assert src.pin_memory() is src
+    d = src.to("cuda", non_blocking=non_blocking)
+    del src  # the copy may still be in flight: the staging or pinned block must outlive it
+    for _ in range(20):  # reuse pressure on the pinned pool
+        terra.tensor(data).to("cuda", non_blocking=True)
+    cuda.synchronize()
+    np.testing.assert_array_equal(d.cpu().numpy(), data)
