@@ -14,6 +14,7 @@
 
 #include <cstddef>
 
+#include "tensor/cuda/check.hpp"
 #include "terra_config.hpp"
 #if TERRA_WITH_CUDNN
 #include <cudnn.h>
@@ -50,16 +51,5 @@ cudnnHandle_t cudnn_handle();
 
 }  // namespace terra::cuda
 
-#define TERRA_CUBLAS_CHECK(call)                                                       \
-  do {                                                                                 \
-    const cublasStatus_t terra_cublas_status_ = (call);                                \
-    if (terra_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                 \
-      ::terra::cuda::throw_cublas_error(terra_cublas_status_, #call, __FILE__, __LINE__); \
-  } while (0)
-
-#define TERRA_CUDNN_CHECK(call)                                                        \
-  do {                                                                                 \
-    const cudnnStatus_t terra_cudnn_status_ = (call);                                  \
-    if (terra_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                   \
-      ::terra::cuda::throw_cudnn_error(terra_cudnn_status_, #call, __FILE__, __LINE__);  \
-  } while (0)
+#define TERRA_CUBLAS_CHECK(call) TERRA_STATUS_CHECK(call, CUBLAS_STATUS_SUCCESS, ::terra::cuda::throw_cublas_error)
+#define TERRA_CUDNN_CHECK(call) TERRA_STATUS_CHECK(call, CUDNN_STATUS_SUCCESS, ::terra::cuda::throw_cudnn_error)

@@ -29,12 +29,10 @@ namespace terra::cuda {
 
 namespace {
 
-#define TERRA_NVRTC_CHECK(call)                                                                          \
-  do {                                                                                                   \
-    const nvrtcResult terra_nvrtc_err_ = (call);                                                         \
-    TERRA_CHECK(terra_nvrtc_err_ == NVRTC_SUCCESS, Runtime, #call, " failed: ", nvrtcGetErrorString(terra_nvrtc_err_), \
-                " (", __FILE__, ":", __LINE__, ")");                                                     \
-  } while (0)
+[[noreturn]] void throw_nvrtc_error(nvrtcResult status, const char* call, const char* file, int line) {
+  fail(ErrorKind::Runtime, call, " failed: ", nvrtcGetErrorString(status), " (", file, ":", line, ")");
+}
+#define TERRA_NVRTC_CHECK(call) TERRA_STATUS_CHECK(call, NVRTC_SUCCESS, throw_nvrtc_error)
 
 // The only device served is cuda:0 (cuda_allocator.hpp); without one, the H100's sm_90.
 std::string target_arch() {

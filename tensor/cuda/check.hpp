@@ -13,9 +13,12 @@ namespace terra::cuda {
 
 }  // namespace terra::cuda
 
-#define TERRA_CUDA_CHECK(call)                                                        \
-  do {                                                                                \
-    const cudaError_t terra_cuda_err_ = (call);                                       \
-    if (terra_cuda_err_ != cudaSuccess)                                               \
-      ::terra::cuda::throw_cuda_error(terra_cuda_err_, #call, __FILE__, __LINE__);    \
+// The shape of every CUDA library's status check (cuBLAS, cuDNN and NVRTC use it too): `thrower`
+// gets the status, the call's text, the file and the line.
+#define TERRA_STATUS_CHECK(call, ok, thrower)                          \
+  do {                                                                 \
+    const auto terra_status_ = (call);                                 \
+    if (terra_status_ != (ok)) thrower(terra_status_, #call, __FILE__, __LINE__); \
   } while (0)
+
+#define TERRA_CUDA_CHECK(call) TERRA_STATUS_CHECK(call, cudaSuccess, ::terra::cuda::throw_cuda_error)
