@@ -41,31 +41,23 @@ struct Run {
   // at every run, so when the first run shows there is nothing for the dispatcher to do (it says
   // so through direct_out_kernel, which keeps those rules in one place), later runs call the kernel
   // straight away: the same kernel on the same tensors, so results stay bitwise the dispatcher's.
-  KernelFn direct_kernel(const Step& s, int index, const std::vector<Tensor>& inputs, const Attrs& attrs,
-                         const std::vector<Tensor>& outs) {
-    if (!plan.direct_known[index]) {
-      plan.direct_known[index] = true;
-      plan.direct[index] = direct_out_kernel(*s.op, inputs, attrs, outs);
-    }
-    return plan.direct[index];
-  }
-
   void functional(const Step& s, int index) {
     const Program& p = plan.program;
     std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
     if (s.op->effect != Effect::InPlace && !s.op->kernel_makes_outputs) {
       std::vector<Tensor> outs = tensors(s.outputs, 0, s.outputs.size());
       const Attrs& attrs = attrs_of(s);
-      const bool known = plan.direct_known[index];  // the first run goes through the dispatcher
-      if (KernelFn fn = direct_kernel(s, index, inputs, attrs, outs); fn && known) {
+      std::optional<KernelFn>& direct = plan.direct[index];
+      if (direct && *direct) {
         KernelCall call{s.op->name(), std::move(inputs), attrs, std::move(outs)};
         try {
-          fn(call);
+          (*direct)(call);
         } catch (const Error& e) {
           throw e.with_context(s.op->name(), describe_inputs(call.inputs));
         }
         return;
       }
+      if (!direct) direct = direct_out_kernel(*s.op, inputs, attrs, outs);  // the first run: the dispatcher's
       dispatch_out(*s.op, std::move(inputs), attrs, std::move(outs));
       return;
     }
@@ -190,10 +182,7 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
   RunningDeferredWork reads_its_own_pending_inputs;
   const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
   prepare(plan, arena);
-  if (plan.direct_known.size() != plan.program.steps.size()) {
-    plan.direct.assign(plan.program.steps.size(), nullptr);
-    plan.direct_known.assign(plan.program.steps.size(), false);
-  }
+  if (plan.direct.size() != plan.program.steps.size()) plan.direct.assign(plan.program.steps.size(), std::nullopt);
   Run state{plan, plan.prepared, runtime_attrs};
   bind_inputs(plan, bound, kept, state, settle_kept);
   const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include "engine/graph/program.hpp"
 #include "kernels/cpu/fused_elementwise.hpp"
 
@@ -103,10 +105,9 @@ struct CompiledPlan {
   const void* prepared_base = nullptr;
   bool prepared_once = false;
   // Per step: the kernel to call directly with the step's own outputs, once the first run found
-  // that the eager dispatcher would do nothing else for it (Note [Direct kernel calls]); null
-  // while unknown or when the step needs the dispatcher (casts, copies into its outputs).
-  std::vector<KernelFn> direct;
-  std::vector<bool> direct_known;
+  // that the eager dispatcher would do nothing else for it (Note [Direct kernel calls]); empty
+  // until the first run, null when the step needs the dispatcher (casts, copies into outputs).
+  std::vector<std::optional<KernelFn>> direct;
 };
 
 }  // namespace terra::graph
