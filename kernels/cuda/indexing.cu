@@ -375,16 +375,9 @@ struct CudaIndex {
   static void put_by_offsets(const Tensor& dst, const Tensor& values, const Tensor& off,
                              const advanced_index::Geometry& g, bool accumulate) {
     const Tensor offsets = offsets_over_result(off, g);
-    // A wrapped Python number stays on the CPU (the dispatcher's rule), broadcast here with stride 0
-    // everywhere: its value is spread over a device tensor.
-    Tensor vals = values;
-    if (values.device().is_cpu()) {
-      vals = Tensor::empty(values.shape(), values.dtype(), dst.device());
-      copy_elements(vals, values.as_strided({}, {}, values.offset()));
-    }
     dispatch_dtype(dst.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      for_each_index(dst.numel(), PutByOffsets<T>{dst.data<T>(), layout_of(dst), vals.data<T>(), layout_of(vals),
+      for_each_index(dst.numel(), PutByOffsets<T>{dst.data<T>(), layout_of(dst), values.data<T>(), layout_of(values),
                                                   offsets.data<int64_t>(), layout_of(offsets), accumulate});
     });
   }
