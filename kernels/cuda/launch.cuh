@@ -11,6 +11,10 @@ namespace terra::cuda {
 // Blocks for `items` units of work: at most 2^16, the grid-stride loops cover the rest.
 inline unsigned grid_for(int64_t items) { return static_cast<unsigned>(std::clamp<int64_t>(items, 1, int64_t(1) << 16)); }
 
+// Threads per block of the one-element-per-thread grid-stride loops, and their grid for n elements.
+constexpr int kLoopThreads = 256;
+inline unsigned loop_blocks(int64_t n) { return grid_for((n + kLoopThreads - 1) / kLoopThreads); }
+
 // Combines every thread's accumulator with op.combine (blockDim.x a power of two, `shared` room
 // for blockDim.x accumulators); every thread gets the result.
 template <class Op>

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "kernels/cpu/loops.hpp"
+#include "kernels/cuda/launch.cuh"
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/stream.hpp"
 #include "tensor/macros.hpp"
@@ -69,8 +70,6 @@ struct StridesNd {
 
 namespace detail {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = int64_t(1) << 16;  // the grid-stride loop covers the rest
 
 template <class T, int N>
 __device__ __forceinline__ T load(const Operands<N>& ops, int k, int64_t offset) {
@@ -142,12 +141,12 @@ void elementwise(const Tensor& out, const std::array<Tensor, sizeof...(In)>& ins
   for (int k = 0; k < N; ++k) ops.data[k] = plan.data[k];
   detail::take_scalars<In...>(ins, ops, std::index_sequence_for<In...>{});
 
-  const int64_t blocks = std::min((plan.numel + detail::kThreads - 1) / detail::kThreads, detail::kMaxBlocks);
+  const unsigned blocks = loop_blocks(plan.numel);
   cudaStream_t stream = current_stream();
   if (plan.ndim == 1) {
     Strides1d<N> st{};
     for (int k = 0; k < N; ++k) st.bytes[k] = plan.strides[k][0];
-    detail::elementwise_1d<F, Out, In...><<<static_cast<unsigned>(blocks), detail::kThreads, 0, stream>>>(ops, st, plan.numel, f);
+    detail::elementwise_1d<F, Out, In...><<<blocks, kLoopThreads, 0, stream>>>(ops, st, plan.numel, f);
   } else {
     StridesNd<N> st{};
     st.ndim = plan.ndim;
@@ -155,7 +154,7 @@ void elementwise(const Tensor& out, const std::array<Tensor, sizeof...(In)>& ins
       st.shape[d] = plan.shape[d];
       for (int k = 0; k < N; ++k) st.bytes[k][d] = plan.strides[k][d];
     }
-    detail::elementwise_nd<F, Out, In...><<<static_cast<unsigned>(blocks), detail::kThreads, 0, stream>>>(ops, st, plan.numel, f);
+    detail::elementwise_nd<F, Out, In...><<<blocks, kLoopThreads, 0, stream>>>(ops, st, plan.numel, f);
   }
   TERRA_CUDA_CHECK(cudaGetLastError());
 }

@@ -53,8 +53,6 @@ inline Layout layout_of(const Tensor& t) { return layout_of(t.shape(), t.strides
 
 namespace detail {
 
-constexpr int kIndexThreads = 256;
-constexpr int64_t kIndexMaxBlocks = int64_t(1) << 16;  // the grid-stride loop covers the rest
 
 template <class F>
 __global__ void for_each_index_kernel(int64_t n, F f) {
@@ -68,8 +66,7 @@ __global__ void for_each_index_kernel(int64_t n, F f) {
 template <class F>
 void for_each_index(int64_t n, const F& f) {
   if (n <= 0) return;
-  const int64_t blocks = std::min((n + detail::kIndexThreads - 1) / detail::kIndexThreads, detail::kIndexMaxBlocks);
-  detail::for_each_index_kernel<F><<<static_cast<unsigned>(blocks), detail::kIndexThreads, 0, current_stream()>>>(n, f);
+  detail::for_each_index_kernel<F><<<loop_blocks(n), kLoopThreads, 0, current_stream()>>>(n, f);
   TERRA_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -34,8 +34,7 @@ struct CudaReduce {
     if (in.dim() > 0) mask[dim] = true;
     const cpu::ReducePlan p = cpu::make_reduce_plan(in.shape(), in.strides(), out.strides(), mask, true);
     const int64_t scans = p.kept.numel;
-    const unsigned blocks = grid_for((scans + 255) / 256);
-    scan_kernel<<<blocks, 256, 0, current_stream()>>>(in.data<T>(), out.data<Out>(), reduce_dims(p.kept), scans,
+    scan_kernel<<<loop_blocks(scans), kLoopThreads, 0, current_stream()>>>(in.data<T>(), out.data<Out>(), reduce_dims(p.kept), scans,
                                                       p.reduced.size[0], p.reduced.stride[0], p.reduced.out_stride[0]);
     TERRA_CUDA_CHECK(cudaGetLastError());
   }

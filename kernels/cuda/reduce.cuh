@@ -127,7 +127,7 @@ void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
       op, in.data<typename Op::In>(), kept, red, nout, nred, splits, partial_data);
   TERRA_CUDA_CHECK(cudaGetLastError());
   if (splits > 1) {
-    detail::combine_slices<<<grid_for((nout + 255) / 256), 256, 0, stream>>>(op, kept, nout, splits,
+    detail::combine_slices<<<loop_blocks(nout), kLoopThreads, 0, stream>>>(op, kept, nout, splits,
                                                                                      partial_data);
     TERRA_CUDA_CHECK(cudaGetLastError());
   }
