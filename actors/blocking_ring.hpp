@@ -16,7 +16,9 @@ namespace terra::actors {
 template <class T>
 class BlockingRing {
  public:
-  explicit BlockingRing(size_t capacity) : queue_(capacity) {}
+  // `consumer_spin`: how long an idle consumer spins before it sleeps (ParkingSpot).
+  explicit BlockingRing(size_t capacity, std::chrono::microseconds consumer_spin = ParkingSpot::kDefaultSpin)
+      : queue_(capacity), data_(consumer_spin) {}
   BlockingRing(const BlockingRing&) = delete;
   BlockingRing& operator=(const BlockingRing&) = delete;
 

@@ -3,8 +3,10 @@
 // and a notify) only when the waiter is really asleep. The op ring uses one per side.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -22,17 +24,28 @@ inline void cpu_relax() {
 
 class ParkingSpot {
  public:
-  // Spins this many rounds (a few microseconds) before blocking: long enough to catch a producer
-  // that is mid-burst, short enough not to steal a core from it on a two-core machine.
-  static constexpr int kSpinRounds = 2000;
+  // How long a waiter spins before it blocks, by default: long enough to catch a producer that is
+  // mid-burst, short enough not to steal a core from it on a two-core machine for long.
+  static constexpr std::chrono::microseconds kDefaultSpin{50};
+
+  explicit ParkingSpot(std::chrono::microseconds spin = kDefaultSpin) : spin_(spin) {}
 
   // Returns once ready() is true. ready() must become true only through writes that are followed
   // by notify(), and must read state published with release/acquire (or stronger) atomics.
   template <class Ready>
   void wait_until(Ready ready) {
-    for (int i = 0; i < kSpinRounds; ++i) {
+    if (ready()) return;
+    // The clock is read once per 64 rounds: a pause is tens of nanoseconds, a clock read more.
+    // Past the default spin the waiter yields between rounds, so a runnable thread (a kernel's
+    // worker) can have its core while it waits.
+    const auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1;; ++i) {
       if (ready()) return;
       cpu_relax();
+      if (i % 64 != 0) continue;
+      const auto spun = std::chrono::steady_clock::now() - start;
+      if (spun >= spin_) break;
+      if (spun >= kDefaultSpin) std::this_thread::yield();
     }
     std::unique_lock<std::mutex> lock(mutex_);
     // Note [Parking handshake]: the waiter announces itself, then reads the condition; the
@@ -57,6 +70,7 @@ class ParkingSpot {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::atomic<unsigned> sleeping_{0};  // 1 while the waiter sleeps
+  std::chrono::microseconds spin_;
 };
 
 }  // namespace terra::actors

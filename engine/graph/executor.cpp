@@ -24,7 +24,7 @@ namespace {
 struct Run {
   CompiledPlan& plan;  // run state only (prepared tensors, direct kernels) changes
   std::vector<Tensor> vals;
-  const std::vector<const Attrs*>& runtime;
+  std::vector<const Attrs*> runtime;
 
   const Attrs& attrs_of(const Step& s) const { return s.runtime_attrs >= 0 ? *runtime.at(s.runtime_attrs) : s.attrs; }
 
@@ -177,31 +177,72 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
 
 }  // namespace
 
-void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
-         const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
+// The state a run keeps between pieces: the arena, the values, and how far the schedule got.
+struct Execution::State {
+  Storage arena;
+  Run run;
+  std::vector<std::pair<int, StorageImpl*>> to_allocate;
+  size_t allocated = 0;
+  size_t next = 0;  // the schedule position the next piece starts at
+};
+
+Execution::Execution(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+                     std::vector<const Attrs*> runtime_attrs, bool settle_kept) {
   RunningDeferredWork reads_its_own_pending_inputs;
-  const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
+  Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
   prepare(plan, arena);
   if (plan.direct.size() != plan.program.steps.size()) plan.direct.assign(plan.program.steps.size(), std::nullopt);
-  Run state{plan, plan.prepared, runtime_attrs};
-  bind_inputs(plan, bound, kept, state, settle_kept);
-  const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
-  size_t allocated = 0;
+  state_.reset(new State{std::move(arena), Run{plan, plan.prepared, std::move(runtime_attrs)}, {}});
+  bind_inputs(plan, bound, kept, state_->run, settle_kept);
+  state_->to_allocate = kept_by_first_use(plan, kept);
+}
+
+Execution::~Execution() = default;
+
+void Execution::run_until(size_t end) {
+  RunningDeferredWork reads_its_own_pending_inputs;
   trace::SuspendTracing no_trace;
   GradModeGuard no_grad(false);
-  for (size_t i = 0; i < plan.schedule.size(); ++i) {
-    for (; allocated < to_allocate.size() && to_allocate[allocated].first <= static_cast<int>(i); ++allocated)
-      to_allocate[allocated].second->allocate();
+  State& st = *state_;
+  const CompiledPlan& plan = st.run.plan;
+  end = std::min(end, plan.schedule.size());
+  for (; st.next < end; ++st.next) {
+    const size_t i = st.next;
+    for (; st.allocated < st.to_allocate.size() && st.to_allocate[st.allocated].first <= static_cast<int>(i); ++st.allocated)
+      st.to_allocate[st.allocated].second->allocate();
     const Kernel& k = plan.schedule[i];
     try {
-      if (k.group >= 0) state.group(plan.groups[k.group]);
-      else state.step(plan.program.steps[k.step], k.step);
+      if (k.group >= 0) st.run.group(plan.groups[k.group]);
+      else st.run.step(plan.program.steps[k.step], k.step);
     } catch (const Error& e) {
       const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
       throw StepError(e, failed.location);
     }
   }
-  for (; allocated < to_allocate.size(); ++allocated) to_allocate[allocated].second->allocate();
+  if (finished())
+    for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
+}
+
+bool Execution::finished() const { return state_->next >= state_->run.plan.schedule.size(); }
+
+int last_write_of_kept(const CompiledPlan& plan, int kept_slot) {
+  const Program& p = plan.program;
+  const auto on_it = [&](const std::vector<int>& values) {
+    return std::any_of(values.begin(), values.end(), [&](int v) {
+      const Buffer& b = p.buffers[p.values[v].buffer];
+      return b.kind == BufferKind::Kept && b.index == kept_slot;
+    });
+  };
+  for (int i = static_cast<int>(plan.schedule.size()) - 1; i >= 0; --i) {
+    const Kernel& k = plan.schedule[i];
+    if (on_it(k.group >= 0 ? plan.groups[k.group].outputs : p.steps[k.step].outputs)) return i;
+  }
+  return -1;
+}
+
+void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+         const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
+  Execution(plan, bound, kept, runtime_attrs, settle_kept).run_until(plan.schedule.size());
 }
 
 }  // namespace terra::graph

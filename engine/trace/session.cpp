@@ -631,6 +631,7 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_DUMP_GRAPH")) o.dump_dir = v;
   if (const char* v = std::getenv("TERRA_SPAN_OPS")) o.span_ops = std::max(0, std::atoi(v));
   if (const char* v = std::getenv("TERRA_MAX_SPANS_AHEAD")) o.max_spans_ahead = std::max(1, std::atoi(v));
+  if (const char* v = std::getenv("TERRA_INLINE_SPAN_US")) o.inline_span_seconds = std::max(0.0, std::atof(v)) * 1e-6;
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   if (const char* v = std::getenv("TERRA_CHECK_NVRTC")) o.check_nvrtc = std::string(v) != "0";
   return o;
@@ -638,10 +639,12 @@ Options options_from_env() {
 
 namespace {
 // A read of a pending storage (a fetch), from any thread: every deferred write is run or waited for.
-void resolve_pending(const StorageImpl&) {
+void resolve_pending(const StorageImpl& st) {
   if (!g_state) return;
-  auto lock = lock_session(*g_state);
-  flush(*g_state, "fetch");
+  State& s = *g_state;
+  auto lock = lock_session(s);
+  if (s.mode == IterationMode::Replaying && detail::fetch_from_span(s, st)) return update_work_queued(s);
+  flush(s, "fetch");
 }
 }  // namespace
 

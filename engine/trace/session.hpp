@@ -36,6 +36,10 @@ struct Options {
   // the graph. A program that never reads a value would otherwise run arbitrarily far ahead, and
   // every span in flight holds its inputs and outputs.
   int max_spans_ahead = 8;
+  // Co-execution: at a fetch, a span whose latest run of the same shape took less than this runs
+  // to its end on Python's thread instead of handing its rest to the graph (Note [A fetch runs
+  // only what it reads] in span_runner.cpp says why; 0: always hand the rest over).
+  double inline_span_seconds = 100e-6;
   // Test switch: with a seed, one replayed iteration (drawn from the seed) declares a mismatch at
   // one of its ops, as if Python had taken a new path there. Co-execution must not be seen.
   uint64_t force_divergence_seed = 0;
@@ -44,7 +48,7 @@ struct Options {
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
-// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_FORCE_DIVERGENCE=seed,
+// TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_INLINE_SPAN_US=us, TERRA_FORCE_DIVERGENCE=seed,
 // TERRA_CHECK_NVRTC=1.
 Options options_from_env();
 

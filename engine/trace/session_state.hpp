@@ -119,6 +119,11 @@ State& state();
 // Hands the work of ops[span_begin..] (the validated span) to the executor: builds the span's
 // bindings and cache key (and its Program the first time that key is seen).
 void submit_span(State& s);
+// A fetch of `st`, written by the current span: runs the span only as far as `st` needs, on
+// Python's thread, and hands the rest to the executor (Note [A fetch runs only what it reads] in
+// span_runner.cpp). False when that does not apply (nothing changed then but the span's hand-over:
+// the caller drains).
+bool fetch_from_span(State& s, const StorageImpl& st);
 // Waits for every submitted span (the GIL let go), settles the storages they wrote and raises the
 // first error one of them met. `why` names the sync point for --explain.
 void drain(State& s, const char* why);

@@ -4,13 +4,20 @@
 
 namespace terra::trace {
 
-void SpanJob::run() noexcept {
+void SpanJob::fail(std::exception_ptr e) noexcept {
+  error = std::move(e);
+  execution.reset();
+  done.store(true, std::memory_order_release);
+}
+
+bool SpanJob::start() noexcept {
+  if (execution) return true;
+  if (done.load(std::memory_order_acquire)) return false;
   // Compiling (constant folding runs ops) and running read what earlier jobs wrote, as it is.
   RunningDeferredWork reads_pending_inputs;
   if (const std::shared_ptr<const SpanJob> before = std::move(previous); before && before->error) {
-    error = before->error;
-    done.store(true, std::memory_order_release);
-    return;
+    fail(before->error);
+    return false;
   }
   try {
     for (const Tensor& t : bound)
@@ -32,14 +39,36 @@ void SpanJob::run() noexcept {
       if (!st) st = std::make_shared<StorageImpl>(k.nbytes, k.device, StorageImpl::Deferred{});
       outputs.push_back(std::move(st));
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    FreezeVersions counted_when_issued;
-    graph::run(*plan->plan, bound, outputs, attrs, /*settle_kept=*/false);
-    run_seconds = seconds_since(t0);
+    execution = std::make_unique<graph::Execution>(*plan->plan, bound, outputs, attrs, /*settle_kept=*/false);
+    return true;
   } catch (...) {
-    error = std::current_exception();
+    fail(std::current_exception());
+    return false;
   }
+}
+
+void SpanJob::run_until(size_t end) noexcept {
+  if (!start()) return;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      FreezeVersions counted_when_issued;
+      execution->run_until(end);
+    }
+    run_seconds += seconds_since(t0);
+  } catch (...) {
+    return fail(std::current_exception());
+  }
+  if (!execution->finished()) return;
+  execution.reset();  // gives the arena back before anybody sees the job done
   done.store(true, std::memory_order_release);
+}
+
+int SpanJob::written_by(const StorageImpl& st) noexcept {
+  if (!start()) return -1;
+  for (size_t slot = 0; slot < kept.size(); ++slot)
+    if (kept[slot].storage.lock().get() == &st) return graph::last_write_of_kept(*plan->plan, static_cast<int>(slot));
+  return -1;
 }
 
 }  // namespace terra::trace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/graph/compile.hpp"
+#include "engine/graph/executor.hpp"
 #include "engine/graph/plan.hpp"
 #include "engine/graph/program.hpp"
 
@@ -29,6 +30,8 @@ struct PlanSlot {
   graph::Program before;
   graph::CompileOptions options;
   std::optional<graph::CompiledPlan> plan;
+  // Seconds the latest retired job of this shape took to run; Python's thread reads and writes it.
+  double last_run_seconds = -1;
 };
 
 struct SpanJob {
@@ -64,10 +67,24 @@ struct SpanJob {
   int fused_groups = 0, nvrtc_kernels = 0;
   double run_seconds = 0;
 
-  // Compiles the plan if no run did yet, then runs it. Never throws: an error is kept in `error`
-  // (raised on Python's thread at the next sync point, DESIGN.md §11). An input whose deferred
-  // computation never ran (its job failed before a sync raised the error) is an error too.
-  void run() noexcept;
+  // Compiles the plan if no run did yet, then runs it (what is left of it, when a first piece ran
+  // already). Never throws: an error is kept in `error` (raised on Python's thread at the next
+  // sync point, DESIGN.md §11). An input whose deferred computation never ran (its job failed
+  // before a sync raised the error) is an error too. A job that is done returns at once.
+  void run() noexcept { run_until(SIZE_MAX); }
+  // Runs the plan's schedule up to position `end` (Note [A fetch runs only what it reads]): the
+  // session's first piece, on Python's thread, before anybody else can see the job.
+  void run_until(size_t end) noexcept;
+  // The schedule position after which the kept storage `st` holds this job's final value, with
+  // the plan compiled first when no run did yet; -1 when it is not one of the job's kept storages,
+  // no kernel writes it, or the job failed. Only before the job is handed to anybody.
+  int written_by(const StorageImpl& st) noexcept;
+
+ private:
+  // Compiles the plan if needed and binds the run; false when the job is done (an error).
+  bool start() noexcept;
+  void fail(std::exception_ptr e) noexcept;
+  std::unique_ptr<graph::Execution> execution;  // between the first piece and the end
 };
 
 // Where jobs run. Jobs run one at a time in submission order.
