@@ -1,7 +1,8 @@
 // The lazily loaded CUDA libraries (kernels/cuda/lazy_library.hpp, libraries.hpp), no device
 // needed: dlopen of cuBLAS, cuBLASLt, cuDNN and NVRTC works without a GPU, so each table resolves
-// every function its list declares; threads racing on a table's first use all get it; a library
-// or function that is missing raises terra::Error naming it, every time, instead of crashing.
+// every function its list declares, and calls that need no device work through it; threads racing
+// on a table's first use all get it; a library or function that is missing raises terra::Error
+// naming it, every time, instead of crashing.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -47,10 +48,21 @@ TEST_CASE("lazy CUDA libraries: each table resolves every function it declares",
   Dl_info info{};
   REQUIRE(dladdr(reinterpret_cast<void*>(cuda::cublas().Create), &info) != 0);
   CHECK(std::string(info.dli_sname) == "cublasCreate_v2");
-  // The tables work: NVRTC answers without a device.
+  // Calls through each table that need no device.
   int major = 0, minor = 0;
   REQUIRE(cuda::nvrtc().Version(&major, &minor) == NVRTC_SUCCESS);
   CHECK(major == CUDART_VERSION / 1000);
+  CHECK(std::string(cuda::cublas().GetStatusName(CUBLAS_STATUS_NOT_SUPPORTED)) == "CUBLAS_STATUS_NOT_SUPPORTED");
+  cublasLtMatrixLayout_t layout = nullptr;
+  REQUIRE(cuda::cublaslt().MatrixLayoutCreate(&layout, CUDA_R_32F, 4, 3, 4) == CUBLAS_STATUS_SUCCESS);
+  CHECK(cuda::cublaslt().MatrixLayoutDestroy(layout) == CUBLAS_STATUS_SUCCESS);
+#if TERRA_WITH_CUDNN
+  cudnnTensorDescriptor_t tensor = nullptr;  // cuDNN's shim loads its sub-libraries behind the table
+  REQUIRE(cuda::cudnn().CreateTensorDescriptor(&tensor) == CUDNN_STATUS_SUCCESS);
+  CHECK(cuda::cudnn().SetTensor4dDescriptor(tensor, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 2, 3, 4) ==
+        CUDNN_STATUS_SUCCESS);
+  CHECK(cuda::cudnn().DestroyTensorDescriptor(tensor) == CUDNN_STATUS_SUCCESS);
+#endif
 }
 
 TEST_CASE("lazy CUDA libraries: threads racing on the first use get one table", "[cuda][lazy]") {
