@@ -37,30 +37,31 @@ struct ConvDescriptors {
   ConvDescriptors(const ConvGeometry& g, DType dtype, bool tf32) {
     const cudnnDataType_t t = cudnn_type(dtype);
     auto tensor = [&](cudnnTensorDescriptor_t* d, const Dims4& s) {
-      TERRA_CUDNN_CHECK(cudnnCreateTensorDescriptor(d));
-      TERRA_CUDNN_CHECK(cudnnSetTensor4dDescriptor(*d, CUDNN_TENSOR_NCHW, t, cudnn_int(s[0]), cudnn_int(s[1]),
-                                                   cudnn_int(s[2]), cudnn_int(s[3])));
+      TERRA_CUDNN_CHECK(cudnn().CreateTensorDescriptor(d));
+      TERRA_CUDNN_CHECK(cudnn().SetTensor4dDescriptor(*d, CUDNN_TENSOR_NCHW, t, cudnn_int(s[0]), cudnn_int(s[1]),
+                                                      cudnn_int(s[2]), cudnn_int(s[3])));
     };
     tensor(&image, g.image);
     tensor(&grid, g.grid);
-    TERRA_CUDNN_CHECK(cudnnCreateFilterDescriptor(&filter));
-    TERRA_CUDNN_CHECK(cudnnSetFilter4dDescriptor(filter, t, CUDNN_TENSOR_NCHW, cudnn_int(g.filter[0]),
-                                                 cudnn_int(g.filter[1]), cudnn_int(g.filter[2]), cudnn_int(g.filter[3])));
-    TERRA_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-    TERRA_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, cudnn_int(g.padding[0]), cudnn_int(g.padding[1]),
-                                                      cudnn_int(g.stride[0]), cudnn_int(g.stride[1]),
-                                                      cudnn_int(g.dilation[0]), cudnn_int(g.dilation[1]),
-                                                      CUDNN_CROSS_CORRELATION, t));
-    TERRA_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, cudnn_int(g.groups)));
+    TERRA_CUDNN_CHECK(cudnn().CreateFilterDescriptor(&filter));
+    TERRA_CUDNN_CHECK(cudnn().SetFilter4dDescriptor(filter, t, CUDNN_TENSOR_NCHW, cudnn_int(g.filter[0]),
+                                                    cudnn_int(g.filter[1]), cudnn_int(g.filter[2]),
+                                                    cudnn_int(g.filter[3])));
+    TERRA_CUDNN_CHECK(cudnn().CreateConvolutionDescriptor(&conv));
+    TERRA_CUDNN_CHECK(cudnn().SetConvolution2dDescriptor(conv, cudnn_int(g.padding[0]), cudnn_int(g.padding[1]),
+                                                         cudnn_int(g.stride[0]), cudnn_int(g.stride[1]),
+                                                         cudnn_int(g.dilation[0]), cudnn_int(g.dilation[1]),
+                                                         CUDNN_CROSS_CORRELATION, t));
+    TERRA_CUDNN_CHECK(cudnn().SetConvolutionGroupCount(conv, cudnn_int(g.groups)));
     // Default math lets float32 use TF32 tensor cores; FMA math keeps it off them (as PyTorch).
     const bool fma_only = dtype == DType::Float32 && !tf32;
-    TERRA_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, fma_only ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
+    TERRA_CUDNN_CHECK(cudnn().SetConvolutionMathType(conv, fma_only ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
   }
   ~ConvDescriptors() {
-    if (conv) cudnnDestroyConvolutionDescriptor(conv);
-    if (filter) cudnnDestroyFilterDescriptor(filter);
-    if (grid) cudnnDestroyTensorDescriptor(grid);
-    if (image) cudnnDestroyTensorDescriptor(image);
+    if (conv) cudnn().DestroyConvolutionDescriptor(conv);
+    if (filter) cudnn().DestroyFilterDescriptor(filter);
+    if (grid) cudnn().DestroyTensorDescriptor(grid);
+    if (image) cudnn().DestroyTensorDescriptor(image);
   }
   ConvDescriptors(const ConvDescriptors&) = delete;
   ConvDescriptors& operator=(const ConvDescriptors&) = delete;
@@ -77,10 +78,10 @@ struct ForwardPass {
   using Algo = cudnnConvolutionFwdAlgo_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
   static cudnnStatus_t query(cudnnHandle_t h, const ConvDescriptors& d, int* n, Perf* perf) {
-    return cudnnGetConvolutionForwardAlgorithm_v7(h, d.image, d.filter, d.conv, d.grid, kCount, n, perf);
+    return cudnn().GetConvolutionForwardAlgorithm_v7(h, d.image, d.filter, d.conv, d.grid, kCount, n, perf);
   }
   static cudnnStatus_t workspace(cudnnHandle_t h, const ConvDescriptors& d, Algo a, size_t* bytes) {
-    return cudnnGetConvolutionForwardWorkspaceSize(h, d.image, d.filter, d.conv, d.grid, a, bytes);
+    return cudnn().GetConvolutionForwardWorkspaceSize(h, d.image, d.filter, d.conv, d.grid, a, bytes);
   }
 };
 struct BackwardDataPass {
@@ -88,10 +89,10 @@ struct BackwardDataPass {
   using Algo = cudnnConvolutionBwdDataAlgo_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
   static cudnnStatus_t query(cudnnHandle_t h, const ConvDescriptors& d, int* n, Perf* perf) {
-    return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.filter, d.grid, d.conv, d.image, kCount, n, perf);
+    return cudnn().GetConvolutionBackwardDataAlgorithm_v7(h, d.filter, d.grid, d.conv, d.image, kCount, n, perf);
   }
   static cudnnStatus_t workspace(cudnnHandle_t h, const ConvDescriptors& d, Algo a, size_t* bytes) {
-    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, d.filter, d.grid, d.conv, d.image, a, bytes);
+    return cudnn().GetConvolutionBackwardDataWorkspaceSize(h, d.filter, d.grid, d.conv, d.image, a, bytes);
   }
 };
 struct BackwardFilterPass {
@@ -99,10 +100,10 @@ struct BackwardFilterPass {
   using Algo = cudnnConvolutionBwdFilterAlgo_t;
   static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
   static cudnnStatus_t query(cudnnHandle_t h, const ConvDescriptors& d, int* n, Perf* perf) {
-    return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, d.image, d.grid, d.conv, d.filter, kCount, n, perf);
+    return cudnn().GetConvolutionBackwardFilterAlgorithm_v7(h, d.image, d.grid, d.conv, d.filter, kCount, n, perf);
   }
   static cudnnStatus_t workspace(cudnnHandle_t h, const ConvDescriptors& d, Algo a, size_t* bytes) {
-    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, d.image, d.grid, d.conv, d.filter, a, bytes);
+    return cudnn().GetConvolutionBackwardFilterWorkspaceSize(h, d.image, d.grid, d.conv, d.filter, a, bytes);
   }
 };
 
@@ -167,17 +168,17 @@ void add_bias(cudnnHandle_t h, const Tensor& out, const Dims4& dims, const Tenso
   const Tensor b = as_contiguous(bias);
   const cudnnDataType_t t = cudnn_type(out.dtype());
   cudnnTensorDescriptor_t bd = nullptr, od = nullptr;
-  TERRA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&bd));
-  TERRA_CUDNN_CHECK(cudnnCreateTensorDescriptor(&od));
-  const cudnnStatus_t st1 = cudnnSetTensor4dDescriptor(bd, CUDNN_TENSOR_NCHW, t, 1, cudnn_int(dims[1]), 1, 1);
-  const cudnnStatus_t st2 = cudnnSetTensor4dDescriptor(od, CUDNN_TENSOR_NCHW, t, cudnn_int(dims[0]), cudnn_int(dims[1]),
-                                                       cudnn_int(dims[2]), cudnn_int(dims[3]));
+  TERRA_CUDNN_CHECK(cudnn().CreateTensorDescriptor(&bd));
+  TERRA_CUDNN_CHECK(cudnn().CreateTensorDescriptor(&od));
+  const cudnnStatus_t st1 = cudnn().SetTensor4dDescriptor(bd, CUDNN_TENSOR_NCHW, t, 1, cudnn_int(dims[1]), 1, 1);
+  const cudnnStatus_t st2 = cudnn().SetTensor4dDescriptor(od, CUDNN_TENSOR_NCHW, t, cudnn_int(dims[0]),
+                                                          cudnn_int(dims[1]), cudnn_int(dims[2]), cudnn_int(dims[3]));
   const cudnnStatus_t st3 = st1 == CUDNN_STATUS_SUCCESS && st2 == CUDNN_STATUS_SUCCESS
-                                ? cudnnAddTensor(h, kScaling.alpha(out.dtype()), bd, b.raw_data(),
-                                                 kScaling.beta(out.dtype(), true), od, out.raw_data())
+                                ? cudnn().AddTensor(h, kScaling.alpha(out.dtype()), bd, b.raw_data(),
+                                                    kScaling.beta(out.dtype(), true), od, out.raw_data())
                                 : CUDNN_STATUS_SUCCESS;
-  cudnnDestroyTensorDescriptor(od);
-  cudnnDestroyTensorDescriptor(bd);
+  cudnn().DestroyTensorDescriptor(od);
+  cudnn().DestroyTensorDescriptor(bd);
   TERRA_CUDNN_CHECK(st1);
   TERRA_CUDNN_CHECK(st2);
   TERRA_CUDNN_CHECK(st3);
@@ -200,10 +201,10 @@ void conv_kernel(KernelCall& c) {
   const ConvDescriptors d(g, y.dtype(), tf32);
   const AlgoChoice a = choose_algo<ForwardPass>(h, d, key_of(ConvPass::Forward, g, y.dtype(), tf32));
   const Workspace ws(a.workspace);
-  TERRA_CUDNN_CHECK(cudnnConvolutionForward(h, kScaling.alpha(y.dtype()), d.image, x.raw_data(), d.filter,
-                                            w.raw_data(), d.conv, static_cast<cudnnConvolutionFwdAlgo_t>(a.algo),
-                                            ws.data(), ws.size(), kScaling.beta(y.dtype(), false), d.grid,
-                                            y.raw_data()));
+  TERRA_CUDNN_CHECK(cudnn().ConvolutionForward(h, kScaling.alpha(y.dtype()), d.image, x.raw_data(), d.filter,
+                                               w.raw_data(), d.conv, static_cast<cudnnConvolutionFwdAlgo_t>(a.algo),
+                                               ws.data(), ws.size(), kScaling.beta(y.dtype(), false), d.grid,
+                                               y.raw_data()));
   add_bias(h, y, g.grid, bias);
 }
 
@@ -224,10 +225,10 @@ void conv_transpose2d_kernel(KernelCall& c) {
   const ConvDescriptors d(g, y.dtype(), tf32);
   const AlgoChoice a = choose_algo<BackwardDataPass>(h, d, key_of(ConvPass::BackwardData, g, y.dtype(), tf32));
   const Workspace ws(a.workspace);
-  TERRA_CUDNN_CHECK(cudnnConvolutionBackwardData(h, kScaling.alpha(y.dtype()), d.filter, w.raw_data(), d.grid,
-                                                 x.raw_data(), d.conv,
-                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(a.algo), ws.data(),
-                                                 ws.size(), kScaling.beta(y.dtype(), false), d.image, y.raw_data()));
+  TERRA_CUDNN_CHECK(cudnn().ConvolutionBackwardData(h, kScaling.alpha(y.dtype()), d.filter, w.raw_data(), d.grid,
+                                                    x.raw_data(), d.conv,
+                                                    static_cast<cudnnConvolutionBwdDataAlgo_t>(a.algo), ws.data(),
+                                                    ws.size(), kScaling.beta(y.dtype(), false), d.image, y.raw_data()));
   add_bias(h, y, g.image, bias);
 }
 
@@ -261,11 +262,11 @@ void conv2d_backward_weight_kernel(KernelCall& c) {
   const ConvDescriptors d(g, dw.dtype(), tf32);
   const AlgoChoice a = choose_algo<BackwardFilterPass>(h, d, key_of(ConvPass::BackwardFilter, g, dw.dtype(), tf32));
   const Workspace ws(a.workspace);
-  TERRA_CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, kScaling.alpha(dw.dtype()), d.image, x.raw_data(), d.grid,
-                                                   grad.raw_data(), d.conv,
-                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(a.algo), ws.data(),
-                                                   ws.size(), kScaling.beta(dw.dtype(), false), d.filter,
-                                                   dw.raw_data()));
+  TERRA_CUDNN_CHECK(cudnn().ConvolutionBackwardFilter(h, kScaling.alpha(dw.dtype()), d.image, x.raw_data(), d.grid,
+                                                      grad.raw_data(), d.conv,
+                                                      static_cast<cudnnConvolutionBwdFilterAlgo_t>(a.algo), ws.data(),
+                                                      ws.size(), kScaling.beta(dw.dtype(), false), d.filter,
+                                                      dw.raw_data()));
 }
 
 }  // namespace

@@ -20,9 +20,9 @@ namespace {
 // One backend descriptor, destroyed with the object.
 class Backend {
  public:
-  explicit Backend(cudnnBackendDescriptorType_t type) { TERRA_CUDNN_CHECK(cudnnBackendCreateDescriptor(type, &d_)); }
+  explicit Backend(cudnnBackendDescriptorType_t type) { TERRA_CUDNN_CHECK(cudnn().BackendCreateDescriptor(type, &d_)); }
   ~Backend() {
-    if (d_) cudnnBackendDestroyDescriptor(d_);
+    if (d_) cudnn().BackendDestroyDescriptor(d_);
   }
   Backend(Backend&& o) noexcept : d_(std::exchange(o.d_, nullptr)) {}
   Backend(const Backend&) = delete;
@@ -31,15 +31,15 @@ class Backend {
 
   template <class V>
   Backend& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, const V* values, int64_t count = 1) {
-    TERRA_CUDNN_CHECK(cudnnBackendSetAttribute(d_, name, type, count, values));
+    TERRA_CUDNN_CHECK(cudnn().BackendSetAttribute(d_, name, type, count, values));
     return *this;
   }
   Backend& set_desc(cudnnBackendAttributeName_t name, const Backend& other) {
     cudnnBackendDescriptor_t o = other.get();
     return set(name, CUDNN_TYPE_BACKEND_DESCRIPTOR, &o);
   }
-  void finalize() { TERRA_CUDNN_CHECK(cudnnBackendFinalize(d_)); }
-  bool try_finalize() { return cudnnBackendFinalize(d_) == CUDNN_STATUS_SUCCESS; }
+  void finalize() { TERRA_CUDNN_CHECK(cudnn().BackendFinalize(d_)); }
+  bool try_finalize() { return cudnn().BackendFinalize(d_) == CUDNN_STATUS_SUCCESS; }
 
  private:
   cudnnBackendDescriptor_t d_ = nullptr;
@@ -85,10 +85,11 @@ bool uses_tensor_cores(cudnnBackendDescriptor_t config) {
   Backend engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
   cudnnBackendDescriptor_t e = engine.get();
   int64_t n = 0;
-  TERRA_CUDNN_CHECK(cudnnBackendGetAttribute(config, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &e));
+  TERRA_CUDNN_CHECK(
+      cudnn().BackendGetAttribute(config, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &e));
   cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
-  TERRA_CUDNN_CHECK(cudnnBackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
-                                             CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes));
+  TERRA_CUDNN_CHECK(cudnn().BackendGetAttribute(e, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
+                                                CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes));
   for (int64_t i = 0; i < n; ++i)
     if (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE) return true;
   return false;
@@ -169,8 +170,8 @@ bool conv2d_bias_activation(const Tensor& out, const Tensor& input, const Tensor
       .set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, &heur_mode);
   if (!heuristics.try_finalize()) return false;
   int64_t count = 0;
-  TERRA_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                             CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
+  TERRA_CUDNN_CHECK(cudnn().BackendGetAttribute(heuristics.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
   std::vector<Backend> configs;
   std::vector<cudnnBackendDescriptor_t> config_list;
   for (int64_t i = 0; i < count; ++i) {
@@ -178,8 +179,8 @@ bool conv2d_bias_activation(const Tensor& out, const Tensor& input, const Tensor
     config_list.push_back(configs.back().get());
   }
   if (count > 0)
-    TERRA_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                               CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, config_list.data()));
+    TERRA_CUDNN_CHECK(cudnn().BackendGetAttribute(heuristics.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                  CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, config_list.data()));
 
   for (int64_t i = 0; i < count; ++i) {
     if (dt == DType::Float32 && !tf32 && uses_tensor_cores(config_list[i])) continue;
@@ -188,8 +189,8 @@ bool conv2d_bias_activation(const Tensor& out, const Tensor& input, const Tensor
         .set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, &config_list[i]);
     if (!plan.try_finalize()) continue;
     int64_t workspace_bytes = 0, n = 0;
-    TERRA_CUDNN_CHECK(cudnnBackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
-                                               CUDNN_TYPE_INT64, 1, &n, &workspace_bytes));
+    TERRA_CUDNN_CHECK(cudnn().BackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                                  CUDNN_TYPE_INT64, 1, &n, &workspace_bytes));
     const Workspace workspace(static_cast<size_t>(workspace_bytes));
     void* pointers[] = {input.raw_data(), weight.raw_data(), bias.raw_data(), out.raw_data()};
     const int64_t uids[] = {kX, kW, kB, kY};
@@ -199,7 +200,7 @@ bool conv2d_bias_activation(const Tensor& out, const Tensor& input, const Tensor
         .set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, pointers, 4)
         .set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, &ws);
     pack.finalize();
-    TERRA_CUDNN_CHECK(cudnnBackendExecute(handle, plan.get(), pack.get()));
+    TERRA_CUDNN_CHECK(cudnn().BackendExecute(handle, plan.get(), pack.get()));
     return true;
   }
   return false;

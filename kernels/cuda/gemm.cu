@@ -50,17 +50,17 @@ void cublas_gemm(const MatrixBatch<const T>& a, const MatrixBatch<const T>& b, c
   const int lda = blas_int(la.ld), ldb = blas_int(lb.ld), ldc = blas_int(lc.ld);
   cublasHandle_t h = cublas_handle();
   const bool tf32 = std::is_same_v<T, float> && allow_tf32_matmul();
-  TERRA_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  TERRA_CUBLAS_CHECK(cublas().SetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   for (int64_t base = 0, count = c.count(); base < count; base += inner) {
     const T* pa = a.data + a.offset(base);
     const T* pb = b.data + b.offset(base);
     T* pc = c.data + c.offset(base);
     if constexpr (std::is_same_v<T, float>) {
-      TERRA_CUBLAS_CHECK(cublasSgemmStridedBatched(h, op_of(lb), op_of(la), n, m, k, &alpha, pb, ldb, sb, pa, lda, sa,
-                                                   &beta, pc, ldc, sc, batch));
+      TERRA_CUBLAS_CHECK(cublas().SgemmStridedBatched(h, op_of(lb), op_of(la), n, m, k, &alpha, pb, ldb, sb, pa, lda,
+                                                      sa, &beta, pc, ldc, sc, batch));
     } else {
-      TERRA_CUBLAS_CHECK(cublasDgemmStridedBatched(h, op_of(lb), op_of(la), n, m, k, &alpha, pb, ldb, sb, pa, lda, sa,
-                                                   &beta, pc, ldc, sc, batch));
+      TERRA_CUBLAS_CHECK(cublas().DgemmStridedBatched(h, op_of(lb), op_of(la), n, m, k, &alpha, pb, ldb, sb, pa, lda,
+                                                      sa, &beta, pc, ldc, sc, batch));
     }
   }
 }
@@ -153,11 +153,11 @@ struct LtMatmul {
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
   cublasLtMatmulPreference_t pref = nullptr;
   ~LtMatmul() {
-    if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (d) cublasLtMatrixLayoutDestroy(d);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (op) cublasLtMatmulDescDestroy(op);
+    if (pref) cublaslt().MatmulPreferenceDestroy(pref);
+    if (d) cublaslt().MatrixLayoutDestroy(d);
+    if (b) cublaslt().MatrixLayoutDestroy(b);
+    if (a) cublaslt().MatrixLayoutDestroy(a);
+    if (op) cublaslt().MatmulDescDestroy(op);
   }
 };
 
@@ -171,11 +171,11 @@ uint32_t alignment(const void* p) {
 
 template <class V>
 void set_pref(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr, V value) {
-  TERRA_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof(value)));
+  TERRA_CUBLAS_CHECK(cublaslt().MatmulPreferenceSetAttribute(pref, attr, &value, sizeof(value)));
 }
 template <class V>
 void set_desc(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, V value) {
-  TERRA_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(desc, attr, &value, sizeof(value)));
+  TERRA_CUBLAS_CHECK(cublaslt().MatmulDescSetAttribute(desc, attr, &value, sizeof(value)));
 }
 
 constexpr size_t kLtWorkspace = size_t(32) << 20;
@@ -211,19 +211,20 @@ bool linear_with_epilogue(const Tensor& out, const Tensor& input, const Tensor& 
 
   LtMatmul lt;
   const bool tf32 = allow_tf32_matmul();
-  TERRA_CUBLAS_CHECK(cublasLtMatmulDescCreate(&lt.op, tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  TERRA_CUBLAS_CHECK(
+      cublaslt().MatmulDescCreate(&lt.op, tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F));
   set_desc(lt.op, CUBLASLT_MATMUL_DESC_TRANSA, weight_transposed ? CUBLAS_OP_N : CUBLAS_OP_T);
   set_desc(lt.op, CUBLASLT_MATMUL_DESC_TRANSB, CUBLAS_OP_N);
   set_desc(lt.op, CUBLASLT_MATMUL_DESC_EPILOGUE, lt_epilogue(epilogue));
   set_desc(lt.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias.raw_data());
   if (weight_transposed) {
-    TERRA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lt.a, CUDA_R_32F, n, k, n));
+    TERRA_CUBLAS_CHECK(cublaslt().MatrixLayoutCreate(&lt.a, CUDA_R_32F, n, k, n));
   } else {
-    TERRA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lt.a, CUDA_R_32F, k, n, k));
+    TERRA_CUBLAS_CHECK(cublaslt().MatrixLayoutCreate(&lt.a, CUDA_R_32F, k, n, k));
   }
-  TERRA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lt.b, CUDA_R_32F, k, m, k));
-  TERRA_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&lt.d, CUDA_R_32F, n, m, n));
-  TERRA_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&lt.pref));
+  TERRA_CUBLAS_CHECK(cublaslt().MatrixLayoutCreate(&lt.b, CUDA_R_32F, k, m, k));
+  TERRA_CUBLAS_CHECK(cublaslt().MatrixLayoutCreate(&lt.d, CUDA_R_32F, n, m, n));
+  TERRA_CUBLAS_CHECK(cublaslt().MatmulPreferenceCreate(&lt.pref));
   set_pref(lt.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, kLtWorkspace);
   set_pref(lt.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(weight.raw_data()));
   set_pref(lt.pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(input.raw_data()));
@@ -233,14 +234,15 @@ bool linear_with_epilogue(const Tensor& out, const Tensor& input, const Tensor& 
   cublasLtHandle_t h = cublaslt_handle();
   cublasLtMatmulHeuristicResult_t result{};
   int found = 0;
-  const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(h, lt.op, lt.a, lt.b, lt.d, lt.d, lt.pref, 1, &result, &found);
+  const cublasStatus_t st =
+      cublaslt().MatmulAlgoGetHeuristic(h, lt.op, lt.a, lt.b, lt.d, lt.d, lt.pref, 1, &result, &found);
   if (st == CUBLAS_STATUS_NOT_SUPPORTED || found == 0) return false;
   TERRA_CUBLAS_CHECK(st);
   const Workspace workspace(result.workspaceSize);
   const float alpha = 1.f, beta = 0.f;
-  TERRA_CUBLAS_CHECK(cublasLtMatmul(h, lt.op, &alpha, weight.raw_data(), lt.a, input.raw_data(), lt.b, &beta,
-                                    out.raw_data(), lt.d, out.raw_data(), lt.d, &result.algo, workspace.data(),
-                                    workspace.size(), current_stream()));
+  TERRA_CUBLAS_CHECK(cublaslt().Matmul(h, lt.op, &alpha, weight.raw_data(), lt.a, input.raw_data(), lt.b, &beta,
+                                       out.raw_data(), lt.d, out.raw_data(), lt.d, &result.algo, workspace.data(),
+                                       workspace.size(), current_stream()));
   return true;
 }
 

@@ -34,18 +34,19 @@ H per_thread_handle(Create&& create) {
 
 void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
   fail(status == CUBLAS_STATUS_ALLOC_FAILED ? ErrorKind::OutOfMemory : ErrorKind::Runtime, "cuBLAS error ",
-       cublasGetStatusName(status), " (", cublasGetStatusString(status), ") in ", call, " at ", file, ":", line);
+       cublas().GetStatusName(status), " (", cublas().GetStatusString(status), ") in ", call, " at ", file, ":", line);
 }
 
 cublasHandle_t cublas_handle() {
-  cublasHandle_t h = per_thread_handle<cublasHandle_t>([](cublasHandle_t* p) { TERRA_CUBLAS_CHECK(cublasCreate(p)); });
-  TERRA_CUBLAS_CHECK(cublasSetStream(h, current_stream()));
+  cublasHandle_t h =
+      per_thread_handle<cublasHandle_t>([](cublasHandle_t* p) { TERRA_CUBLAS_CHECK(cublas().Create(p)); });
+  TERRA_CUBLAS_CHECK(cublas().SetStream(h, current_stream()));
   return h;
 }
 
 // cuBLASLt takes its stream with each cublasLtMatmul call rather than on the handle.
 cublasLtHandle_t cublaslt_handle() {
-  return per_thread_handle<cublasLtHandle_t>([](cublasLtHandle_t* p) { TERRA_CUBLAS_CHECK(cublasLtCreate(p)); });
+  return per_thread_handle<cublasLtHandle_t>([](cublasLtHandle_t* p) { TERRA_CUBLAS_CHECK(cublaslt().Create(p)); });
 }
 
 Workspace::Workspace(size_t nbytes) : nbytes_(nbytes) {
@@ -61,12 +62,12 @@ void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file,
   const bool oom = status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
                    status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
   fail(oom ? ErrorKind::OutOfMemory : ErrorKind::Runtime, "cuDNN error ",
-       cudnnGetErrorString(status), " in ", call, " at ", file, ":", line);
+       cudnn().GetErrorString(status), " in ", call, " at ", file, ":", line);
 }
 
 cudnnHandle_t cudnn_handle() {
-  cudnnHandle_t h = per_thread_handle<cudnnHandle_t>([](cudnnHandle_t* p) { TERRA_CUDNN_CHECK(cudnnCreate(p)); });
-  TERRA_CUDNN_CHECK(cudnnSetStream(h, current_stream()));
+  cudnnHandle_t h = per_thread_handle<cudnnHandle_t>([](cudnnHandle_t* p) { TERRA_CUDNN_CHECK(cudnn().Create(p)); });
+  TERRA_CUDNN_CHECK(cudnn().SetStream(h, current_stream()));
   return h;
 }
 #endif

@@ -8,17 +8,13 @@
 // TERRA_CUBLAS_CHECK(call) / TERRA_CUDNN_CHECK(call): a failing status throws terra::Error naming
 // the call, the library's status name and message, and the file and line (an allocation failure as
 // ErrorKind::OutOfMemory, anything else as Runtime), as TERRA_CUDA_CHECK does for the runtime.
+// The libraries themselves are loaded on first use (libraries.hpp): call them through their tables.
 #pragma once
-#include <cublasLt.h>
-#include <cublas_v2.h>
-
 #include <cstddef>
 
+#include "kernels/cuda/libraries.hpp"
 #include "tensor/cuda/check.hpp"
 #include "terra_config.hpp"
-#if TERRA_WITH_CUDNN
-#include <cudnn.h>
-#endif
 
 namespace terra::cuda {
 

@@ -9,7 +9,6 @@
 #include "kernels/cuda/nvrtc.hpp"
 
 #include <cuda_runtime_api.h>
-#include <nvrtc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/cuda/libraries.hpp"
 #include "kernels/fused_codegen.hpp"
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/cuda_device.hpp"
@@ -30,7 +30,7 @@ namespace terra::cuda {
 namespace {
 
 [[noreturn]] void throw_nvrtc_error(nvrtcResult status, const char* call, const char* file, int line) {
-  fail(ErrorKind::Runtime, call, " failed: ", nvrtcGetErrorString(status), " (", file, ":", line, ")");
+  fail(ErrorKind::Runtime, call, " failed: ", nvrtc().GetErrorString(status), " (", file, ":", line, ")");
 }
 #define TERRA_NVRTC_CHECK(call) TERRA_STATUS_CHECK(call, NVRTC_SUCCESS, throw_nvrtc_error)
 
@@ -53,15 +53,15 @@ std::string fnv1a_hex(const std::string& s) {
 struct Program {
   nvrtcProgram p = nullptr;
   ~Program() {
-    if (p) nvrtcDestroyProgram(&p);
+    if (p) nvrtc().DestroyProgram(&p);
   }
 };
 
 std::string program_log(nvrtcProgram p) {
   size_t size = 0;
-  TERRA_NVRTC_CHECK(nvrtcGetProgramLogSize(p, &size));
+  TERRA_NVRTC_CHECK(nvrtc().GetProgramLogSize(p, &size));
   std::string log(size, '\0');
-  TERRA_NVRTC_CHECK(nvrtcGetProgramLog(p, log.data()));
+  TERRA_NVRTC_CHECK(nvrtc().GetProgramLog(p, log.data()));
   while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
   return log;
 }
@@ -74,16 +74,16 @@ std::shared_ptr<const NvrtcKernel> compile(const std::string& source, const std:
   for (const std::string& o : options) opts.push_back(o.c_str());
   Program prog;
   const std::string file = "terra_" + hash + ".cu";
-  TERRA_NVRTC_CHECK(nvrtcCreateProgram(&prog.p, source.c_str(), file.c_str(), static_cast<int>(headers.size()),
-                                       texts.data(), names.data()));
-  const nvrtcResult result = nvrtcCompileProgram(prog.p, static_cast<int>(opts.size()), opts.data());
+  TERRA_NVRTC_CHECK(nvrtc().CreateProgram(&prog.p, source.c_str(), file.c_str(), static_cast<int>(headers.size()),
+                                          texts.data(), names.data()));
+  const nvrtcResult result = nvrtc().CompileProgram(prog.p, static_cast<int>(opts.size()), opts.data());
   std::string log = program_log(prog.p);
-  TERRA_CHECK(result == NVRTC_SUCCESS, Runtime, "NVRTC could not compile ", what, " (", nvrtcGetErrorString(result),
+  TERRA_CHECK(result == NVRTC_SUCCESS, Runtime, "NVRTC could not compile ", what, " (", nvrtc().GetErrorString(result),
               "):\n", log, "\n--- source ", file, " ---\n", source);
   size_t size = 0;
-  TERRA_NVRTC_CHECK(nvrtcGetCUBINSize(prog.p, &size));
+  TERRA_NVRTC_CHECK(nvrtc().GetCUBINSize(prog.p, &size));
   std::string cubin(size, '\0');
-  TERRA_NVRTC_CHECK(nvrtcGetCUBIN(prog.p, cubin.data()));
+  TERRA_NVRTC_CHECK(nvrtc().GetCUBIN(prog.p, cubin.data()));
   return std::make_shared<const NvrtcKernel>(hash, arch, std::move(cubin), std::move(log));
 }
 
@@ -122,7 +122,7 @@ void write_cached(const std::string& dir, const std::string& path, const std::st
 // What a CUBIN depends on besides the source: NVRTC's version, the options, the headers' text.
 std::string key_prefix(const std::vector<std::string>& options) {
   int major = 0, minor = 0;
-  TERRA_NVRTC_CHECK(nvrtcVersion(&major, &minor));
+  TERRA_NVRTC_CHECK(nvrtc().Version(&major, &minor));
   std::string prefix = "nvrtc " + std::to_string(major) + "." + std::to_string(minor) + "\n";
   for (const std::string& o : options) prefix += o + '\n';
   static const std::string headers = [] {
