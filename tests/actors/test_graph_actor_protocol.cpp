@@ -2,12 +2,14 @@
 // deterministically, without a thread) on a real GraphActor, whose thread runs spans while the
 // test's thread goes on: divergences (the program's and forced ones), a kernel error raised at the
 // next sync point, exceptions thrown by the program mid-iteration, a second thread reading pending
-// tensors, the actor trace recording throughout. Each ends as the same program run eagerly; the
-// point is as much that tools/tsan runs them under ThreadSanitizer, where the interpreter's and the
-// actor's threads share spans, storages, version counters and deferred handles.
+// tensors, a borrowed batch refilled in place, the actor trace recording throughout. Each ends as
+// the same program run eagerly; the point is as much that tools/tsan runs them under
+// ThreadSanitizer, where the interpreter's and the actor's threads share spans, storages, version
+// counters and deferred handles.
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -138,6 +140,32 @@ TEST_CASE("graph actor: another thread reads pending losses while this one goes 
     INFO("loss of iteration " << i);
     CHECK(read[i] == eager.losses[i]);
   }
+  require_close(eager.params_after.back(), model.params, 0);
+}
+
+TEST_CASE("graph actor: a batch the program refills in place is read as it was when its ops were issued",
+          "[graph_actor]") {
+  // Memory numpy can reach (span_runner.cpp): the inputs borrow a buffer, as a tensor made from a
+  // numpy array does, and the program overwrites it with the next batch while the actor may still
+  // be running the spans that read the last one.
+  const int iterations = 16;
+  EagerRun eager = run_eagerly(iterations);
+  Mlp model = Mlp::make(7);
+  std::vector<float> buffer(static_cast<size_t>(16 * model.in_features()));
+  Tensor x = Tensor::from_blob(buffer.data(), {16, model.in_features()}, {model.in_features(), 1}, DType::Float32,
+                               Device{}, nullptr);
+  {
+    Session session(session_options(false), std::make_shared<actors::GraphActor>());
+    for (int i = 0; i < iterations; ++i) {
+      const Tensor batch = batch_inputs(model, i);
+      std::memcpy(buffer.data(), batch.storage()->data(), buffer.size() * sizeof(float));
+      trace::begin_iteration();
+      train_step_on(model, x, batch_targets(model, i), i);
+      trace::end_iteration();
+    }
+    session.stop();
+  }
+  CHECK(trace::stats().iterations_replayed > 0);
   require_close(eager.params_after.back(), model.params, 0);
 }
 

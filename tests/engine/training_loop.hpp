@@ -147,10 +147,16 @@ inline Tensor mse(const Tensor& h, const Tensor& y, uint64_t first_line) {
   return call1("mean", {call1("mul", {d, d})});
 }
 
-// One training step on this iteration's batch (feeds drawn from `iteration`).
-inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
-  Tensor x = random_tensor({16, m.in_features()}, DType::Float32, 1000 + iteration);
-  Tensor y = random_tensor({16, m.out_features()}, DType::Float32, 2000 + iteration, -0.9, 0.9);
+// This iteration's batch: inputs and targets drawn from `iteration`.
+inline Tensor batch_inputs(const Mlp& m, int iteration) {
+  return random_tensor({16, m.in_features()}, DType::Float32, 1000 + iteration);
+}
+inline Tensor batch_targets(const Mlp& m, int iteration) {
+  return random_tensor({16, m.out_features()}, DType::Float32, 2000 + iteration, -0.9, 0.9);
+}
+
+// One training step on the batch (x, y); `iteration` sets the learning rate.
+inline StepResult train_step_on(Mlp& m, const Tensor& x, const Tensor& y, int iteration, const StepPlan& plan = {}) {
   auto between = [&](Point p, int index, const Tensor& made) {
     if (plan.between) plan.between(p, index, made);
   };
@@ -174,6 +180,12 @@ inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
   between(Point::Backward, 0, r.loss);
   sgd_step(m.params, iteration, 80, plan.between);
   return r;
+}
+
+// One training step on this iteration's batch.
+inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
+  Tensor x = batch_inputs(m, iteration);  // x first, as a program would make them
+  return train_step_on(m, x, batch_targets(m, iteration), iteration, plan);
 }
 
 // Thrown by the "program" between two op calls (Python's KeyboardInterrupt, or its own exception).
