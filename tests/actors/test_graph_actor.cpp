@@ -130,7 +130,8 @@ TEST_CASE("graph actor: stop() with spans still queued runs them and leaves ever
 TEST_CASE("graph actor: three sessions in a row each start and stop their actor system", "[graph_actor]") {
   EagerRun eager = run_eagerly(10);
   // The process's threads once the kernels' own pool is up: an actor system's threads come and go
-  // with its session.
+  // with its session. (At most: run after another graph actor case, as --order rand may, the
+  // baseline can still count that case's actor thread on its way out.)
   const size_t baseline = threads_in_process();
   for (int session = 0; session < 3; ++session) {
     INFO("session " << session);
@@ -138,7 +139,7 @@ TEST_CASE("graph actor: three sessions in a row each start and stop their actor 
     CHECK(run.actor.expired());
     CHECK(run.stats.coexecuted);
     CHECK(run.stats.iterations_replayed >= 5);
-    CHECK(threads_settled_to(baseline) == baseline);
+    CHECK(threads_settled_to(baseline) <= baseline);
     require_same(eager, run, session == 1 ? 1e-5 : 0);
   }
 }
