@@ -119,7 +119,10 @@ py::object inplace(const OpDef& def, const Tensor& self, py::handle other, const
 
 py::object unary(const char* name, const Tensor& self) { return wrap(call1(name, {self})); }
 
+// `t.data = src` rebinds the tensor in place. Deferred work issued before it reads the tensor as
+// it was then (and the graph actor may be reading its fields right now): it all runs first.
 void set_data(const Tensor& self, const Tensor& src) {
+  trace::sync();
   TensorImpl* dst = self.impl();
   dst->storage = src.storage();
   dst->shape = src.shape();

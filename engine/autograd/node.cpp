@@ -101,7 +101,9 @@ TensorList OpNode::apply(TensorList grads) {
                   "Function " + name() + " returned an invalid gradient at index " + std::to_string(i) + " - got " +
                       shape_str(g.shape()) + " but expected shape compatible with " + shape_str(m.shape));
     if (g.dtype() != m.dtype) g = cast_to(g, m.dtype);
-    g.impl()->wrapped_number = false;
+    // Cleared only where set: g may be a formula's input passed through (add's grad_output),
+    // bound to a span the graph actor is running, whose dispatch reads the flag.
+    if (g.is_wrapped_number()) g.impl()->wrapped_number = false;
   }
   return result;
 }

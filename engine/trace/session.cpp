@@ -703,7 +703,7 @@ void end_iteration() {
 void sync() {
   if (!g_state) return;
   auto lock = lock_session(*g_state);
-  flush(*g_state, "sync (random state, save, another thread)");
+  flush(*g_state, "sync (random state, save, .data =, another thread)");
 }
 
 void note_read(const Tensor& t) {

@@ -114,7 +114,8 @@ bool active();
 // Explicit iteration marks (terra.step); with these, boundaries from the provider are ignored.
 void begin_iteration();
 void end_iteration();
-// Runs deferred work now (before Python touches a generator's state, saves a checkpoint, ...).
+// Runs deferred work now (before Python touches a generator's state, saves a checkpoint, rebinds
+// a tensor with `.data =`, ...).
 void sync();
 // Python read this tensor's data (item, numpy, bool, printing): a sync point the trace records.
 void note_read(const Tensor& t);

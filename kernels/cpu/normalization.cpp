@@ -18,8 +18,9 @@
 // compiled for AVX2 and the loader picks the version the CPU supports (an ifunc): about 1.5x on a
 // float32 layer_norm. The AVX2 target leaves FMA off, so both versions do the same roundings in
 // the same order (Note [Shifted sums]) and give identical bits. The helpers these functions call
-// are always inlined, so that they too are compiled for each version.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// are always inlined, so that they too are compiled for each version. None under ThreadSanitizer:
+// the loader runs an ifunc's resolver before the TSan runtime is up, and an instrumented one crashes.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define TERRA_CPU_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TERRA_CPU_CLONES

@@ -38,7 +38,8 @@
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/kernel.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+// None under ThreadSanitizer (Note [AVX2 clones] in normalization.cpp says why).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
 #define TERRA_ISA_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 // The clones only help if the loops are compiled inside them: everything they call is inlined.
 #define TERRA_INLINE __attribute__((always_inline)) inline

@@ -9,58 +9,11 @@
 #include <chrono>
 #include <thread>
 
-#include "../engine/training_loop.hpp"
-#include "actors/graph_actor.hpp"
+#include "coexecuted.hpp"
 #include "engine/trace/session_state.hpp"
 
 namespace terra::test {
 namespace {
-
-trace::Options coexec_options(bool fusion, int span_ops) {
-  trace::Options o = session_options(fusion);
-  o.span_ops = span_ops;
-  return o;
-}
-
-struct Coexecuted {
-  std::weak_ptr<actors::GraphActor> actor;
-  Mlp model;
-  std::vector<Tensor> losses;  // every iteration's, read after stop()
-  std::vector<double> reads;   // the losses read mid-iteration
-  trace::Stats stats;
-};
-
-// The loop co-executed on a GraphActor of its own; `plan_for` as for run_eagerly.
-Coexecuted run_coexecuted(int iterations, const trace::Options& options, const std::function<StepPlan(int)>& plan_for,
-                          const std::vector<int64_t>& widths = {8, 16, 12, 4}) {
-  Coexecuted r{{}, Mlp::make(7, widths), {}, {}, {}};
-  auto actor = std::make_shared<actors::GraphActor>();
-  r.actor = actor;
-  {
-    Session session(options, std::move(actor));
-    for (int i = 0; i < iterations; ++i) {
-      trace::begin_iteration();
-      StepPlan plan = plan_for ? plan_for(i) : StepPlan{};
-      StepResult step = train_step(r.model, i, plan);
-      trace::end_iteration();
-      r.losses.push_back(step.loss);
-      if (plan.read_loss) r.reads.push_back(step.read);
-    }
-    session.stop();
-  }
-  r.stats = trace::stats();
-  return r;
-}
-
-void require_same(const EagerRun& eager, const Coexecuted& run, double rtol) {
-  REQUIRE(run.losses.size() <= eager.losses.size());
-  for (size_t i = 0; i < run.losses.size(); ++i) {
-    INFO("loss of iteration " << i);
-    REQUIRE_FALSE(run.losses[i].storage()->pending());
-    check_close(get(run.losses[i], 0), eager.losses[i], rtol);
-  }
-  require_close(eager.params_after[run.losses.size() - 1], run.model.params, rtol);
-}
 
 size_t threads_in_process() {
   size_t n = 0;
@@ -177,7 +130,8 @@ TEST_CASE("graph actor: stop() with spans still queued runs them and leaves ever
 TEST_CASE("graph actor: three sessions in a row each start and stop their actor system", "[graph_actor]") {
   EagerRun eager = run_eagerly(10);
   // The process's threads once the kernels' own pool is up: an actor system's threads come and go
-  // with its session.
+  // with its session. (At most: run after another graph actor case, as --order rand may, the
+  // baseline can still count that case's actor thread on its way out.)
   const size_t baseline = threads_in_process();
   for (int session = 0; session < 3; ++session) {
     INFO("session " << session);
@@ -185,7 +139,7 @@ TEST_CASE("graph actor: three sessions in a row each start and stop their actor 
     CHECK(run.actor.expired());
     CHECK(run.stats.coexecuted);
     CHECK(run.stats.iterations_replayed >= 5);
-    CHECK(threads_settled_to(baseline) == baseline);
+    CHECK(threads_settled_to(baseline) <= baseline);
     require_same(eager, run, session == 1 ? 1e-5 : 0);
   }
 }

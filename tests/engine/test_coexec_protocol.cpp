@@ -121,7 +121,6 @@ void require_losses(const std::vector<Tensor>& losses, const EagerRun& eager, do
 
 }  // namespace
 
-
 TEST_CASE("coexec protocol (a): the first iterations are traced and run at once", "[coexec]") {
   const bool fusion = GENERATE(false, true);
   EagerRun eager = run_eagerly(6);
@@ -441,58 +440,6 @@ TEST_CASE("coexec protocol (e): forced divergences, with jobs run at random poin
   }
 }
 
-namespace {
-
-// An embedding in front of one Linear + tanh layer: params {table [10, 8], w [8, 4], b [4]}. The
-// index of one iteration is out of range, which only the kernel finds (the shape rule cannot see
-// index values; index_select's rule cannot either).
-constexpr int64_t kRows = 10;
-std::vector<Tensor> embedding_params() {
-  std::vector<Tensor> params{random_tensor({kRows, 8}, DType::Float32, 31),
-                             random_tensor({8, 4}, DType::Float32, 32, -0.5, 0.5),
-                             random_tensor({4}, DType::Float32, 33, -0.5, 0.5)};
-  for (const Tensor& p : params) autograd::set_requires_grad(p, true);
-  return params;
-}
-
-Tensor embedding_step(const std::vector<Tensor>& params, int iteration, bool bad_index) {
-  Tensor index = random_tensor({16}, DType::Int64, 3000 + iteration, 0, kRows - 1);
-  if (bad_index) index.data<int64_t>()[5] = kRows;
-  Tensor y = random_tensor({16, 4}, DType::Float32, 4000 + iteration, -0.9, 0.9);
-  at(1);
-  Tensor h = call1("embedding", {params[0], index});
-  at(2);
-  h = call1("tanh", {call1("add", {call1("matmul", {h, params[1]}), params[2]})});
-  Tensor loss = mse(h, y, 3);
-  at(5);
-  autograd::backward({loss}, {}, false, false);
-  sgd_step(params, iteration, 6);
-  return loss;
-}
-
-// Eagerly: the parameters when iteration `bad` raises.
-std::vector<Tensor> eager_until_error(int bad) {
-  std::vector<Tensor> params = embedding_params();
-  for (int i = 0; i < bad; ++i) embedding_step(params, i, false);
-  try {
-    embedding_step(params, bad, true);
-    FAIL("eager embedding took an index out of range");
-  } catch (const Error& e) {
-    CHECK(std::string(e.what()).find("embedding") != std::string::npos);
-  }
-  std::vector<Tensor> copies;
-  for (const Tensor& p : params) copies.push_back(from_values(values(p), p.shape(), p.dtype()));
-  return copies;
-}
-
-// The kernel's error, naming the op, as a terra::Error of the kind eager execution raises.
-template <class F>
-void require_embedding_error(F&& body) {
-  require_error(body, ErrorKind::Index, {"embedding: index out of range"});
-}
-
-}  // namespace
-
 TEST_CASE("coexec protocol (f): a kernel error in a queued span is raised at the next sync point", "[coexec]") {
   const bool fusion = GENERATE(false, true);
   const double rtol = tolerance(fusion);
@@ -574,7 +521,6 @@ TEST_CASE("coexec protocol (f): an exception thrown by the program mid-iteration
   // backward, or between two parameters' updates.
   const int interrupted = GENERATE(1, 6);
   const Point where = GENERATE(Point::Layer, Point::Backward, Point::Update);
-  struct Interrupt {};
   auto plan_for = [&](int i) {
     StepPlan plan;
     if (i == interrupted)
@@ -610,26 +556,10 @@ TEST_CASE("coexec protocol (f): an exception thrown by the program mid-iteration
 TEST_CASE("coexec protocol (f): a program that catches its interrupts and goes on ends as eager", "[coexec]") {
   const bool fusion = GENERATE(false, true);
   const double rtol = tolerance(fusion);
-  struct Interrupt {};
-  auto loop = [&](Mlp& model, bool session) {
-    for (int i = 0; i < 16; ++i) {
-      StepPlan plan;
-      if (i == 6 || i == 11)
-        plan.between = [i](Point p, int index, const Tensor&) {
-          if (p == Point::Update && index == (i == 6 ? 1 : 3)) throw Interrupt{};
-        };
-      if (session) trace::begin_iteration();
-      try {
-        train_step(model, i, plan);
-      } catch (const Interrupt&) {
-      }
-      if (session) trace::end_iteration();
-    }
-  };
   Mlp eager = Mlp::make(7);
-  loop(eager, false);
+  run_interrupted(eager, false, true);
   CoexecRun run(fusion);
-  loop(run.model, true);
+  run_interrupted(run.model, true, true);
   run.session.stop();
   INFO(trace::report());
   CHECK(trace::stats().iterations_replayed > 0);

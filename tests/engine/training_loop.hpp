@@ -1,7 +1,8 @@
 // What the tracing-session tests (tests/engine) and the graph actor's (tests/actors) share: location
 // keys the test sets by hand (as Python's frames would give them), a session for a test's scope, a
 // small training loop (Linear + tanh layers, a mean squared error, backward, SGD with a learning
-// rate that changes every step) run the same way eagerly and under a session, and comparisons.
+// rate that changes every step) run the same way eagerly and under a session, and comparisons; and
+// an embedding program one of whose iterations makes the kernel raise (an index out of range).
 #pragma once
 #include <exception>
 #include <functional>
@@ -146,10 +147,16 @@ inline Tensor mse(const Tensor& h, const Tensor& y, uint64_t first_line) {
   return call1("mean", {call1("mul", {d, d})});
 }
 
-// One training step on this iteration's batch (feeds drawn from `iteration`).
-inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
-  Tensor x = random_tensor({16, m.in_features()}, DType::Float32, 1000 + iteration);
-  Tensor y = random_tensor({16, m.out_features()}, DType::Float32, 2000 + iteration, -0.9, 0.9);
+// This iteration's batch: inputs and targets drawn from `iteration`.
+inline Tensor batch_inputs(const Mlp& m, int iteration) {
+  return random_tensor({16, m.in_features()}, DType::Float32, 1000 + iteration);
+}
+inline Tensor batch_targets(const Mlp& m, int iteration) {
+  return random_tensor({16, m.out_features()}, DType::Float32, 2000 + iteration, -0.9, 0.9);
+}
+
+// One training step on the batch (x, y); `iteration` sets the learning rate.
+inline StepResult train_step_on(Mlp& m, const Tensor& x, const Tensor& y, int iteration, const StepPlan& plan = {}) {
   auto between = [&](Point p, int index, const Tensor& made) {
     if (plan.between) plan.between(p, index, made);
   };
@@ -175,6 +182,34 @@ inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
   return r;
 }
 
+// One training step on this iteration's batch.
+inline StepResult train_step(Mlp& m, int iteration, const StepPlan& plan = {}) {
+  Tensor x = batch_inputs(m, iteration);  // x first, as a program would make them
+  return train_step_on(m, x, batch_targets(m, iteration), iteration, plan);
+}
+
+// Thrown by the "program" between two op calls (Python's KeyboardInterrupt, or its own exception).
+struct Interrupt {};
+
+// 16 steps of the loop (iterations under a session) where steps 6 and 11 throw an Interrupt between
+// two parameters' updates; the program catches it and goes on, or stops at the first.
+inline void run_interrupted(Mlp& model, bool session, bool goes_on) {
+  for (int i = 0; i < 16; ++i) {
+    StepPlan plan;
+    if (i == 6 || i == 11)
+      plan.between = [i](Point p, int index, const Tensor&) {
+        if (p == Point::Update && index == (i == 6 ? 1 : 3)) throw Interrupt{};
+      };
+    if (session) trace::begin_iteration();
+    try {
+      train_step(model, i, plan);
+    } catch (const Interrupt&) {
+      if (!goes_on) return;
+    }
+    if (session) trace::end_iteration();
+  }
+}
+
 // The loop run eagerly, without a session: every loss, and the parameters after each step.
 struct EagerRun {
   Mlp model;
@@ -191,6 +226,54 @@ inline EagerRun run_eagerly(int iterations, const std::function<StepPlan(int)>& 
     r.params_after.push_back(r.model.snapshot());
   }
   return r;
+}
+
+// An embedding in front of one Linear + tanh layer: params {table [10, 8], w [8, 4], b [4]}. The
+// index of one iteration is out of range, which only the kernel finds (the shape rule cannot see
+// index values; index_select's rule cannot either).
+inline constexpr int64_t kEmbeddingRows = 10;
+inline std::vector<Tensor> embedding_params() {
+  std::vector<Tensor> params{random_tensor({kEmbeddingRows, 8}, DType::Float32, 31),
+                             random_tensor({8, 4}, DType::Float32, 32, -0.5, 0.5),
+                             random_tensor({4}, DType::Float32, 33, -0.5, 0.5)};
+  for (const Tensor& p : params) autograd::set_requires_grad(p, true);
+  return params;
+}
+
+inline Tensor embedding_step(const std::vector<Tensor>& params, int iteration, bool bad_index) {
+  Tensor index = random_tensor({16}, DType::Int64, 3000 + iteration, 0, kEmbeddingRows - 1);
+  if (bad_index) index.data<int64_t>()[5] = kEmbeddingRows;
+  Tensor y = random_tensor({16, 4}, DType::Float32, 4000 + iteration, -0.9, 0.9);
+  at(1);
+  Tensor h = call1("embedding", {params[0], index});
+  at(2);
+  h = call1("tanh", {call1("add", {call1("matmul", {h, params[1]}), params[2]})});
+  Tensor loss = mse(h, y, 3);
+  at(5);
+  autograd::backward({loss}, {}, false, false);
+  sgd_step(params, iteration, 6);
+  return loss;
+}
+
+// Eagerly: the parameters when iteration `bad` raises.
+inline std::vector<Tensor> eager_until_error(int bad) {
+  std::vector<Tensor> params = embedding_params();
+  for (int i = 0; i < bad; ++i) embedding_step(params, i, false);
+  try {
+    embedding_step(params, bad, true);
+    FAIL("eager embedding took an index out of range");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("embedding") != std::string::npos);
+  }
+  std::vector<Tensor> copies;
+  for (const Tensor& p : params) copies.push_back(from_values(values(p), p.shape(), p.dtype()));
+  return copies;
+}
+
+// The kernel's error, naming the op, as a terra::Error of the kind eager execution raises.
+template <class F>
+void require_embedding_error(F&& body) {
+  require_error(body, ErrorKind::Index, {"embedding: index out of range"});
 }
 
 }  // namespace terra::test
