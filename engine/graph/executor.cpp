@@ -14,6 +14,7 @@
 #include "engine/trace/suspend.hpp"
 #include "terra_config.hpp"
 #if TERRA_WITH_CUDA
+#include "engine/graph/cuda_graph.hpp"
 #include "kernels/cuda/fused_elementwise.hpp"
 #endif
 
@@ -108,22 +109,43 @@ struct Run {
   }
 };
 
-// Note [Arena per run]: a plan's arena holds only values that die within one run (Internal
-// buffers), so it is taken from the caching allocator at the start of each run and given back at
-// the end. Plans run one at a time, so the plans of a replayed program share the same cached
-// blocks, and memory the plans do not use between runs is free for eager work, as eager's own
-// intermediates are: a program's peak is then its largest plan, not the sum of all plans ever
-// compiled. The allocator hands the same block back run after run, so the tensors over the arena
-// (CompiledPlan::prepared) are remade only when a run's arena lands at another address.
-void prepare(CompiledPlan& plan, const Storage& arena) {
-  const void* base = arena->data_unsynced();
-  if (plan.prepared_once && base == plan.prepared_base) return;
+// Note [Arena per run]: a plan's arenas (one per device, memory_plan.cpp) hold only values that
+// die within one run (Internal buffers), so each is taken from its device's caching allocator at
+// the start of each run and given back at the end. Plans run one at a time, so the plans of a
+// replayed program share the same cached blocks, and memory the plans do not use between runs is
+// free for eager work, as eager's own intermediates are: a program's peak is then its largest
+// plan, not the sum of all plans ever compiled. The allocator hands the same blocks back run after
+// run, so the tensors over the arenas (CompiledPlan::prepared) are remade only when a run's arenas
+// land at other addresses.
+class Arenas {
+ public:
+  explicit Arenas(CompiledPlan& plan) : storage_(plan.arena_storage) {
+    const std::vector<ArenaSize>& sizes = plan.stats.arenas;
+    storage_.resize(sizes.size());
+    for (size_t a = 0; a < sizes.size(); ++a) storage_[a] = std::make_shared<StorageImpl>(sizes[a].bytes, sizes[a].device);
+  }
+  ~Arenas() {
+    for (Storage& s : storage_) s.reset();
+  }
+  Arenas(const Arenas&) = delete;
+  Arenas& operator=(const Arenas&) = delete;
+
+ private:
+  std::vector<Storage>& storage_;
+};
+
+void prepare(CompiledPlan& plan) {
+  const std::vector<Storage>& arenas = plan.arena_storage;
+  bool same = plan.prepared_once;
+  for (size_t a = 0; same && a < arenas.size(); ++a) same = arenas[a]->data_unsynced() == plan.prepared_bases[a];
+  if (same) return;
   const Program& p = plan.program;
   std::vector<Storage> buffer_storage(p.buffers.size());
   for (size_t b = 0; b < p.buffers.size(); ++b) {
-    if (plan.placement[b].where != Placement::Arena) continue;
+    const BufferPlacement& bp = plan.placement[b];
+    if (bp.where != Placement::Arena) continue;
     // One storage per buffer (views and version counters work per buffer); the arena owns the bytes.
-    char* at = static_cast<char*>(arena->data_unsynced()) + plan.placement[b].offset;
+    char* at = static_cast<char*>(arenas[bp.arena]->data_unsynced()) + bp.offset;
     buffer_storage[b] = std::make_shared<StorageImpl>(at, p.buffers[b].nbytes, p.buffers[b].device, [] {});
   }
   plan.prepared.assign(p.values.size(), Tensor());
@@ -132,7 +154,8 @@ void prepare(CompiledPlan& plan, const Storage& arena) {
     if (val.constant >= 0) plan.prepared[v] = p.constants[val.constant];
     else if (buffer_storage[val.buffer]) plan.prepared[v] = tensor_on(buffer_storage[val.buffer], val.meta);
   }
-  plan.prepared_base = base;
+  plan.prepared_bases.clear();
+  for (const Storage& a : arenas) plan.prepared_bases.push_back(a->data_unsynced());
   plan.prepared_once = true;
 }
 
@@ -165,6 +188,7 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
 // Note [Kept memory when first written]: a kept storage gets its memory when the run reaches the
 // first kernel that touches its buffer, as an eager op's output would, not all at the start of
 // the run: gradients and updated state would otherwise sit beside every forward intermediate.
+// (Runs that may be CUDA graphs allocate them all first: a graph's key holds their addresses.)
 std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& plan, const std::vector<Storage>& kept) {
   std::vector<std::pair<int, StorageImpl*>> order;
   for (size_t b = 0; b < plan.program.buffers.size(); ++b) {
@@ -175,20 +199,14 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
   return order;
 }
 
-}  // namespace
-
-void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
-         const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
-  RunningDeferredWork reads_its_own_pending_inputs;
-  const Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
-  prepare(plan, arena);
-  if (plan.direct.size() != plan.program.steps.size()) plan.direct.assign(plan.program.steps.size(), std::nullopt);
+// Runs every kernel of the plan in order; kept storages (by first use) get their memory when the
+// run reaches their first kernel.
+void run_kernels(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+                 const std::vector<const Attrs*>& runtime_attrs, bool settle_kept,
+                 const std::vector<std::pair<int, StorageImpl*>>& to_allocate) {
   Run state{plan, plan.prepared, runtime_attrs};
   bind_inputs(plan, bound, kept, state, settle_kept);
-  const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
   size_t allocated = 0;
-  trace::SuspendTracing no_trace;
-  GradModeGuard no_grad(false);
   for (size_t i = 0; i < plan.schedule.size(); ++i) {
     for (; allocated < to_allocate.size() && to_allocate[allocated].first <= static_cast<int>(i); ++allocated)
       to_allocate[allocated].second->allocate();
@@ -202,6 +220,33 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
     }
   }
   for (; allocated < to_allocate.size(); ++allocated) to_allocate[allocated].second->allocate();
+}
+
+}  // namespace
+
+void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+         const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
+  RunningDeferredWork reads_its_own_pending_inputs;
+  const Arenas arenas(plan);
+  prepare(plan);
+  if (plan.direct.size() != plan.program.steps.size()) {  // the first run
+    plan.direct.assign(plan.program.steps.size(), std::nullopt);
+#if TERRA_WITH_CUDA
+    if (plan.options.cuda_graphs && plan.cuda_graph_blocker.empty()) plan.cuda_graphs = make_cuda_graphs();
+#endif
+  }
+  const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
+  trace::SuspendTracing no_trace;
+  GradModeGuard no_grad(false);
+#if TERRA_WITH_CUDA
+  if (plan.cuda_graphs) {
+    // A graph's key holds every kept storage's address, so they all get their memory first.
+    for (const auto& [first, storage] : to_allocate) storage->allocate();
+    const ReplayKey key = replay_key(plan.arena_storage, bound, kept);
+    return run_with_cuda_graphs(plan, key, [&] { run_kernels(plan, bound, kept, runtime_attrs, settle_kept, {}); });
+  }
+#endif
+  run_kernels(plan, bound, kept, runtime_attrs, settle_kept, to_allocate);
 }
 
 }  // namespace terra::graph

@@ -6,7 +6,9 @@
 
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/cuda_device.hpp"
+#include "tensor/cuda/graph_capture.hpp"
 #include "tensor/cuda/stream.hpp"
+#include "tensor/error.hpp"
 
 namespace terra {
 
@@ -41,6 +43,9 @@ CudaCachingAllocator::CudaCachingAllocator()
 CudaCachingAllocator::~CudaCachingAllocator() = default;
 
 void* CudaCachingAllocator::allocate(size_t nbytes) {
+  // A graph would keep writing the block after it went back to the pool (graph_capture.hpp); the
+  // graph executor gives up capturing that plan and runs it plainly.
+  TERRA_CHECK(!cuda::capturing(), Runtime, "cannot allocate CUDA memory during CUDA graph capture");
   return pool_->allocate(nbytes, reinterpret_cast<StreamId>(cuda::current_stream()));
 }
 

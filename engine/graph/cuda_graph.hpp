@@ -1,0 +1,23 @@
+// Running a plan as a CUDA graph (Note [CUDA graph replay] in graph_replay.hpp): the executor
+// hands over the run's key and a function that runs every kernel of the plan once; this decides
+// (ReplayPolicy) whether to call it plainly, capture it, or launch a graph captured before, on
+// the thread's own stream (tensor/cuda/graph_capture.hpp). Built with CUDA only.
+#pragma once
+#include "terra_config.hpp"
+#if TERRA_WITH_CUDA
+#include <functional>
+
+#include "engine/graph/graph_replay.hpp"
+
+namespace terra::graph {
+
+// Made on a plan's first run when cuda_graph_blocker(plan) is empty.
+std::shared_ptr<CudaGraphs> make_cuda_graphs();
+
+// One run of `plan` (whose cuda_graphs is set); `run_kernels` runs them all, on the current
+// stream. A capture that fails (a kernel that cannot be captured or allocates) is dropped and the
+// run made plainly: nothing ran while capturing. Errors of a plain run propagate.
+void run_with_cuda_graphs(CompiledPlan& plan, const ReplayKey& key, const std::function<void()>& run_kernels);
+
+}  // namespace terra::graph
+#endif

@@ -1,0 +1,85 @@
+// Which plan runs may be CUDA graphs and when to capture (graph_replay.hpp, Note [CUDA graph replay]).
+#include "engine/graph/graph_replay.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace terra::graph {
+
+bool cuda_graphs_from_env() {
+  const char* v = std::getenv("TERRA_CUDA_GRAPHS");
+  return !v || std::strcmp(v, "0") != 0;
+}
+
+namespace {
+
+// Why step `s` needs the host between kernels or allocates during a run ("" when it does not).
+std::string step_blocker(const Step& s) {
+  const OpDef& op = *s.op;
+  if (s.runtime_attrs >= 0) return "takes attributes that change from run to run";
+  if (op.effect == Effect::Random) return "draws random numbers";
+  if (op.effect == Effect::SideEffect) return "has side effects";
+  if (op.data_dependent) return "may have data-dependent output shapes";
+  if (op.kernel_makes_outputs && op.effect != Effect::View) return "allocates its own outputs";
+  return "";
+}
+
+}  // namespace
+
+std::string cuda_graph_blocker(const CompiledPlan& plan) {
+  const Program& p = plan.program;
+  if (plan.schedule.empty()) return "no kernels";
+  const Device device = p.values.front().meta.device;
+  if (!device.is_cuda()) return "runs on " + device.str();
+  for (size_t v = 0; v < p.values.size(); ++v)
+    if (p.values[v].meta.device != device)
+      return "value " + std::to_string(v) + " is on " + p.values[v].meta.device.str() + ", not " + device.str();
+  for (const Kernel& k : plan.schedule) {
+    if (k.group >= 0) continue;  // fused groups are elementwise and on the device, as checked above
+    const Step& s = p.steps[k.step];
+    const std::string why = step_blocker(s);
+    if (!why.empty()) return "step " + std::to_string(k.step) + " (" + s.op->name() + ") " + why;
+  }
+  return "";
+}
+
+ReplayKey replay_key(const std::vector<Storage>& arenas, const std::vector<Tensor>& bound,
+                     const std::vector<Storage>& kept) {
+  ReplayKey key;
+  for (const Storage& a : arenas) key.push_back(reinterpret_cast<intptr_t>(a->data_unsynced()));
+  for (const Tensor& t : bound) {
+    key.push_back(reinterpret_cast<intptr_t>(static_cast<const char*>(t.storage()->data_unsynced()) +
+                                             t.offset() * static_cast<int64_t>(t.itemsize())));
+    key.insert(key.end(), t.strides().begin(), t.strides().end());
+  }
+  for (const Storage& s : kept) key.push_back(reinterpret_cast<intptr_t>(s->data_unsynced()));
+  return key;
+}
+
+ReplayPolicy::Decision ReplayPolicy::next(const ReplayKey& key) {
+  if (gave_up_) return {};
+  if (!warmed_up_) {
+    warmed_up_ = true;
+    return {};
+  }
+  ++clock_;
+  int slot = 0;
+  for (int i = 0; i < kSlots; ++i) {
+    if (!keys_[i].empty() && keys_[i] == key) {
+      used_[i] = clock_;
+      return {Action::Replay, i};
+    }
+    if (used_[i] < used_[slot]) slot = i;  // the least recently used (or an empty) slot
+  }
+  if (captures_ == kMaxCaptures) {
+    gave_up_ = true;
+    keys_ = {};
+    return {Action::GiveUp, -1};
+  }
+  ++captures_;
+  keys_[slot] = key;
+  used_[slot] = clock_;
+  return {Action::Capture, slot};
+}
+
+}  // namespace terra::graph
