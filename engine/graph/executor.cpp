@@ -159,8 +159,9 @@ void prepare(CompiledPlan& plan) {
   plan.prepared_once = true;
 }
 
-void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run,
-                 bool settle_kept) {
+// Checks what the caller hands in and settles the kept storages (settle_kept).
+void check_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+                  bool settle_kept) {
   const Program& p = plan.program;
   TERRA_CHECK(static_cast<int>(bound.size()) == p.num_bound, Runtime, "graph plan: expected ", p.num_bound,
               " bound tensors, got ", bound.size());
@@ -171,17 +172,21 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
     TERRA_CHECK(bound[v].defined() && bound[v].shape() == m.shape && bound[v].dtype() == m.dtype, Runtime,
                 "graph plan: bound input ", v, " should be ", dtype_name(m.dtype), shape_str(m.shape), ", got ",
                 bound[v].defined() ? bound[v].describe() : std::string("nothing"));
-    run.vals[v] = bound[v];
   }
+  for (const Buffer& b : p.buffers)
+    if (b.kind == BufferKind::Kept)
+      TERRA_CHECK(kept[b.index]->nbytes() >= b.nbytes, Runtime, "graph plan: kept storage ", b.index, " has ",
+                  kept[b.index]->nbytes(), " bytes, the plan needs ", b.nbytes);
   if (settle_kept)
-    for (const Storage& s : kept) s->set_pending(false);  // allocated by allocate_kept_up_to
+    for (const Storage& s : kept) s->set_pending(false);  // allocated by the run (kept_by_first_use)
+}
+
+void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run) {
+  const Program& p = plan.program;
+  for (int v = 0; v < p.num_bound; ++v) run.vals[v] = bound[v];
   for (size_t v = 0; v < p.values.size(); ++v) {
     const Buffer& b = p.buffers[p.values[v].buffer];
-    if (b.kind != BufferKind::Kept) continue;
-    const Storage& s = kept[b.index];
-    TERRA_CHECK(s->nbytes() >= b.nbytes, Runtime, "graph plan: kept storage ", b.index, " has ", s->nbytes(),
-                " bytes, the plan needs ", b.nbytes);
-    run.vals[v] = tensor_on(s, p.values[v].meta);
+    if (b.kind == BufferKind::Kept) run.vals[v] = tensor_on(kept[b.index], p.values[v].meta);
   }
 }
 
@@ -202,10 +207,10 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
 // Runs every kernel of the plan in order; kept storages (by first use) get their memory when the
 // run reaches their first kernel.
 void run_kernels(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
-                 const std::vector<const Attrs*>& runtime_attrs, bool settle_kept,
+                 const std::vector<const Attrs*>& runtime_attrs,
                  const std::vector<std::pair<int, StorageImpl*>>& to_allocate) {
   Run state{plan, plan.prepared, runtime_attrs};
-  bind_inputs(plan, bound, kept, state, settle_kept);
+  bind_inputs(plan, bound, kept, state);
   size_t allocated = 0;
   for (size_t i = 0; i < plan.schedule.size(); ++i) {
     for (; allocated < to_allocate.size() && to_allocate[allocated].first <= static_cast<int>(i); ++allocated)
@@ -227,6 +232,7 @@ void run_kernels(CompiledPlan& plan, const std::vector<Tensor>& bound, const std
 void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
          const std::vector<const Attrs*>& runtime_attrs, bool settle_kept) {
   RunningDeferredWork reads_its_own_pending_inputs;
+  check_inputs(plan, bound, kept, settle_kept);
   const Arenas arenas(plan);
   prepare(plan);
   if (plan.direct.size() != plan.program.steps.size()) {  // the first run
@@ -243,10 +249,10 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
     // A graph's key holds every kept storage's address, so they all get their memory first.
     for (const auto& [first, storage] : to_allocate) storage->allocate();
     const ReplayKey key = replay_key(plan.arena_storage, bound, kept);
-    return run_with_cuda_graphs(plan, key, [&] { run_kernels(plan, bound, kept, runtime_attrs, settle_kept, {}); });
+    return run_with_cuda_graphs(plan, key, [&] { run_kernels(plan, bound, kept, runtime_attrs, {}); });
   }
 #endif
-  run_kernels(plan, bound, kept, runtime_attrs, settle_kept, to_allocate);
+  run_kernels(plan, bound, kept, runtime_attrs, to_allocate);
 }
 
 }  // namespace terra::graph

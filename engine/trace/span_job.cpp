@@ -34,7 +34,11 @@ void SpanJob::run() noexcept {
     }
     const auto t0 = std::chrono::steady_clock::now();
     FreezeVersions counted_when_issued;
+    const graph::PlanStats& st = plan->plan->stats;
+    const int captures = st.cuda_graph_captures, replays = st.cuda_graph_replays;
     graph::run(*plan->plan, bound, outputs, attrs, /*settle_kept=*/false);
+    cuda_graph_captures = st.cuda_graph_captures - captures;
+    cuda_graph_replays = st.cuda_graph_replays - replays;
     run_seconds = seconds_since(t0);
   } catch (...) {
     error = std::current_exception();
