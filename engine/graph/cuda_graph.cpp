@@ -22,13 +22,12 @@ std::unique_ptr<cuda::CapturedGraph> capture(const std::function<void()>& run_ke
   try {
     run_kernels();
   } catch (const Error& e) {
-    (void)cuda::end_capture();  // a partial graph: dropped
+    std::string ignored;
+    (void)cuda::end_capture(ignored);  // a partial graph: dropped
     why = e.what();
     return nullptr;
   }
-  std::unique_ptr<cuda::CapturedGraph> graph = cuda::end_capture();
-  if (!graph) why = "the capture was invalidated";
-  return graph;
+  return cuda::end_capture(why);
 }
 
 }  // namespace

@@ -15,8 +15,8 @@ namespace terra::graph {
 std::shared_ptr<CudaGraphs> make_cuda_graphs();
 
 // One run of `plan` (whose cuda_graphs is set); `run_kernels` runs them all, on the current
-// stream. A capture that fails (a kernel that cannot be captured or allocates) is dropped and the
-// run made plainly: nothing ran while capturing. Errors of a plain run propagate.
+// stream. A capture that fails (a kernel that synchronizes, memory that outlives the run) is
+// dropped and the run made plainly: nothing ran while capturing. Errors of a plain run propagate.
 void run_with_cuda_graphs(CompiledPlan& plan, const ReplayKey& key, const std::function<void()>& run_kernels);
 
 }  // namespace terra::graph

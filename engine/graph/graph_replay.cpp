@@ -13,14 +13,16 @@ bool cuda_graphs_from_env() {
 
 namespace {
 
-// Why step `s` needs the host between kernels or allocates during a run ("" when it does not).
+// Why step `s` needs the host between kernels, or its results cannot be replayed ("" when
+// neither). Memory a step allocates is fine: the graph keeps it (Note [Memory of a captured graph]
+// in tensor/cuda/graph_capture.hpp); host reads and host fallbacks no rule here can see make
+// the capture fail, and the plan then runs plainly.
 std::string step_blocker(const Step& s) {
   const OpDef& op = *s.op;
   if (s.runtime_attrs >= 0) return "takes attributes that change from run to run";
   if (op.effect == Effect::Random) return "draws random numbers";
   if (op.effect == Effect::SideEffect) return "has side effects";
   if (op.data_dependent) return "may have data-dependent output shapes";
-  if (op.kernel_makes_outputs && op.effect != Effect::View) return "allocates its own outputs";
   return "";
 }
 

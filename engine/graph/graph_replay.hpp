@@ -3,8 +3,8 @@
 // does the capturing.
 //
 // Note [CUDA graph replay]: a plan whose every kernel runs on one CUDA device and never needs
-// the host in between (no host reads, host fallbacks, random draws, per-run attributes, ops
-// that allocate their own outputs; cuda_graph_blocker) can be queued as one CUDA graph instead of
+// the host in between (no host reads, host fallbacks, random draws, per-run attributes,
+// data-dependent shapes; cuda_graph_blocker) can be queued as one CUDA graph instead of
 // one launch per kernel, as PyTorch's CUDA graphs do. A captured graph holds every address its
 // kernels touch (the arenas, the bound inputs, the kept storages), and the layout of the bound
 // inputs, so a run replays a graph only when all of those are the ones it was captured with (the
@@ -25,7 +25,8 @@
 namespace terra::graph {
 
 // Why runs of `plan` cannot be captured as CUDA graphs ("" when they can): the first value not on
-// the plan's CUDA device, or the first step that needs the host or allocates.
+// the plan's CUDA device, or the first step that needs the host between kernels (a host read or
+// fallback inside a kernel is found only by capturing: the capture fails).
 std::string cuda_graph_blocker(const CompiledPlan& plan);
 
 // The addresses and layouts a captured run depends on: each arena's base, each bound input's
