@@ -2,6 +2,7 @@
 #include "engine/graph/graph_replay.hpp"
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace terra::graph {
@@ -33,9 +34,14 @@ std::string cuda_graph_blocker(const CompiledPlan& plan) {
   if (plan.schedule.empty()) return "no kernels";
   const Device device = p.values.front().meta.device;
   if (!device.is_cuda()) return "runs on " + device.str();
-  for (size_t v = 0; v < p.values.size(); ++v)
-    if (p.values[v].meta.device != device)
-      return "value " + std::to_string(v) + " is on " + p.values[v].meta.device.str() + ", not " + device.str();
+  for (size_t v = 0; v < p.values.size(); ++v) {
+    const Value& val = p.values[v];
+    // A Python number (a 0-d CPU tensor a kernel reads at launch) is fine from outside: its value
+    // is part of the replay key.
+    const bool number = val.meta.device.is_cpu() && val.meta.shape.empty() && (val.bound >= 0 || val.constant >= 0);
+    if (val.meta.device != device && !number)
+      return "value " + std::to_string(v) + " is on " + val.meta.device.str() + ", not " + device.str();
+  }
   for (const Kernel& k : plan.schedule) {
     if (k.group >= 0) continue;  // fused groups are elementwise and on the device, as checked above
     const Step& s = p.steps[k.step];
@@ -50,6 +56,12 @@ ReplayKey replay_key(const std::vector<Storage>& arenas, const std::vector<Tenso
   ReplayKey key;
   for (const Storage& a : arenas) key.push_back(reinterpret_cast<intptr_t>(a->data_unsynced()));
   for (const Tensor& t : bound) {
+    if (t.device().is_cpu() && t.dim() == 0) {  // a Python number: its value, wherever it lives
+      intptr_t bits = 0;
+      std::memcpy(&bits, t.raw_data(), std::min(sizeof bits, t.itemsize()));
+      key.push_back(bits);
+      continue;
+    }
     key.push_back(reinterpret_cast<intptr_t>(static_cast<const char*>(t.storage()->data_unsynced()) +
                                              t.offset() * static_cast<int64_t>(t.itemsize())));
     key.insert(key.end(), t.strides().begin(), t.strides().end());

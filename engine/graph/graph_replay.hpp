@@ -6,9 +6,9 @@
 // the host in between (no host reads, host fallbacks, random draws, per-run attributes,
 // data-dependent shapes; cuda_graph_blocker) can be queued as one CUDA graph instead of
 // one launch per kernel, as PyTorch's CUDA graphs do. A captured graph holds every address its
-// kernels touch (the arenas, the bound inputs, the kept storages), and the layout of the bound
-// inputs, so a run replays a graph only when all of those are the ones it was captured with (the
-// ReplayKey); otherwise it captures again. The first run is plain: it warms up everything a
+// kernels touch (the arenas, the bound inputs, the kept storages), the layout of the bound
+// inputs and the Python numbers they read on the host at launch, so a run replays a graph only
+// when all of those are the ones it was captured with (the ReplayKey); otherwise it captures again. The first run is plain: it warms up everything a
 // capture cannot hold (NVRTC modules loaded, lazy CUDA module loading, library handles and
 // their workspaces, the caching allocator's blocks, the executor's direct kernels). A plan keeps
 // kSlots graphs (addresses that alternate from run to run, as kept outputs of consecutive
@@ -30,7 +30,8 @@ namespace terra::graph {
 std::string cuda_graph_blocker(const CompiledPlan& plan);
 
 // The addresses and layouts a captured run depends on: each arena's base, each bound input's
-// data address and strides, each kept storage's address (all allocated).
+// data address and strides (a 0-d CPU input, a Python number kernels read at launch: its value),
+// each kept storage's address (all allocated).
 using ReplayKey = std::vector<intptr_t>;
 ReplayKey replay_key(const std::vector<Storage>& arenas, const std::vector<Tensor>& bound,
                      const std::vector<Storage>& kept);

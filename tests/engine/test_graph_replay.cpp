@@ -126,6 +126,15 @@ TEST_CASE("CUDA graphs: which plans may be captured", "[graph][cuda_graph]") {
   retag(mixed, mixed.values[1].buffer, Device{});  // a bound input on the CPU
   CHECK(graph::compile(mixed, planning_only()).cuda_graph_blocker == "value 1 is on cpu, not cuda:0");
 
+  // A Python number stays on the CPU: its value goes into the replay key.
+  GraphBuilder s;
+  const int sx = bind_random(s, {{6}}, DType::Float32, 325)[0];
+  const int half = s.bind(Tensor::wrap_scalar(0.5, DType::Float64));
+  s.keep(s.op1("mul", {s.op1("exp", {sx}), half}));
+  for (size_t b = 0; b < s.program.buffers.size(); ++b)
+    if (s.program.values[half].buffer != static_cast<int>(b)) retag(s.program, static_cast<int>(b), kCuda0);
+  CHECK(graph::compile(s.program, planning_only()).cuda_graph_blocker.empty());
+
   graph::Program per_run = p;
   per_run.steps[3].runtime_attrs = 0;
   CHECK(graph::compile(per_run, planning_only()).cuda_graph_blocker.find("attributes that change") != std::string::npos);
@@ -166,6 +175,10 @@ TEST_CASE("CUDA graphs: the replay key follows every address and the bound input
   // The same storage, another layout (strides) or offset.
   CHECK(key != graph::replay_key({arena}, {a, b.as_strided({6, 4}, {1, 6}, 0)}, {kept}));
   CHECK(key != graph::replay_key({arena}, {a, b.as_strided({6, 4}, {4, 1}, 0).as_strided({5, 4}, {4, 1}, 4)}, {kept}));
+  // A Python number counts by its value, not its address.
+  const graph::ReplayKey half = graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, {kept});
+  CHECK(half == graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, {kept}));
+  CHECK(half != graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.25, DType::Float64)}, {kept}));
 }
 
 TEST_CASE("CUDA graphs: warm up, capture per address set, replay, give up", "[graph][cuda_graph]") {
