@@ -33,34 +33,36 @@ std::unique_ptr<cuda::CapturedGraph> capture(const std::function<void()>& run_ke
 }  // namespace
 
 void run_with_cuda_graphs(CompiledPlan& plan, const ReplayKey& key, const std::function<void()>& run_kernels) {
-  CudaGraphs& g = *plan.cuda_graphs;
-  const cuda::OwnStream own_stream;
-  const ReplayPolicy::Decision d = g.policy.next(key);
-  switch (d.action) {
-    case ReplayPolicy::Action::Plain:
-      return run_kernels();
-    case ReplayPolicy::Action::GiveUp:
-      g.graphs = {};
-      plan.cuda_graph_blocker = "its addresses kept changing (" + std::to_string(ReplayPolicy::kMaxCaptures) + " captures)";
-      return run_kernels();
-    case ReplayPolicy::Action::Replay:
-      g.graphs[d.slot]->launch();
-      ++plan.stats.cuda_graph_replays;
-      return;
-    case ReplayPolicy::Action::Capture: {
-      std::string why;
-      g.graphs[d.slot] = capture(run_kernels, why);
-      if (!g.graphs[d.slot]) {
-        g.policy.capture_failed();
-        g.graphs = {};
-        plan.cuda_graph_blocker = "capture failed: " + why;
+  cuda::on_own_stream([&] {
+    CudaGraphs& g = *plan.cuda_graphs;
+    const ReplayPolicy::Decision d = g.policy.next(key);
+    switch (d.action) {
+      case ReplayPolicy::Action::Plain:
         return run_kernels();
+      case ReplayPolicy::Action::GiveUp:
+        g.graphs = {};
+        plan.cuda_graph_blocker =
+            "its addresses kept changing (" + std::to_string(ReplayPolicy::kMaxCaptures) + " captures)";
+        return run_kernels();
+      case ReplayPolicy::Action::Replay:
+        g.graphs[d.slot]->launch();
+        ++plan.stats.cuda_graph_replays;
+        return;
+      case ReplayPolicy::Action::Capture: {
+        std::string why;
+        g.graphs[d.slot] = capture(run_kernels, why);
+        if (!g.graphs[d.slot]) {
+          g.policy.capture_failed();
+          g.graphs = {};
+          plan.cuda_graph_blocker = "capture failed: " + why;
+          return run_kernels();
+        }
+        ++plan.stats.cuda_graph_captures;
+        g.graphs[d.slot]->launch();  // capturing ran nothing
+        return;
       }
-      ++plan.stats.cuda_graph_captures;
-      g.graphs[d.slot]->launch();  // capturing ran nothing
-      return;
     }
-  }
+  });
 }
 
 }  // namespace terra::graph

@@ -49,24 +49,27 @@ void order_after(cudaStream_t waiter, cudaStream_t queue) {
 
 }  // namespace
 
-OwnStream::OwnStream() : previous_(current_stream()) {
-  order_after(own().stream, cudaStreamLegacy);
-  detail::current = own().stream;
-}
-
-OwnStream::~OwnStream() {
-  detail::current = static_cast<cudaStream_t>(previous_);
-  try {
-    order_after(cudaStreamLegacy, own().stream);
-  } catch (...) {
-    // A destructor must not throw; a broken device surfaces again at the next CUDA call.
-  }
+void on_own_stream(const std::function<void()>& work) {
+  const cudaStream_t stream = own().stream;
+  order_after(stream, cudaStreamLegacy);
+  struct Join {
+    cudaStream_t stream;
+    ~Join() {
+      try {
+        order_after(cudaStreamLegacy, stream);
+      } catch (...) {
+        // A destructor must not throw; a broken device surfaces again at the next CUDA call.
+      }
+    }
+  } join{stream};
+  const StreamGuard current(stream);
+  work();
 }
 
 CapturedGraph::~CapturedGraph() {
   // A launch still running keeps the graph until it ends; the blocks return to the pool of the
   // capturing thread's own stream, and every later use of them is ordered after this graph's
-  // launches (each run joins the default stream at both ends, OwnStream).
+  // launches (each run joins the default stream at both ends, on_own_stream).
   (void)cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
   give_back(blocks_);
 }

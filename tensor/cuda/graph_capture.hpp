@@ -1,27 +1,20 @@
 // CUDA graph capture for the graph executor (engine/graph/cuda_graph.cpp), behind an interface
 // with no CUDA headers. Built with CUDA only.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace terra::cuda {
 
-// While alive, the calling thread's current stream (stream.hpp) is a stream of its own (made on
-// the thread's first use, non-blocking, never destroyed), ordered after the work queued so far on
-// the legacy default stream; when it ends, the legacy default stream is ordered after the work
-// queued on it. So work on it is ordered as if it were on the default stream, as seen from
-// before and after the scope, and it can be captured while other threads use the default stream.
-class OwnStream {
- public:
-  OwnStream();
-  ~OwnStream();
-  OwnStream(const OwnStream&) = delete;
-  OwnStream& operator=(const OwnStream&) = delete;
-
- private:
-  void* previous_;  // the cudaStream_t current before
-};
+// Runs `work` with a stream of the calling thread's own as its current stream (stream.hpp's
+// StreamGuard; the stream is made on the thread's first use, non-blocking, never destroyed),
+// ordered after the work queued so far on the legacy default stream; when `work` returns or
+// throws, the legacy default stream is ordered after what it queued. So its work is ordered as if
+// it were on the default stream, seen from before and after, and can be captured while other
+// threads use the default stream.
+void on_own_stream(const std::function<void()>& work);
 
 // An instantiated CUDA graph, with the device memory its kernels were captured with.
 class CapturedGraph {

@@ -3,7 +3,7 @@
 // allocator take the stream from here. Work on the legacy default stream is ordered without
 // events (the caching allocator relies on it: per-stream pools in block_pool.hpp); code that
 // switches a thread to a stream of its own orders it against the default stream itself (the graph
-// executor's OwnStream, graph_capture.hpp).
+// executor's on_own_stream, graph_capture.hpp).
 #pragma once
 #include <cuda_runtime_api.h>
 
