@@ -19,13 +19,16 @@ namespace {
 // Captures `run_kernels`; null (and the capture ended) when it failed, with the reason in `why`.
 std::unique_ptr<cuda::CapturedGraph> capture(const std::function<void()>& run_kernels, std::string& why) {
   cuda::begin_capture();
+  std::string ignored;
   try {
     run_kernels();
   } catch (const Error& e) {
-    std::string ignored;
     (void)cuda::end_capture(ignored);  // a partial graph: dropped
     why = e.what();
     return nullptr;
+  } catch (...) {
+    (void)cuda::end_capture(ignored);
+    throw;
   }
   return cuda::end_capture(why);
 }
