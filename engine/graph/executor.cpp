@@ -122,15 +122,21 @@ class Arenas {
   explicit Arenas(CompiledPlan& plan) : storage_(plan.arena_storage) {
     const std::vector<ArenaSize>& sizes = plan.stats.arenas;
     storage_.resize(sizes.size());
-    for (size_t a = 0; a < sizes.size(); ++a) storage_[a] = std::make_shared<StorageImpl>(sizes[a].bytes, sizes[a].device);
+    try {
+      for (size_t a = 0; a < sizes.size(); ++a) storage_[a] = std::make_shared<StorageImpl>(sizes[a].bytes, sizes[a].device);
+    } catch (...) {
+      release();  // out of memory for a later arena: give the earlier ones back
+      throw;
+    }
   }
-  ~Arenas() {
-    for (Storage& s : storage_) s.reset();
-  }
+  ~Arenas() { release(); }
   Arenas(const Arenas&) = delete;
   Arenas& operator=(const Arenas&) = delete;
 
  private:
+  void release() {
+    for (Storage& s : storage_) s.reset();
+  }
   std::vector<Storage>& storage_;
 };
 
