@@ -3,12 +3,13 @@
 // does the capturing.
 //
 // Note [CUDA graph replay]: a plan whose every kernel runs on one CUDA device and never needs
-// the host in between (no host reads, host fallbacks, random draws, per-run attributes,
-// data-dependent shapes; cuda_graph_blocker) can be queued as one CUDA graph instead of
-// one launch per kernel, as PyTorch's CUDA graphs do. A captured graph holds every address its
-// kernels touch (the arenas, the bound inputs, the kept storages), the layout of the bound
-// inputs and the Python numbers they read on the host at launch, so a run replays a graph only
-// when all of those are the ones it was captured with (the ReplayKey); otherwise it captures again. The first run is plain: it warms up everything a
+// the host in between (no host reads, host fallbacks, host copies, random draws, per-run
+// attributes, data-dependent shapes; cuda_graph_blocker, and what only capturing finds out) can
+// be queued as one CUDA graph instead of one launch per kernel, as PyTorch's CUDA graphs do. A
+// captured graph holds every address its kernels touch (the arenas, the bound inputs, the kept
+// storages), the layout of the bound inputs and the Python numbers they read on the host at
+// launch, so a run replays a graph only when all of those are the ones it was captured with (the
+// ReplayKey); otherwise it captures again. The first run is plain: it warms up everything a
 // capture cannot hold (NVRTC modules loaded, lazy CUDA module loading, library handles and
 // their workspaces, the caching allocator's blocks, the executor's direct kernels). A plan keeps
 // kSlots graphs (addresses that alternate from run to run, as kept outputs of consecutive
