@@ -32,8 +32,9 @@ std::string step_blocker(const Step& s) {
 std::string cuda_graph_blocker(const CompiledPlan& plan) {
   const Program& p = plan.program;
   if (plan.schedule.empty()) return "no kernels";
-  const Device device = p.values.front().meta.device;
-  if (!device.is_cuda()) return "runs on " + device.str();
+  const auto on_cuda = std::find_if(p.values.begin(), p.values.end(), [](const Value& v) { return v.meta.device.is_cuda(); });
+  if (on_cuda == p.values.end()) return "runs on cpu";
+  const Device device = on_cuda->meta.device;
   for (size_t v = 0; v < p.values.size(); ++v) {
     const Value& val = p.values[v];
     // A Python number (a 0-d CPU tensor a kernel reads at launch) is fine from outside: its value

@@ -128,8 +128,8 @@ TEST_CASE("CUDA graphs: which plans may be captured", "[graph][cuda_graph]") {
 
   // A Python number stays on the CPU: its value goes into the replay key.
   GraphBuilder s;
+  const int half = s.bind(Tensor::wrap_scalar(0.5, DType::Float64));  // the first value, on the CPU
   const int sx = bind_random(s, {{6}}, DType::Float32, 325)[0];
-  const int half = s.bind(Tensor::wrap_scalar(0.5, DType::Float64));
   s.keep(s.op1("mul", {s.op1("exp", {sx}), half}));
   for (size_t b = 0; b < s.program.buffers.size(); ++b)
     if (s.program.values[half].buffer != static_cast<int>(b)) retag(s.program, static_cast<int>(b), kCuda0);
