@@ -199,7 +199,7 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
 // Note [Kept memory when first written]: a kept storage gets its memory when the run reaches the
 // first kernel that touches its buffer, as an eager op's output would, not all at the start of
 // the run: gradients and updated state would otherwise sit beside every forward intermediate.
-// (Runs that may be CUDA graphs allocate them all first: a graph's key holds their addresses.)
+// (Runs that may be CUDA graphs allocate them all first: a replay writes them all at its end.)
 std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& plan, const std::vector<Storage>& kept) {
   std::vector<std::pair<int, StorageImpl*>> order;
   for (size_t b = 0; b < plan.program.buffers.size(); ++b) {
@@ -244,7 +244,7 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
   if (plan.direct.size() != plan.program.steps.size()) {  // the first run
     plan.direct.assign(plan.program.steps.size(), std::nullopt);
 #if TERRA_WITH_CUDA
-    if (plan.options.cuda_graphs && plan.cuda_graph_blocker.empty()) plan.cuda_graphs = make_cuda_graphs();
+    if (plan.options.cuda_graphs && plan.cuda_graph_blocker.empty()) plan.cuda_graphs = make_cuda_graphs(plan);
 #endif
   }
   const std::vector<std::pair<int, StorageImpl*>> to_allocate = kept_by_first_use(plan, kept);
@@ -252,10 +252,11 @@ void run(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector
   GradModeGuard no_grad(false);
 #if TERRA_WITH_CUDA
   if (plan.cuda_graphs) {
-    // A graph's key holds every kept storage's address, so they all get their memory first.
+    // A replay copies every kept value out at its end, so they all get their memory first.
     for (const auto& [first, storage] : to_allocate) storage->allocate();
-    const ReplayKey key = replay_key(plan.arena_storage, bound, kept);
-    return run_with_cuda_graphs(plan, key, [&] { run_kernels(plan, bound, kept, runtime_attrs, {}); });
+    return run_with_cuda_graphs(plan, bound, kept, [&](const std::vector<Tensor>& b, const std::vector<Storage>& k) {
+      run_kernels(plan, b, k, runtime_attrs, {});
+    });
   }
 #endif
   run_kernels(plan, bound, kept, runtime_attrs, to_allocate);

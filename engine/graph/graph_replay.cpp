@@ -52,22 +52,57 @@ std::string cuda_graph_blocker(const CompiledPlan& plan) {
   return "";
 }
 
+std::vector<bool> stageable_inputs(const Program& p) {
+  std::vector<bool> written(p.buffers.size(), false);
+  for (const Step& s : p.steps)
+    if (s.op->effect != Effect::View)
+      for (int out : s.outputs) written[p.values[out].buffer] = true;
+  std::vector<bool> stageable(p.num_bound);
+  for (int v = 0; v < p.num_bound; ++v) stageable[v] = !written[p.values[v].buffer];
+  return stageable;
+}
+
+namespace {
+
+bool is_number(const Tensor& t) { return t.device().is_cpu() && t.dim() == 0; }
+
+// A copy of `t` over the bytes from its first element to its last (no negative strides).
+bool copyable(const Tensor& t) {
+  return !is_number(t) && std::all_of(t.strides().begin(), t.strides().end(), [](int64_t s) { return s >= 0; });
+}
+
+}  // namespace
+
+bool stage_moved_inputs(const std::vector<Tensor>& bound, const std::vector<bool>& stageable,
+                        std::vector<const void*>& last, std::vector<bool>& staged) {
+  bool added = false;
+  const bool first = last.empty();
+  last.resize(bound.size());
+  staged.resize(bound.size(), false);
+  for (size_t v = 0; v < bound.size(); ++v) {
+    const void* at = bound[v].raw_data();
+    if (!first && at != last[v] && stageable[v] && !staged[v] && copyable(bound[v])) staged[v] = added = true;
+    last[v] = at;
+  }
+  return added;
+}
+
 ReplayKey replay_key(const std::vector<Storage>& arenas, const std::vector<Tensor>& bound,
-                     const std::vector<Storage>& kept) {
+                     const std::vector<bool>& staged) {
   ReplayKey key;
   for (const Storage& a : arenas) key.push_back(reinterpret_cast<intptr_t>(a->data_unsynced()));
-  for (const Tensor& t : bound) {
-    if (t.device().is_cpu() && t.dim() == 0) {  // a Python number: its value, wherever it lives
+  for (size_t v = 0; v < bound.size(); ++v) {
+    const Tensor& t = bound[v];
+    if (is_number(t)) {  // its value, wherever it lives
       intptr_t bits = 0;
       std::memcpy(&bits, t.raw_data(), std::min(sizeof bits, t.itemsize()));
       key.push_back(bits);
       continue;
     }
-    key.push_back(reinterpret_cast<intptr_t>(static_cast<const char*>(t.storage()->data_unsynced()) +
-                                             t.offset() * static_cast<int64_t>(t.itemsize())));
+    if (!(v < staged.size() && staged[v])) key.push_back(reinterpret_cast<intptr_t>(t.raw_data()));
+    key.push_back(t.offset());  // a staged copy has the same layout, offset included
     key.insert(key.end(), t.strides().begin(), t.strides().end());
   }
-  for (const Storage& s : kept) key.push_back(reinterpret_cast<intptr_t>(s->data_unsynced()));
   return key;
 }
 

@@ -6,15 +6,21 @@
 // the host in between (no host reads, host fallbacks, host copies, random draws, per-run
 // attributes, data-dependent shapes; cuda_graph_blocker, and what only capturing finds out) can
 // be queued as one CUDA graph instead of one launch per kernel, as PyTorch's CUDA graphs do. A
-// captured graph holds every address its kernels touch (the arenas, the bound inputs, the kept
-// storages), the layout of the bound inputs and the Python numbers they read on the host at
-// launch, so a run replays a graph only when all of those are the ones it was captured with (the
-// ReplayKey); otherwise it captures again. The first run is plain: it warms up everything a
+// captured graph holds every address its kernels touch and every value its launches read on the
+// host. Addresses that change from run to run are taken out of it, as PyTorch's static inputs
+// and outputs do: the graph writes its kept values into storages of its own, copied into the
+// caller's after each launch (a fresh pending storage every run, in co-execution), and reads a
+// bound input whose address moved (the next batch, a value carried from the last iteration)
+// from a storage of its own, copied in before each launch, when the plan never writes its
+// buffer (stageable_inputs, stage_moved_inputs). What stays in the graph, the arenas' bases,
+// the other bound inputs' addresses, every bound input's layout and the Python numbers kernels
+// read at launch, is the ReplayKey: a run replays a graph only when it is the one the graph was
+// captured with; otherwise it captures again. The first run is plain: it warms up everything a
 // capture cannot hold (NVRTC modules loaded, lazy CUDA module loading, library handles and
 // their workspaces, the caching allocator's blocks, the executor's direct kernels). A plan keeps
-// kSlots graphs (addresses that alternate from run to run, as kept outputs of consecutive
-// iterations do), and after kMaxCaptures captures, or any capture that fails, it gives up
-// and runs plainly from then on: its addresses keep changing, or a kernel cannot be captured.
+// kSlots graphs (for addresses that alternate), and after kMaxCaptures captures, or any capture
+// that fails, it gives up and runs plainly from then on: its addresses keep changing, or a
+// kernel cannot be captured.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -30,12 +36,20 @@ namespace terra::graph {
 // fallback inside a kernel is found only by capturing: the capture fails).
 std::string cuda_graph_blocker(const CompiledPlan& plan);
 
-// The addresses and layouts a captured run depends on: each arena's base, each bound input's
-// data address and strides (a 0-d CPU input, a Python number kernels read at launch: its value),
-// each kept storage's address (all allocated).
+// Per bound input: whether a graph may read it from a copy (staged): no step of the plan writes
+// its buffer.
+std::vector<bool> stageable_inputs(const Program& p);
+
+// Marks for staging the stageable bound inputs whose data address differs from the last run's
+// (`last`, updated to this run's); true when that added any (graphs captured before are stale).
+bool stage_moved_inputs(const std::vector<Tensor>& bound, const std::vector<bool>& stageable,
+                        std::vector<const void*>& last, std::vector<bool>& staged);
+
+// What a captured run depends on: each arena's base, each bound input's layout and, unless it is
+// staged, data address (a 0-d CPU input, a Python number kernels read at launch: its value).
 using ReplayKey = std::vector<intptr_t>;
 ReplayKey replay_key(const std::vector<Storage>& arenas, const std::vector<Tensor>& bound,
-                     const std::vector<Storage>& kept);
+                     const std::vector<bool>& staged);
 
 class ReplayPolicy {
  public:
@@ -55,6 +69,7 @@ class ReplayPolicy {
 
   Decision next(const ReplayKey& key);
   void capture_failed() { gave_up_ = true; }  // the capture was dropped: the run goes plain
+  void forget_graphs() { keys_ = {}; }        // they are stale (more inputs staged)
   bool gave_up() const { return gave_up_; }
 
  private:

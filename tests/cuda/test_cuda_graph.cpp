@@ -1,7 +1,7 @@
 // CUDA graph capture and replay of plan runs (engine/graph/cuda_graph.hpp, Note [CUDA graph
 // replay]) on a device: a fused plan run many times replays, bitwise what plain launches compute,
-// on the caller's thread and on another one; new addresses capture again; TERRA_CUDA_GRAPHS=0 and
-// a plan a capture cannot hold run plainly with the same results. The policy itself is tested
+// on the caller's thread and on another one, with fresh kept storages, and with a moving input
+// once it is staged; TERRA_CUDA_GRAPHS=0 and a plan a capture may not hold give the same results. The policy itself is tested
 // without a device in tests/engine/test_graph_replay.cpp.
 #include <cstdlib>
 #include <thread>
@@ -82,22 +82,31 @@ TEST_CASE("CUDA graphs: a fused plan replays bitwise what plain launches compute
   CHECK(graphs.stats.cuda_graph_replays == replays + 1);
   CHECK(results(g, kept_graphs) == want);
 
-  // Fresh kept storages every run (as a training loop hands in): at most kMaxCaptures captures,
-  // results always the same.
+  // Fresh kept storages every run (as co-execution hands in): the graph writes storages of its
+  // own and copies them out, so it replays.
+  const int captured = graphs.stats.cuda_graph_captures, replayed = graphs.stats.cuda_graph_replays;
   for (int run = 0; run < kRuns; ++run) {
     const std::vector<Storage> kept = fresh_kept(g);
     graph::run(graphs, bound, kept);
     CHECK(results(g, kept) == want);
   }
-  CHECK(graphs.stats.cuda_graph_captures <= graph::ReplayPolicy::kMaxCaptures);
+  CHECK(graphs.stats.cuda_graph_captures == captured);
+  CHECK(graphs.stats.cuda_graph_replays == replayed + kRuns);
 
-  // New inputs: a new graph (or plain runs once the plan gave up), and the new results.
-  const std::vector<Tensor> other = {to(random_tensor({64, 33}, DType::Float32, 403), kCuda), bound[1]};
-  const std::vector<Storage> k1 = fresh_kept(g), k2 = fresh_kept(g);
-  graph::run(plain, other, k1);
-  graph::run(graphs, other, k2);
-  CHECK(results(g, k2) == results(g, k1));
-  CHECK(results(g, k2) != want);
+  // x moves (the next batch): the plan only reads it, so it is staged (copied into the graph's own
+  // storage before each launch) after one more capture; later batches replay.
+  for (int batch = 0; batch < 3; ++batch) {
+    INFO("batch " << batch);
+    const std::vector<Tensor> other = {to(random_tensor({64, 33}, DType::Float32, 403 + batch), kCuda), bound[1]};
+    const std::vector<Storage> k1 = fresh_kept(g), k2 = fresh_kept(g);
+    graph::run(plain, other, k1);
+    graph::run(graphs, other, k2);
+    CHECK(results(g, k2) == results(g, k1));
+    CHECK(results(g, k2) != want);
+  }
+  CHECK(graphs.stats.cuda_graph_captures == captured + 1);
+  CHECK(graphs.stats.cuda_graph_replays == replayed + kRuns + 2);
+  CHECK(graphs.cuda_graph_blocker.empty());
 }
 
 TEST_CASE("CUDA graphs: TERRA_CUDA_GRAPHS=0 runs every kernel plainly", "[cuda][cuda_graph]") {

@@ -162,23 +162,57 @@ TEST_CASE("CUDA graphs: TERRA_CUDA_GRAPHS=0 turns them off for plans compiled af
   CHECK(graph::CompileOptions{}.cuda_graphs);
 }
 
-TEST_CASE("CUDA graphs: the replay key follows every address and the bound inputs' layouts", "[graph][cuda_graph]") {
+TEST_CASE("CUDA graphs: the replay key follows the arenas, unstaged inputs' addresses, layouts, numbers",
+          "[graph][cuda_graph]") {
   const Storage arena = std::make_shared<StorageImpl>(256, Device{});
   const Tensor a = random_tensor({4, 6}, DType::Float32, 341);
   const Tensor b = random_tensor({6, 4}, DType::Float32, 342);
-  const Storage kept = std::make_shared<StorageImpl>(64, Device{});
-  const graph::ReplayKey key = graph::replay_key({arena}, {a, b}, {kept});
-  CHECK(key == graph::replay_key({arena}, {a, b}, {kept}));
-  CHECK(key != graph::replay_key({std::make_shared<StorageImpl>(256, Device{})}, {a, b}, {kept}));
-  CHECK(key != graph::replay_key({arena}, {a, random_tensor({6, 4}, DType::Float32, 343)}, {kept}));
-  CHECK(key != graph::replay_key({arena}, {a, b}, {std::make_shared<StorageImpl>(64, Device{})}));
+  const std::vector<bool> none(2, false), b_staged = {false, true};
+  const graph::ReplayKey key = graph::replay_key({arena}, {a, b}, none);
+  CHECK(key == graph::replay_key({arena}, {a, b}, none));
+  CHECK(key != graph::replay_key({std::make_shared<StorageImpl>(256, Device{})}, {a, b}, none));
+  const Tensor moved = random_tensor({6, 4}, DType::Float32, 343);
+  CHECK(key != graph::replay_key({arena}, {a, moved}, none));
+  // A staged input counts by its layout only: the graph reads a copy.
+  CHECK(graph::replay_key({arena}, {a, b}, b_staged) == graph::replay_key({arena}, {a, moved}, b_staged));
+  CHECK(graph::replay_key({arena}, {a, b}, b_staged) != graph::replay_key({arena}, {moved, b}, b_staged));
   // The same storage, another layout (strides) or offset.
-  CHECK(key != graph::replay_key({arena}, {a, b.as_strided({6, 4}, {1, 6}, 0)}, {kept}));
-  CHECK(key != graph::replay_key({arena}, {a, b.as_strided({6, 4}, {4, 1}, 0).as_strided({5, 4}, {4, 1}, 4)}, {kept}));
+  for (const std::vector<bool>* staged : {&none, &b_staged}) {
+    CHECK(key != graph::replay_key({arena}, {a, b.as_strided({6, 4}, {1, 6}, 0)}, *staged));
+    CHECK(graph::replay_key({arena}, {a, b.as_strided({5, 4}, {4, 1}, 0)}, *staged) !=
+          graph::replay_key({arena}, {a, b.as_strided({5, 4}, {4, 1}, 4)}, *staged));
+  }
   // A Python number counts by its value, not its address.
-  const graph::ReplayKey half = graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, {kept});
-  CHECK(half == graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, {kept}));
-  CHECK(half != graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.25, DType::Float64)}, {kept}));
+  const graph::ReplayKey half = graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, none);
+  CHECK(half == graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.5, DType::Float64)}, none));
+  CHECK(half != graph::replay_key({arena}, {a, Tensor::wrap_scalar(0.25, DType::Float64)}, none));
+}
+
+TEST_CASE("CUDA graphs: inputs the plan only reads are staged once their address moves", "[graph][cuda_graph]") {
+  // x is read only; p is updated in place (an optimizer's parameter); n is a Python number.
+  GraphBuilder g;
+  const int x = g.bind(random_tensor({8}, DType::Float32, 351));
+  const int p = g.bind(random_tensor({8}, DType::Float32, 352));
+  const int n = g.bind(Tensor::wrap_scalar(0.5, DType::Float64));
+  g.inplace("add", {p, g.op1("mul", {x, n})});
+  const std::vector<bool> stageable = graph::stageable_inputs(g.program);
+  CHECK(stageable == std::vector<bool>{true, false, true});
+
+  std::vector<const void*> last;
+  std::vector<bool> staged;
+  const Tensor x1 = g.eager[x], p1 = g.eager[p];
+  CHECK_FALSE(graph::stage_moved_inputs({x1, p1, Tensor::wrap_scalar(0.5, DType::Float64)}, stageable, last, staged));
+  CHECK(staged == std::vector<bool>{false, false, false});  // the first run has nothing to compare with
+  CHECK_FALSE(graph::stage_moved_inputs({x1, p1, Tensor::wrap_scalar(0.5, DType::Float64)}, stageable, last, staged));
+  // x moves (the next batch), the number is made anew: x is staged.
+  const Tensor x2 = random_tensor({8}, DType::Float32, 353);
+  CHECK(graph::stage_moved_inputs({x2, p1, Tensor::wrap_scalar(0.5, DType::Float64)}, stageable, last, staged));
+  CHECK(staged == std::vector<bool>{true, false, false});
+  CHECK_FALSE(graph::stage_moved_inputs({x1, p1, Tensor::wrap_scalar(0.5, DType::Float64)}, stageable, last, staged));
+  // p moves: it cannot be staged (the plan writes it), so its address stays in the key.
+  const Tensor p2 = random_tensor({8}, DType::Float32, 354);
+  CHECK_FALSE(graph::stage_moved_inputs({x1, p2, Tensor::wrap_scalar(0.5, DType::Float64)}, stageable, last, staged));
+  CHECK(staged == std::vector<bool>{true, false, false});
 }
 
 TEST_CASE("CUDA graphs: warm up, capture per address set, replay, give up", "[graph][cuda_graph]") {
@@ -210,6 +244,18 @@ TEST_CASE("CUDA graphs: warm up, capture per address set, replay, give up", "[gr
     CHECK(policy.next(k4).action == A::GiveUp);
     CHECK(policy.gave_up());
     for (const graph::ReplayKey& k : {k1, k2, k4}) CHECK(policy.next(k).action == A::Plain);
+  }
+  SECTION("forgetting the graphs (more inputs staged) captures again, within the same limit") {
+    graph::ReplayPolicy policy;
+    CHECK(policy.next(k1).action == A::Plain);
+    CHECK(policy.next(k1).action == A::Capture);
+    CHECK(policy.next(k1).action == A::Replay);
+    policy.forget_graphs();
+    CHECK(policy.next(k1).action == A::Capture);
+    CHECK(policy.next(k1).action == A::Replay);
+    CHECK(policy.next(k2).action == A::Capture);
+    CHECK(policy.next(k3).action == A::Capture);  // the fourth
+    CHECK(policy.next(k4).action == A::GiveUp);
   }
   SECTION("a failed capture ends capturing for the plan") {
     graph::ReplayPolicy policy;

@@ -138,8 +138,9 @@ def test_accumulate_coexecutes_on_the_cpu():
 @needs_cuda
 def test_cuda_graphs_replay_coexecuted_iterations_as_plain_launches_compute(monkeypatch):
     """Each co-executed iteration is one plan on the device: after a warm-up run it is captured
-    (twice: the accumulator alternates between two blocks) and replayed, bitwise what plain
-    launches compute (TERRA_CUDA_GRAPHS=0)."""
+    (the accumulator, a new tensor every iteration, is read from the graph's own copy; the new
+    accumulator is copied out of the graph's storage) and replayed, bitwise what plain launches
+    compute (TERRA_CUDA_GRAPHS=0)."""
     eager = _accumulate("cuda")
     with terra.coexec():
         graphs = _accumulate("cuda")
