@@ -38,6 +38,8 @@ class CapturedGraph {
 // the graph holds them until it dies. A block still in use at end_capture escaped the run (its
 // owner would see every replay write it): the graph is dropped. cudaMalloc runs in relaxed
 // capture mode, as in PyTorch: it is not recorded, and the memory is the graph's from then on.
+// Copies to or from host memory (copy_bytes) refuse to run while capturing: a replay would touch
+// host memory long gone.
 void begin_capture();
 // Ends the capture and instantiates the graph; null, with the reason in `why`, when the capture
 // was invalidated (a call that cannot be captured, such as a synchronization, was made
