@@ -21,6 +21,8 @@ py::dict stats_dict(const trace::Stats& s) {
   d["compile_seconds"] = s.compile_seconds;
   d["fused_groups"] = s.fused_groups;
   d["nvrtc_kernels"] = s.nvrtc_kernels;
+  d["cuda_graph_captures"] = s.cuda_graph_captures;
+  d["cuda_graph_replays"] = s.cuda_graph_replays;
   d["spans_run"] = s.spans_run;
   d["graph_seconds"] = s.graph_seconds;
   d["wait_seconds"] = s.wait_seconds;

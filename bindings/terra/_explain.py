@@ -31,6 +31,8 @@ def explain_report(stats, max_sync_points=10):
         lines.append(f"  {_ms(rest):>10}  ({len(syncs) - max_sync_points} more places)")
     lines.append(f"compilation: {stats['plans_compiled']} plans in {_ms(stats['compile_seconds'])}"
                  + (" (on the graph actor, off Python's thread)" if stats["coexecuted"] else ""))
+    if stats["cuda_graph_captures"] or stats["cuda_graph_replays"]:
+        lines.append(f"CUDA graphs: {stats['cuda_graph_captures']} captured, {stats['cuda_graph_replays']} replayed")
     total = stats["session_seconds"]
     graph = stats["graph_seconds"]
     python = max(total - waited, 0.0)

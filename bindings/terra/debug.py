@@ -8,7 +8,9 @@ __all__ = ["stats", "report", "dump_graph", "location"]
 def stats():
     """The session's counters: iterations_eager, iterations_traced, iterations_replayed,
     divergences, ops_replayed, plans_compiled, compile_seconds, fused_groups, nvrtc_kernels (fused
-    groups compiled for CUDA with NVRTC; all of them under TERRA_CHECK_NVRTC=1), and fallbacks (a list of dicts with
+    groups compiled for CUDA with NVRTC; all of them under TERRA_CHECK_NVRTC=1), cuda_graph_captures
+    and cuda_graph_replays (span runs captured as CUDA graphs, and replayed; TERRA_CUDA_GRAPHS=0
+    turns them off), and fallbacks (a list of dicts with
     iteration, reason and location, e.g. "model.py:12 in forward <- train.py:40")."""
     return _trace.stats()
 

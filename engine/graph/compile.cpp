@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/graph/analysis.hpp"
+#include "engine/graph/graph_replay.hpp"
 #include "engine/graph/passes.hpp"
 
 namespace terra::graph {
@@ -71,8 +72,10 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   if (options.fusion) plan.groups = fuse_elementwise(plan.program);
   plan.stats.nvrtc_kernels = compile_cuda_kernels(plan.program, plan.groups, options.check_nvrtc);
   plan.schedule = make_schedule(plan.program, plan.groups);
-  plan.stats.arena_bytes = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
+  plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
+  for (const ArenaSize& a : plan.stats.arenas) plan.stats.arena_bytes += a.bytes;
   count_stats(plan);
+  plan.cuda_graph_blocker = options.cuda_graphs ? cuda_graph_blocker(plan) : "turned off (TERRA_CUDA_GRAPHS=0)";
   plan.stats.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return plan;
 }

@@ -14,6 +14,7 @@
 #include "engine/trace/suspend.hpp"
 #include "terra_config.hpp"
 #if TERRA_WITH_CUDA
+#include "engine/graph/cuda_graph.hpp"
 #include "kernels/cuda/fused_elementwise.hpp"
 #endif
 
@@ -108,22 +109,49 @@ struct Run {
   }
 };
 
-// Note [Arena per run]: a plan's arena holds only values that die within one run (Internal
-// buffers), so it is taken from the caching allocator at the start of each run and given back at
-// the end. Plans run one at a time, so the plans of a replayed program share the same cached
-// blocks, and memory the plans do not use between runs is free for eager work, as eager's own
-// intermediates are: a program's peak is then its largest plan, not the sum of all plans ever
-// compiled. The allocator hands the same block back run after run, so the tensors over the arena
-// (CompiledPlan::prepared) are remade only when a run's arena lands at another address.
-void prepare(CompiledPlan& plan, const Storage& arena) {
-  const void* base = arena->data_unsynced();
-  if (plan.prepared_once && base == plan.prepared_base) return;
+// Note [Arena per run]: a plan's arenas (one per device, memory_plan.cpp) hold only values that
+// die within one run (Internal buffers), so each is taken from its device's caching allocator at
+// the start of each run and given back at the end. Plans run one at a time, so the plans of a
+// replayed program share the same cached blocks, and memory the plans do not use between runs is
+// free for eager work, as eager's own intermediates are: a program's peak is then its largest
+// plan, not the sum of all plans ever compiled. The allocator hands the same blocks back run after
+// run, so the tensors over the arenas (CompiledPlan::prepared) are remade only when a run's arenas
+// land at other addresses.
+class Arenas {
+ public:
+  explicit Arenas(CompiledPlan& plan) : storage_(plan.arena_storage) {
+    const std::vector<ArenaSize>& sizes = plan.stats.arenas;
+    storage_.resize(sizes.size());
+    try {
+      for (size_t a = 0; a < sizes.size(); ++a) storage_[a] = std::make_shared<StorageImpl>(sizes[a].bytes, sizes[a].device);
+    } catch (...) {
+      release();  // out of memory for a later arena: give the earlier ones back
+      throw;
+    }
+  }
+  ~Arenas() { release(); }
+  Arenas(const Arenas&) = delete;
+  Arenas& operator=(const Arenas&) = delete;
+
+ private:
+  void release() {
+    for (Storage& s : storage_) s.reset();
+  }
+  std::vector<Storage>& storage_;
+};
+
+void prepare(CompiledPlan& plan) {
+  const std::vector<Storage>& arenas = plan.arena_storage;
+  bool same = plan.prepared_once;
+  for (size_t a = 0; same && a < arenas.size(); ++a) same = arenas[a]->data_unsynced() == plan.prepared_bases[a];
+  if (same) return;
   const Program& p = plan.program;
   std::vector<Storage> buffer_storage(p.buffers.size());
   for (size_t b = 0; b < p.buffers.size(); ++b) {
-    if (plan.placement[b].where != Placement::Arena) continue;
+    const BufferPlacement& bp = plan.placement[b];
+    if (bp.where != Placement::Arena) continue;
     // One storage per buffer (views and version counters work per buffer); the arena owns the bytes.
-    char* at = static_cast<char*>(arena->data_unsynced()) + plan.placement[b].offset;
+    char* at = static_cast<char*>(arenas[bp.arena]->data_unsynced()) + bp.offset;
     buffer_storage[b] = std::make_shared<StorageImpl>(at, p.buffers[b].nbytes, p.buffers[b].device, [] {});
   }
   plan.prepared.assign(p.values.size(), Tensor());
@@ -132,12 +160,14 @@ void prepare(CompiledPlan& plan, const Storage& arena) {
     if (val.constant >= 0) plan.prepared[v] = p.constants[val.constant];
     else if (buffer_storage[val.buffer]) plan.prepared[v] = tensor_on(buffer_storage[val.buffer], val.meta);
   }
-  plan.prepared_base = base;
+  plan.prepared_bases.clear();
+  for (const Storage& a : arenas) plan.prepared_bases.push_back(a->data_unsynced());
   plan.prepared_once = true;
 }
 
-void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run,
-                 bool settle_kept) {
+// Checks what the caller hands in and settles the kept storages (settle_kept).
+void check_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
+                  bool settle_kept) {
   const Program& p = plan.program;
   TERRA_CHECK(static_cast<int>(bound.size()) == p.num_bound, Runtime, "graph plan: expected ", p.num_bound,
               " bound tensors, got ", bound.size());
@@ -148,23 +178,28 @@ void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, con
     TERRA_CHECK(bound[v].defined() && bound[v].shape() == m.shape && bound[v].dtype() == m.dtype, Runtime,
                 "graph plan: bound input ", v, " should be ", dtype_name(m.dtype), shape_str(m.shape), ", got ",
                 bound[v].defined() ? bound[v].describe() : std::string("nothing"));
-    run.vals[v] = bound[v];
   }
+  for (const Buffer& b : p.buffers)
+    if (b.kind == BufferKind::Kept)
+      TERRA_CHECK(kept[b.index]->nbytes() >= b.nbytes, Runtime, "graph plan: kept storage ", b.index, " has ",
+                  kept[b.index]->nbytes(), " bytes, the plan needs ", b.nbytes);
   if (settle_kept)
-    for (const Storage& s : kept) s->set_pending(false);  // allocated by allocate_kept_up_to
+    for (const Storage& s : kept) s->set_pending(false);  // allocated by the run (kept_by_first_use)
+}
+
+void bind_inputs(const CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept, Run& run) {
+  const Program& p = plan.program;
+  for (int v = 0; v < p.num_bound; ++v) run.vals[v] = bound[v];
   for (size_t v = 0; v < p.values.size(); ++v) {
     const Buffer& b = p.buffers[p.values[v].buffer];
-    if (b.kind != BufferKind::Kept) continue;
-    const Storage& s = kept[b.index];
-    TERRA_CHECK(s->nbytes() >= b.nbytes, Runtime, "graph plan: kept storage ", b.index, " has ", s->nbytes(),
-                " bytes, the plan needs ", b.nbytes);
-    run.vals[v] = tensor_on(s, p.values[v].meta);
+    if (b.kind == BufferKind::Kept) run.vals[v] = tensor_on(kept[b.index], p.values[v].meta);
   }
 }
 
 // Note [Kept memory when first written]: a kept storage gets its memory when the run reaches the
 // first kernel that touches its buffer, as an eager op's output would, not all at the start of
 // the run: gradients and updated state would otherwise sit beside every forward intermediate.
+// (Runs that may be CUDA graphs allocate them all first: a replay writes them all at its end.)
 std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& plan, const std::vector<Storage>& kept) {
   std::vector<std::pair<int, StorageImpl*>> order;
   for (size_t b = 0; b < plan.program.buffers.size(); ++b) {
@@ -175,26 +210,67 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
   return order;
 }
 
-}  // namespace
-
-// The state a run keeps between pieces: the arena, the values, and how far the schedule got.
-struct Execution::State {
-  Storage arena;
-  Run run;
+// Runs the schedule from `st.next` up to `end`; kept storages (by first use) get their memory when
+// the run reaches their first kernel.
+struct Progress {
   std::vector<std::pair<int, StorageImpl*>> to_allocate;
   size_t allocated = 0;
   size_t next = 0;  // the schedule position the next piece starts at
 };
 
+void run_kernels(const CompiledPlan& plan, Run& run, Progress& st, size_t end) {
+  for (; st.next < end; ++st.next) {
+    const size_t i = st.next;
+    for (; st.allocated < st.to_allocate.size() && st.to_allocate[st.allocated].first <= static_cast<int>(i);
+         ++st.allocated)
+      st.to_allocate[st.allocated].second->allocate();
+    const Kernel& k = plan.schedule[i];
+    try {
+      if (k.group >= 0) run.group(plan.groups[k.group]);
+      else run.step(plan.program.steps[k.step], k.step);
+    } catch (const Error& e) {
+      const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
+      throw StepError(e, failed.location);
+    }
+  }
+  if (st.next == plan.schedule.size())
+    for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
+}
+
+}  // namespace
+
+// The state a run keeps between pieces: the arenas, the values, and how far the schedule got.
+struct Execution::State {
+  State(CompiledPlan& plan, std::vector<const Attrs*> runtime_attrs)
+      : arenas(plan), run{plan, {}, std::move(runtime_attrs)} {}
+  Arenas arenas;
+  Run run;
+  std::vector<Tensor> bound;  // kept for a run as a CUDA graph, which binds them itself
+  std::vector<Storage> kept;
+  Progress progress;
+};
+
 Execution::Execution(CompiledPlan& plan, const std::vector<Tensor>& bound, const std::vector<Storage>& kept,
                      std::vector<const Attrs*> runtime_attrs, bool settle_kept) {
   RunningDeferredWork reads_its_own_pending_inputs;
-  Storage arena = std::make_shared<StorageImpl>(plan.stats.arena_bytes, Device{});
-  prepare(plan, arena);
-  if (plan.direct.size() != plan.program.steps.size()) plan.direct.assign(plan.program.steps.size(), std::nullopt);
-  state_.reset(new State{std::move(arena), Run{plan, plan.prepared, std::move(runtime_attrs)}, {}});
-  bind_inputs(plan, bound, kept, state_->run, settle_kept);
-  state_->to_allocate = kept_by_first_use(plan, kept);
+  check_inputs(plan, bound, kept, settle_kept);
+  state_ = std::make_unique<State>(plan, std::move(runtime_attrs));
+  prepare(plan);
+  if (plan.direct.size() != plan.program.steps.size()) {  // the first run
+    plan.direct.assign(plan.program.steps.size(), std::nullopt);
+#if TERRA_WITH_CUDA
+    if (plan.options.cuda_graphs && plan.cuda_graph_blocker.empty()) plan.cuda_graphs = make_cuda_graphs(plan);
+#endif
+  }
+  state_->run.vals = plan.prepared;
+  bind_inputs(plan, bound, kept, state_->run);
+  state_->progress.to_allocate = kept_by_first_use(plan, kept);
+#if TERRA_WITH_CUDA
+  if (plan.cuda_graphs) {
+    state_->bound = bound;
+    state_->kept = kept;
+  }
+#endif
 }
 
 Execution::~Execution() = default;
@@ -204,26 +280,28 @@ void Execution::run_until(size_t end) {
   trace::SuspendTracing no_trace;
   GradModeGuard no_grad(false);
   State& st = *state_;
-  const CompiledPlan& plan = st.run.plan;
+  CompiledPlan& plan = st.run.plan;
   end = std::min(end, plan.schedule.size());
-  for (; st.next < end; ++st.next) {
-    const size_t i = st.next;
-    for (; st.allocated < st.to_allocate.size() && st.to_allocate[st.allocated].first <= static_cast<int>(i); ++st.allocated)
-      st.to_allocate[st.allocated].second->allocate();
-    const Kernel& k = plan.schedule[i];
-    try {
-      if (k.group >= 0) st.run.group(plan.groups[k.group]);
-      else st.run.step(plan.program.steps[k.step], k.step);
-    } catch (const Error& e) {
-      const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
-      throw StepError(e, failed.location);
-    }
+#if TERRA_WITH_CUDA
+  // A run that may be a CUDA graph is one piece: the whole schedule is captured or replayed.
+  if (plan.cuda_graphs && st.progress.next == 0 && end > 0) {
+    // A replay copies every kept value out at its end, so they all get their memory first.
+    for (const auto& [first, storage] : st.progress.to_allocate) storage->allocate();
+    st.progress.allocated = st.progress.to_allocate.size();
+    run_with_cuda_graphs(plan, st.bound, st.kept, [&](const std::vector<Tensor>& b, const std::vector<Storage>& k) {
+      Run run{plan, plan.prepared, st.run.runtime};
+      bind_inputs(plan, b, k, run);
+      Progress all;
+      run_kernels(plan, run, all, plan.schedule.size());
+    });
+    st.progress.next = plan.schedule.size();
+    return;
   }
-  if (finished())
-    for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
+#endif
+  run_kernels(plan, st.run, st.progress, end);
 }
 
-bool Execution::finished() const { return state_->next >= state_->run.plan.schedule.size(); }
+bool Execution::finished() const { return state_->progress.next >= state_->run.plan.schedule.size(); }
 
 int last_write_of_kept(const CompiledPlan& plan, int kept_slot) {
   const Program& p = plan.program;

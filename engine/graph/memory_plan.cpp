@@ -1,7 +1,9 @@
 // Memory planning (passes.hpp). A buffer is live from the first kernel that touches it to the last
 // (views extend their base's life, since they share its buffer). Kernels are visited in order:
 // buffers dead before the current kernel give their space back, then the kernel's new buffers are
-// placed best-fit in the gaps between live ones, or take a dying input's space in place.
+// placed best-fit in the gaps between live ones, or take a dying input's space in place. Each
+// device has an arena of its own: a buffer is placed in its device's, and space is reused only
+// between buffers of one device.
 #include <algorithm>
 
 #include "engine/graph/analysis.hpp"
@@ -89,7 +91,7 @@ int donor(const Program& p, const KernelValues& kv, int out, int position, const
   for (int in : kv.reads) {
     const int b = p.values[in].buffer;
     if (placement[b].where != Placement::Arena || placement[b].last != position || donated[b] ||
-        p.buffers[b].nbytes != p.buffers[o.buffer].nbytes || !same_layout(p.values[in].meta, o.meta))
+        p.buffers[b].device != p.buffers[o.buffer].device || p.buffers[b].nbytes != p.buffers[o.buffer].nbytes || !same_layout(p.values[in].meta, o.meta))
       continue;
     bool one_layout = true;
     for (int other : kv.reads)
@@ -127,15 +129,25 @@ void classify(const Program& p, const std::vector<KernelValues>& kernels, const 
 
 }  // namespace
 
-size_t plan_memory(const Program& p, const std::vector<FusedGroup>& groups, const std::vector<Kernel>& schedule,
-                   const CompileOptions& options, std::vector<BufferPlacement>& placement) {
+std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGroup>& groups,
+                                   const std::vector<Kernel>& schedule, const CompileOptions& options,
+                                   std::vector<BufferPlacement>& placement) {
   std::vector<KernelValues> kernels;
   for (const Kernel& k : schedule) kernels.push_back(kernel_values(p, groups, k));
   classify(p, kernels, schedule, placement);
-  Arena arena(options.memory_planning);
+  std::vector<Device> devices;  // of the arenas, in order of first placement
+  std::vector<Arena> arenas;
+  auto arena_of = [&](Device d) {
+    const size_t a = static_cast<size_t>(std::find(devices.begin(), devices.end(), d) - devices.begin());
+    if (a == devices.size()) {
+      devices.push_back(d);
+      arenas.emplace_back(options.memory_planning);
+    }
+    return static_cast<int>(a);
+  };
   std::vector<bool> donated(p.buffers.size(), false), placed(p.buffers.size(), false);
   for (int k = 0; k < static_cast<int>(kernels.size()); ++k) {
-    arena.release_dead(k, placement);
+    for (Arena& arena : arenas) arena.release_dead(k, placement);
     for (int in : kernels[k].reads) {  // only a malformed program reads a buffer before defining it
       const int b = p.values[in].buffer;
       TERRA_ASSERT(placement[b].where != Placement::Arena || placed[b]);
@@ -144,18 +156,21 @@ size_t plan_memory(const Program& p, const std::vector<FusedGroup>& groups, cons
       const int b = p.values[out].buffer;
       if (placement[b].where != Placement::Arena || placed[b]) continue;
       placed[b] = true;
+      const int a = placement[b].arena = arena_of(p.buffers[b].device);
       const int from = options.inplace_reuse && kernels[k].elementwise ? donor(p, kernels[k], out, k, placement, donated) : -1;
       if (from >= 0) {
         donated[from] = true;
         placement[b].offset = placement[from].offset;
         placement[b].reused_from = from;
-        arena.hand_over(from, b);
+        arenas[a].hand_over(from, b);
       } else {
-        placement[b].offset = arena.place(b, p.buffers[b].nbytes);
+        placement[b].offset = arenas[a].place(b, p.buffers[b].nbytes);
       }
     }
   }
-  return arena.size();
+  std::vector<ArenaSize> sizes;
+  for (size_t a = 0; a < arenas.size(); ++a) sizes.push_back({devices[a], arenas[a].size()});
+  return sizes;
 }
 
 }  // namespace terra::graph

@@ -36,11 +36,14 @@ int compile_cuda_kernels(const Program& p, std::vector<FusedGroup>& groups, bool
 // The execution order: each step not fused, and each fused group at the place of its last member.
 std::vector<Kernel> make_schedule(const Program& p, const std::vector<FusedGroup>& groups);
 
-// Decides where every buffer lives and places the materialized Internal ones in one 64-byte-aligned
-// arena: liveness over the schedule, best-fit reuse of dead buffers' space (options.memory_planning;
-// off: one slot each), and with options.inplace_reuse an elementwise kernel's output may take the
-// space of an input dying there when size, dtype and layout agree. Returns the arena size.
-size_t plan_memory(const Program& p, const std::vector<FusedGroup>& groups, const std::vector<Kernel>& schedule,
-                   const CompileOptions& options, std::vector<BufferPlacement>& placement);
+// Decides where every buffer lives and places the materialized Internal ones in 64-byte-aligned
+// arenas, one per device (BufferPlacement::arena): liveness over the schedule, best-fit reuse of
+// dead buffers' space of the same device (options.memory_planning; off: one slot each), and with
+// options.inplace_reuse an elementwise kernel's output may take the space of an input dying there
+// when device, size, dtype and layout agree. Returns the arenas' devices and sizes, in order of
+// first placement (none when no buffer lives in an arena).
+std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGroup>& groups,
+                                   const std::vector<Kernel>& schedule, const CompileOptions& options,
+                                   std::vector<BufferPlacement>& placement);
 
 }  // namespace terra::graph

@@ -17,6 +17,11 @@ class FusedKernel;  // kernels/cuda/fused_elementwise.hpp (built with CUDA only)
 
 namespace terra::graph {
 
+class CudaGraphs;  // cuda_graph.hpp (built with CUDA only)
+
+// TERRA_CUDA_GRAPHS: CUDA graph capture of plan runs is on unless it is "0" (read each time).
+bool cuda_graphs_from_env();
+
 struct CompileOptions {
   bool dce = true;
   bool cse = true;
@@ -28,6 +33,9 @@ struct CompileOptions {
   // Also generate and compile with NVRTC the CUDA kernel of every CPU fused group (CI's proof
   // that the corpus's fused kernels compile; TERRA_CHECK_NVRTC=1). Without CUDA built: nothing.
   bool check_nvrtc = false;
+  // Runs of a plan whose every kernel runs on one CUDA device are captured as a CUDA graph and
+  // replayed (Note [CUDA graph replay] in graph_replay.hpp).
+  bool cuda_graphs = cuda_graphs_from_env();
 };
 
 // Elementwise steps run as one fused kernel. Only `outputs` are materialized; the other values the
@@ -63,10 +71,17 @@ const char* placement_name(Placement p);
 
 struct BufferPlacement {
   Placement where = Placement::NotMaterialized;
-  size_t offset = 0;      // Arena
+  int arena = -1;         // Arena: which of PlanStats::arenas (the one of the buffer's device)
+  size_t offset = 0;      // Arena: within that arena
   int first = -1;         // first and last schedule position that touches the buffer
   int last = -1;
   int reused_from = -1;   // Arena: the dying input buffer whose space it took in place
+};
+
+// One arena of a plan: the Internal buffers of one device.
+struct ArenaSize {
+  Device device;
+  size_t bytes = 0;
 };
 
 struct PlanStats {
@@ -78,13 +93,17 @@ struct PlanStats {
   int fused_steps = 0;         // steps inside fused groups
   int nvrtc_kernels = 0;       // fused groups compiled with NVRTC (CUDA groups, all under check_nvrtc)
   size_t bytes_moved = 0;      // per run: bytes read + written by every kernel (fused: external only)
-  size_t arena_bytes = 0;
+  size_t arena_bytes = 0;         // all arenas together (a CPU plan has one arena at most)
+  std::vector<ArenaSize> arenas;  // one per device that has arena buffers, in order of first placement
   size_t kept_bytes = 0;
   size_t constant_bytes = 0;
   // arena + kept + constants + the most bytes of op-allocated buffers alive at once (it leaves out
   // kernels' own scratch and type-promotion copies).
   size_t peak_bytes = 0;
   double compile_seconds = 0;
+  // Counted by runs: CUDA graphs captured and replayed (Note [CUDA graph replay]).
+  int cuda_graph_captures = 0;
+  int cuda_graph_replays = 0;
 };
 
 struct CompiledPlan {
@@ -94,20 +113,28 @@ struct CompiledPlan {
   std::vector<Kernel> schedule;
   std::vector<BufferPlacement> placement;  // per buffer of `program`
   PlanStats stats;
+  // Why runs of this plan are not captured as CUDA graphs (graph_replay.hpp), for dumps; empty
+  // when they are. A failed capture writes its reason here too.
+  std::string cuda_graph_blocker;
 
   std::string to_json() const;
   std::string to_dot() const;
 
-  // Run state (executor.cpp, Note [Arena per run]): a tensor for every value that lives in the
+  // Run state (executor.cpp, Note [Arena per run]): a tensor for every value that lives in an
   // arena or is a constant (undefined for the others, made per run), over one storage per arena
-  // buffer at `prepared_base`; remade when a run's arena lands elsewhere.
+  // buffer at `prepared_bases` (one per arena); remade when a run's arenas land elsewhere.
+  // `arena_storage` holds the arenas during a run (empty storages between runs).
   std::vector<Tensor> prepared;
-  const void* prepared_base = nullptr;
+  std::vector<const void*> prepared_bases;
   bool prepared_once = false;
+  std::vector<Storage> arena_storage;
   // Per step: the kernel to call directly with the step's own outputs, once the first run found
   // that the eager dispatcher would do nothing else for it (Note [Direct kernel calls]); empty
   // until the first run, null when the step needs the dispatcher (casts, copies into outputs).
   std::vector<std::optional<KernelFn>> direct;
+  // The captured CUDA graphs and their replay policy; made by the first run when
+  // cuda_graph_blocker is empty (cuda_graph.cpp).
+  std::shared_ptr<CudaGraphs> cuda_graphs;
 };
 
 }  // namespace terra::graph

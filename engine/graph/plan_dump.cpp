@@ -37,7 +37,10 @@ std::string stats_json(const PlanStats& s) {
      << ",\"fused_groups\":" << s.fused_groups << ",\"fused_steps\":" << s.fused_steps
      << ",\"nvrtc_kernels\":" << s.nvrtc_kernels
      << ",\"bytes_moved\":" << s.bytes_moved << ",\"arena_bytes\":" << s.arena_bytes << ",\"kept_bytes\":" << s.kept_bytes
-     << ",\"constant_bytes\":" << s.constant_bytes << ",\"peak_bytes\":" << s.peak_bytes
+     << ",\"constant_bytes\":" << s.constant_bytes << ",\"peak_bytes\":" << s.peak_bytes << ",\"arenas\":[";
+  for (size_t a = 0; a < s.arenas.size(); ++a)
+    os << (a ? "," : "") << "{\"device\":" << json_string(s.arenas[a].device.str()) << ",\"bytes\":" << s.arenas[a].bytes << '}';
+  os << ']' << ",\"cuda_graph_captures\":" << s.cuda_graph_captures << ",\"cuda_graph_replays\":" << s.cuda_graph_replays
      << ",\"compile_seconds\":" << s.compile_seconds << '}';
   return os.str();
 }
@@ -45,6 +48,7 @@ std::string stats_json(const PlanStats& s) {
 std::string buffer_label(const CompiledPlan& plan, int b) {
   const BufferPlacement& bp = plan.placement[b];
   std::string s = "buf" + std::to_string(b) + " " + placement_name(bp.where);
+  if (bp.where == Placement::Arena && plan.stats.arenas.size() > 1) s += " " + plan.stats.arenas[bp.arena].device.str();
   if (bp.where == Placement::Arena) s += " @" + std::to_string(bp.offset);
   if (bp.reused_from >= 0) s += " (in place of buf" + std::to_string(bp.reused_from) + ")";
   return s;
@@ -54,7 +58,9 @@ std::string buffer_label(const CompiledPlan& plan, int b) {
 
 std::string CompiledPlan::to_json() const {
   std::ostringstream os;
-  os << "{\"stats\":" << stats_json(stats) << ",\n\"schedule\":[";
+  os << "{\"stats\":" << stats_json(stats)
+     << ",\n\"cuda_graph\":" << json_string(cuda_graph_blocker.empty() ? "capturable" : "not captured: " + cuda_graph_blocker)
+     << ",\n\"schedule\":[";
   for (size_t k = 0; k < schedule.size(); ++k)
     os << (k ? "," : "") << (schedule[k].group >= 0 ? "{\"group\":" + std::to_string(schedule[k].group) + "}"
                                                     : "{\"step\":" + std::to_string(schedule[k].step) + "}");
@@ -73,7 +79,7 @@ std::string CompiledPlan::to_json() const {
   for (size_t b = 0; b < placement.size(); ++b) {
     const BufferPlacement& bp = placement[b];
     os << (b ? ",\n " : "") << "{\"buffer\":" << b << ",\"where\":" << json_string(placement_name(bp.where))
-       << ",\"offset\":" << bp.offset << ",\"nbytes\":" << program.buffers[b].nbytes << ",\"first\":" << bp.first
+       << ",\"arena\":" << bp.arena << ",\"offset\":" << bp.offset << ",\"nbytes\":" << program.buffers[b].nbytes << ",\"first\":" << bp.first
        << ",\"last\":" << bp.last << ",\"reused_from\":" << bp.reused_from << '}';
   }
   os << "],\n\"program\":" << program.to_json() << "}\n";

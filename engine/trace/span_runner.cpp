@@ -210,6 +210,8 @@ void retire(State& s, const SpanJob& job) {
   s.stats.compile_seconds += job.compile_seconds;
   s.stats.fused_groups += job.fused_groups;
   s.stats.nvrtc_kernels += job.nvrtc_kernels;
+  s.stats.cuda_graph_captures += job.cuda_graph_captures;
+  s.stats.cuda_graph_replays += job.cuda_graph_replays;
   s.stats.graph_seconds += job.run_seconds;
   job.plan->last_run_seconds = job.run_seconds;
 }

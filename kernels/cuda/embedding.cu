@@ -12,6 +12,7 @@
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/read_back.cuh"
 #include "kernels/kernel.hpp"
+#include "tensor/cuda/cuda_device.hpp"
 
 namespace terra::cuda {
 namespace {
@@ -66,13 +67,11 @@ __global__ void accumulate_rows(const T* g, const int64_t* start, const int64_t*
 
 unsigned blocks_for(int64_t n) { return grid_for((n + kThreads - 1) / kThreads); }
 
-// A host vector copied to a new int64 device tensor (cudaMemcpyAsync stages pageable memory
-// before returning, so `v` may go away afterwards).
+// A host vector copied to a new int64 device tensor (copy_bytes: pageable memory is staged before
+// it returns, so `v` may go away afterwards).
 Tensor to_device(const std::vector<int64_t>& v, Device device) {
   Tensor t = Tensor::empty({static_cast<int64_t>(v.size())}, DType::Int64, device);
-  if (!v.empty())
-    TERRA_CUDA_CHECK(cudaMemcpyAsync(t.raw_data(), v.data(), v.size() * sizeof(int64_t), cudaMemcpyHostToDevice,
-                                     current_stream()));
+  copy_bytes(t.raw_data(), device, v.data(), Device{}, v.size() * sizeof(int64_t), false);
   return t;
 }
 

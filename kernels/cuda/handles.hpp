@@ -24,8 +24,8 @@ cublasHandle_t cublas_handle();
 cublasLtHandle_t cublaslt_handle();
 
 // Device memory for a library's scratch space, from the caching allocator, given back when the
-// object dies: safe as soon as the calls using it are queued (Note [One stream] in
-// tensor/cuda/cuda_allocator.cpp).
+// object dies: safe as soon as the calls using it are queued (the block returns to the pool of the
+// stream it was taken on, per-stream pools in tensor/cuda/block_pool.hpp).
 class Workspace {
  public:
   explicit Workspace(size_t nbytes);

@@ -15,6 +15,7 @@
 #include "kernels/cuda/device_check.cuh"
 #include "kernels/cuda/movement.cuh"
 #include "kernels/kernel.hpp"
+#include "tensor/cuda/cuda_device.hpp"
 
 namespace terra::cuda {
 namespace {
@@ -342,7 +343,7 @@ void one_hot_kernel(KernelCall& c) {
   if (n > 0) {
     Tensor range = Tensor::empty({2}, DType::Int64, x.device());
     const int64_t init[2] = {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
-    TERRA_CUDA_CHECK(cudaMemcpyAsync(range.raw_data(), init, sizeof(init), cudaMemcpyHostToDevice, current_stream()));
+    copy_bytes(range.raw_data(), x.device(), init, Device{}, sizeof(init), false);
     for_each_index(n, LabelRange{x.data<int64_t>(), layout_of(x), static_cast<long long*>(range.raw_data())});
     int64_t extremes[2];
     TERRA_CUDA_CHECK(cudaMemcpyAsync(extremes, range.raw_data(), sizeof(extremes), cudaMemcpyDeviceToHost, current_stream()));

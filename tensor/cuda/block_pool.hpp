@@ -18,7 +18,8 @@
 // Per-stream pools: a block freed goes back to the pool of the stream it was allocated on and is
 // reused only by requests on that stream, whose later work runs after the old owner's. A block
 // used on another stream must not be freed before that stream's work is done (no record_stream
-// yet: Terra queues all its work on one stream, tensor/cuda/stream.hpp).
+// yet: Terra queues its work on the legacy default stream, and the only other streams, a thread's
+// own for a plan run (on_own_stream in graph_capture.hpp), are joined to it both ways around it).
 // Thread-safe: one mutex guards everything.
 #pragma once
 #include <cstddef>

@@ -6,6 +6,7 @@
 
 #include "tensor/cuda/check.hpp"
 #include "tensor/cuda/cuda_device.hpp"
+#include "tensor/cuda/graph_capture.hpp"
 #include "tensor/cuda/stream.hpp"
 
 namespace terra {
@@ -16,7 +17,19 @@ class CudaMallocBackend final : public MemoryBackend {
  public:
   void* raw_allocate(size_t nbytes) override {
     void* ptr = nullptr;
-    const cudaError_t err = cudaMalloc(&ptr, nbytes);
+    cudaError_t err;
+    if (cuda::capturing()) {
+      // Note [Memory of a captured graph] (graph_capture.hpp): relaxed mode lets cudaMalloc run
+      // during a thread-local capture. Out of memory, it must not give cached segments back
+      // (cudaFree cannot run during a capture): the capture fails and the run goes plain.
+      cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+      TERRA_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+      err = cudaMalloc(&ptr, nbytes);
+      TERRA_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+      TERRA_CUDA_CHECK(err);
+      return ptr;
+    }
+    err = cudaMalloc(&ptr, nbytes);
     if (err == cudaErrorMemoryAllocation) {
       (void)cudaGetLastError();  // not sticky: clear it so the next check does not see it
       return nullptr;
@@ -41,10 +54,15 @@ CudaCachingAllocator::CudaCachingAllocator()
 CudaCachingAllocator::~CudaCachingAllocator() = default;
 
 void* CudaCachingAllocator::allocate(size_t nbytes) {
-  return pool_->allocate(nbytes, reinterpret_cast<StreamId>(cuda::current_stream()));
+  void* ptr = pool_->allocate(nbytes, reinterpret_cast<StreamId>(cuda::current_stream()));
+  if (cuda::capturing()) cuda::captured_allocation(ptr);  // Note [Memory of a captured graph]
+  return ptr;
 }
 
-void CudaCachingAllocator::deallocate(void* ptr, size_t) { pool_->deallocate(ptr); }
+void CudaCachingAllocator::deallocate(void* ptr, size_t) {
+  if (cuda::capturing() && cuda::keep_captured_block(ptr)) return;  // the graph holds it
+  pool_->deallocate(ptr);
+}
 
 MemoryStats CudaCachingAllocator::stats() const { return pool_->stats(); }
 

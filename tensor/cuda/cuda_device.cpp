@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "tensor/cuda/check.hpp"
+#include "tensor/cuda/graph_capture.hpp"
 #include "tensor/cuda/pinned.hpp"
 #include "tensor/cuda/stream.hpp"
 #include "tensor/error.hpp"
@@ -101,6 +102,10 @@ void* pinned_staging(size_t nbytes) {
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes,
                 bool non_blocking) {
   if (nbytes == 0) return;
+  // A captured copy would read or write the host address at every replay, long after the caller's
+  // memory is gone (graph_capture.hpp): the capture fails, and the plan runs plainly.
+  TERRA_CHECK(!capturing() || (dst_device.is_cuda() && src_device.is_cuda()), Runtime,
+              "a copy between host and device memory cannot be captured in a CUDA graph");
   cudaStream_t stream = current_stream();
   if (dst_device.is_cuda() && src_device.is_cpu()) {
     void* staging = non_blocking && !is_pinned(src) ? pinned_staging(nbytes) : nullptr;

@@ -112,3 +112,45 @@ def test_host_to_device_copies(pinned, non_blocking):
         terra.tensor(data).to("cuda", non_blocking=True)
     cuda.synchronize()
     np.testing.assert_array_equal(d.cpu().numpy(), data)
+
+
+def _accumulate(device, steps=40):
+    terra.manual_seed(0)
+    x = terra.randn(64, 64, device=device)
+    w = terra.randn(64, 64, device=device) * 0.1
+    acc = terra.zeros(64, 64, device=device)
+    for _ in range(steps):
+        with terra.step():
+            acc = acc + ((x * w).sin() + x).tanh() * 0.5
+    return acc.cpu().numpy()
+
+
+def test_accumulate_coexecutes_on_the_cpu():
+    """The loop below replays on the CPU too (one span per iteration), without CUDA graphs."""
+    eager = _accumulate("cpu")
+    with terra.coexec():
+        got = _accumulate("cpu")
+    stats = terra.debug.stats()
+    assert stats["iterations_replayed"] > 0 and stats["cuda_graph_captures"] == 0, stats
+    np.testing.assert_allclose(got, eager, rtol=1e-6)
+
+
+@needs_cuda
+def test_cuda_graphs_replay_coexecuted_iterations_as_plain_launches_compute(monkeypatch):
+    """Each co-executed iteration is one plan on the device: after a warm-up run it is captured
+    (the accumulator, a new tensor every iteration, is read from the graph's own copy; the new
+    accumulator is copied out of the graph's storage) and replayed, bitwise what plain launches
+    compute (TERRA_CUDA_GRAPHS=0)."""
+    eager = _accumulate("cuda")
+    with terra.coexec():
+        graphs = _accumulate("cuda")
+    stats = terra.debug.stats()
+    assert stats["iterations_replayed"] > 0, stats
+    assert stats["cuda_graph_replays"] > stats["cuda_graph_captures"] > 0, stats
+    monkeypatch.setenv("TERRA_CUDA_GRAPHS", "0")
+    with terra.coexec():
+        plain = _accumulate("cuda")
+    off = terra.debug.stats()
+    assert off["iterations_replayed"] > 0 and off["cuda_graph_captures"] == off["cuda_graph_replays"] == 0, off
+    np.testing.assert_array_equal(graphs, plain)
+    np.testing.assert_allclose(graphs, eager, rtol=1e-5, atol=1e-6)  # fused kernels: not bitwise eager's
