@@ -25,7 +25,7 @@ void to_actor_trace(trace::SessionEvent event, uint32_t iteration, const char* d
   using actors::TraceKind;
   if (!actors::recording()) return;
   static const TraceKind kinds[] = {TraceKind::IterationBegin, TraceKind::IterationEnd, TraceKind::Fallback,
-                                    TraceKind::Fetch};
+                                    TraceKind::Fetch,          TraceKind::WorkBegin,    TraceKind::WorkEnd};
   actors::record(actors::interpreter_lane(), kinds[static_cast<int>(event)], iteration, 0, detail);
 }
 

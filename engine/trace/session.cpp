@@ -607,6 +607,9 @@ void wait_blocking(void (*wait)(void*), void* arg) {
 std::string source_line() { return g_source_line ? g_source_line() : std::string("?"); }
 
 void tell_sync(const State& s, const char* why) { tell(SessionEvent::Sync, s.epoch, why); }
+void tell_work(const State& s, bool begin, const char* what) {
+  tell(begin ? SessionEvent::WorkBegin : SessionEvent::WorkEnd, s.epoch, what);
+}
 }  // namespace detail
 
 std::string describe(uint64_t key) {

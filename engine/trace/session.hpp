@@ -67,7 +67,7 @@ void set_source_line_provider(SourceLineProvider provider);
 using BlockingCall = void (*)(void (*wait)(void*), void* arg);
 void set_blocking_call(BlockingCall call);
 // What the session tells an observer (the actor trace's interpreter lane); none by default.
-enum class SessionEvent : uint8_t { IterationBegin, IterationEnd, Fallback, Sync };
+enum class SessionEvent : uint8_t { IterationBegin, IterationEnd, Fallback, Sync, WorkBegin, WorkEnd };
 using EventSink = void (*)(SessionEvent event, uint32_t iteration, const char* detail);
 void set_event_sink(EventSink sink);
 

@@ -132,6 +132,8 @@ void drain(State& s, const char* why);
 void wait_blocking(void (*wait)(void*), void* arg);
 // Tells the event sink (if any) that Python syncs with the graph here, and why.
 void tell_sync(const State& s, const char* why);
+// Tells the event sink that Python's thread starts (`what`) or ends running a span's work itself.
+void tell_work(const State& s, bool begin, const char* what);
 // The user's source line now, for --explain ("?" without a provider).
 std::string source_line();
 

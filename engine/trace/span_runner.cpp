@@ -336,7 +336,12 @@ bool fetch_from_span(State& s, const StorageImpl& st) {
     if (last < 0) return;
     const double took = f.job.plan->last_run_seconds;
     const bool short_span = took >= 0 && took < f.s.options.inline_span_seconds;
-    f.job.run_until(short_span ? SIZE_MAX : static_cast<size_t>(last) + 1);
+    const size_t end = short_span ? SIZE_MAX : static_cast<size_t>(last) + 1;
+    const bool whole = end >= f.job.plan->plan->schedule.size();
+    const std::string what = (whole ? "run " : "run part of ") + std::to_string(f.job.num_ops) + " ops";
+    tell_work(f.s, true, what.c_str());
+    f.job.run_until(end);
+    tell_work(f.s, false, f.job.error ? "failed" : "");
     f.read = !f.job.error;
   }, &fetch);
   if (fetch.read) {
