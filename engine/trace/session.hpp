@@ -36,7 +36,7 @@ struct Options {
   // the graph. A program that never reads a value would otherwise run arbitrarily far ahead, and
   // every span in flight holds its inputs and outputs.
   int max_spans_ahead = 8;
-  // Co-execution: at a fetch, a span whose latest run of the same shape took less than this runs
+  // Co-execution: at a fetch, a span whose fastest run of the same shape took less than this runs
   // to its end on Python's thread instead of handing its rest to the graph (Note [A fetch runs
   // only what it reads] in span_runner.cpp says why; 0: always hand the rest over).
   double inline_span_seconds = 100e-6;

@@ -30,8 +30,9 @@ struct PlanSlot {
   graph::Program before;
   graph::CompileOptions options;
   std::optional<graph::CompiledPlan> plan;
-  // Seconds the latest retired job of this shape took to run; Python's thread reads and writes it.
-  double last_run_seconds = -1;
+  // The fewest seconds a retired job of this shape took to run (-1: none retired yet); the least
+  // is what the span costs, later runs only add interruptions. Python's thread reads and writes it.
+  double fastest_run_seconds = -1;
 };
 
 struct SpanJob {
