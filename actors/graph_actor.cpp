@@ -23,17 +23,18 @@ namespace terra::actors {
 // interpreter claims them oldest first, and the actor, finding a span claimed, waits for it to be
 // done before it takes the next.
 //
-// Jobs the actor is done with go back to the interpreter (`retired`), which lets go of them on
-// its own thread: a job may hold the last reference to memory borrowed from numpy, whose release
-// takes the GIL.
 // Note [Spinning across an iteration]: a thread parked on a condition variable costs the thread
 // that wakes it a futex call, and itself a scheduler round trip, each tens of microseconds on
 // these virtual machines, which is a whole iteration of a small model. So the actor waits for
 // the next span, and the interpreter for a span the actor runs, by spinning for about the length
-// of a short iteration before they sleep: a loop that hands over a span per iteration then never
-// pays for a wake-up, and an idle program sleeps after a millisecond.
+// of a short iteration (yielding after ParkingSpot's default spin) before they sleep: a loop that
+// hands over a span per iteration then never pays for a wake-up, and an idle program sleeps after
+// a millisecond.
 constexpr std::chrono::microseconds kSpinAcrossIteration{1000};
 
+// Jobs the actor is done with go back to the interpreter (`retired`), which lets go of them on
+// its own thread: a job may hold the last reference to memory borrowed from numpy, whose release
+// takes the GIL.
 struct GraphActor::Shared {
   explicit Shared(size_t capacity)
       : spans(capacity, kSpinAcrossIteration), finished(kSpinAcrossIteration), stolen_finished(kSpinAcrossIteration) {}

@@ -69,10 +69,10 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
-Strides broadcast_strides(const Shape& shape, const Strides& strides, const Shape& target) {
+void broadcast_strides_into(const Shape& shape, const Strides& strides, const Shape& target, int64_t* out) {
   TERRA_ASSERT(shape.size() <= target.size());
-  Strides out(target.size(), 0);
-  size_t off = target.size() - shape.size();
+  const size_t off = target.size() - shape.size();
+  std::fill(out, out + off, 0);
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == target[i + off]) {
       out[i + off] = strides[i];
@@ -83,6 +83,11 @@ Strides broadcast_strides(const Shape& shape, const Strides& strides, const Shap
       out[i + off] = 0;
     }
   }
+}
+
+Strides broadcast_strides(const Shape& shape, const Strides& strides, const Shape& target) {
+  Strides out(target.size());
+  broadcast_strides_into(shape, strides, target, out.data());
   return out;
 }
 

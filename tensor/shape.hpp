@@ -23,6 +23,8 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t nd
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 // Strides for viewing a tensor of `shape`/`strides` as `target` (stride 0 on broadcast dims).
 Strides broadcast_strides(const Shape& shape, const Strides& strides, const Shape& target);
+// The same into out[0 .. target.size()), for callers that keep strides in a fixed array.
+void broadcast_strides_into(const Shape& shape, const Strides& strides, const Shape& target, int64_t* out);
 
 bool is_contiguous(const Shape& shape, const Strides& strides);
 

@@ -210,14 +210,16 @@ std::vector<std::pair<int, StorageImpl*>> kept_by_first_use(const CompiledPlan& 
   return order;
 }
 
-// Runs the schedule from `st.next` up to `end`; kept storages (by first use) get their memory when
-// the run reaches their first kernel.
+// How far a run got: the kept storages in order of first use, how many have memory, and the
+// schedule position the next piece starts at.
 struct Progress {
   std::vector<std::pair<int, StorageImpl*>> to_allocate;
   size_t allocated = 0;
-  size_t next = 0;  // the schedule position the next piece starts at
+  size_t next = 0;
 };
 
+// Runs the schedule from `st.next` up to `end`; kept storages get their memory when the run
+// reaches their first kernel.
 void run_kernels(const CompiledPlan& plan, Run& run, Progress& st, size_t end) {
   for (; st.next < end; ++st.next) {
     const size_t i = st.next;

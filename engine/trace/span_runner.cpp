@@ -229,10 +229,6 @@ void retire(State& s, const SpanJob& job) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Finished jobs let go of their inputs here, on Python's thread (memory borrowed from numpy takes
 // the GIL to be released).
 void retire_finished(State& s) {
@@ -279,6 +275,20 @@ void enqueue(State& s, PreparedSpan span) {
   if (!span.job->done.load(std::memory_order_acquire)) s.executor->submit(std::move(span.job));
 }
 
+// Every submitted job has run: what they wrote is readable, except what `still_written` names (a
+// job not yet run writes it again; it stays in `unsettled`) and where an error stopped a job
+// before it allocated its outputs (those stay pending, and reading them says why).
+void settle(State& s, const std::unordered_set<const StorageImpl*>& still_written = {}) {
+  std::vector<std::weak_ptr<StorageImpl>> kept;
+  for (const std::weak_ptr<StorageImpl>& weak : s.unsettled) {
+    Storage written = weak.lock();
+    if (!written) continue;
+    if (still_written.count(written.get())) kept.push_back(weak);
+    else if (written->allocated()) written->set_pending(false);
+  }
+  s.unsettled.swap(kept);
+}
+
 // Runs `wait` with the GIL let go and books the time against the sync point (--explain).
 void timed_wait(State& s, const char* why, void (*wait)(void*), void* arg) {
   tell_sync(s, why);
@@ -302,7 +312,7 @@ void submit_span(State& s) {
 // after backward() and the optimizer's step) issues the whole iteration before its one fetch, and
 // the loss is written by the span's first few kernels. Waiting for the whole span would leave the
 // graph nothing to overlap with Python: the waiter would run forward, backward and update while
-// Python stands still. So Python runs the span's schedule only up to the last kernel that touches
+// Python stands still. So Python runs the span's schedule only up to the last kernel that writes
 // the fetched storage, on its own thread (every earlier job has run by then: the graph actor is
 // idle, and waking it to run a short prefix would cost more than the prefix), settles that one
 // storage, and hands the job, part-run, to the graph actor, which runs the rest while Python goes
@@ -314,9 +324,9 @@ void submit_span(State& s) {
 // Python slows Python's own op issue by ~40 µs per iteration (the regression benchmark: Python
 // issues an iteration in ~50 µs alone, ~100 µs while the actor runs the 35 µs rest of the last
 // one; cache lines of shared tensors and allocator state move between cores, and the cores are
-// likely siblings on the host). So a span whose last run of the same shape took less than
+// likely siblings on the host). So a span whose fastest run of the same shape took less than
 // Options::inline_span_seconds (100 µs) runs to its end at the fetch, as replay would run it
-// (its fastest run: a run the scheduler interrupted says nothing about the span).
+// (the fastest: a run the scheduler interrupted says nothing about the span).
 bool fetch_from_span(State& s, const StorageImpl& st) {
   if (!s.executor->asynchronous() || s.span_begin >= s.ops.size() || !s.span_writes.count(&st)) return false;
   retire_finished(s);
@@ -347,16 +357,7 @@ bool fetch_from_span(State& s, const StorageImpl& st) {
     f.read = !f.job.error;
   }, &fetch);
   if (fetch.read) {
-    // Every earlier job has run: what they wrote is readable now, except what this span writes
-    // again (drain settles that once this job has run too).
-    std::vector<std::weak_ptr<StorageImpl>> still_written;
-    for (const std::weak_ptr<StorageImpl>& weak : s.unsettled) {
-      Storage written = weak.lock();
-      if (!written) continue;
-      if (current_writes.count(written.get())) still_written.push_back(weak);
-      else if (written->allocated()) written->set_pending(false);
-    }
-    s.unsettled.swap(still_written);
+    settle(s, current_writes);  // every earlier job has run; this one writes those again
     const_cast<StorageImpl&>(st).set_pending(false);
   }
   enqueue(s, std::move(span));
@@ -370,11 +371,7 @@ void drain(State& s, const char* why) {
       State& st = *static_cast<State*>(state);
       st.executor->wait(st.submitted);
     }, &s);
-  // Every submitted job has run: what they wrote is readable, except where an error stopped a
-  // job before it allocated its outputs (those stay pending, and reading them says why).
-  for (const std::weak_ptr<StorageImpl>& weak : s.unsettled)
-    if (Storage st = weak.lock(); st && st->allocated()) st->set_pending(false);
-  s.unsettled.clear();
+  settle(s);
   std::exception_ptr error;
   for (const auto& job : s.submitted) {
     retire(s, *job);

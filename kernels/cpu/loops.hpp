@@ -36,25 +36,11 @@ LoopPlan<N> make_loop_plan(const std::array<const Tensor*, N>& ops) {
   int nd = static_cast<int>(shape.size());
   TERRA_CHECK(nd <= kMaxLoopDims, NotImplemented, "tensors with more than ", kMaxLoopDims, " dims");
   p.numel = shape_numel(shape);
-  // Each operand's strides broadcast to the output's shape (broadcast_strides without its vector:
-  // this runs once per kernel call).
+  // Each operand's strides broadcast to the output's shape, in fixed arrays (this runs once per
+  // kernel call).
   std::array<std::array<int64_t, kMaxLoopDims>, N> st;
   for (size_t k = 0; k < N; ++k) {
-    const Shape& in_shape = ops[k]->shape();
-    const Strides& in_strides = ops[k]->strides();
-    const int off = nd - static_cast<int>(in_shape.size());
-    TERRA_ASSERT(off >= 0);
-    for (int d = 0; d < nd; ++d) {
-      if (d < off) {
-        st[k][d] = 0;
-        continue;
-      }
-      const int64_t size = in_shape[d - off];
-      TERRA_CHECK(size == shape[d] || size == 1, Runtime, "The expanded size of the tensor (", shape[d],
-                  ") must match the existing size (", size, ") at non-singleton dimension ", d,
-                  ".  Target sizes: ", shape_str(shape), ".  Tensor sizes: ", shape_str(in_shape));
-      st[k][d] = size == shape[d] ? in_strides[d - off] : 0;
-    }
+    broadcast_strides_into(ops[k]->shape(), ops[k]->strides(), shape, st[k].data());
     p.data[k] = static_cast<char*>(ops[k]->raw_data());
   }
   // Reverse to innermost-first, dropping size-1 dims, then merge dims where possible.

@@ -95,6 +95,15 @@ void BlockPool::split(Block* block, size_t size) {
   free_set(block->small).insert(tail);
 }
 
+// `block` takes over the bytes of the block after it in its segment, which is deleted.
+void BlockPool::absorb_next(Block* block) {
+  Block* next = block->next;
+  block->size += next->size;
+  block->next = next->next;
+  if (next->next) next->next->prev = block;
+  delete next;
+}
+
 void BlockPool::deallocate(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -108,18 +117,12 @@ void BlockPool::deallocate(void* ptr) {
   // Coalesce with free neighbours: a neighbour is in the same segment, so on the same stream.
   if (Block* prev = block->prev; prev && !prev->in_use) {
     set.erase(prev);
-    prev->size += block->size;
-    prev->next = block->next;
-    if (block->next) block->next->prev = prev;
-    delete block;
+    absorb_next(prev);
     block = prev;
   }
   if (Block* next = block->next; next && !next->in_use) {
     set.erase(next);
-    block->size += next->size;
-    block->next = next->next;
-    if (next->next) next->next->prev = block;
-    delete next;
+    absorb_next(block);
   }
   set.insert(block);
 }

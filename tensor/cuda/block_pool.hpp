@@ -120,6 +120,7 @@ class BlockPool {
   Block* take_free(size_t size, StreamId stream, bool small);
   Block* new_segment(size_t size, size_t requested, StreamId stream, bool small);
   void split(Block* block, size_t size);
+  static void absorb_next(Block* block);
   void release_free_segments();
 
   MemoryBackend& backend_;
