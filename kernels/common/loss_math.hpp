@@ -59,7 +59,7 @@ struct OutsideUnitInterval {
 struct BinaryCrossEntropyWithLogits : FloatOnly {
   template <class T> TERRA_HD T operator()(T x, T y, T w, T pw) const {
     const T m = -x > T(0) ? -x : T(0);
-    const T softplus_neg = m + std::log(std::exp(-m) + std::exp(-x - m));
+    const T softplus_neg = m + std::log(fn::exp(-m) + fn::exp(-x - m));
     return w * ((T(1) - y) * x + (T(1) + (pw - T(1)) * y) * softplus_neg);
   }
 };
@@ -97,7 +97,7 @@ struct BinaryCrossEntropyGrad : FloatOnly {
 struct BinaryCrossEntropyWithLogitsGrad : FloatOnly {
   template <class T> TERRA_HD T operator()(T x, T y, T w, T pw, T g) const {
     const T t = pw * y;
-    return ((t + T(1) - y) / (T(1) + std::exp(-x)) - t) * w * g;
+    return ((t + T(1) - y) / (T(1) + fn::exp(-x)) - t) * w * g;
   }
 };
 

@@ -30,26 +30,26 @@ struct GeluBackward : FloatOnly {
   template <class T> TERRA_HD T operator()(T g, T x) const {
     if (tanh_approx) {
       const T k = T(0.7978845608028654), c = T(0.044715);  // Gelu's sqrt(2/pi) and cubic coefficient
-      const T t = std::tanh(k * (x + c * x * x * x));
+      const T t = fn::tanh(k * (x + c * x * x * x));
       const T inner_derivative = k * (T(1) + T(3) * c * x * x);
       return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_derivative);
     }
     const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.7071067811865476)));
-    const T pdf = T(0.3989422804014327) * std::exp(T(-0.5) * x * x);  // 1/sqrt(2 pi) e^(-x^2/2)
+    const T pdf = T(0.3989422804014327) * fn::exp(T(-0.5) * x * x);  // 1/sqrt(2 pi) e^(-x^2/2)
     return g * (cdf + x * pdf);
   }
 };
 // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x).
 struct SiluBackward : FloatOnly {
   template <class T> TERRA_HD T operator()(T g, T x) const {
-    const T s = T(1) / (T(1) + std::exp(-x));
+    const T s = T(1) / (T(1) + fn::exp(-x));
     return g * s * (T(1) + x * (T(1) - s));
   }
 };
 struct EluBackward : FloatOnly {
   double alpha = 1;
   static EluBackward from(const Attrs& a) { return EluBackward{{}, a.get<double>("alpha")}; }
-  template <class T> TERRA_HD T operator()(T g, T x) const { return x > T(0) ? g : g * T(alpha) * std::exp(x); }
+  template <class T> TERRA_HD T operator()(T g, T x) const { return x > T(0) ? g : g * T(alpha) * fn::exp(x); }
 };
 struct LeakyReluBackward : FloatOnly {
   double slope = 0.01;
@@ -65,7 +65,7 @@ struct SoftplusBackward : FloatOnly {
   }
   template <class T> TERRA_HD T operator()(T g, T x) const {
     const T bx = x * T(beta);
-    return bx > T(threshold) ? g : g / (T(1) + std::exp(-bx));
+    return bx > T(threshold) ? g : g / (T(1) + fn::exp(-bx));
   }
 };
 

@@ -22,7 +22,7 @@ struct Abs : Numeric { template <class T> TERRA_HD T operator()(T x) const { ret
 struct Sign : Numeric {
   template <class T> TERRA_HD T operator()(T x) const { return T((T(0) < x) - (x < T(0))); }
 };
-struct Exp : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::exp(x); } };
+struct Exp : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return fn::exp(x); } };
 struct Log : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::log(x); } };
 struct Log1p : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::log1p(x); } };
 struct Expm1 : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::expm1(x); } };
@@ -30,14 +30,14 @@ struct Sqrt : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { 
 struct Rsqrt : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return T(1) / std::sqrt(x); } };
 struct Sin : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::sin(x); } };
 struct Cos : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::cos(x); } };
-struct Tanh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::tanh(x); } };
+struct Tanh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return fn::tanh(x); } };
 struct Erf : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::erf(x); } };
 struct Reciprocal : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return T(1) / x; } };
 struct Sigmoid : FloatOnly {
-  template <class T> TERRA_HD T operator()(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+  template <class T> TERRA_HD T operator()(T x) const { return T(1) / (T(1) + fn::exp(-x)); }
 };
 struct Silu : FloatOnly {
-  template <class T> TERRA_HD T operator()(T x) const { return x / (T(1) + std::exp(-x)); }
+  template <class T> TERRA_HD T operator()(T x) const { return x / (T(1) + fn::exp(-x)); }
 };
 struct Relu : Numeric { template <class T> TERRA_HD T operator()(T x) const { return x > T(0) ? x : T(0); } };
 struct Floor : Numeric {
@@ -71,7 +71,7 @@ struct Gelu : FloatOnly {
   template <class T> TERRA_HD T operator()(T x) const {
     if (tanh_approx) {
       const T k = T(0.7978845608028654);  // sqrt(2/pi)
-      return T(0.5) * x * (T(1) + std::tanh(k * (x + T(0.044715) * x * x * x)));
+      return T(0.5) * x * (T(1) + fn::tanh(k * (x + T(0.044715) * x * x * x)));
     }
     return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
   }
@@ -81,7 +81,7 @@ struct Softplus : FloatOnly {
   static Softplus from(const Attrs& a) { return Softplus{{}, a.get<double>("beta"), a.get<double>("threshold")}; }
   template <class T> TERRA_HD T operator()(T x) const {
     T bx = x * T(beta);
-    return bx > T(threshold) ? x : std::log1p(std::exp(bx)) / T(beta);
+    return bx > T(threshold) ? x : std::log1p(fn::exp(bx)) / T(beta);
   }
 };
 struct LeakyRelu : FloatOnly {

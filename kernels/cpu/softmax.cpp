@@ -13,13 +13,11 @@
 // positions, with per-position max and sum arrays and no transpose copy.
 //
 // Note [Fast exp]
-// float32 exp is Cephes' polynomial (range reduction by ln 2, degree-6 polynomial, scaling by
-// 2^n), under 1 ulp of error for every float in [-87, 0]. Its arguments are x - max(x): never
-// positive (or NaN, which propagates), so nothing overflows; below -87, where exp is under
-// FLT_MIN, it flushes to 0 (at most 1.2e-38 off, nothing next to the row's largest term, 1). It
-// has no branches and no float comparisons: GCC will not if-convert a float compare under the
-// default -ftrapping-math except with AVX-512 masks, so the selects are integer bit masks and the
-// loop vectorizes at every ISA. float64 uses std::exp.
+// exp is host_math.hpp's (kernels/common): Cephes' algorithm within 2 ulp, with no branches and
+// no float comparisons. GCC will not if-convert a float compare under the default
+// -ftrapping-math except with AVX-512 masks, so its selects are integer bit masks and the loops
+// vectorize at every ISA. Its arguments here are x - max(x): never positive (or NaN, which
+// propagates), so nothing overflows.
 //
 // Note [ISA clones]
 // The build targets baseline x86-64. The single-threaded routines are also compiled for
@@ -30,10 +28,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
+#include "kernels/common/host_math.hpp"
 #include "kernels/common/softmax_kernels.hpp"
 #include "kernels/cpu/contiguous.hpp"
 #include "kernels/kernel.hpp"
@@ -59,44 +57,10 @@ constexpr int64_t kLanes = 128 / sizeof(T);
 constexpr int64_t kInnerBlock = 256;
 
 // exp(x) for x <= 0 or NaN: every exponent here is x - max(x). Note [Fast exp].
-TERRA_INLINE float exp_nonpositive(float x) {
-  // x < -87 (exp(x) below FLT_MIN) and -inf, found on the bits: negative floats order like their
-  // bit patterns read as ints, and a negative NaN's bits lie above -inf's.
-  int32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  constexpr int32_t minus_87 = static_cast<int32_t>(0xC2AE0000u), minus_inf = static_cast<int32_t>(0xFF800000u);
-  const uint32_t flush = -static_cast<uint32_t>((bits > minus_87) & (bits <= minus_inf));
-  // n = round(x / ln 2) by the 1.5 * 2^23 trick: its low mantissa bits are n.
-  constexpr float magic = 12582912.0f;
-  const float t = x * 1.44269504088896341f + magic;
-  int32_t n;
-  std::memcpy(&n, &t, sizeof n);
-  n -= 0x4B400000;
-  const float fn = t - magic;
-  // r = x - n ln 2, with ln 2 split in two so r is exact.
-  float r = x - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  // y * 2^n, n in [-126, 0] unless flushed (shifted as unsigned: n is garbage when flushed).
-  const uint32_t scale_bits = static_cast<uint32_t>(n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &scale_bits, sizeof scale);
-  const float e = y * scale;
-  uint32_t e_bits;
-  std::memcpy(&e_bits, &e, sizeof e_bits);
-  e_bits &= ~flush;
-  float result;
-  std::memcpy(&result, &e_bits, sizeof result);
-  return result;
+template <class T>
+TERRA_INLINE T exp_nonpositive(T x) {
+  return math::host::exp(x);
 }
-
-TERRA_INLINE double exp_nonpositive(double x) { return std::exp(x); }
 
 template <class T>
 TERRA_INLINE T max_of(T a, T b) {
