@@ -401,8 +401,13 @@ class LBFGS(Optimizer):
 
 
 def _with_grad(closure):
-    """The closure, run with gradients enabled even inside step()'s no_grad block."""
+    """The closure, run with gradients enabled even inside step()'s no_grad block, each call one
+    iteration of a tracing session (terra.step). The closure's calls are the loop that repeats:
+    step() makes as many as the values it reads ask for, with bookkeeping between them that grows
+    with the history, so an iteration of the program's own loop takes a new path almost every
+    time, while every closure call takes the same one. Inside a step the program marks itself,
+    these nest and change nothing."""
     def run():
-        with terra.enable_grad():
+        with terra.step(), terra.enable_grad():
             return closure()
     return run
