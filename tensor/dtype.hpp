@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "tensor/error.hpp"
+#include "tensor/macros.hpp"
 
 namespace terra {
 
@@ -37,6 +39,14 @@ template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
 template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
+
+// One element as to_dtype converts it (every device, and wrapped Python numbers on the host):
+// to bool by x != 0, to anything else by static_cast.
+template <class O, class I>
+TERRA_HD O convert_element(I x) {
+  if constexpr (std::is_same_v<O, bool>) return x != I(0);
+  else return static_cast<O>(x);
+}
 
 // Calls f(T{}) with T the C++ type of dt. Variants restrict the set so a kernel instantiates only
 // what it supports; the shape rule has already rejected other dtypes.

@@ -317,6 +317,18 @@ Tensor move_to(const Tensor& t, Device device) {
 
 Tensor cast_to(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
+  // A wrapped Python number (the 0.5 of `x * 0.5`) converts on the host, as to_dtype would: no op
+  // to dispatch, and in a tracing session none to trace and replay for every scalar.
+  if (t.is_wrapped_number() && t.device().type == DeviceType::CPU && !t.storage()->pending()) {
+    Tensor out = Tensor::empty({}, dtype);
+    dispatch_dtype(dtype, [&](auto out_tag) {
+      dispatch_dtype(t.dtype(), [&](auto in_tag) {
+        *out.data<decltype(out_tag)>() = convert_element<decltype(out_tag)>(*t.data<decltype(in_tag)>());
+      });
+    });
+    out.impl()->wrapped_number = true;
+    return out;
+  }
   static const OpDef& op = Registry::instance().get("to_dtype");
   Tensor out = dispatch(op, {t}, make_attrs(op, {{"dtype", dtype}}))[0];
   out.impl()->wrapped_number = t.is_wrapped_number();

@@ -116,10 +116,11 @@ IntList chunk_sizes(const Tensor& self, int64_t dim, int64_t chunks) {
 
 Inferred pieces_rule(const Tensor& self, int64_t dim, const IntList& sizes) {
   Inferred inf;
+  inf.outputs.reserve(sizes.size());
   for (int64_t s : sizes) {
     Shape shape = self.shape();
     shape[dim] = s;
-    inf.outputs.push_back(TensorMeta{shape, self.dtype(), self.device()});
+    inf.outputs.push_back(TensorMeta{std::move(shape), self.dtype(), self.device()});
   }
   return inf;
 }

@@ -231,7 +231,7 @@ void begin(State& s) {
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
     s.mode = IterationMode::Replaying;
     s.cursor = s.graph.root();
-    s.ops.clear();
+    s.clear_ops();
     s.span_begin = 0;
     plan_forced_divergence(s);
     tell(SessionEvent::IterationBegin, s.epoch, asynchronous(s) ? "co-executed" : "replayed");
@@ -255,7 +255,7 @@ void diverge(State& s, std::string reason, uint64_t location) {
   note_fallback(s, std::move(reason), location);
   s.trace.records.clear();
   for (const ReplayOp& op : s.ops) s.trace.records.push_back(s.graph.record(op.node));
-  s.ops.clear();
+  s.clear_ops();
   s.mode = IterationMode::Tracing;
 }
 
@@ -406,14 +406,16 @@ void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Ten
   op.node = node;
   if (!attrs_equal(attrs, rec.attrs)) op.attrs = attrs;
   op.ran_eagerly = ran_eagerly;
-  op.bound.resize(inputs.size());
+  op.inputs_at = static_cast<uint32_t>(s.bound_inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const InputSource& src = rec.inputs[i];
-    if (src.kind == SourceKind::None) continue;
-    if (src.kind != SourceKind::Internal || src.record < static_cast<int>(s.span_begin)) op.bound[i] = inputs[i];
+    const bool bound = src.kind != SourceKind::None &&
+                       (src.kind != SourceKind::Internal || src.record < static_cast<int>(s.span_begin));
+    s.bound_inputs.push_back(bound ? inputs[i] : Tensor());
   }
+  op.outputs_at = static_cast<uint32_t>(s.output_storages.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
-    op.output_storages.push_back(outputs[i].defined() ? outputs[i].storage() : nullptr);
+    s.output_storages.push_back(outputs[i].defined() ? outputs[i].storage() : nullptr);
     if (!outputs[i].defined()) continue;
     tag(outputs[i], s, pos, static_cast<int>(i));
     if (!ran_eagerly && outputs[i].storage()->pending()) s.span_writes.insert(outputs[i].storage().get());
@@ -674,7 +676,7 @@ void stop() {
     // Tensors the session still holds are let go now, while Python runs: memory borrowed from
     // numpy takes the GIL to be released, which a static destructor at exit could never get.
     ~Release() {
-      s.ops.clear();
+      s.clear_ops();
       s.external_class.clear();
       s.pending_bound.clear();
       s.trace.records.clear();

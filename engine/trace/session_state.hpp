@@ -35,14 +35,13 @@ enum class IterationMode {
 struct ReplayOp {
   int node = -1;  // the TraceGraph node it matched
   std::optional<Attrs> attrs;  // as called, when they differ from the node's (runtime attributes)
-  // Per input, the tensor itself when the plan must take it as given: externals and outputs of
-  // ops that ran in an earlier span (held, so they outlive Python's references).
-  std::vector<Tensor> bound;
-  // The storages of the outputs handed out; weak, so a flush can tell which ones anybody (Python,
-  // autograd, a view) still holds.
-  std::vector<std::weak_ptr<StorageImpl>> output_storages;
+  // Where its inputs and outputs start in State::bound_inputs and State::output_storages (an
+  // entry per input and per output of the node's record): pooled there, so that replaying an op
+  // allocates nothing of its own.
+  uint32_t inputs_at = 0, outputs_at = 0;
   bool ran_eagerly = false;  // a data-dependent op, run at call time
 };
+
 
 struct State {
   // Ops run by other threads are eager, but may read tensors this session deferred: their reads
@@ -68,6 +67,19 @@ struct State {
 
   int cursor = 0;                      // Replaying: the last matched node
   std::vector<ReplayOp> ops;           // Replaying: this iteration's ops so far
+  // Per input of each op of `ops`, the tensor itself when the plan must take it as given:
+  // externals and outputs of ops that ran in an earlier span (held, so they outlive Python's
+  // references); undefined for the others.
+  std::vector<Tensor> bound_inputs;
+  // Per output of each op of `ops`, the storage handed out; weak, so a flush can tell which ones
+  // anybody (Python, autograd, a view) still holds.
+  std::vector<std::weak_ptr<StorageImpl>> output_storages;
+  void clear_ops() {
+    ops.clear();
+    bound_inputs.clear();
+    output_storages.clear();
+  }
+  const Tensor& bound_input(const ReplayOp& op, size_t i) const { return bound_inputs[op.inputs_at + i]; }
   size_t span_begin = 0;               // first op whose work has not run
   std::vector<Storage> pending_bound;  // real storages the current span's deferred writes made pending
   // Every storage the current span writes (its outputs' and pending_bound): a tensor over one of

@@ -41,9 +41,8 @@ class SpanBuilder {
     const size_t begin = s_.span_begin, end = s_.ops.size();
     sp_.key.push_back(begin == 0 ? s_.graph.root() : s_.ops[begin - 1].node);
     sp_.key.push_back(s_.ops[end - 1].node);
-    for (size_t pos = begin; pos < end; ++pos)
-      for (const Tensor& t : s_.ops[pos].bound)
-        if (t.defined()) bind(t);
+    for (size_t i = s_.ops[begin].inputs_at; i < s_.bound_inputs.size(); ++i)
+      if (s_.bound_inputs[i].defined()) bind(s_.bound_inputs[i]);
     sp_.program.num_bound = static_cast<int>(value_buffer_.size());
     first_output_.reserve(end - begin);
     for (size_t pos = begin; pos < end; ++pos) add_step(static_cast<int>(pos));
@@ -92,6 +91,15 @@ class SpanBuilder {
     new_value(buffer, std::move(v));
   }
 
+  // The value id an op's input i reads: a bound tensor's, or an earlier step's output.
+  int input_value(const ReplayOp& op, const InputSource& src, size_t i) const {
+    if (src.kind == SourceKind::None) return -1;
+    if (const Tensor& t = s_.bound_input(op, i); t.defined()) return bound_value_.at(t.impl());
+    return first_output_.at(src.record - s_.span_begin) + src.output;
+  }
+
+  // Without the Program (a span whose plan is cached, the common case), only the bindings, the
+  // key and the buffers of the values are kept track of: no Step is built.
   void add_step(int pos) {
     const ReplayOp& op = s_.ops[pos];
     const Record& rec = s_.graph.record(op.node);
@@ -104,15 +112,10 @@ class SpanBuilder {
       sp_.runtime_attrs.push_back(*op.attrs);
       sp_.key.push_back(kRuntimeAttrsMark - (pos - static_cast<int>(s_.span_begin)));
     }
-    step.inputs.reserve(rec.inputs.size());
-    for (size_t i = 0; i < rec.inputs.size(); ++i) {
-      const InputSource& src = rec.inputs[i];
-      if (src.kind == SourceKind::None)
-        step.inputs.push_back(-1);
-      else if (op.bound[i].defined())
-        step.inputs.push_back(bound_value_.at(op.bound[i].impl()));
-      else
-        step.inputs.push_back(first_output_.at(src.record - s_.span_begin) + src.output);
+    if (full_) {
+      step.inputs.reserve(rec.inputs.size());
+      for (size_t i = 0; i < rec.inputs.size(); ++i) step.inputs.push_back(input_value(op, rec.inputs[i], i));
+      step.outputs.reserve(rec.outputs.size());
     }
     first_output_.push_back(static_cast<int>(value_buffer_.size()));
     const int step_index = static_cast<int>(sp_.program.steps.size());
@@ -120,8 +123,8 @@ class SpanBuilder {
       const OutputInfo& info = rec.outputs[o];
       int buffer;
       if (info.alias_input >= 0) {
-        buffer = value_buffer_[step.inputs.at(info.alias_input)];
-      } else if (Storage held = op.output_storages[o].lock()) {
+        buffer = value_buffer_[input_value(op, rec.inputs.at(info.alias_input), info.alias_input)];
+      } else if (Storage held = s_.output_storages[op.outputs_at + o].lock()) {
         buffer = buffer_for(held, graph::BufferKind::Kept);
         sp_.key.push_back(-1 - buffer);  // which outputs are kept
       } else {
@@ -132,7 +135,8 @@ class SpanBuilder {
         v.meta = info.meta;
         v.producer = step_index;
       }
-      step.outputs.push_back(new_value(buffer, std::move(v)));
+      const int value = new_value(buffer, std::move(v));
+      if (full_) step.outputs.push_back(value);
     }
     if (!full_) return;
     step.op = rec.op;
@@ -258,7 +262,7 @@ PreparedSpan prepare_span(State& s) {
   for (const Storage& st : sp.kept) job->kept.push_back({st, st->nbytes(), st->device()});
   job->runtime_attrs = std::move(sp.runtime_attrs);
   // The span's inputs need not live any longer than Python keeps them: the job holds what it reads.
-  for (size_t pos = s.span_begin; pos < s.ops.size(); ++pos) std::vector<Tensor>().swap(s.ops[pos].bound);
+  for (size_t i = s.ops[s.span_begin].inputs_at; i < s.bound_inputs.size(); ++i) s.bound_inputs[i] = Tensor();
   s.span_begin = s.ops.size();
   std::vector<Storage> settles = std::move(sp.kept);
   settles.insert(settles.end(), s.pending_bound.begin(), s.pending_bound.end());

@@ -12,10 +12,7 @@ void convert_into(const Tensor& out, const Tensor& src) {
     using O = decltype(out_tag);
     dispatch_dtype(src.dtype(), [&](auto in_tag) {
       using I = decltype(in_tag);
-      elementwise<O, I>(out, {src}, [](I x) {
-        if constexpr (std::is_same_v<O, bool>) return x != I(0);
-        else return static_cast<O>(x);
-      });
+      elementwise<O, I>(out, {src}, [](I x) { return convert_element<O>(x); });
     });
   });
 }

@@ -9,10 +9,7 @@ namespace {
 
 template <class O, class I>
 struct Convert {
-  TERRA_HD O operator()(I x) const {
-    if constexpr (std::is_same_v<O, bool>) return x != I(0);
-    else return static_cast<O>(x);
-  }
+  TERRA_HD O operator()(I x) const { return convert_element<O>(x); }
 };
 
 template <class T>
