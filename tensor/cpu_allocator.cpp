@@ -1,6 +1,7 @@
 #include "tensor/cpu_allocator.hpp"
 
 #include <cstdlib>
+#include <mutex>
 #include <new>
 
 #include "tensor/error.hpp"
@@ -18,60 +19,65 @@ size_t CpuCachingAllocator::size_class(size_t nbytes) {
 }
 
 void* CpuCachingAllocator::allocate(size_t nbytes) {
-  size_t cls = size_class(nbytes);
-  std::lock_guard<std::mutex> lock(mutex_);
-  stats_.allocations++;
-  void* ptr = nullptr;
-  auto it = free_lists_.find(cls);
-  if (it != free_lists_.end() && !it->second.empty()) {
-    ptr = it->second.back();
-    it->second.pop_back();
-    stats_.cached -= cls;
-    stats_.cache_hits++;
-  } else {
-    ptr = std::aligned_alloc(kAlignment, cls);
-    if (!ptr) {
-      // Out of memory: give the cache back to the system and try once more.
-      for (auto& [size, list] : free_lists_)
-        for (void* p : list) std::free(p);
-      free_lists_.clear();
-      stats_.cached = 0;
-      ptr = std::aligned_alloc(kAlignment, cls);
-      TERRA_CHECK(ptr, OutOfMemory, "CPU out of memory: tried to allocate ", cls, " bytes");
+  const size_t cls = size_class(nbytes);
+  {
+    std::lock_guard<SpinLock> guard(lock_);
+    stats_.allocations++;
+    stats_.in_use += cls;
+    if (stats_.in_use > stats_.peak) stats_.peak = stats_.in_use;
+    auto it = free_lists_.find(cls);
+    if (it != free_lists_.end() && !it->second.empty()) {
+      void* ptr = it->second.back();
+      it->second.pop_back();
+      stats_.cached -= cls;
+      stats_.cache_hits++;
+      return ptr;
     }
   }
-  stats_.in_use += cls;
-  if (stats_.in_use > stats_.peak) stats_.peak = stats_.in_use;
+  // A miss: the system allocation runs outside the lock.
+  void* ptr = std::aligned_alloc(kAlignment, cls);
+  if (!ptr) {
+    empty_cache();  // out of memory: give the cache back to the system and try once more
+    ptr = std::aligned_alloc(kAlignment, cls);
+  }
+  if (!ptr) {
+    std::lock_guard<SpinLock> guard(lock_);
+    stats_.in_use -= cls;
+  }
+  TERRA_CHECK(ptr, OutOfMemory, "CPU out of memory: tried to allocate ", cls, " bytes");
   return ptr;
 }
 
 void CpuCachingAllocator::deallocate(void* ptr, size_t nbytes) {
   if (!ptr) return;
-  size_t cls = size_class(nbytes);
-  std::lock_guard<std::mutex> lock(mutex_);
+  const size_t cls = size_class(nbytes);
+  std::lock_guard<SpinLock> guard(lock_);
   free_lists_[cls].push_back(ptr);
   stats_.in_use -= cls;
   stats_.cached += cls;
 }
 
 MemoryStats CpuCachingAllocator::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> guard(lock_);
   MemoryStats s = stats_;
   s.reserved = s.in_use + s.cached;
   return s;
 }
 
 void CpuCachingAllocator::reset_peak() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<SpinLock> guard(lock_);
   stats_.peak = stats_.in_use;
 }
 
 void CpuCachingAllocator::empty_cache() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& [size, list] : free_lists_)
+  std::unordered_map<size_t, std::vector<void*>> lists;
+  {
+    std::lock_guard<SpinLock> guard(lock_);
+    lists.swap(free_lists_);
+    stats_.cached = 0;
+  }
+  for (auto& [size, list] : lists)
     for (void* p : list) std::free(p);
-  free_lists_.clear();
-  stats_.cached = 0;
 }
 
 CpuCachingAllocator::~CpuCachingAllocator() { empty_cache(); }

@@ -1,13 +1,13 @@
 // Terra's CPU caching arena: requests are rounded up to a size class (64-byte granules for small
 // blocks, quarter powers of two above 4 KiB), freed blocks go to a per-class free list and are
-// handed out again without touching malloc. One mutex guards the lists; allocation is never on a
-// kernel's inner loop, so that is enough.
+// handed out again without touching malloc. One spin lock guards the lists (the interpreter and
+// the graph actor allocate and free at once; a system allocation happens outside it).
 #pragma once
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "tensor/allocator.hpp"
+#include "tensor/spin_lock.hpp"
 
 namespace terra {
 
@@ -24,7 +24,7 @@ class CpuCachingAllocator final : public Allocator {
   static size_t size_class(size_t nbytes);
 
  private:
-  mutable std::mutex mutex_;
+  mutable SpinLock lock_;
   std::unordered_map<size_t, std::vector<void*>> free_lists_;
   MemoryStats stats_;
 };

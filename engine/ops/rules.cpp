@@ -40,8 +40,12 @@ Shape broadcast_all(const std::vector<Tensor>& tensors) {
   bool first = true;
   for (const Tensor& t : tensors) {
     if (!t.defined()) continue;
-    out = first ? t.shape() : broadcast_shapes(out, t.shape());
-    first = false;
+    if (first) {
+      out = t.shape();
+      first = false;
+    } else if (t.dim() != 0 && t.shape() != out) {  // a scalar or an equal shape changes nothing
+      out = broadcast_shapes(out, t.shape());
+    }
   }
   return out;
 }
