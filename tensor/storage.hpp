@@ -91,6 +91,12 @@ class StorageImpl {
   std::atomic<uint32_t> version_{0};
   std::atomic<bool> pending_{false};
   std::atomic<int> exports_{0};
+
+ public:
+  // The tracing session's mark of the last span that writes this storage (engine/trace's
+  // State::span_mark): whether the span being built writes it, in one compare, without a set.
+  // Read and written only by the thread running the session.
+  mutable uint64_t span_mark = 0;
 };
 
 using Storage = std::shared_ptr<StorageImpl>;

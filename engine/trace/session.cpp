@@ -159,7 +159,7 @@ void mark_written(State& s, const Tensor& t) {
   if (st->pending()) return;
   st->set_pending(true);
   s.pending_bound.push_back(st);
-  s.span_writes.insert(st.get());
+  s.mark_span_write(*st);
 }
 
 bool data_dependent(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
@@ -369,7 +369,7 @@ void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
     const TraceTag& tag = t.impl()->trace;
     if (tag.epoch == s.epoch && tag.record >= 0) continue;  // wired to its producer
     // Queued spans run in order, so handing the current one over is enough.
-    if (s.span_writes.count(t.storage().get())) return hand_over(s);
+    if (s.span_writes(*t.storage())) return hand_over(s);
   }
 }
 
@@ -418,7 +418,7 @@ void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Ten
     s.output_storages.push_back(outputs[i].defined() ? outputs[i].storage() : nullptr);
     if (!outputs[i].defined()) continue;
     tag(outputs[i], s, pos, static_cast<int>(i));
-    if (!ran_eagerly && outputs[i].storage()->pending()) s.span_writes.insert(outputs[i].storage().get());
+    if (!ran_eagerly && outputs[i].storage()->pending()) s.mark_span_write(*outputs[i].storage());
   }
   s.ops.push_back(std::move(op));
   s.cursor = node;

@@ -2,6 +2,7 @@
 // iteration life cycle and the dispatcher's interception; span_runner.cpp turns a span of replayed
 // ops into a graph::Program and runs its compiled plan). Internal to engine/trace.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -10,7 +11,6 @@
 #include <optional>
 #include <random>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/graph/compile.hpp"
@@ -82,9 +82,17 @@ struct State {
   const Tensor& bound_input(const ReplayOp& op, size_t i) const { return bound_inputs[op.inputs_at + i]; }
   size_t span_begin = 0;               // first op whose work has not run
   std::vector<Storage> pending_bound;  // real storages the current span's deferred writes made pending
-  // Every storage the current span writes (its outputs' and pending_bound): a tensor over one of
-  // them that reaches an op as an external input (made without an op) needs the span run first.
-  std::unordered_set<const StorageImpl*> span_writes;
+  // Every storage the current span writes (its outputs' and pending_bound) carries this mark
+  // (StorageImpl::span_mark): a tensor over one of them that reaches an op as an external input
+  // (made without an op) needs the span run first. A new span takes a new mark, unique in the
+  // process, so marks of earlier spans and sessions never match.
+  uint64_t span_mark = next_span_mark();
+  void mark_span_write(const StorageImpl& st) const { st.span_mark = span_mark; }
+  bool span_writes(const StorageImpl& st) const { return st.span_mark == span_mark; }
+  static uint64_t next_span_mark() {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
   // The op being matched writes memory numpy can reach (Note [Memory numpy can reach]): its span
   // runs as soon as the op is queued.
   bool writes_host_visible = false;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/graph/executor.hpp"
 #include "engine/trace/session_state.hpp"
@@ -267,7 +268,7 @@ PreparedSpan prepare_span(State& s) {
   std::vector<Storage> settles = std::move(sp.kept);
   settles.insert(settles.end(), s.pending_bound.begin(), s.pending_bound.end());
   s.pending_bound.clear();
-  s.span_writes.clear();
+  s.span_mark = State::next_span_mark();
   return {std::move(job), std::move(settles)};
 }
 
@@ -279,15 +280,15 @@ void enqueue(State& s, PreparedSpan span) {
   if (!span.job->done.load(std::memory_order_acquire)) s.executor->submit(std::move(span.job));
 }
 
-// Every submitted job has run: what they wrote is readable, except what `still_written` names (a
-// job not yet run writes it again; it stays in `unsettled`) and where an error stopped a job
-// before it allocated its outputs (those stay pending, and reading them says why).
-void settle(State& s, const std::unordered_set<const StorageImpl*>& still_written = {}) {
+// Every submitted job has run: what they wrote is readable, except what carries the span mark
+// `still_written` (a job not yet run writes it again; it stays in `unsettled`) and where an error
+// stopped a job before it allocated its outputs (those stay pending, and reading them says why).
+void settle(State& s, uint64_t still_written = 0) {
   std::vector<std::weak_ptr<StorageImpl>> kept;
   for (const std::weak_ptr<StorageImpl>& weak : s.unsettled) {
     Storage written = weak.lock();
     if (!written) continue;
-    if (still_written.count(written.get())) kept.push_back(weak);
+    if (still_written != 0 && written->span_mark == still_written) kept.push_back(weak);
     else if (written->allocated()) written->set_pending(false);
   }
   s.unsettled.swap(kept);
@@ -332,10 +333,9 @@ void submit_span(State& s) {
 // Options::inline_span_seconds (100 µs) runs to its end at the fetch, as replay would run it
 // (the fastest: a run the scheduler interrupted says nothing about the span).
 bool fetch_from_span(State& s, const StorageImpl& st) {
-  if (!s.executor->asynchronous() || s.span_begin >= s.ops.size() || !s.span_writes.count(&st)) return false;
+  if (!s.executor->asynchronous() || s.span_begin >= s.ops.size() || !s.span_writes(st)) return false;
   retire_finished(s);
-  std::unordered_set<const StorageImpl*> current_writes;
-  current_writes.swap(s.span_writes);
+  const uint64_t current_writes = std::exchange(s.span_mark, State::next_span_mark());
   PreparedSpan span = prepare_span(s);
   struct Fetch {
     State& s;
