@@ -328,8 +328,11 @@ void submit_span(State& s) {
 // costs: on the two-core machines we measure on, a graph actor working (or spinning) beside
 // Python slows Python's own op issue by ~40 µs per iteration (the regression benchmark: Python
 // issues an iteration in ~50 µs alone, ~100 µs while the actor runs the 35 µs rest of the last
-// one; cache lines of shared tensors and allocator state move between cores, and the cores are
-// likely siblings on the host). So a span whose fastest run of the same shape took less than
+// one). Not the cores: a busy process on the other core leaves eager runs as fast as alone. What
+// the two threads share is: glibc's arena locks, taken when one frees what the other allocated
+// (this Execution is made here and ends on the actor; ~3 futex calls per iteration, most under
+// ~Execution), the CPU arena's free lists (a spin lock now), and cache lines of shared tensors.
+// So a span whose fastest run of the same shape took less than
 // Options::inline_span_seconds (100 µs) runs to its end at the fetch, as replay would run it
 // (the fastest: a run the scheduler interrupted says nothing about the span).
 bool fetch_from_span(State& s, const StorageImpl& st) {
