@@ -63,7 +63,8 @@ void bind_trace(py::module_& m) {
       .def_readwrite("dump_dir", &trace::Options::dump_dir)
       .def_readwrite("span_ops", &trace::Options::span_ops)
       .def_readwrite("max_spans_ahead", &trace::Options::max_spans_ahead)
-      .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed);
+      .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed)
+      .def_readwrite("replay_must_pay", &trace::Options::replay_must_pay);
   t.def("options_from_env", &trace::options_from_env,
         "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH, "
         "TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE");

@@ -14,7 +14,7 @@ def explain_report(stats, max_sync_points=10):
     mode = "co-executed" if stats["coexecuted"] else "replayed"
     lines = ["", "terra --explain", "=" * 15]
     lines.append(f"iterations: {stats['iterations_traced']} traced, {stats['iterations_replayed']} {mode}, "
-                 f"{stats['iterations_eager']} eager (outside the loop, past the path bound, or backing off)")
+                 f"{stats['iterations_eager']} eager (outside the loop, past the path bound, backing off, or where replay did not pay)")
     lines.append(f"ops {mode}: {stats['ops_replayed']} in {stats['spans_run']} spans")
     fallbacks = stats["fallbacks"]
     lines.append(f"fallbacks: {len(fallbacks)}")

@@ -15,16 +15,19 @@ class replay(contextlib.ContextDecorator):
     """`with terra.replay(): ...` or `@terra.replay()`: a tracing session for the block or for each
     call, whose compiled spans run synchronously on Python's thread. Options left out come from the
     environment (TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_FUSION, TERRA_DUMP_GRAPH,
-    TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE). With a dump_dir, the TraceGraph and the plans are
-    written there when the session ends."""
+    TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE, TERRA_REPLAY_MUST_PAY). With a dump_dir, the
+    TraceGraph and the plans are written there when the session ends. With replay_must_pay (the
+    default), a loop whose replayed iterations take longer than eager ones runs eagerly for
+    stretches (Note [Replay must pay], engine/trace/pay_check.hpp)."""
 
     _coexec = False
 
     def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None,
-                 span_ops=None, max_spans_ahead=None):
+                 span_ops=None, max_spans_ahead=None, replay_must_pay=None):
         self.options = _trace.options_from_env()
         given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
-                     dump_dir=dump_dir, span_ops=span_ops, max_spans_ahead=max_spans_ahead)
+                     dump_dir=dump_dir, span_ops=span_ops, max_spans_ahead=max_spans_ahead,
+                     replay_must_pay=replay_must_pay)
         for name, value in given.items():
             if value is not None:
                 setattr(self.options, name, value)

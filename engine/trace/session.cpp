@@ -1,13 +1,14 @@
 #include "engine/trace/session.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/grad_mode.hpp"
@@ -20,6 +21,7 @@
 namespace terra::trace {
 
 using detail::IterationMode;
+using detail::IterationTiming;
 using detail::ReplayOp;
 using detail::State;
 
@@ -218,7 +220,25 @@ bool runs_eagerly(const State& s) {
   return s.mode == IterationMode::Outside || s.mode == IterationMode::Eager || s.mode == IterationMode::Resting;
 }
 
+// The iteration that just ended, for Note [Replay must pay]: its time since it began, if it ran
+// as PayCheck counts (replayed to its end, or eagerly because PayCheck asked).
+void time_last_iteration(State& s) {
+  const auto now = std::chrono::steady_clock::now();
+  const IterationTiming timed = std::exchange(s.timing, IterationTiming::None);
+  const double seconds = std::chrono::duration<double>(now - std::exchange(s.iteration_start, now)).count();
+  if (timed == IterationTiming::None) return;
+  const Options& o = s.options;
+  const bool fake = o.fake_replayed_seconds >= 0 && o.fake_eager_seconds >= 0;
+  if (timed == IterationTiming::Replayed) s.pay.replayed(fake ? o.fake_replayed_seconds : seconds);
+  else s.pay.ran_eagerly(fake ? o.fake_eager_seconds : seconds);
+  if (std::string verdict = s.pay.take_verdict(); !verdict.empty()) {
+    tell(SessionEvent::Fallback, s.epoch, verdict.c_str());
+    s.stats.fallbacks.push_back({s.epoch, std::move(verdict), s.last_iteration_location});
+  }
+}
+
 void begin(State& s) {
+  time_last_iteration(s);
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
   if (s.mode == IterationMode::Eager) return;
@@ -229,6 +249,13 @@ void begin(State& s) {
     return;
   }
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
+    if (s.options.replay_must_pay && s.pay.wants_eager()) {
+      s.mode = IterationMode::Resting;
+      s.timing = IterationTiming::PaidEager;
+      tell(SessionEvent::IterationBegin, s.epoch, "eager (replay does not pay)");
+      return;
+    }
+    if (s.options.replay_must_pay) s.timing = IterationTiming::Replayed;
     s.mode = IterationMode::Replaying;
     s.cursor = s.graph.root();
     s.clear_ops();
@@ -251,6 +278,7 @@ void note_fallback(State& s, std::string reason, uint64_t location) {
 
 // The replayed prefix becomes the start of this iteration's trace; the rest runs eagerly, traced.
 void diverge(State& s, std::string reason, uint64_t location) {
+  s.timing = IterationTiming::None;  // not a replayed iteration's time
   flush(s, "divergence");
   note_fallback(s, std::move(reason), location);
   s.trace.records.clear();
@@ -301,6 +329,7 @@ void end(State& s) {
     case IterationMode::Replaying:
       if (s.graph.ends_iteration(s.cursor)) {
         s.last_replay_length = s.ops.size();
+        if (!s.ops.empty()) s.last_iteration_location = s.graph.record(s.ops.back().node).location;
         hand_over(s);
         s.stats.iterations_replayed++;
       } else {
@@ -639,6 +668,15 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_INLINE_SPAN_US")) o.inline_span_seconds = std::max(0.0, std::atof(v)) * 1e-6;
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   if (const char* v = std::getenv("TERRA_CHECK_NVRTC")) o.check_nvrtc = std::string(v) != "0";
+  const char* pay = std::getenv("TERRA_REPLAY_MUST_PAY");
+  o.replay_must_pay = !pay || std::string(pay) != "0";
+  if (const char* v = std::getenv("TERRA_PAY_CHECK_FAKE_US")) {
+    double replayed = -1, eager = -1;
+    if (std::sscanf(v, "%lf,%lf", &replayed, &eager) == 2 && replayed >= 0 && eager >= 0) {
+      o.fake_replayed_seconds = replayed * 1e-6;
+      o.fake_eager_seconds = eager * 1e-6;
+    }
+  }
   return o;
 }
 

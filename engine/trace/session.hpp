@@ -40,6 +40,14 @@ struct Options {
   // to its end on Python's thread instead of handing its rest to the graph (Note [A fetch runs
   // only what it reads] in span_runner.cpp says why; 0: always hand the rest over).
   double inline_span_seconds = 100e-6;
+  // Note [Replay must pay] (pay_check.hpp): iterations are timed, and a loop whose replayed
+  // iterations are slower than eager ones runs eagerly for stretches. Off in a default Options
+  // (deterministic counts for the C++ tests); options_from_env, which `terra run`, terra.replay
+  // and terra.coexec start from, turns it on unless TERRA_REPLAY_MUST_PAY=0.
+  bool replay_must_pay = false;
+  // Test switch for it: when both are >= 0, the times PayCheck is given for a replayed and an
+  // eager iteration, instead of the clock's (TERRA_PAY_CHECK_FAKE_US=replayed,eager).
+  double fake_replayed_seconds = -1, fake_eager_seconds = -1;
   // Test switch: with a seed, one replayed iteration (drawn from the seed) declares a mismatch at
   // one of its ops, as if Python had taken a new path there. Co-execution must not be seen.
   uint64_t force_divergence_seed = 0;

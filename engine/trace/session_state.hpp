@@ -16,6 +16,7 @@
 #include "engine/graph/compile.hpp"
 #include "engine/graph/executor.hpp"
 #include "engine/graph/plan.hpp"
+#include "engine/trace/pay_check.hpp"
 #include "engine/trace/record.hpp"
 #include "engine/trace/session.hpp"
 #include "engine/trace/span_job.hpp"
@@ -26,10 +27,14 @@ namespace terra::trace::detail {
 enum class IterationMode {
   Outside,    // between iterations, or before the hot loop is known: plain eager
   Eager,      // past the path bound: plain eager for good
-  Resting,    // plain eager for this iteration, untraced (Note [Backing off] in session.cpp)
+  Resting,    // plain eager for this iteration, untraced (Note [Backing off] in session.cpp, or
+              // Note [Replay must pay] in pay_check.hpp)
   Tracing,    // eager, and every op appended to the trace
   Replaying,  // ops matched against the TraceGraph and deferred
 };
+
+// How the iteration running now counts for Note [Replay must pay] (pay_check.hpp).
+enum class IterationTiming { None, Replayed, PaidEager };
 
 // An op of the iteration being replayed.
 struct ReplayOp {
@@ -56,6 +61,10 @@ struct State {
   int growing_merges = 0;
   int rest_length = 0;
   int rest_left = 0;
+  PayCheck pay;  // Note [Replay must pay]
+  IterationTiming timing = IterationTiming::None;
+  std::chrono::steady_clock::time_point iteration_start = std::chrono::steady_clock::now();
+  uint64_t last_iteration_location = 0;  // of the last replayed iteration's last op: where verdicts point
   bool loop_seen = false;  // the location provider has reported an iteration boundary
   uint32_t epoch = 0;
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters

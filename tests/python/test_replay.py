@@ -237,3 +237,34 @@ def test_lbfgs_closure_calls_are_the_iterations_that_replay(session):
     assert stats["iterations_replayed"] >= eager[2] - 4
     assert stats["divergences"] == 0
     assert_same(eager[:2], replayed[:2])
+
+
+@pytest.mark.parametrize("session", [terra.replay, terra.coexec])
+def test_a_loop_where_replay_does_not_pay_runs_eagerly_and_computes_the_same(session, monkeypatch):
+    """Note [Replay must pay]: with (fake) replayed iterations slower than eager ones, the loop
+    runs eagerly for a stretch after the probe, says so among the fallbacks, and the mixed run
+    reads the same losses and ends with the same parameters as eager."""
+    eager = train(100)
+    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
+    with session(fusion=False, replay_must_pay=True):
+        mixed = train(100)
+    stats = terra.debug.stats()
+    verdicts = [f for f in stats["fallbacks"] if "eager ones 60 us" in f["reason"]]
+    assert len(verdicts) == 2  # 100 iterations: a stretch of 64, replay measured again, then 128
+    assert "the next 64 run eagerly" in verdicts[0]["reason"]
+    assert "the next 128 run eagerly" in verdicts[1]["reason"]
+    assert "test_replay.py" in verdicts[0]["location"]
+    assert stats["divergences"] == 0
+    assert stats["iterations_eager"] >= 64 + 9
+    assert stats["iterations_replayed"] >= 10
+    assert_same(eager, mixed)
+
+
+def test_a_loop_where_replay_pays_keeps_replaying(monkeypatch):
+    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "40,60")
+    with terra.replay(replay_must_pay=True):
+        train(60)
+    stats = terra.debug.stats()
+    assert not [f for f in stats["fallbacks"] if "eager ones" in f["reason"]]
+    assert stats["iterations_eager"] <= 1 + 9  # before the loop was known, and the one probe
+    assert stats["iterations_replayed"] >= 60 - 15  # traced, before the loop was known, the probe

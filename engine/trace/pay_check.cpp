@@ -1,0 +1,66 @@
+#include "engine/trace/pay_check.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace terra::trace {
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+void keep_latest(std::vector<double>& v, double sample) {
+  v.push_back(sample);
+  if (v.size() > static_cast<size_t>(PayCheck::kSamples)) v.erase(v.begin());
+}
+
+}  // namespace
+
+void PayCheck::replayed(double seconds) {
+  if (settled_ || eager_left_ > 0) return;
+  if (skip_replayed_ > 0) {
+    --skip_replayed_;
+    return;
+  }
+  keep_latest(replayed_, seconds);
+  if (replayed_.size() < static_cast<size_t>(kSamples)) return;
+  if (eager_.size() < static_cast<size_t>(kSamples)) {  // eager not measured yet: probe it
+    probing_ = true;
+    skip_eager_ = 1;
+    eager_left_ = kSamples + 1;
+    return;
+  }
+  decide();
+}
+
+void PayCheck::ran_eagerly(double seconds) {
+  if (eager_left_ == 0) return;
+  --eager_left_;
+  if (skip_eager_ > 0) --skip_eager_;
+  else keep_latest(eager_, seconds);
+  if (eager_left_ > 0) return;
+  if (std::exchange(probing_, false)) return decide();
+  replayed_.clear();  // a stretch ended: measure replay again, against its last iterations
+  skip_replayed_ = kWarmup;
+}
+
+void PayCheck::decide() {
+  const double replay = median(replayed_), eager = median(eager_);
+  if (eager * kMargin >= replay) {
+    settled_ = true;
+    return;
+  }
+  stretch_ = stretch_ == 0 ? kFirstStretch : std::min(2 * stretch_, kLongestStretch);
+  eager_left_ = stretch_;
+  char text[200];
+  std::snprintf(text, sizeof text,
+                "replayed iterations took %.0f us, eager ones %.0f us (medians): the next %d run eagerly, untraced",
+                replay * 1e6, eager * 1e6, stretch_);
+  verdict_ = text;
+}
+
+}  // namespace terra::trace

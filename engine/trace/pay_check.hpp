@@ -1,0 +1,52 @@
+// Note [Replay must pay]
+// Replaying a loop (or co-executing it) is worth it only when an iteration takes less time than
+// the same iteration run eagerly. Where the ops are tiny and Python reads a value every step, the
+// replay path can cost more per op than eager dispatch with its kernel (tools/bench/RESULTS.md),
+// and `terra run` would make the program slower than `--mode eager`. So the session times whole
+// iterations (from one iteration's start to the next's) and PayCheck compares: after kSamples
+// replayed iterations (past kWarmup, which may compile), the next kSamples + 1 run eagerly,
+// untraced (the first is not counted: it settles what replay left queued); if the eager median
+// times kMargin is still below the replayed median, a stretch of eager iterations follows (64,
+// doubling up to 1024 each time replay loses again), after which replay is measured again
+// against the stretch's own last iterations. Once replay wins, the loop replays for good. The
+// TraceGraph and the plans stay: coming back to replay compiles nothing. Eager and replayed
+// iterations compute the same values (DESIGN.md §10), so this changes speed only; --explain lists
+// each verdict. TERRA_REPLAY_MUST_PAY=0 (Options::replay_must_pay) turns it off.
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace terra::trace {
+
+class PayCheck {
+ public:
+  static constexpr int kSamples = 8;
+  static constexpr int kWarmup = 2;
+  static constexpr double kMargin = 1.1;
+  static constexpr int kFirstStretch = 64;
+  static constexpr int kLongestStretch = 1024;
+
+  // At the start of an iteration that would replay: whether it runs eagerly instead.
+  bool wants_eager() const { return eager_left_ > 0; }
+  // At the start of the next iteration, the time the last one took, by how it ran: replayed to
+  // its end, or eagerly because wants_eager() said so.
+  void replayed(double seconds);
+  void ran_eagerly(double seconds);
+  // The verdict that just sent the loop to eager, for the fallback list; empty otherwise.
+  std::string take_verdict() { return std::exchange(verdict_, std::string()); }
+  const std::string& verdict() const { return verdict_; }
+  bool settled() const { return settled_; }
+
+ private:
+  void decide();
+
+  bool settled_ = false;   // replay won: no more checks
+  bool probing_ = false;   // the eager iterations running are the first measurement of eager
+  int skip_replayed_ = kWarmup, skip_eager_ = 0;
+  int eager_left_ = 0, stretch_ = 0;
+  std::vector<double> replayed_, eager_;  // the latest samples of each
+  std::string verdict_;
+};
+
+}  // namespace terra::trace
