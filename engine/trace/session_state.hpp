@@ -47,7 +47,6 @@ struct ReplayOp {
   bool ran_eagerly = false;  // a data-dependent op, run at call time
 };
 
-
 struct State {
   // Ops run by other threads are eager, but may read tensors this session deferred: their reads
   // flush under this lock (recursive: a flush inside an intercepted call reads again).

@@ -338,7 +338,7 @@ void submit_span(State& s) {
 bool fetch_from_span(State& s, const StorageImpl& st) {
   if (!s.executor->asynchronous() || s.span_begin >= s.ops.size() || !s.span_writes(st)) return false;
   retire_finished(s);
-  const uint64_t current_writes = std::exchange(s.span_mark, State::next_span_mark());
+  const uint64_t current_writes = s.span_mark;  // prepare_span gives the next span a new one
   PreparedSpan span = prepare_span(s);
   struct Fetch {
     State& s;

@@ -159,9 +159,4 @@ inline T tanh(T x) {
   return bit_cast<T>((small & use_small) | ((bit_cast<UInt>(large) | sign) & ~use_small));
 }
 
-template <class T>
-inline T sigmoid(T x) {
-  return T(1) / (T(1) + exp(-x));
-}
-
 }  // namespace terra::math::host

@@ -56,12 +56,6 @@ constexpr int64_t kLanes = 128 / sizeof(T);
 // Inner positions a column pass takes at a time: their C rows stay in cache between the passes.
 constexpr int64_t kInnerBlock = 256;
 
-// exp(x) for x <= 0 or NaN: every exponent here is x - max(x). Note [Fast exp].
-template <class T>
-TERRA_INLINE T exp_nonpositive(T x) {
-  return math::host::exp(x);
-}
-
 template <class T>
 TERRA_INLINE T max_of(T a, T b) {
   return a > b ? a : b;
@@ -99,7 +93,7 @@ TERRA_INLINE T row_sum(const T* x, int64_t n) {
 // y = exp(x - m); returns the sum of y.
 template <class T>
 TERRA_INLINE T row_exp(const T* x, T* y, int64_t n, T m) {
-  for (int64_t i = 0; i < n; ++i) y[i] = exp_nonpositive(x[i] - m);
+  for (int64_t i = 0; i < n; ++i) y[i] = math::host::exp(x[i] - m);
   return row_sum(y, n);
 }
 
@@ -134,13 +128,13 @@ TERRA_INLINE void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, boo
 }
 
 // dx = y (g - sum(g y)) for softmax; dx = g - exp(y) sum(g) for log_softmax (y <= 0, so
-// exp_nonpositive applies).
+// math::host::exp applies).
 template <class T>
 TERRA_INLINE void softmax_backward_rows(const T* g, const T* y, T* dx, int64_t rows, int64_t cols, bool log) {
   for (int64_t r = 0; r < rows; ++r, g += cols, y += cols, dx += cols) {
     if (log) {
       const T s = row_sum(g, cols);
-      for (int64_t i = 0; i < cols; ++i) dx[i] = g[i] - exp_nonpositive(y[i]) * s;
+      for (int64_t i = 0; i < cols; ++i) dx[i] = g[i] - math::host::exp(y[i]) * s;
     } else {
       const T s = row_dot(g, y, cols);
       for (int64_t i = 0; i < cols; ++i) dx[i] = y[i] * (g[i] - s);
@@ -175,7 +169,7 @@ TERRA_INLINE void softmax_column_block(const T* x, T* y, int64_t C, int64_t inne
     const T* xc = x + c * inner;
     T* yc = y + c * inner;
     for (int64_t j = 0; j < n; ++j) {
-      yc[j] = exp_nonpositive(xc[j] - mx[j]);
+      yc[j] = math::host::exp(xc[j] - mx[j]);
       sum[j] += yc[j];
     }
   }
@@ -217,7 +211,7 @@ TERRA_INLINE void softmax_backward_columns(const T* g, const T* y, T* dx, int64_
     for (int64_t c = 0; c < C; ++c) {
       const int64_t at = c * inner + j0;
       if (log) {
-        for (int64_t j = 0; j < n; ++j) dx[at + j] = g[at + j] - exp_nonpositive(y[at + j]) * sum[j];
+        for (int64_t j = 0; j < n; ++j) dx[at + j] = g[at + j] - math::host::exp(y[at + j]) * sum[j];
       } else {
         for (int64_t j = 0; j < n; ++j) dx[at + j] = y[at + j] * (g[at + j] - sum[j]);
       }
@@ -233,7 +227,7 @@ TERRA_INLINE void lse_columns(const T* x, T* lse, int64_t C, int64_t inner, int6
     column_max(x + j0, C, inner, n, mx);
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + c * inner + j0;
-      for (int64_t j = 0; j < n; ++j) sum[j] += exp_nonpositive(xc[j] - mx[j]);
+      for (int64_t j = 0; j < n; ++j) sum[j] += math::host::exp(xc[j] - mx[j]);
     }
     for (int64_t j = 0; j < n; ++j) lse[j0 - begin + j] = mx[j] + std::log(sum[j]);
   }
