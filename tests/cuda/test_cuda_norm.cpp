@@ -1,4 +1,5 @@
-// CUDA cases of layer_norm, group_norm, embedding and their backward ops: both floating dtypes
+// CUDA cases of layer_norm, group_norm, embedding, the fused LSTM cell and their backward ops:
+// both floating dtypes
 // (and the CPU's error for others), with and without weight and bias, strided and transposed
 // inputs, rows longer than a block, a single value per channel, empty inputs; embedding over
 // every weight dtype, int32 and int64 indices, padding_idx, scale_grad_by_freq, repeated
@@ -88,7 +89,30 @@ std::vector<Case> embedding_cases() {
   return cases;
 }
 
+// The LSTM cell a thread per element: with and without hidden_gates, either gradient absent,
+// strided and transposed operands, an empty batch.
+std::vector<Case> lstm_cell_cases() {
+  std::vector<Case> cases;
+  uint64_t seed = 61000;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Shape& bh : {Shape{5, 3}, Shape{16, 70}, Shape{0, 4}}) {
+      const Shape gates{bh[0], 4 * bh[1]};
+      cases.push_back({"fused_lstm_cell", {contiguous(gates, dt, seed++), contiguous(bh, dt, seed++)}});
+      cases.push_back({"fused_lstm_cell",
+                       {transposed(gates, dt, seed++), strided(bh, dt, seed++), strided(gates, dt, seed++)}});
+      cases.push_back({"fused_lstm_cell_backward",
+                       {contiguous(bh, dt, seed++), contiguous(bh, dt, seed++), contiguous(gates, dt, seed++),
+                        contiguous(bh, dt, seed++), contiguous(gates, dt, seed++)}});
+      cases.push_back({"fused_lstm_cell_backward",
+                       {none(), transposed(bh, dt, seed++), strided(gates, dt, seed++), contiguous(bh, dt, seed++)}});
+      cases.push_back({"fused_lstm_cell_backward",
+                       {strided(bh, dt, seed++), none(), contiguous(gates, dt, seed++), transposed(bh, dt, seed++)}});
+    }
+  return cases;
+}
+
 }  // namespace
 
 TERRA_CUDA_CASES(normalization, norm_cases);
+TERRA_CUDA_CASES(lstm_cell, lstm_cell_cases);
 TERRA_CUDA_CASES(embedding, embedding_cases);

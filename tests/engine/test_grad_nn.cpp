@@ -4,7 +4,7 @@
 // (double backward) where they have one; hand-computed values for a few cases; and the rules
 // around them (running statistics untouched, in-place ops after batch_norm, errors).
 #include "engine/autograd/record.hpp"
-#include "gradcheck.hpp"
+#include "gradgradcheck.hpp"
 
 using namespace terra;
 using namespace terra::test;
@@ -346,4 +346,23 @@ TEST_CASE("normalization backward ops have no double backward", "[grad][nn][norm
   Tensor g = autograd::grad({y}, {x}, {r({3, 4}, 951)}, false, true, false)[0];
   require_error([&] { autograd::backward({g}, {r({3, 4}, 952)}, false, false); }, ErrorKind::NotImplemented,
                 {"the derivative for 'layer_norm_backward' is not implemented"});
+}
+
+// fused_lstm_cell: hy, cy and their sum (both gradients flowing, or one absent), with and without
+// hidden_gates; double backward goes through the formula's op-by-op path (create_graph).
+TEST_CASE("fused_lstm_cell gradients and double backward", "[grad][nn][recurrent]") {
+  uint64_t seed = 1500;
+  for (bool has_hidden : {false, true})
+    for (int out = 0; out < 3; ++out) {  // 0: hy, 1: cy, 2: hy + cy
+      INFO("hidden " << has_hidden << " output " << out);
+      auto f = [has_hidden, out](const TensorList& v) {
+        const TensorList hc = call("fused_lstm_cell", {v[0], v[1], has_hidden ? v[2] : Tensor()});
+        return out < 2 ? hc[out] : call1("add", {hc[0], hc[1]});
+      };
+      const TensorList args{r({3, 8}, seed++, -3, 3), r({3, 2}, seed++), r({3, 8}, seed++, -3, 3)};
+      const GradcheckOptions opt{1e-6, 1e-5, 1e-4, {true, true, has_hidden}};
+      gradcheck("fused_lstm_cell", f, args, opt);
+      gradcheck("fused_lstm_cell non-contiguous", f, {transposed_copy(args[0]), strided_copy(args[1]), args[2]}, opt);
+      for (size_t which : {size_t{0}, size_t{1}}) gradgradcheck("fused_lstm_cell double backward", f, args, which, opt);
+    }
 }

@@ -5,7 +5,8 @@ so state dicts move between the two. The sequence layers are written for speed, 
 word-level LSTM language model is an end-to-end benchmark: per layer and direction the input
 projection of every time step is one matmul (with both biases folded in where the formula
 allows), and each step costs one addmm for the hidden projection plus the gate arithmetic, all
-as direct registry calls (no Python-level Tensor methods in the loop).
+as direct registry calls (no Python-level Tensor methods in the loop). An LSTM step's gate
+arithmetic is one op, fused_lstm_cell (and one backward op), in the layers and in LSTMCell.
 """
 
 import math
@@ -51,21 +52,13 @@ def _rnn_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse, relu):
 
 def _lstm_direction(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     T = x.shape[0]
-    H = h.shape[-1]
     bias = b_ih if b_hh is None else (b_hh if b_ih is None else _ops.add(b_ih, b_hh))
     steps = _input_steps(x, w_ih, bias, T)
     w_hh_t = _ops.transpose(w_hh, 0, 1)
-    addmm, sigmoid, tanh, chunk, narrow = _ops.addmm, _ops.sigmoid, _ops.tanh, _ops.chunk, \
-        _ops.narrow
-    mul, add = _ops.mul, _ops.add
+    addmm, cell = _ops.addmm, _ops.fused_lstm_cell
     outs = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
-        gates = addmm(steps[t], h, w_hh_t)
-        # One sigmoid over all four gates (the g slice is unused) and a tanh on the g slice.
-        i, f, _, o = chunk(sigmoid(gates), 4, 1)
-        g = tanh(narrow(gates, 1, 2 * H, H))
-        c = add(mul(f, c), mul(i, g))
-        h = mul(o, tanh(c))
+        h, c = cell(addmm(steps[t], h, w_hh_t), c)
         outs[t] = h
     return outs, h, c
 
@@ -463,9 +456,7 @@ class LSTMCell(RNNCellBase):
         elif not is_batched:
             c = _ops.unsqueeze(c, 0)
         gi, gh = self._gates(input, h)
-        i, f, g, o = _ops.chunk(_ops.add(gi, gh), 4, 1)
-        c = _ops.add(_ops.mul(_ops.sigmoid(f), c), _ops.mul(_ops.sigmoid(i), _ops.tanh(g)))
-        h = _ops.mul(_ops.sigmoid(o), _ops.tanh(c))
+        h, c = _ops.fused_lstm_cell(gi, c, gh)
         if not is_batched:
             return _ops.squeeze(h, [0]), _ops.squeeze(c, [0])
         return h, c

@@ -1,0 +1,71 @@
+// CUDA kernels of the fused LSTM cell and its backward: the CPU's own kernels
+// (kernels/common/recurrent_kernels.hpp) with a thread per element, each computing what the CPU
+// computes for it (kernels/common/recurrent_math.hpp).
+#include "kernels/common/recurrent_kernels.hpp"
+#include "kernels/cuda/contiguous.cuh"
+#include "kernels/cuda/movement.cuh"
+
+namespace terra::cuda {
+namespace {
+
+// Element e (row e / H, column e % H): the activated gates and the new cell state.
+template <class T>
+struct CellState {
+  T a[4];
+  T c;
+  __device__ CellState(const math::LstmOperands<T>& in, int64_t e) {
+    for (int k = 0; k < 4; ++k) a[k] = math::lstm_activate(k, in.gate(e / in.H, k, e % in.H));
+    c = math::lstm_cell_state(a[0], a[1], a[2], in.cx[e]);
+  }
+};
+
+template <class T>
+struct CellForward {
+  math::LstmOperands<T> in;
+  T* hy;
+  T* cy;
+  __device__ void operator()(int64_t e) const {
+    const CellState<T> s(in, e);
+    cy[e] = s.c;
+    hy[e] = math::lstm_hidden_state(s.a[3], math::Tanh{}(s.c));
+  }
+};
+
+template <class T>
+struct CellBackward {
+  math::LstmOperands<T> in;
+  const T* grad_hy;
+  const T* grad_cy;
+  T* grad_gates;
+  T* grad_cx;
+  __device__ void operator()(int64_t e) const {
+    const CellState<T> s(in, e);
+    const math::LstmGrads<T> g = math::lstm_grads(s.a[0], s.a[1], s.a[2], s.a[3], in.cx[e], math::Tanh{}(s.c),
+                                                  grad_hy ? grad_hy[e] : T(0), grad_cy ? grad_cy[e] : T(0));
+    const int64_t q = (e / in.H) * 4 * in.H + e % in.H;
+    grad_gates[q] = g.i;
+    grad_gates[q + in.H] = g.f;
+    grad_gates[q + 2 * in.H] = g.g;
+    grad_gates[q + 3 * in.H] = g.o;
+    grad_cx[e] = g.cx;
+  }
+};
+
+struct CudaRecurrent {
+  static Tensor as_contiguous(const Tensor& t) { return cuda::as_contiguous(t); }
+  template <class T>
+  static void forward(const math::LstmOperands<T>& in, int64_t rows, T* hy, T* cy) {
+    for_each_index(rows * in.H, CellForward<T>{in, hy, cy});
+  }
+  template <class T>
+  static void backward(const math::LstmOperands<T>& in, int64_t rows, const T* grad_hy, const T* grad_cy,
+                       T* grad_gates, T* grad_cx) {
+    for_each_index(rows * in.H, CellBackward<T>{in, grad_hy, grad_cy, grad_gates, grad_cx});
+  }
+};
+
+}  // namespace
+
+TERRA_RECURRENT_KERNELS(CUDA, CudaRecurrent);
+
+}  // namespace terra::cuda
