@@ -7,6 +7,7 @@
 
 #include "actors/blocking_ring.hpp"
 #include "actors/parking_spot.hpp"
+#include "kernels/cpu/parallel.hpp"
 
 namespace terra::actors {
 
@@ -31,6 +32,17 @@ namespace terra::actors {
 // hands over a span per iteration then never pays for a wake-up, and an idle program sleeps after
 // a millisecond.
 constexpr std::chrono::microseconds kSpinAcrossIteration{1000};
+
+// Note [A core for the interpreter]
+// While Python runs beside the graph actor, the actor's kernels keep one core free for the
+// interpreter (cpu::set_reserved_cores, cpu::keep_reserved_cores_free): on two cores a kernel
+// split over both waited for a pool worker that Python's thread held (the digits CNN, whose
+// Python runs ahead of the graph, ran its spans in 1.3 s against 1.0 s for the whole eager run).
+// While the interpreter waits for the graph (every wait goes through the session's timed_wait,
+// which releases the reservation) its core is free, and a loop that reads its loss every step
+// (the LSTM and transformer language models) gets every core for its products. Kernels on
+// Python's own thread (a fetch's prefix, eager ops) are never limited. The chunks a kernel cuts
+// its work into stay as they were, so results do not change, only how many threads run them.
 
 // Jobs the actor is done with go back to the interpreter (`retired`), which lets go of them on
 // its own thread: a job may hold the last reference to memory borrowed from numpy, whose release
@@ -77,6 +89,7 @@ void run_traced(trace::SpanJob& job, ActorId lane) {
 bool is_done(const trace::SpanJob& job) { return job.done.load(std::memory_order_acquire); }
 
 void graph_loop(caf::blocking_actor*, std::shared_ptr<GraphActor::Shared> shared) {
+  cpu::keep_reserved_cores_free(true);  // Note [A core for the interpreter]
   std::shared_ptr<trace::SpanJob> job;
   while (shared->spans.pop(job)) {
     record(graph_lane(), TraceKind::MessageReceived, job->iteration, static_cast<uint32_t>(job->seq), "span",
@@ -99,6 +112,7 @@ GraphActor::GraphActor() : system_(std::make_unique<System>()), shared_(std::mak
   system_->config.set("scheduler.max-threads", 1);
   system_->system = std::make_unique<caf::actor_system>(system_->config);
   system_->system->spawn<caf::detached>(graph_loop, shared_);
+  cpu::set_reserved_cores(1);  // Note [A core for the interpreter]
   interpreter_lane();
   graph_lane();
 }
@@ -106,6 +120,7 @@ GraphActor::GraphActor() : system_(std::make_unique<System>()), shared_(std::mak
 GraphActor::~GraphActor() {
   shared_->spans.close();  // the actor pops what was pushed before, then its loop ends
   system_->system->await_all_actors_done();
+  cpu::set_reserved_cores(0);
   release_retired();
 }
 

@@ -45,7 +45,7 @@ void PayCheck::ran_eagerly(double seconds) {
   if (eager_left_ > 0) return;
   if (std::exchange(probing_, false)) return decide();
   replayed_.clear();  // a stretch ended: measure replay again, against its last iterations
-  skip_replayed_ = kWarmup;
+  skip_replayed_ = warmup_;
 }
 
 void PayCheck::decide() {

@@ -4,7 +4,9 @@
 // replay path can cost more per op than eager dispatch with its kernel (tools/bench/RESULTS.md),
 // and `terra run` would make the program slower than `--mode eager`. So the session times whole
 // iterations (from one iteration's start to the next's) and PayCheck compares: after kSamples
-// replayed iterations (past kWarmup, which may compile), the next kSamples + 1 run eagerly,
+// replayed iterations (past a warm-up: kWarmup, which may compile, and in co-execution as many
+// more as Python may run ahead of the graph, Options::max_spans_ahead, so that the measured
+// iterations pay for the graph's work instead of queueing it), the next kSamples + 1 run eagerly,
 // untraced (the first is not counted: it settles what replay left queued); if the eager median
 // times kMargin is still below the replayed median, a stretch of eager iterations follows (64,
 // doubling up to 1024 each time replay loses again), after which replay is measured again
@@ -21,6 +23,8 @@ namespace terra::trace {
 
 class PayCheck {
  public:
+  explicit PayCheck(int warmup = kWarmup) : warmup_(warmup), skip_replayed_(warmup) {}
+
   static constexpr int kSamples = 8;
   static constexpr int kWarmup = 2;
   static constexpr double kMargin = 1.1;
@@ -43,7 +47,8 @@ class PayCheck {
 
   bool settled_ = false;   // replay won: no more checks
   bool probing_ = false;   // the eager iterations running are the first measurement of eager
-  int skip_replayed_ = kWarmup, skip_eager_ = 0;
+  int warmup_;  // replayed iterations not measured after a start or a stretch
+  int skip_replayed_, skip_eager_ = 0;
   int eager_left_ = 0, stretch_ = 0;
   std::vector<double> replayed_, eager_;  // the latest samples of each
   std::string verdict_;

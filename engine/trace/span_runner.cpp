@@ -16,6 +16,7 @@
 
 #include "engine/graph/executor.hpp"
 #include "engine/trace/session_state.hpp"
+#include "kernels/cpu/parallel.hpp"
 
 namespace terra::trace::detail {
 
@@ -298,7 +299,10 @@ void settle(State& s, uint64_t still_written = 0) {
 void timed_wait(State& s, const char* why, void (*wait)(void*), void* arg) {
   tell_sync(s, why);
   const auto t0 = std::chrono::steady_clock::now();
-  wait_blocking(wait, arg);
+  {
+    const cpu::ReservedCoresReleased released;  // Note [A core for the interpreter] (actors/graph_actor.cpp)
+    wait_blocking(wait, arg);
+  }
   const double waited = seconds_since(t0);
   s.stats.wait_seconds += waited;
   SyncPoint& p = s.sync_points[{source_line(), why}];

@@ -19,7 +19,9 @@ namespace terra::cpu {
 
 // Note [GEMM threading]
 // OpenBLAS has its own thread pool. It is kept at Terra's thread count (one knob for every
-// kernel: TERRA_NUM_THREADS or set_num_threads), and the two pools are never nested: a batch of
+// kernel: TERRA_NUM_THREADS or set_num_threads; not less while cores are reserved for the
+// interpreter: OpenBLAS's results can depend on its thread count, and a co-executed product must
+// give eager's bits), and the two pools are never nested: a batch of
 // small products is spread over Terra's pool, and each product then runs on its caller's thread
 // because OpenBLAS does not thread a GEMM with m*n*k at or below kBlasSerialWork; a batch of large
 // products runs one product at a time, each threaded by OpenBLAS.

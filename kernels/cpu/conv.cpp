@@ -67,7 +67,8 @@ constexpr int64_t kShortRun = 32;
 template <class T>
 void im2col(const T* image, const Window& g, T* col, int64_t ld) {
   const int64_t sw = g.stride_w, n = g.out_w;
-  parallel_for(0, g.rows(), 1, [&](int64_t b, int64_t e) {
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, g.cols()));  // rows of cols()
+  parallel_for(0, g.rows(), grain, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b, e, col, ld, [&](T* run, const T* src, int64_t offset, int64_t lo, int64_t hi) {
       if (!src) {
         std::fill(run, run + n, T(0));
@@ -94,7 +95,8 @@ void im2col(const T* image, const Window& g, T* col, int64_t ld) {
 template <class T>
 void col2im(const T* col, int64_t ld, const Window& g, T* image) {
   const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w;
-  parallel_for(0, g.channels, 1, [&](int64_t b, int64_t e) {
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, per_channel * g.cols()));
+  parallel_for(0, g.channels, grain, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b * per_channel, e * per_channel, col, ld,
                         [&](const T* run, T* dst, int64_t offset, int64_t lo, int64_t hi) {
                           if (!dst) return;
@@ -175,6 +177,11 @@ void unpack_blocks(const T* src, int64_t count, int64_t rows, int64_t cols, cons
 // would run single-threaded too, only slower). With fewer images they run one after another,
 // each GEMM threaded by OpenBLAS and im2col / col2im split over Terra's pool. (Measured on 2
 // cores, conv2d 3x3 on [32, 64, 56, 56]: ~55 ms split by image, 85-120 ms alternating pools.)
+// A split costs a thread hand-off (waking a worker and waiting for it: tens of microseconds on
+// small virtual machines), so a call with less than kParallelConvMacs multiply-adds in all runs on
+// its caller's thread: the digits CNN's 8x8 convolutions ran 1.4x slower split (1.50 s against
+// 1.05 s for 1000 steps on 2 cores).
+constexpr int64_t kParallelConvMacs = int64_t{1} << 20;
 
 // Holds OpenBLAS at one thread while alive. Counted, so convolutions running concurrently on
 // several threads restore the caller's setting only when the last of them finishes.
@@ -208,14 +215,15 @@ class SingleThreadedBlas {
 
 // Calls body(begin, end, scratch) over ranges of the images [0, batch), giving each range its own
 // scratch buffer of `scratch_elems` elements (from the caching arena: no zeroing, no page faults
-// after the first call). See Note [Conv threading].
+// after the first call). `macs_per_image`: the multiply-adds of one image's products. See Note
+// [Conv threading].
 template <class F>
-void for_each_image(int64_t batch, int64_t scratch_elems, DType dtype, F&& body) {
+void for_each_image(int64_t batch, int64_t macs_per_image, int64_t scratch_elems, DType dtype, F&& body) {
   auto run = [&](int64_t begin, int64_t end) {
     const Tensor scratch = Tensor::empty({scratch_elems}, dtype);
     body(begin, end, scratch);
   };
-  if (num_threads() > 1 && batch >= num_threads()) {
+  if (num_threads() > 1 && batch >= num_threads() && batch * macs_per_image >= kParallelConvMacs) {
     SingleThreadedBlas single;
     parallel_for(0, batch, 1, run);
   } else {
@@ -288,7 +296,7 @@ void conv_kernel(KernelCall& c) {
     const int64_t in_plane = g.channels * g.h * g.w, out_plane = out_per_group * cols;
     const int64_t col_elems = direct && chunk == 1 ? 0 : k * chunk * cols;
     const int64_t product_elems = chunk > 1 ? out_per_group * chunk * cols : 0;
-    for_each_image(cc.batch, col_elems + product_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    for_each_image(cc.batch, cc.weight.numel() * cols, col_elems + product_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
       T* product = col + col_elems;
       for (int64_t n = b; n < e; n += chunk) {
@@ -331,7 +339,7 @@ void conv_transpose2d_kernel(KernelCall& c) {
     const int64_t in_plane = in_per_group * cols, out_plane = g.channels * g.h * g.w;
     const int64_t col_elems = direct && chunk == 1 ? 0 : g.rows() * chunk * cols;
     const int64_t packed_elems = chunk > 1 ? in_per_group * chunk * cols : 0;
-    for_each_image(cc.batch, col_elems + packed_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    for_each_image(cc.batch, cc.weight.numel() * cols, col_elems + packed_elems, cc.input.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
       T* packed = col + col_elems;
       for (int64_t n = b; n < e; n += chunk) {
@@ -382,7 +390,7 @@ void conv2d_backward_weight_kernel(KernelCall& c) {
     const int64_t in_plane = g.channels * g.h * g.w, grad_plane = out_per_group * cols;
     const int64_t col_elems = direct && chunk == 1 ? 0 : k * chunk * cols;
     const int64_t packed_elems = chunk > 1 ? out_per_group * chunk * cols : 0;
-    for_each_image(batch, col_elems + packed_elems + total, out.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
+    for_each_image(batch, total * cols, col_elems + packed_elems + total, out.dtype(), [&](int64_t b, int64_t e, const Tensor& scratch) {
       T* col = scratch.data<T>();
       T* packed = col + col_elems;
       const bool whole = b == 0 && e == batch;  // one range: it sums straight into the output

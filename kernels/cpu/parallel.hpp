@@ -10,6 +10,29 @@ namespace terra::cpu {
 int num_threads();
 void set_num_threads(int n);
 
+// Cores kept free for another thread's work (Note [A core for the interpreter] in
+// actors/graph_actor.cpp): a thread marked with keep_reserved_cores_free(true) (the graph actor's)
+// runs each parallel_for's chunks on at most num_threads() - reserved cores (at least itself);
+// the interpreter reserves one while it runs Python beside the graph and none while it waits for
+// it. The chunks a job is cut into stay as they were, so results never change, only how many
+// threads run them.
+void set_reserved_cores(int n);
+void keep_reserved_cores_free(bool on);  // for the calling thread
+// The threads a parallel_for of the calling thread may occupy, at least 1.
+int usable_threads();
+
+// While alive, no core is reserved: the interpreter waits for the graph, its core is free.
+class ReservedCoresReleased {
+ public:
+  ReservedCoresReleased();
+  ~ReservedCoresReleased();
+  ReservedCoresReleased(const ReservedCoresReleased&) = delete;
+  ReservedCoresReleased& operator=(const ReservedCoresReleased&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Calls body(begin, end) on chunks of [begin, end) of at least `grain` items.
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& body);

@@ -84,3 +84,13 @@ TEST_CASE("a stretch ends when replay catches up; outliers do not decide", "[pay
   replay_until_eager(p, 50e-6);
   CHECK(p.settled());
 }
+
+TEST_CASE("a longer warm-up (co-execution's) leaves more replayed iterations unmeasured", "[pay_check]") {
+  PayCheck p(PayCheck::kWarmup + 8);
+  CHECK(replay_until_eager(p, 100e-6) == PayCheck::kWarmup + 8 + PayCheck::kSamples);
+  CHECK(run_eager_stretch(p, 60e-6) == PayCheck::kSamples + 1);
+  CHECK(p.take_verdict().find("the next 64 run eagerly") != std::string::npos);
+  CHECK(run_eager_stretch(p, 60e-6) == PayCheck::kFirstStretch);
+  // After a stretch the graph's queue is empty again: the same warm-up before measuring.
+  CHECK(replay_until_eager(p, 100e-6) == PayCheck::kWarmup + 8 + PayCheck::kSamples);
+}

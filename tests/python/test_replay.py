@@ -244,13 +244,15 @@ def test_a_loop_where_replay_does_not_pay_runs_eagerly_and_computes_the_same(ses
     """Note [Replay must pay]: with (fake) replayed iterations slower than eager ones, the loop
     runs eagerly for a stretch after the probe, says so among the fallbacks, and the mixed run
     reads the same losses and ends with the same parameters as eager."""
-    eager = train(100)
+    eager = train(130)
     monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
     with session(fusion=False, replay_must_pay=True):
-        mixed = train(100)
+        mixed = train(130)
     stats = terra.debug.stats()
     verdicts = [f for f in stats["fallbacks"] if "eager ones 60 us" in f["reason"]]
-    assert len(verdicts) == 2  # 100 iterations: a stretch of 64, replay measured again, then 128
+    # 130 iterations: a stretch of 64, replay measured again (past a warm-up that co-execution
+    # makes longer by max_spans_ahead), then a stretch of 128.
+    assert len(verdicts) == 2
     assert "the next 64 run eagerly" in verdicts[0]["reason"]
     assert "the next 128 run eagerly" in verdicts[1]["reason"]
     assert "test_replay.py" in verdicts[0]["location"]
