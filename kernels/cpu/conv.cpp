@@ -177,11 +177,11 @@ void unpack_blocks(const T* src, int64_t count, int64_t rows, int64_t cols, cons
 // would run single-threaded too, only slower). With fewer images they run one after another,
 // each GEMM threaded by OpenBLAS and im2col / col2im split over Terra's pool. (Measured on 2
 // cores, conv2d 3x3 on [32, 64, 56, 56]: ~55 ms split by image, 85-120 ms alternating pools.)
-// A split costs a thread hand-off (waking a worker and waiting for it: tens of microseconds on
-// small virtual machines), so a call with less than kParallelConvMacs multiply-adds in all runs on
-// its caller's thread: the digits CNN's 8x8 convolutions ran 1.4x slower split (1.50 s against
-// 1.05 s for 1000 steps on 2 cores).
-constexpr int64_t kParallelConvMacs = int64_t{1} << 20;
+// A split costs a thread hand-off (a few microseconds with the pool's workers awake, Note [Pool
+// hand-off] in parallel.cpp), so a call with fewer than kParallelConvMacs multiply-adds in all
+// runs on its caller's thread. (The digits CNN's 8x8 convolutions, 0.3M and 2.4M multiply-adds,
+// are faster split: 1000 steps took 0.83-0.99 s against 1.04-1.08 s with a threshold of 2^20.)
+constexpr int64_t kParallelConvMacs = int64_t{1} << 17;
 
 // Holds OpenBLAS at one thread while alive. Counted, so convolutions running concurrently on
 // several threads restore the caller's setting only when the last of them finishes.
