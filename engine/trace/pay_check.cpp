@@ -13,6 +13,12 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
 void keep_latest(std::vector<double>& v, double sample) {
   v.push_back(sample);
   if (v.size() > static_cast<size_t>(PayCheck::kSamples)) v.erase(v.begin());
@@ -49,7 +55,7 @@ void PayCheck::ran_eagerly(double seconds) {
 }
 
 void PayCheck::decide() {
-  const double replay = median(replayed_), eager = median(eager_);
+  const double replay = bursty_ ? mean(replayed_) : median(replayed_), eager = median(eager_);
   if (eager * kMargin >= replay) {
     settled_ = true;
     return;
@@ -58,8 +64,8 @@ void PayCheck::decide() {
   eager_left_ = stretch_;
   char text[200];
   std::snprintf(text, sizeof text,
-                "replayed iterations took %.0f us, eager ones %.0f us (medians): the next %d run eagerly, untraced",
-                replay * 1e6, eager * 1e6, stretch_);
+                "replayed iterations took %.0f us (%s), eager ones %.0f us (median): the next %d run eagerly, untraced",
+                replay * 1e6, bursty_ ? "mean" : "median", eager * 1e6, stretch_);
   verdict_ = text;
 }
 

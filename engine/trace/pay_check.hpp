@@ -23,11 +23,18 @@ namespace terra::trace {
 
 class PayCheck {
  public:
-  explicit PayCheck(int warmup = kWarmup) : warmup_(warmup), skip_replayed_(warmup) {}
+  // `bursty`: replayed iterations are judged by their mean, not their median. In co-execution
+  // Python runs ahead of the graph and then waits for all it queued, so a few fast iterations
+  // alternate with one slow one; their median sees only the fast ones (the digits CNN stayed
+  // co-executed at 1.1x eager's time per iteration), their mean is the time per iteration.
+  explicit PayCheck(int warmup = kWarmup, bool bursty = false)
+      : warmup_(warmup), bursty_(bursty), skip_replayed_(warmup) {}
 
   static constexpr int kSamples = 8;
   static constexpr int kWarmup = 2;
-  static constexpr double kMargin = 1.1;
+  // A tie band for noise only: the bar is never slower than eager (the digits CNN, whose
+  // co-executed iterations took 1.1x eager's, stayed co-executed under a margin of 1.1).
+  static constexpr double kMargin = 1.02;
   static constexpr int kFirstStretch = 64;
   static constexpr int kLongestStretch = 1024;
 
@@ -48,6 +55,7 @@ class PayCheck {
   bool settled_ = false;   // replay won: no more checks
   bool probing_ = false;   // the eager iterations running are the first measurement of eager
   int warmup_;  // replayed iterations not measured after a start or a stretch
+  bool bursty_;
   int skip_replayed_, skip_eager_ = 0;
   int eager_left_ = 0, stretch_ = 0;
   std::vector<double> replayed_, eager_;  // the latest samples of each

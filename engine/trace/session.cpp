@@ -697,7 +697,7 @@ void start(const Options& options, std::shared_ptr<SpanExecutor> executor) {
   if (executor) g_state->executor = std::move(executor);
   g_state->stats.coexecuted = g_state->executor->asynchronous();
   // Note [Replay must pay]: measured co-executed iterations start once Python can run no further ahead.
-  if (g_state->stats.coexecuted) g_state->pay = PayCheck(PayCheck::kWarmup + std::max(0, options.max_spans_ahead));
+  if (g_state->stats.coexecuted) g_state->pay = PayCheck(PayCheck::kWarmup + std::max(0, options.max_spans_ahead), true);
   // Epochs go on across sessions, so tags left on tensors by an earlier one never look current.
   g_state->epoch = trace_epoch();
   g_state->first_epoch = g_state->epoch + 1;
