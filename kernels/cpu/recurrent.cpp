@@ -1,4 +1,5 @@
-// CPU kernels of the fused LSTM cell and its backward (kernels/common/recurrent_kernels.hpp):
+// CPU kernels of the fused LSTM and GRU cells and their backward ops
+// (kernels/common/recurrent_kernels.hpp):
 // rows split between threads, each row in blocks of kBlock elements staged through local arrays.
 // Every loop then reads and writes plain streams the compiler can prove apart, so each one
 // vectorizes (one loop over a row's many operands would need more run-time overlap checks than
@@ -22,7 +23,7 @@ struct Block {
   T c[kBlock];
   const T* cx;
 
-  Block(const math::LstmOperands<T>& in, int64_t b, int64_t j0, int64_t n) : cx(in.cx + b * in.H + j0) {
+  Block(const math::CellOperands<T>& in, int64_t b, int64_t j0, int64_t n) : cx(in.state + b * in.H + j0) {
     for (int k = 0; k < 4; ++k) {
       const T* q = in.gates + (b * 4 + k) * in.H + j0;
       if (in.hidden) {
@@ -42,6 +43,26 @@ struct Block {
   }
 };
 
+// One GRU block of row b: the six projections' values g[k][j] (input r, z, n, then hidden r, z,
+// n) of elements [j0, j0 + n), and hx's values there. state(j) is an element's forward.
+template <class T>
+struct GruBlock {
+  T g[6][kBlock];
+  const T* hx;
+
+  GruBlock(const math::CellOperands<T>& in, int64_t b, int64_t j0, int64_t n) : hx(in.state + b * in.H + j0) {
+    for (int k = 0; k < 3; ++k) {
+      const T* i = in.gates + (b * 3 + k) * in.H + j0;
+      const T* h = in.hidden + (b * 3 + k) * in.H + j0;
+      std::copy(i, i + n, g[k]);
+      std::copy(h, h + n, g[3 + k]);
+    }
+  }
+  math::GruState<T> state(int64_t j) const {
+    return math::gru_state(g[0][j], g[1][j], g[2][j], g[3][j], g[4][j], g[5][j], hx[j]);
+  }
+};
+
 // body(b, j0, n) over every block of every row.
 template <class Body>
 void for_each_block(int64_t rows, int64_t cols, const Body& body) {
@@ -57,7 +78,7 @@ struct CpuRecurrent {
   static Tensor as_contiguous(const Tensor& t) { return cpu::as_contiguous(t); }
 
   template <class T>
-  static void forward(const math::LstmOperands<T>& in, int64_t rows, T* hy, T* cy) {
+  static void forward(const math::CellOperands<T>& in, int64_t rows, T* hy, T* cy) {
     for_each_block(rows, in.H, [&](int64_t b, int64_t j0, int64_t n) {
       const Block<T> s(in, b, j0, n);
       T h[kBlock];
@@ -68,7 +89,7 @@ struct CpuRecurrent {
   }
 
   template <class T>
-  static void backward(const math::LstmOperands<T>& in, int64_t rows, const T* grad_hy, const T* grad_cy,
+  static void backward(const math::CellOperands<T>& in, int64_t rows, const T* grad_hy, const T* grad_cy,
                        T* grad_gates, T* grad_cx) {
     for_each_block(rows, in.H, [&](int64_t b, int64_t j0, int64_t n) {
       const Block<T> s(in, b, j0, n);
@@ -83,6 +104,37 @@ struct CpuRecurrent {
       }
       for (int k = 0; k < 4; ++k) std::copy(d[k], d[k] + n, grad_gates + (b * 4 + k) * in.H + j0);
       std::copy(d[4], d[4] + n, grad_cx + at);
+    });
+  }
+
+  template <class T>
+  static void gru_forward(const math::CellOperands<T>& in, int64_t rows, T* hy) {
+    for_each_block(rows, in.H, [&](int64_t b, int64_t j0, int64_t n) {
+      const GruBlock<T> s(in, b, j0, n);
+      T h[kBlock];
+      for (int64_t j = 0; j < n; ++j) h[j] = s.state(j).hy;
+      std::copy(h, h + n, hy + b * in.H + j0);
+    });
+  }
+
+  template <class T>
+  static void gru_backward(const math::CellOperands<T>& in, int64_t rows, const T* grad_hy, T* grad_input_gates,
+                           T* grad_hidden_gates, T* grad_hx) {
+    for_each_block(rows, in.H, [&](int64_t b, int64_t j0, int64_t n) {
+      const GruBlock<T> s(in, b, j0, n);
+      const int64_t at = b * in.H + j0;
+      T d[5][kBlock];  // r, z, n, the hidden projection's n, hx
+      for (int64_t j = 0; j < n; ++j) {
+        const math::GruState<T> st = s.state(j);
+        const math::GruGrads<T> g = math::gru_grads(st, s.g[5][j], s.hx[j], grad_hy[at + j]);
+        d[0][j] = g.r, d[1][j] = g.z, d[2][j] = g.n, d[3][j] = g.n * st.r, d[4][j] = g.hx;
+      }
+      for (int k = 0; k < 3; ++k) {
+        const int64_t q = (b * 3 + k) * in.H + j0;
+        std::copy(d[k], d[k] + n, grad_input_gates + q);
+        std::copy(d[k == 2 ? 3 : k], d[k == 2 ? 3 : k] + n, grad_hidden_gates + q);
+      }
+      std::copy(d[4], d[4] + n, grad_hx + at);
     });
   }
 };

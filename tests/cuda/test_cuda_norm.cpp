@@ -1,4 +1,4 @@
-// CUDA cases of layer_norm, group_norm, embedding, the fused LSTM cell and their backward ops:
+// CUDA cases of layer_norm, group_norm, embedding, the fused LSTM and GRU cells and their backward ops:
 // both floating dtypes
 // (and the CPU's error for others), with and without weight and bias, strided and transposed
 // inputs, rows longer than a block, a single value per channel, empty inputs; embedding over
@@ -89,8 +89,8 @@ std::vector<Case> embedding_cases() {
   return cases;
 }
 
-// The LSTM cell a thread per element: with and without hidden_gates, either gradient absent,
-// strided and transposed operands, an empty batch.
+// The LSTM and GRU cells a thread per element: with and without hidden_gates, either gradient
+// absent (LSTM), strided and transposed operands, an empty batch.
 std::vector<Case> lstm_cell_cases() {
   std::vector<Case> cases;
   uint64_t seed = 61000;
@@ -107,6 +107,10 @@ std::vector<Case> lstm_cell_cases() {
                        {none(), transposed(bh, dt, seed++), strided(gates, dt, seed++), contiguous(bh, dt, seed++)}});
       cases.push_back({"fused_lstm_cell_backward",
                        {strided(bh, dt, seed++), none(), contiguous(gates, dt, seed++), transposed(bh, dt, seed++)}});
+      const Shape gru{bh[0], 3 * bh[1]};
+      cases.push_back({"fused_gru_cell", {contiguous(gru, dt, seed++), transposed(gru, dt, seed++), strided(bh, dt, seed++)}});
+      cases.push_back({"fused_gru_cell_backward", {transposed(bh, dt, seed++), contiguous(gru, dt, seed++),
+                                                   strided(gru, dt, seed++), contiguous(bh, dt, seed++)}});
     }
   return cases;
 }

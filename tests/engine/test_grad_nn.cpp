@@ -366,3 +366,12 @@ TEST_CASE("fused_lstm_cell gradients and double backward", "[grad][nn][recurrent
       for (size_t which : {size_t{0}, size_t{1}}) gradgradcheck("fused_lstm_cell double backward", f, args, which, opt);
     }
 }
+
+TEST_CASE("fused_gru_cell gradients and double backward", "[grad][nn][recurrent]") {
+  uint64_t seed = 1600;
+  auto f = [](const TensorList& v) { return call1("fused_gru_cell", {v[0], v[1], v[2]}); };
+  const TensorList args{r({3, 6}, seed++, -3, 3), r({3, 6}, seed++, -3, 3), r({3, 2}, seed++)};
+  gradcheck("fused_gru_cell", f, args);
+  gradcheck("fused_gru_cell non-contiguous", f, {transposed_copy(args[0]), strided_copy(args[1]), args[2]});
+  for (size_t which : {size_t{0}, size_t{1}, size_t{2}}) gradgradcheck("fused_gru_cell double backward", f, args, which);
+}

@@ -1,16 +1,17 @@
-// fused_lstm_cell and fused_lstm_cell_backward against a float64 reference written from the
-// textbook LSTM equations (not from the kernels' functions): float32 and float64, with and
-// without hidden_gates, with either incoming gradient absent, strided and transposed operands,
-// hidden sizes below, at and above the CPU's block of 64 and batches split over threads, empty
-// batches; and the shape and dtype errors.
+// fused_lstm_cell, fused_gru_cell and their backward ops against float64 references written from
+// the textbook LSTM and GRU equations (not from the kernels' functions): float32 and float64, with
+// and without hidden_gates (LSTM), with either incoming gradient absent (LSTM), strided and
+// transposed operands, hidden sizes below, at and above the CPU's block of 64 and batches split
+// over threads, empty batches; and the shape and dtype errors.
 #include <cmath>
+#include <utility>
 
 #include "helpers.hpp"
 
 using namespace terra;
 using namespace terra::test;
 
-TERRA_COVERS("fused_lstm_cell", "fused_lstm_cell_backward");
+TERRA_COVERS("fused_lstm_cell", "fused_lstm_cell_backward", "fused_gru_cell", "fused_gru_cell_backward");
 
 namespace {
 
@@ -44,6 +45,33 @@ Ref reference(const std::vector<double>& gates, const std::vector<double>& hidde
       r.grad_gates[(b * 4 + 2) * H + j] = dc * i * (1 - g * g);
       r.grad_gates[(b * 4 + 3) * H + j] = dh * tc * o * (1 - o);
       r.grad_cx[at] = dc * f;
+    }
+  return r;
+}
+
+struct GruRef {
+  std::vector<double> hy, grad_ig, grad_hg, grad_hx;
+};
+
+// ig, hg [B, 3H] in the order r, z, n; hy = (1 - z) n + z hx.
+GruRef gru_reference(const std::vector<double>& ig, const std::vector<double>& hg, const std::vector<double>& hx,
+                     const std::vector<double>& g, int64_t B, int64_t H) {
+  GruRef r{std::vector<double>(B * H), std::vector<double>(B * 3 * H), std::vector<double>(B * 3 * H),
+           std::vector<double>(B * H)};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < H; ++j) {
+      auto at = [&](int k) { return (b * 3 + k) * H + j; };
+      const int64_t e = b * H + j;
+      const double rr = sigmoid(ig[at(0)] + hg[at(0)]), z = sigmoid(ig[at(1)] + hg[at(1)]);
+      const double n = std::tanh(ig[at(2)] + rr * hg[at(2)]);
+      r.hy[e] = (1 - z) * n + z * hx[e];
+      const double dn = g[e] * (1 - z) * (1 - n * n);  // d/d(in + r hn)
+      const double dr = dn * hg[at(2)] * rr * (1 - rr), dz = g[e] * (hx[e] - n) * z * (1 - z);
+      r.grad_ig[at(0)] = r.grad_hg[at(0)] = dr;
+      r.grad_ig[at(1)] = r.grad_hg[at(1)] = dz;
+      r.grad_ig[at(2)] = dn;
+      r.grad_hg[at(2)] = dn * rr;
+      r.grad_hx[e] = g[e] * z;
     }
   return r;
 }
@@ -98,6 +126,43 @@ TEST_CASE("fused_lstm_cell and its backward match the LSTM equations in float64"
             check_values(bwd[0], want.grad_gates, tol(dt), tol(dt));
             check_values(bwd[1], want.grad_cx, tol(dt), tol(dt));
           }
+}
+
+TEST_CASE("fused_gru_cell and its backward match the GRU equations in float64", "[recurrent]") {
+  const std::pair<int64_t, int64_t> sizes[] = {{1, 1}, {3, 5}, {16, 32}, {2, 64}, {4, 150}, {300, 150}, {0, 7}};
+  uint64_t seed = 5000;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const auto& [B, H] : sizes)
+      for (int variant = 0; variant < 3; ++variant) {
+        INFO(dtype_name(dt) << " B " << B << " H " << H << " layout " << variant);
+        const Tensor ig = random_tensor({B, 3 * H}, dt, seed++, -3, 3), hg = random_tensor({B, 3 * H}, dt, seed++, -3, 3);
+        const Tensor hx = random_tensor({B, H}, dt, seed++), g = random_tensor({B, H}, dt, seed++);
+        const GruRef want = gru_reference(values(ig), values(hg), values(hx), values(g), B, H);
+        const Tensor hy = call1("fused_gru_cell", {layout(ig, variant), layout(hg, variant), layout(hx, variant)});
+        CHECK(hy.shape() == Shape({B, H}));
+        CHECK(hy.dtype() == dt);
+        check_values(hy, want.hy, tol(dt), tol(dt));
+        const std::vector<Tensor> bwd = call("fused_gru_cell_backward", {layout(g, variant), layout(ig, variant),
+                                                                         layout(hg, variant), layout(hx, variant)});
+        REQUIRE(bwd.size() == 3);
+        check_values(bwd[0], want.grad_ig, tol(dt), tol(dt));
+        check_values(bwd[1], want.grad_hg, tol(dt), tol(dt));
+        check_values(bwd[2], want.grad_hx, tol(dt), tol(dt));
+      }
+}
+
+TEST_CASE("fused_gru_cell checks its operands", "[recurrent][errors]") {
+  const Tensor ig = random_tensor({2, 6}, DType::Float32, 1), hx = random_tensor({2, 2}, DType::Float32, 2);
+  require_error([&] { call("fused_gru_cell", {random_tensor({2, 7}, DType::Float32, 3), ig, hx}); }, ErrorKind::Runtime,
+                {"fused_gru_cell", "expected input_gates of shape [batch, 3 * hidden_size], got [2, 7]"});
+  require_error([&] { call("fused_gru_cell", {ig, random_tensor({2, 3}, DType::Float32, 4), hx}); }, ErrorKind::Runtime,
+                {"fused_gru_cell", "expected hidden_gates of the input_gates' shape [2, 6], got [2, 3]"});
+  require_error([&] { call("fused_gru_cell", {ig, ig, random_tensor({3, 2}, DType::Float32, 5)}); }, ErrorKind::Runtime,
+                {"fused_gru_cell", "expected hx of shape [2, 2]", "got [3, 2]"});
+  require_error([&] { call("fused_gru_cell", {ig, ig, random_tensor({2, 2}, DType::Float64, 6)}); }, ErrorKind::Runtime,
+                {"fused_gru_cell", "expected scalar type float32 but found float64"});
+  require_error([&] { call("fused_gru_cell_backward", {random_tensor({2, 3}, DType::Float32, 7), ig, ig, hx}); },
+                ErrorKind::Runtime, {"fused_gru_cell_backward", "expected a gradient of shape [2, 2]"});
 }
 
 TEST_CASE("fused_lstm_cell checks its operands", "[recurrent][errors]") {

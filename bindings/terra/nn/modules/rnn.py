@@ -5,8 +5,9 @@ so state dicts move between the two. The sequence layers are written for speed, 
 word-level LSTM language model is an end-to-end benchmark: per layer and direction the input
 projection of every time step is one matmul (with both biases folded in where the formula
 allows), and each step costs one addmm for the hidden projection plus the gate arithmetic, all
-as direct registry calls (no Python-level Tensor methods in the loop). An LSTM step's gate
-arithmetic is one op, fused_lstm_cell (and one backward op), in the layers and in LSTMCell.
+as direct registry calls (no Python-level Tensor methods in the loop). An LSTM or GRU step's gate
+arithmetic is one op, fused_lstm_cell or fused_gru_cell (and one backward op), in the layers and
+in the cells.
 """
 
 import math
@@ -66,16 +67,10 @@ def _lstm_direction(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
 def _gru_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse):
     T = x.shape[0]
     steps = _input_steps(x, w_ih, b_ih, T)
-    linear, sigmoid, tanh, chunk = _ops.linear, _ops.sigmoid, _ops.tanh, _ops.chunk
-    mul, add, sub = _ops.mul, _ops.add, _ops.sub
+    linear, cell = _ops.linear, _ops.fused_gru_cell
     outs = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
-        xr, xz, xn = chunk(steps[t], 3, 1)
-        hr, hz, hn = chunk(linear(h, w_hh, b_hh), 3, 1)
-        r = sigmoid(add(xr, hr))
-        z = sigmoid(add(xz, hz))
-        n = tanh(add(xn, mul(r, hn)))
-        h = add(n, mul(z, sub(h, n)))  # (1 - z) * n + z * h
+        h = cell(steps[t], linear(h, w_hh, b_hh), h)  # (1 - z) * n + z * h
         outs[t] = h
     return outs, h
 
@@ -469,10 +464,5 @@ class GRUCell(RNNCellBase):
     def forward(self, input, hx=None):
         input, hx, is_batched = self._prepare(input, hx, "GRUCell")
         gi, gh = self._gates(input, hx)
-        xr, xz, xn = _ops.chunk(gi, 3, 1)
-        hr, hz, hn = _ops.chunk(gh, 3, 1)
-        r = _ops.sigmoid(_ops.add(xr, hr))
-        z = _ops.sigmoid(_ops.add(xz, hz))
-        n = _ops.tanh(_ops.add(xn, _ops.mul(r, hn)))
-        h = _ops.add(n, _ops.mul(z, _ops.sub(hx, n)))
+        h = _ops.fused_gru_cell(gi, gh, hx)
         return h if is_batched else _ops.squeeze(h, [0])
