@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "actors/actor_trace_json.hpp"
-#include "actors/parking_spot.hpp"
+#include "tensor/spin_lock.hpp"  // cpu_relax
 
 namespace terra::actors {
 

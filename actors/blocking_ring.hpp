@@ -9,7 +9,7 @@
 
 #include <boost/lockfree/spsc_queue.hpp>
 
-#include "actors/parking_spot.hpp"
+#include "tensor/parking_spot.hpp"
 
 namespace terra::actors {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "actors/blocking_ring.hpp"
-#include "actors/parking_spot.hpp"
+#include "tensor/parking_spot.hpp"
 #include "kernels/cpu/parallel.hpp"
 
 namespace terra::actors {

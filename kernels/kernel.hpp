@@ -26,6 +26,12 @@ using KernelFn = void (*)(KernelCall&);
 bool register_kernel(const char* op, DeviceType device, KernelFn fn);
 KernelFn find_kernel(std::string_view op, DeviceType device);  // nullptr when absent
 
+// An optional operand's elements (an absent weight, bias or gradient): null when it is absent.
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 }  // namespace terra
 
 #define TERRA_CONCAT_INNER(a, b) a##b

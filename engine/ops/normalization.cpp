@@ -4,21 +4,18 @@
 #include <string>
 
 #include "engine/dispatch/dispatcher.hpp"
+#include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
 
 namespace terra {
 namespace {
 
+using rules::require_same_dtype;  // parameters (weight, bias, running stats) have the input's dtype
+
 // Float32 and float64 only, as PyTorch's CPU kernels.
 void require_floating_input(const Tensor& input, const char* op) {
   TERRA_CHECK(is_floating(input.dtype()), Runtime, "\"", op, "\" not implemented for '", dtype_name(input.dtype()),
               "'");
-}
-
-// Parameters (weight, bias, running stats) must have the input's dtype: no mixed-precision path.
-void require_same_dtype(const Tensor& param, const Tensor& input) {
-  TERRA_CHECK(!param.defined() || param.dtype() == input.dtype(), Runtime, "expected scalar type ",
-              dtype_name(input.dtype()), " but found ", dtype_name(param.dtype()));
 }
 
 // The channel dim of an (N, C, *) input: PyTorch indexes size(1), so fewer dims is an IndexError.

@@ -23,9 +23,8 @@ int64_t check_cell(const Tensor& gates, const Tensor& cx, const Tensor& hidden) 
               "expected hidden_gates of the gates' shape ", shape_str(gates.shape()), ", got ",
               shape_str(hidden.shape()));
   rules::require_floating(gates, "fused_lstm_cell");
-  for (const Tensor* t : {&cx, &hidden})
-    TERRA_CHECK(!t->defined() || t->dtype() == gates.dtype(), Runtime, "expected scalar type ",
-                dtype_name(gates.dtype()), " but found ", dtype_name(t->dtype()));
+  rules::require_same_dtype(cx, gates);
+  rules::require_same_dtype(hidden, gates);
   return H;
 }
 
@@ -105,9 +104,8 @@ void check_gru(const Tensor& input_gates, const Tensor& hidden_gates, const Tens
   TERRA_CHECK(hx.shape() == state, Runtime, "expected hx of shape ", shape_str(state), " for gates of shape ",
               shape_str(input_gates.shape()), ", got ", shape_str(hx.shape()));
   rules::require_floating(input_gates, "fused_gru_cell");
-  for (const Tensor* t : {&hidden_gates, &hx})
-    TERRA_CHECK(t->dtype() == input_gates.dtype(), Runtime, "expected scalar type ", dtype_name(input_gates.dtype()),
-                " but found ", dtype_name(t->dtype()));
+  rules::require_same_dtype(hidden_gates, input_gates);
+  rules::require_same_dtype(hx, input_gates);
 }
 
 Inferred gru_cell_rule(const std::vector<Tensor>& in, const Attrs&) {

@@ -103,4 +103,9 @@ void require_floating(const Tensor& t, const char* what) {
   TERRA_CHECK(is_floating(t.dtype()), Runtime, what, " expected a floating-point tensor but got ", dtype_name(t.dtype()));
 }
 
+void require_same_dtype(const Tensor& t, const Tensor& reference) {
+  TERRA_CHECK(!t.defined() || t.dtype() == reference.dtype(), Runtime, "expected scalar type ",
+              dtype_name(reference.dtype()), " but found ", dtype_name(t.dtype()));
+}
+
 }  // namespace terra::rules

@@ -52,4 +52,8 @@ void check_alpha(DType result, const Scalar& alpha);
 // Checks a tensor is floating point (for ops PyTorch restricts, e.g. softmax on integers).
 void require_floating(const Tensor& t, const char* what);
 
+// An operand that must have another's dtype (a weight, a bias, a cell's state): no mixed-precision
+// path. An absent one passes.
+void require_same_dtype(const Tensor& t, const Tensor& reference);
+
 }  // namespace terra::rules

@@ -14,11 +14,6 @@
 
 namespace terra::recurrent_kernels {
 
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 template <class Impl>
 struct Kernels {
   // fused_lstm_cell(gates, cx, hidden_gates) -> (hy, cy)

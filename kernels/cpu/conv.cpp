@@ -67,7 +67,7 @@ constexpr int64_t kShortRun = 32;
 template <class T>
 void im2col(const T* image, const Window& g, T* col, int64_t ld) {
   const int64_t sw = g.stride_w, n = g.out_w;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, g.cols()));  // rows of cols()
+  const int64_t grain = grain_for(g.cols());  // rows of cols()
   parallel_for(0, g.rows(), grain, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b, e, col, ld, [&](T* run, const T* src, int64_t offset, int64_t lo, int64_t hi) {
       if (!src) {
@@ -95,7 +95,7 @@ void im2col(const T* image, const Window& g, T* col, int64_t ld) {
 template <class T>
 void col2im(const T* col, int64_t ld, const Window& g, T* image) {
   const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, per_channel * g.cols()));
+  const int64_t grain = grain_for(per_channel * g.cols());
   parallel_for(0, g.channels, grain, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b * per_channel, e * per_channel, col, ld,
                         [&](const T* run, T* dst, int64_t offset, int64_t lo, int64_t hi) {

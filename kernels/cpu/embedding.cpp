@@ -23,9 +23,6 @@ Tensor checked_indices(const Tensor& indices, int64_t rows) {
   return idx;
 }
 
-// Rows of `dim` elements per parallel chunk: about kElementwiseGrain elements of work.
-int64_t row_grain(int64_t dim) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(dim, 1)); }
-
 void embedding_kernel(KernelCall& c) {
   const Tensor& weight = c.inputs[0];
   const int64_t rows = weight.shape()[0], dim = weight.shape()[1];
@@ -37,7 +34,7 @@ void embedding_kernel(KernelCall& c) {
     const T* w = weight.data<T>();
     const int64_t row_stride = weight.strides()[0], col_stride = weight.strides()[1];
     T* out = c.outputs[0].data<T>();
-    parallel_for(0, n, row_grain(dim), [&](int64_t b, int64_t e) {
+    parallel_for(0, n, grain_for(dim), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const T* row = w + ip[i] * row_stride;
         T* o = out + i * dim;
@@ -72,7 +69,7 @@ void embedding_backward_kernel(KernelCall& c) {
     using T = decltype(tag);
     const T* g = grad.data<T>();
     T* o = out.data<T>();
-    parallel_for(0, rows, row_grain(dim), [&](int64_t b, int64_t e) {
+    parallel_for(0, rows, grain_for(dim), [&](int64_t b, int64_t e) {
       for (int64_t w = b; w < e; ++w) {
         T* dst = o + w * dim;
         std::fill_n(dst, dim, T(0));

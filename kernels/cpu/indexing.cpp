@@ -288,7 +288,7 @@ void one_hot_kernel(KernelCall& c) {
   shape.push_back(classes);
   Tensor out = Tensor::empty(shape, DType::Int64, x.device());
   int64_t* o = out.data<int64_t>();
-  parallel_for(0, n, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(classes, 1)),
+  parallel_for(0, n, grain_for(classes),
                [&](int64_t b, int64_t e) {
                  std::fill(o + b * classes, o + e * classes, 0);
                  for (int64_t i = b; i < e; ++i) o[i * classes + v[i]] = 1;

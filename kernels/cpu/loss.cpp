@@ -87,7 +87,7 @@ using math::check_targets;
 // the sum of weight(s) (0/0 gives NaN, as in PyTorch). `cost` is the work per sample.
 template <class T, class Loss, class Weight>
 void reduce_samples(const KernelCall& c, Reduction r, int64_t n, int64_t cost, const Loss& loss, const Weight& weight) {
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(cost, 1));
+  const int64_t grain = grain_for(cost);
   T* out = c.outputs[0].data<T>();
   if (r == Reduction::None) {
     parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
@@ -193,7 +193,7 @@ void nll_loss_backward_kernel(KernelCall& c) {
     const std::vector<double> f = sample_factors<T>(c.inputs[0], r, n, weight);
     T* o = out.data<T>();
     const int64_t per_outer = L.classes * L.inner;
-    parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(per_outer, 1)),
+    parallel_for(0, L.outer, grain_for(per_outer),
                  [&](int64_t b, int64_t e) {
                    std::fill(o + b * per_outer, o + e * per_outer, T(0));
                    for (int64_t s = b * L.inner; s < e * L.inner; ++s)
@@ -231,7 +231,7 @@ template <class T>
 void subtract_dense(T* o, const ClassLayout& L, const std::vector<T>& f, const std::vector<T>& spread,
                     const std::vector<T>& share, const T* q) {
   const int64_t C = L.classes, inner = L.inner;
-  parallel_for(0, L.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(C * inner, 1)),
+  parallel_for(0, L.outer, grain_for(C * inner),
                [&](int64_t b, int64_t e) {
                  for (int64_t i = b; i < e; ++i) {
                    if (inner == 1) {

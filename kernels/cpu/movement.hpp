@@ -67,7 +67,7 @@ void for_each_slice(const std::array<Tensor, N>& ts, int64_t dim, int64_t slice_
   }
   LoopPlan<N> plan = make_loop_plan(ops);
   if (plan.numel == 0) return;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(slice_len, 1));
+  const int64_t grain = grain_for(slice_len);
   parallel_for(0, plan.numel, grain, [&](int64_t begin, int64_t end) {
     int64_t slice = begin;
     for_each_run(plan, begin, end, [&](const std::array<char*, N>& ptr, const std::array<int64_t, N>& st, int64_t n) {

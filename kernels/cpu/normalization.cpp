@@ -140,9 +140,6 @@ template <class T>
   for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * scale + bias;
 }
 
-// Threads get chunks of at least this many items when each item costs `work` elements.
-int64_t grain_for(int64_t work) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(work, 1)); }
-
 // A parameter's n values, or n copies of `absent` when the optional parameter is None, so one
 // loop serves with and without weight and bias.
 template <class T>

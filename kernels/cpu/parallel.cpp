@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "tensor/spin_lock.hpp"
+#include "tensor/parking_spot.hpp"
 
 namespace terra::cpu {
 
@@ -23,29 +22,11 @@ thread_local bool t_keeps_reserved_cores_free = false;
 // Waking a sleeping worker costs a futex call, and the worker's wake-up a scheduler round trip:
 // about 25 microseconds on these 2-core virtual machines, where an add of 65536 floats took 32 us
 // split against 11 us on one thread, and the digits CNN trained 1.4x slower on two threads than
-// on one. So a worker that finished a job spins for the next one for a while (kSpin, yielding its
-// core past kSpinWithoutYield) before it sleeps, and the caller spins for the workers' parts
-// before it sleeps: the kernels of a training step, issued back to back, find the workers awake
-// and nobody makes a system call. Sleeping follows ParkingSpot's handshake
-// (actors/parking_spot.hpp): the sleeper announces itself, then rechecks its condition under the
-// mutex; the waker makes the condition true, then reads the announcement (all seq_cst), so one of
-// the two always sees the other.
+// on one. So workers wait for the next job, and the caller for the workers' parts, in a
+// ParkingSpot (tensor/parking_spot.hpp) that spins for kSpin before it sleeps (yielding its core
+// past ParkingSpot::kDefaultSpin): the kernels of a training step, issued back to back, find the
+// workers awake and nobody makes a system call.
 constexpr std::chrono::microseconds kSpin{200};
-constexpr std::chrono::microseconds kSpinWithoutYield{50};
-
-// Spins until ready() or kSpin has passed; returns ready().
-template <class Ready>
-bool spin_until(Ready ready) {
-  const auto start = std::chrono::steady_clock::now();
-  for (unsigned i = 1;; ++i) {
-    if (ready()) return true;
-    cpu_relax();
-    if (i % 64 != 0) continue;  // a clock read costs more than a pause
-    const auto spun = std::chrono::steady_clock::now() - start;
-    if (spun >= kSpin) return ready();
-    if (spun >= kSpinWithoutYield) std::this_thread::yield();
-  }
-}
 
 // A job is split into one chunk per thread, and its chunks are shared among `participants`
 // threads (fewer than the chunks while cores are reserved: set_reserved_cores), participant k
@@ -92,18 +73,9 @@ class ThreadPool {
     const uint64_t sequence = (job_.load() >> (2 * kCountBits)) + 1;
     job_.store(sequence << (2 * kCountBits) | static_cast<uint64_t>(participants) << kCountBits |
                static_cast<uint64_t>(parts));
-    if (sleeping_workers_.load() > 0) {  // Note [Pool hand-off]
-      std::lock_guard<std::mutex> lock(mutex_);
-      cv_.notify_all();
-    }
+    job_posted_.notify();
     run_parts(0, participants, parts);
-    auto done = [&] { return pending_.load() == 0; };
-    if (!spin_until(done)) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      caller_sleeping_.store(true);
-      done_cv_.wait(lock, done);
-      caller_sleeping_.store(false);
-    }
+    job_done_.wait_until([&] { return pending_.load() == 0; });
     body_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -139,47 +111,35 @@ class ThreadPool {
   void worker_loop(int participant, uint64_t seen) {
     for (;;) {
       uint64_t job = seen;
-      auto ready = [&] {
+      job_posted_.wait_until([&] {
         job = job_.load();
         return stopping_.load() || job != seen;
-      };
-      if (!spin_until(ready)) {  // Note [Pool hand-off]
-        std::unique_lock<std::mutex> lock(mutex_);
-        sleeping_workers_.fetch_add(1);
-        cv_.wait(lock, ready);
-        sleeping_workers_.fetch_sub(1);
-      }
+      });
       if (stopping_.load()) return;
       seen = job;
       const uint64_t mask = (uint64_t{1} << kCountBits) - 1;
       const int parts = static_cast<int>(job & mask), participants = static_cast<int>((job >> kCountBits) & mask);
       if (participant >= participants) continue;
       run_parts(participant, participants, parts);
-      if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_cv_.notify_one();
-      }
+      if (pending_.fetch_sub(1) == 1) job_done_.notify();
     }
   }
 
   void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_.store(true);
-    }
-    cv_.notify_all();
+    stopping_.store(true);
+    job_posted_.notify();
     for (auto& w : workers_) w.join();
     workers_.clear();
   }
 
-  std::mutex job_mutex_, mutex_, error_mutex_;
-  std::condition_variable cv_, done_cv_;
+  std::mutex job_mutex_, error_mutex_;
+  ParkingSpot job_posted_{kSpin}, job_done_{kSpin};  // Note [Pool hand-off]
   std::vector<std::thread> workers_;
   const std::function<void(int64_t, int64_t)>* body_ = nullptr;
   int64_t begin_ = 0, end_ = 0;
   std::atomic<uint64_t> job_{0};
-  std::atomic<int> pending_{0}, sleeping_workers_{0}, reserved_{0};
-  std::atomic<bool> caller_sleeping_{false}, stopping_{false};
+  std::atomic<int> pending_{0}, reserved_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 

@@ -2,6 +2,7 @@
 // caller takes part in the work; a parallel_for issued from inside another runs serially, so
 // kernels may call each other freely.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -39,5 +40,9 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
 
 // Work below this many elements is not worth a thread hand-off for cheap elementwise math.
 constexpr int64_t kElementwiseGrain = 32768;
+
+// The grain of a parallel_for whose items cost `cost` elements of cheap elementwise math each
+// (a row of that many elements, a plane, a sample's classes): kElementwiseGrain's worth, at least 1.
+inline int64_t grain_for(int64_t cost) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(cost, 1)); }
 
 }  // namespace terra::cpu

@@ -35,7 +35,7 @@ Planes planes(const Tensor& in, const Tensor& out) {
 // Calls body(plane) for every plane, on the thread pool when there is enough work.
 template <class F>
 void for_each_plane(const Planes& p, int64_t cost_per_plane, F&& body) {
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, cost_per_plane));
+  const int64_t grain = grain_for(cost_per_plane);
   parallel_for(0, p.count, grain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) body(i);
   });

@@ -31,7 +31,7 @@ void eye_kernel(KernelCall& c) {
     using T = decltype(tag);
     T* p = out.data<T>();
     const int64_t rows = out.size(0), cols = out.size(1), s0 = out.stride(0), s1 = out.stride(1);
-    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(cols, 1));
+    const int64_t grain = grain_for(cols);
     parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i)
         for (int64_t j = 0; j < cols; ++j) p[i * s0 + j * s1] = static_cast<T>(i == j);

@@ -67,7 +67,7 @@ struct GruBlock {
 template <class Body>
 void for_each_block(int64_t rows, int64_t cols, const Body& body) {
   // Each element costs a few exponentials: a quarter of the plain elementwise grain.
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / 4 / std::max<int64_t>(cols, 1));
+  const int64_t grain = grain_for(4 * cols);
   parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b)
       for (int64_t j0 = 0; j0 < cols; j0 += kBlock) body(b, j0, std::min(kBlock, cols - j0));

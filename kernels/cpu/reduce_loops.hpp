@@ -272,7 +272,7 @@ void reduce(const Tensor& in, const std::vector<bool>& reduced, const Op& op) {
     }
   };
   const int64_t work = nout * std::max<int64_t>(nred, 1);
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(nred, 1));
+  const int64_t grain = grain_for(nred);
   const int64_t chunks = std::min<int64_t>(num_threads(), work / kElementwiseGrain);
   // Split the reduction rather than the outputs when there are too few outputs to go round, or
   // when a vertical layout would leave each thread less than a whole-row block of them (threads

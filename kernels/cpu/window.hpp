@@ -29,7 +29,7 @@ void pair_planes(const Tensor& image, const Tensor& grid, const std::vector<int6
   const int64_t count = in_plane == 0 ? 0 : image.numel() / in_plane;
   T* x = image.data<T>();
   T* y = grid.data<T>();
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, std::max(in_plane, out_plane)));
+  const int64_t grain = grain_for(std::max(in_plane, out_plane));
   parallel_for(0, count, grain, [&](int64_t b, int64_t e) {
     for (int64_t plane = b; plane < e; ++plane) {
       T* src = x + plane * in_plane;

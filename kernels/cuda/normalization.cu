@@ -225,11 +225,6 @@ __global__ void sum_over_samples(const double* v, int64_t n, int64_t channels, T
 
 unsigned blocks_of_threads(int64_t n) { return grid_for((n + kThreads - 1) / kThreads); }
 
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 int64_t trailing_numel(const Shape& shape, size_t first) {
   int64_t n = 1;
   for (size_t d = first; d < shape.size(); ++d) n *= shape[d];

@@ -1,6 +1,7 @@
-// ParkingSpot: where one thread waits for a condition another thread makes true, spinning
-// briefly first and then blocking, so that the thread making it true pays for a wake-up (a mutex
-// and a notify) only when the waiter is really asleep. The op ring uses one per side.
+// ParkingSpot: where threads wait for a condition another thread makes true, spinning briefly
+// first and then blocking, so that the thread making it true pays for a wake-up (a mutex and a
+// notify) only when a waiter is really asleep. The op ring uses one per side, the graph actor one
+// per direction, the CPU kernels' thread pool one for its workers and one for the caller.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -10,7 +11,7 @@
 
 #include "tensor/spin_lock.hpp"
 
-namespace terra::actors {
+namespace terra {
 
 class ParkingSpot {
  public:
@@ -39,28 +40,28 @@ class ParkingSpot {
     }
     std::unique_lock<std::mutex> lock(mutex_);
     // Note [Parking handshake]: the waiter announces itself, then reads the condition; the
-    // notifier publishes the condition, then reads the announcement. Both touch `sleeping_` with
+    // notifier publishes the condition, then reads the announcements. Both touch `sleeping_` with
     // an acq_rel read-modify-write, so the two RMWs are ordered: if the notifier's comes second
-    // it reads the waiter's 1 and wakes it (under the mutex, which the waiter holds until it is
-    // inside wait()); if it comes first, the waiter's RMW reads from it and so sees the condition
-    // the notifier published. (RMWs rather than fences, so ThreadSanitizer can check it.)
-    sleeping_.exchange(1, std::memory_order_acq_rel);
+    // it reads the waiter's count and wakes it (under the mutex, which the waiter holds until it
+    // is inside wait()); if it comes first, the waiter's RMW reads from it and so sees the
+    // condition the notifier published. (RMWs rather than fences, so ThreadSanitizer can check it.)
+    sleeping_.fetch_add(1, std::memory_order_acq_rel);
     cv_.wait(lock, ready);
-    sleeping_.store(0, std::memory_order_relaxed);
+    sleeping_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  // Call after making the waiter's condition true.
+  // Call after making the waiters' condition true: wakes every one that sleeps.
   void notify() {
     if (sleeping_.fetch_add(0, std::memory_order_acq_rel) == 0) return;  // Note [Parking handshake]
     std::lock_guard<std::mutex> lock(mutex_);
-    cv_.notify_one();
+    cv_.notify_all();
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::atomic<unsigned> sleeping_{0};  // 1 while the waiter sleeps
+  std::atomic<unsigned> sleeping_{0};  // how many waiters sleep
   std::chrono::microseconds spin_;
 };
 
-}  // namespace terra::actors
+}  // namespace terra
