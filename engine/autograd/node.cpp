@@ -70,7 +70,9 @@ TensorList OpNode::apply(TensorList grads) {
                 ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
                 "graph a second time or if you need to access saved tensors after calling backward.",
                 name());
-  TensorList inputs(saved_inputs.size()), outputs(saved_outputs.size());
+  // One entry per input and output, undefined where nothing was saved (the saved lists are empty
+  // when the op keeps nothing of that side).
+  TensorList inputs(input_metas.size()), outputs(output_metas.size());
   for (size_t i = 0; i < saved_inputs.size(); ++i) inputs[i] = unpack(saved_inputs[i], i);
   for (size_t i = 0; i < saved_outputs.size(); ++i) outputs[i] = unpack(saved_outputs[i], i);
   // A missing gradient of a differentiable output is zero (formulas never see an undefined one

@@ -66,8 +66,9 @@ class OpNode : public Node {
   size_t num_outputs() const override { return output_metas.size(); }
 
   const OpDef& op() const { return op_; }
-  std::vector<SavedTensor> saved_inputs;    // one per input (empty data where not kept)
-  std::vector<SavedTensor> saved_outputs;   // one per output (likewise)
+  // One per input (empty data where not kept), or none when the op keeps no input.
+  std::vector<SavedTensor> saved_inputs;
+  std::vector<SavedTensor> saved_outputs;   // likewise, per output
   std::vector<InputMeta> input_metas;
   std::vector<InputMeta> output_metas;     // `defined` here: the output carries a gradient
   std::vector<bool> input_needs_grad;

@@ -31,27 +31,30 @@ InputMeta meta_of(const Tensor& t) {
   return InputMeta{t.shape(), t.dtype(), t.device(), true, t.offset(), t.is_contiguous()};
 }
 
-std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const Attrs& attrs,
-                                const std::vector<bool>& needs, const TensorList& outputs) {
+// `needs[i]`: input i is a floating tensor that requires grad (at least one does).
+std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const Attrs& attrs, std::vector<bool> needs,
+                                const TensorList& outputs) {
   if (op.grad_state != GradState::Formula) return std::make_shared<NotImplementedNode>(op.name(), outputs.size());
   auto node = std::make_shared<OpNode>(op, attrs);
   node->trace_location = trace::current_op_location;
-  node->input_needs_grad = needs;
+  node->input_needs_grad = std::move(needs);
   node->input_metas.reserve(inputs.size());
-  node->saved_inputs.resize(inputs.size());
+  // Most ops keep nothing or only inputs (add, mul's other operand): the saved lists stay empty
+  // unless something is kept, which spares two allocations per recorded op.
+  if (op.saves.inputs != 0) node->saved_inputs.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     node->input_metas.push_back(meta_of(inputs[i]));
     if (inputs[i].defined() && op.saves.keeps_input(i, attrs))
       node->saved_inputs[i] = SavedTensor{inputs[i], inputs[i].version(), false, 0, nullptr, 0, requires_grad(inputs[i])};
   }
   node->output_metas.reserve(outputs.size());
-  node->saved_outputs.resize(outputs.size());
+  if (op.saves.outputs != 0) node->saved_outputs.resize(outputs.size());
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor& out = outputs[k];
     bool differentiable = out.defined() && is_floating(out.dtype()) && (k >= 64 || ((op.differentiable_outputs >> k) & 1));
     InputMeta m = meta_of(out);
     m.defined = differentiable;
-    node->output_metas.push_back(m);
+    node->output_metas.push_back(std::move(m));
     if (out.defined() && op.saves.keeps_output(k))
       node->saved_outputs[k] = SavedTensor{out.alias(), out.version(), true, static_cast<uint32_t>(k), nullptr, 0,
                                            differentiable};
@@ -59,18 +62,19 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
   return node;
 }
 
+bool needs_grad(const Tensor& input) { return input.defined() && is_floating(input.dtype()) && requires_grad(input); }
+
 // Connects outputs to a node for op(inputs); outputs may include inputs[0] itself (in-place).
 void connect(const OpDef& op, const TensorList& inputs, const Attrs& attrs, const TensorList& outputs) {
+  size_t first = 0;
+  while (first < inputs.size() && !needs_grad(inputs[first])) ++first;
+  if (first == inputs.size()) return;
   std::vector<bool> needs(inputs.size());
-  bool any = false;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    needs[i] = inputs[i].defined() && is_floating(inputs[i].dtype()) && requires_grad(inputs[i]);
-    any = any || needs[i];
-  }
-  if (!any) return;
-  std::shared_ptr<Node> node = make_node(op, inputs, attrs, needs, outputs);
+  for (size_t i = first; i < inputs.size(); ++i) needs[i] = needs_grad(inputs[i]);
+  std::shared_ptr<Node> node = make_node(op, inputs, attrs, std::move(needs), outputs);
   node->next_edges.reserve(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) node->next_edges.push_back(needs[i] ? gradient_edge(inputs[i]) : Edge{});
+  for (size_t i = 0; i < inputs.size(); ++i)
+    node->next_edges.push_back(i >= first && needs_grad(inputs[i]) ? gradient_edge(inputs[i]) : Edge{});
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor& out = outputs[k];
     if (!out.defined() || !is_floating(out.dtype()) || (k < 64 && !((op.differentiable_outputs >> k) & 1))) continue;

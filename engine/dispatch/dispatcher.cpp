@@ -44,13 +44,6 @@ std::string describe_inputs(const std::vector<Tensor>& inputs) {
   return os.str();
 }
 
-namespace {
-
-[[noreturn]] void rethrow_with_context(const OpDef& op, const Error& e, const std::vector<Tensor>& inputs) {
-  throw e.with_context(op.name(), describe_inputs(inputs));
-}
-
-// Checks the number of tensor arguments; trailing optional tensors may be left out (None).
 void complete_inputs(const OpDef& op, std::vector<Tensor>& inputs) {
   const Schema& s = op.schema;
   if (s.has_tensor_list()) return;
@@ -60,6 +53,12 @@ void complete_inputs(const OpDef& op, std::vector<Tensor>& inputs) {
                 "expected " + std::to_string(s.num_inputs) + " tensor arguments, got " +
                     std::to_string(inputs.size()) + " (" + s.str() + ")",
                 op.name());
+}
+
+namespace {
+
+[[noreturn]] void rethrow_with_context(const OpDef& op, const Error& e, const std::vector<Tensor>& inputs) {
+  throw e.with_context(op.name(), describe_inputs(inputs));
 }
 
 Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {

@@ -52,6 +52,10 @@ std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, 
 Tensor dispatch_inplace_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
 void dispatch_out_eager(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);
 
+// Checks the number of tensor arguments, filling trailing optional ones left out (None) with
+// undefined tensors; a Type error otherwise.
+void complete_inputs(const OpDef& op, std::vector<Tensor>& inputs);
+
 // What dispatch() checks before running anything: the argument count (filling left-out optional
 // tensors), one device with a kernel, and the shape rule, whose errors carry the op and its
 // inputs. Converts nothing, runs nothing.

@@ -402,28 +402,50 @@ void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
   }
 }
 
-// Matches a call against the children of the cursor without writing it down (the hot path of
-// replay); on a mismatch the Record is built for the message, the iteration diverges and -1 comes
-// back.
-int match(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
-          uint64_t location) {
+// The child of the cursor this call is, -1 if none; classifies its inputs into s.call_sources
+// and writes nothing down (the hot path of replay).
+int find_child(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
+               uint64_t location) {
   s.call_sources.clear();
   const int pos = next_position(s);
   for (size_t i = 0; i < inputs.size(); ++i)
     s.call_sources.push_back(classify(s, inputs[i], pos * 64 + static_cast<int>(std::min<size_t>(i, 63))));
-  int node = -1;
   for (int child : s.graph.children(s.cursor))
-    if (s.graph.record(child).same_node_as_call(op, form, attrs, location, s.call_sources, inputs)) {
-      node = child;
-      break;
-    }
-  if (node >= 0 && pos == s.forced_op) {
-    s.forced_op = -1;
-    s.forced_done = true;
-    diverge(s, "forced divergence (TERRA_FORCE_DIVERGENCE) at " + s.graph.record(node).str(), location);
-    return -1;
-  }
-  if (node < 0) diverge(s, mismatch_reason(s, describe_call(s, op, form, inputs, attrs, location)), location);
+    if (s.graph.record(child).same_node_as_call(op, form, attrs, location, s.call_sources, inputs)) return child;
+  return -1;
+}
+
+// The test switch TERRA_FORCE_DIVERGENCE: the drawn op of the drawn iteration diverges although
+// it matched.
+bool forced_divergence(State& s, int node, uint64_t location) {
+  if (next_position(s) != s.forced_op) return false;
+  s.forced_op = -1;
+  s.forced_done = true;
+  diverge(s, "forced divergence (TERRA_FORCE_DIVERGENCE) at " + s.graph.record(node).str(), location);
+  return true;
+}
+
+// Matches a call against the children of the cursor; on a mismatch the Record is built for the
+// message, the iteration diverges and -1 comes back.
+int match(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
+          uint64_t location) {
+  const int node = find_child(s, op, form, inputs, attrs, location);
+  if (node >= 0) return forced_divergence(s, node, location) ? -1 : node;
+  diverge(s, mismatch_reason(s, describe_call(s, op, form, inputs, attrs, location)), location);
+  return -1;
+}
+
+// Note [Replay skips the shape rule]: a call whose input metas and attributes (runtime values
+// included) equal a node's is the call tracing checked: the shape rule would give the node's
+// outputs, no input needs converting (the node's inputs already are), and it cannot fail where
+// the traced call did not. Replay looks for such a node first and runs the rule (check_call, an
+// allocation-heavy std::function per op) only when there is none: a runtime attribute changed
+// (an output shape may follow it), type promotion casts an input, or the path is new. -1: none.
+int checked_child(State& s, const OpDef& op, CallForm form, std::vector<Tensor>& inputs, const Attrs& attrs,
+                  uint64_t location) {
+  complete_inputs(op, inputs);
+  const int node = find_child(s, op, form, inputs, attrs, location);
+  if (node < 0 || !attrs_equal(attrs, s.graph.record(node).attrs)) return -1;
   return node;
 }
 
@@ -505,7 +527,6 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
     return run_eagerly(op, std::move(inputs), std::move(attrs));
   }
   const CallForm form = op.effect == Effect::InPlace ? CallForm::InPlace : CallForm::Functional;
-  const Inferred inf = convert_inputs(op, inputs, attrs);
   if (s.mode == IterationMode::Replaying) {
     const bool grad = GradMode::is_enabled();
     const bool inplace_with_grad = grad && form == CallForm::InPlace && autograd::any_requires_grad(inputs);
@@ -517,12 +538,18 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
       }
     }
     settle_external_inputs(s, inputs);
-    int node = match(s, op, form, inputs, attrs, location);
-    if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
-        !same_outputs(inf, s.graph.record(node))) {
-      diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
-              location);
-      node = -1;
+    int node = checked_child(s, op, form, inputs, attrs, location);
+    if (node >= 0) {
+      if (forced_divergence(s, node, location)) node = -1;
+    } else {
+      const Inferred inf = convert_inputs(op, inputs, attrs);
+      node = match(s, op, form, inputs, attrs, location);
+      if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
+          !same_outputs(inf, s.graph.record(node))) {
+        diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
+                location);
+        node = -1;
+      }
     }
     if (node >= 0) {
       if (data_dependent(op, inputs, attrs)) {
@@ -550,6 +577,8 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
       push_replayed(s, node, attrs, inputs, outs, false);
       return outs;
     }
+  } else {
+    convert_inputs(op, inputs, attrs);
   }
   return trace_call(s, op, form, std::move(inputs), std::move(attrs), location);
 }
@@ -565,15 +594,21 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
   }
   if (s.mode == IterationMode::Replaying) {
     settle_external_inputs(s, inputs);
-    // The checks dispatch_out would make, so errors come at the call as in eager mode.
-    Inferred inf = check_call(op, inputs, attrs);
     const Tensor& self = inputs[0];
-    TERRA_CHECK(inf.outputs.size() == 1 && inf.outputs[0].shape == self.shape(), Runtime, op.name(),
-                "_: output with shape ", shape_str(self.shape()), " doesn't match the broadcast shape ",
-                shape_str(inf.outputs[0].shape));
-    TERRA_CHECK(can_cast(inf.outputs[0].dtype, self.dtype()), Runtime, op.name(), "_: result type ",
-                dtype_name(inf.outputs[0].dtype), " can't be cast to the desired output type ", dtype_name(self.dtype()));
-    const int node = match(s, op, CallForm::InPlace, inputs, attrs, location);
+    int node = checked_child(s, op, CallForm::InPlace, inputs, attrs, location);
+    if (node >= 0) {
+      if (forced_divergence(s, node, location)) node = -1;
+    } else {
+      // The checks dispatch_out would make, so errors come at the call as in eager mode.
+      Inferred inf = check_call(op, inputs, attrs);
+      TERRA_CHECK(inf.outputs.size() == 1 && inf.outputs[0].shape == self.shape(), Runtime, op.name(),
+                  "_: output with shape ", shape_str(self.shape()), " doesn't match the broadcast shape ",
+                  shape_str(inf.outputs[0].shape));
+      TERRA_CHECK(can_cast(inf.outputs[0].dtype, self.dtype()), Runtime, op.name(), "_: result type ",
+                  dtype_name(inf.outputs[0].dtype), " can't be cast to the desired output type ",
+                  dtype_name(self.dtype()));
+      node = match(s, op, CallForm::InPlace, inputs, attrs, location);
+    }
     if (node >= 0) {
       mark_written(s, self);
       self.bump_version();
