@@ -198,6 +198,30 @@ def test_sigint_raises_keyboard_interrupt_in_script(tmp_path, catch):
 
 # ---- options and usage errors -----------------------------------------------------------------
 
+# ---- malloc tuning (Note [Malloc tuning] in tools/cli/malloc_tuning.cpp) ----------------------
+
+ENVIRONMENT_PROBE = """\
+    import os
+    at_start = open("/proc/self/environ", "rb").read().split(b"\\0")
+    print(sorted(e.decode() for e in at_start if e.startswith((b"GLIBC_TUNABLES=", b"TERRA_MALLOC_TUNED="))))
+    print(os.environ.get("GLIBC_TUNABLES"), os.environ.get("TERRA_MALLOC_TUNED"))
+"""
+
+
+@pytest.mark.parametrize("extra, at_start, seen", [
+    ({}, ["GLIBC_TUNABLES=glibc.malloc.tcache_count=256", "TERRA_MALLOC_TUNED=1"], "None None"),
+    ({"TERRA_MALLOC_TUNING": "0"}, [], "None None"),
+    ({"GLIBC_TUNABLES": "glibc.malloc.tcache_count=100"}, ["GLIBC_TUNABLES=glibc.malloc.tcache_count=100"],
+     "glibc.malloc.tcache_count=100 None"),
+])
+def test_run_starts_with_malloc_tuned_and_the_script_sees_its_own_environment(tmp_path, extra, at_start, seen):
+    # /proc/self/environ is what the process was started with; os.environ what the script sees.
+    script = write(tmp_path / "probe.py", ENVIRONMENT_PROBE)
+    got = terra_run(script, env=clean_env(**extra))
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.splitlines() == [str(at_start), seen]
+
+
 def test_missing_script_file(tmp_path):
     got = terra_run(tmp_path / "no_such_script.py")
     one_line_error(got)

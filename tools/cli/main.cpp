@@ -6,6 +6,7 @@
 #include <string>
 
 #include "terra_config.hpp"
+#include "tools/cli/malloc_tuning.hpp"
 #include "tools/cli/ops_table.hpp"
 #include "tools/cli/run_command.hpp"
 
@@ -45,7 +46,10 @@ int main(int argc, char** argv) {
     terra::cli::print_ops_table(std::cout);
     return 0;
   }
-  if (cmd == "run") return terra::cli::run_command(argc - 2, argv + 2);
+  if (cmd == "run") {
+    terra::cli::tune_malloc(argv);
+    return terra::cli::run_command(argc - 2, argv + 2);
+  }
   std::cerr << "terra: unknown command '" << cmd << "' (see terra --help)\n";
   return 2;
 }
