@@ -211,6 +211,7 @@ ENVIRONMENT_PROBE = """\
 @pytest.mark.parametrize("extra, at_start, seen", [
     ({}, ["GLIBC_TUNABLES=glibc.malloc.tcache_count=256", "TERRA_MALLOC_TUNED=1"], "None None"),
     ({"TERRA_MALLOC_TUNING": "0"}, [], "None None"),
+    ({"LD_PRELOAD": "libm.so.6"}, [], "None None"),  # another allocator, or valgrind, stays in charge
     ({"GLIBC_TUNABLES": "glibc.malloc.tcache_count=100"}, ["GLIBC_TUNABLES=glibc.malloc.tcache_count=100"],
      "glibc.malloc.tcache_count=100 None"),
 ])

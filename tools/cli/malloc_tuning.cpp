@@ -1,10 +1,9 @@
 #include "tools/cli/malloc_tuning.hpp"
 
-#include <unistd.h>  // execv, readlink
+#include <unistd.h>  // execv
 
 #include <cstdlib>
 #include <cstring>
-#include <string>
 
 namespace terra::cli {
 
@@ -19,23 +18,12 @@ namespace terra::cli {
 // executes itself again before anything else has run, then takes its marks out of the
 // environment, so the script and its subprocesses see the environment they were given. A
 // GLIBC_TUNABLES set by the user is left alone (and not added to); TERRA_MALLOC_TUNING=0 turns
-// this off. Under a tool that hosts the program (valgrind), /proc/self/exe is the tool, not
-// `terra`: it is executed again only when the names agree.
+// this off. So is a preloaded library (LD_PRELOAD): another allocator, or a tool such as
+// valgrind, which would lose the process if it executed itself again.
 namespace {
 
 constexpr const char* kTunables = "glibc.malloc.tcache_count=256";
 constexpr const char* kMark = "TERRA_MALLOC_TUNED";
-
-std::string base_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
-
-// The running executable, when it is the program argv[0] names; empty otherwise.
-std::string own_executable(const char* argv0) {
-  char path[4096];
-  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0 || !argv0) return {};
-  path[n] = '\0';
-  return base_name(path) == base_name(argv0) ? std::string(path) : std::string();
-}
 
 }  // namespace
 
@@ -45,12 +33,10 @@ void tune_malloc(char** argv) {
     unsetenv("GLIBC_TUNABLES");
     return;
   }
-  if (std::getenv("GLIBC_TUNABLES")) return;
+  if (std::getenv("GLIBC_TUNABLES") || std::getenv("LD_PRELOAD")) return;
   if (const char* v = std::getenv("TERRA_MALLOC_TUNING"); v && std::strcmp(v, "0") == 0) return;
-  const std::string self = own_executable(argv[0]);
-  if (self.empty()) return;
   if (setenv("GLIBC_TUNABLES", kTunables, 1) != 0 || setenv(kMark, "1", 1) != 0) return;
-  execv(self.c_str(), argv);
+  execv("/proc/self/exe", argv);
   unsetenv(kMark);  // the program could not be executed again: run untuned
   unsetenv("GLIBC_TUNABLES");
 }

@@ -5,7 +5,7 @@
 namespace terra::cli {
 
 // Re-executes this program (argv as given) with glibc.malloc.tcache_count raised, unless
-// GLIBC_TUNABLES is already set or TERRA_MALLOC_TUNING=0. Returns only when it did not re-execute.
+// GLIBC_TUNABLES or LD_PRELOAD is set, or TERRA_MALLOC_TUNING=0. Returns only when it did not re-execute.
 void tune_malloc(char** argv);
 
 }  // namespace terra::cli
