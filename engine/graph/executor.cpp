@@ -42,24 +42,31 @@ struct Run {
   // at every run, so when the first run shows there is nothing for the dispatcher to do (it says
   // so through direct_out_kernel, which keeps those rules in one place), later runs call the kernel
   // straight away: the same kernel on the same tensors, so results stay bitwise the dispatcher's.
+  // An in-place step of a functional op (an optimizer's add_ and mul_) is dispatch_out into its
+  // first input, and takes the same path. True when the kernel was called directly, which unlike
+  // dispatch_out leaves the outputs' versions alone.
+  bool run_out(const Step& s, int index, std::vector<Tensor> inputs, std::vector<Tensor> outs) {
+    const Attrs& attrs = attrs_of(s);
+    std::optional<KernelFn>& direct = plan.direct[index];
+    if (direct && *direct) {
+      KernelCall call{s.op->name(), std::move(inputs), attrs, std::move(outs)};
+      try {
+        (*direct)(call);
+      } catch (const Error& e) {
+        throw e.with_context(s.op->name(), describe_inputs(call.inputs));
+      }
+      return true;
+    }
+    if (!direct) direct = direct_out_kernel(*s.op, inputs, attrs, outs);  // the first run: the dispatcher's
+    dispatch_out(*s.op, std::move(inputs), attrs, std::move(outs));
+    return false;
+  }
+
   void functional(const Step& s, int index) {
     const Program& p = plan.program;
     std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
     if (s.op->effect != Effect::InPlace && !s.op->kernel_makes_outputs) {
-      std::vector<Tensor> outs = tensors(s.outputs, 0, s.outputs.size());
-      const Attrs& attrs = attrs_of(s);
-      std::optional<KernelFn>& direct = plan.direct[index];
-      if (direct && *direct) {
-        KernelCall call{s.op->name(), std::move(inputs), attrs, std::move(outs)};
-        try {
-          (*direct)(call);
-        } catch (const Error& e) {
-          throw e.with_context(s.op->name(), describe_inputs(call.inputs));
-        }
-        return;
-      }
-      if (!direct) direct = direct_out_kernel(*s.op, inputs, attrs, outs);  // the first run: the dispatcher's
-      dispatch_out(*s.op, std::move(inputs), attrs, std::move(outs));
+      run_out(s, index, std::move(inputs), tensors(s.outputs, 0, s.outputs.size()));
       return;
     }
     std::vector<Tensor> results = dispatch(*s.op, std::move(inputs), attrs_of(s));
@@ -76,12 +83,23 @@ struct Run {
     }
   }
 
+  // dispatch_inplace without autograd (plans run without it): an Effect::InPlace op (copy_,
+  // fill_) dispatches as it is, any other writes its first input through dispatch_out, whose
+  // version bump it keeps.
+  Tensor inplace(const Step& s, int index) {
+    std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
+    if (s.op->effect == Effect::InPlace) return dispatch_inplace(*s.op, std::move(inputs), attrs_of(s));
+    Tensor self = inputs.at(0);
+    if (run_out(s, index, std::move(inputs), {self})) self.bump_version();
+    return self;
+  }
+
   void step(const Step& s, int index) {
     switch (s.form) {
       case trace::CallForm::Functional:
         return functional(s, index);
       case trace::CallForm::InPlace:
-        vals[s.outputs.at(0)] = dispatch_inplace(*s.op, tensors(s.inputs, 0, s.inputs.size()), attrs_of(s));
+        vals[s.outputs.at(0)] = inplace(s, index);
         return;
       case trace::CallForm::Out: {
         const size_t first = first_out_input(s);
