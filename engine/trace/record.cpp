@@ -276,6 +276,40 @@ std::string Record::str() const {
   return os.str();
 }
 
+std::string Record::difference(const Record& o) const {
+  std::ostringstream os;
+  if (op != o.op) return "another op";
+  if (form != o.form) return std::string("called ") + call_form_name(o.form) + ", expected " + call_form_name(form);
+  if (location != o.location) {
+    const std::string here = describe_location(o.location), there = describe_location(location);
+    return here == there ? "the same line reached through other calls (another location key)"
+                         : "called at " + here + ", expected " + there;
+  }
+  if (attrs.size() != o.attrs.size()) return "another number of attributes";
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    const AttrValue &want = attrs.values()[i], &got = o.attrs.values()[i];
+    const bool same = runtime_value(want) ? want.index() == got.index() && runtime_value(got) : same_value(want, got);
+    if (same) continue;
+    const std::string name = i < attrs.names().size() ? attrs.names()[i] : std::to_string(i);
+    return "attribute " + name + " = " + attr_str(got) + ", expected " + attr_str(want);
+  }
+  if (inputs.size() != o.inputs.size()) return "another number of inputs";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string in = "input " + std::to_string(i);
+    if (!(inputs[i] == o.inputs[i]))
+      return in + " comes from " + source_str(o.inputs[i]) + ", expected " + source_str(inputs[i]);
+    const std::optional<ValueMeta>&want = input_metas.at(i), &got = o.input_metas.at(i);
+    if (want.has_value() != got.has_value()) return in + (got ? " is given" : " is left out");
+    if (!want) continue;
+    if (want->shape != got->shape || want->dtype != got->dtype)
+      return in + " is " + meta_str(*got) + ", expected " + meta_str(*want);
+    if (want->strides != got->strides)
+      return in + " has strides " + shape_str(got->strides) + ", expected " + shape_str(want->strides);
+    if (!(want->device == got->device)) return in + " is on " + got->device.str() + ", expected " + want->device.str();
+  }
+  return {};
+}
+
 void set_location_describer(LocationDescriber fn) { location_describer.store(fn); }
 
 std::string describe_location(uint64_t key) {

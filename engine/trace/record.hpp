@@ -96,6 +96,10 @@ struct Record {
                          const std::vector<InputSource>& sources, const std::vector<Tensor>& call_inputs) const;
   // "add(float32[2, 3] <- #3.0, float32[3] <- param@0) at model.py:12", for dumps and messages.
   std::string str() const;
+  // The first part of the identity in which `other` differs from this record, in words ("input 1
+  // has strides [1, 32], expected [16, 1]"); empty when they are the same node. For divergence
+  // messages, where str() of both can read the same.
+  std::string difference(const Record& other) const;
 };
 
 // Floating-point attribute values are not part of a node's identity (Note [Runtime attributes]).

@@ -385,7 +385,20 @@ std::string mismatch_reason(const State& s, const Record& r) {
   std::ostringstream os;
   os << "new path: " << r.str();
   const auto& kids = s.graph.children(s.cursor);
-  if (!kids.empty()) os << " (expected " << s.graph.record(kids.front()).str() << ")";
+  if (!kids.empty()) {
+    // The traced call of the same op, where there is one, is the counterpart: say what differs,
+    // since the two can print alike (strides, a location reached through other calls).
+    int expected = kids.front();
+    for (int kid : kids)
+      if (s.graph.record(kid).op == r.op) {
+        expected = kid;
+        break;
+      }
+    const Record& e = s.graph.record(expected);
+    os << " (expected " << e.str();
+    if (e.op == r.op) os << "; " << e.difference(r);
+    os << ")";
+  }
   if (kids.empty() && s.graph.ends_iteration(s.cursor)) os << " (traced iterations ended here)";
   return os.str();
 }

@@ -138,3 +138,44 @@ TEST_CASE("records print op, inputs with their sources and the location", "[trac
   trace::set_location_describer(nullptr);
   CHECK(trace::describe_location(255) == "location 0xff");
 }
+
+TEST_CASE("difference names the first part of the identity that differs", "[trace][record]") {
+  const Record base = add_record();
+  CHECK(base.difference(add_record()).empty());
+
+  Record r = add_record();
+  r.attrs = make_attrs(*r.op, {{"alpha", 3}});
+  CHECK(base.difference(r) == "attribute alpha = 3, expected 2");
+  r = add_record();
+  r.attrs = make_attrs(*r.op, {{"alpha", 2.5}});
+  CHECK(base.difference(r) == "attribute alpha = 2.5, expected 2");
+
+  r = add_record();
+  r.inputs[1] = feed(1);
+  CHECK(base.difference(r) == "input 1 comes from feed@1, expected param@0");
+
+  Tensor wide = random_tensor({3, 2}, DType::Float32, 3);
+  r = make_record("add", {{internal(0), random_tensor({2, 3}, DType::Float32, 1)}, {param(0), wide.as_strided({2, 3}, {1, 2}, 0)}}, 42,
+                  {{"alpha", 2}});
+  CHECK(r.str() == base.str());  // the two print alike: only the strides tell them apart
+  CHECK(base.difference(r) == "input 1 has strides [1, 2], expected [3, 1]");
+
+  r = make_record("add", {{internal(0), random_tensor({2, 3}, DType::Float64, 1)}, {param(0), wide.as_strided({2, 3}, {1, 2}, 0)}}, 42,
+                  {{"alpha", 2}});
+  CHECK(base.difference(r) == "input 0 is float64[2, 3], expected float32[2, 3]");
+
+  r = add_record();
+  r.form = trace::CallForm::InPlace;
+  CHECK(base.difference(r) == "called inplace, expected functional");
+
+  trace::set_location_describer([](uint64_t key) { return key < 100 ? std::string("model.py:7") : "model.py:9"; });
+  r = add_record();
+  r.location = 43;
+  CHECK(base.difference(r) == "the same line reached through other calls (another location key)");
+  r.location = 143;
+  CHECK(base.difference(r) == "called at model.py:9, expected model.py:7");
+  trace::set_location_describer(nullptr);
+
+  r = make_record("mul", {{internal(0), random_tensor({2, 3}, DType::Float32, 1)}, {param(0), wide.as_strided({2, 3}, {1, 2}, 0)}}, 42);
+  CHECK(base.difference(r) == "another op");
+}
