@@ -43,20 +43,37 @@ struct Run {
   // so through direct_out_kernel, which keeps those rules in one place), later runs call the kernel
   // straight away: the same kernel on the same tensors, so results stay bitwise the dispatcher's.
   // An in-place step of a functional op (an optimizer's add_ and mul_) is dispatch_out into its
-  // first input, and takes the same path. True when the kernel was called directly, which unlike
-  // dispatch_out leaves the outputs' versions alone.
-  bool run_out(const Step& s, int index, std::vector<Tensor> inputs, std::vector<Tensor> outs) {
+  // first input, and takes the same path. The direct calls of a run share one KernelCall, whose
+  // lists keep their capacity from step to step: a step allocates nothing of its own.
+  KernelCall direct_call;
+
+  void fill(std::vector<Tensor>& out, const std::vector<int>& ids, size_t begin, size_t end) const {
+    out.clear();
+    for (size_t i = begin; i < end; ++i) out.push_back(ids[i] >= 0 ? vals[ids[i]] : Tensor());
+  }
+
+  // Runs the step's op on its inputs into the values out_ids[begin, end). True when the kernel was
+  // called directly, which unlike dispatch_out leaves the outputs' versions alone.
+  bool run_out(const Step& s, int index, const std::vector<int>& out_ids, size_t begin, size_t end) {
     const Attrs& attrs = attrs_of(s);
     std::optional<KernelFn>& direct = plan.direct[index];
     if (direct && *direct) {
-      KernelCall call{s.op->name(), std::move(inputs), attrs, std::move(outs)};
+      KernelCall& call = direct_call;
+      call.op = s.op->name();
+      fill(call.inputs, s.inputs, 0, s.inputs.size());
+      fill(call.outputs, out_ids, begin, end);
+      call.attrs = attrs;
       try {
         (*direct)(call);
       } catch (const Error& e) {
         throw e.with_context(s.op->name(), describe_inputs(call.inputs));
       }
+      call.inputs.clear();  // the run's values hold what later steps need
+      call.outputs.clear();
       return true;
     }
+    std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
+    std::vector<Tensor> outs = tensors(out_ids, begin, end);
     if (!direct) direct = direct_out_kernel(*s.op, inputs, attrs, outs);  // the first run: the dispatcher's
     dispatch_out(*s.op, std::move(inputs), attrs, std::move(outs));
     return false;
@@ -64,12 +81,11 @@ struct Run {
 
   void functional(const Step& s, int index) {
     const Program& p = plan.program;
-    std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
     if (s.op->effect != Effect::InPlace && !s.op->kernel_makes_outputs) {
-      run_out(s, index, std::move(inputs), tensors(s.outputs, 0, s.outputs.size()));
+      run_out(s, index, s.outputs, 0, s.outputs.size());
       return;
     }
-    std::vector<Tensor> results = dispatch(*s.op, std::move(inputs), attrs_of(s));
+    std::vector<Tensor> results = dispatch(*s.op, tensors(s.inputs, 0, s.inputs.size()), attrs_of(s));
     for (size_t o = 0; o < s.outputs.size(); ++o) {
       const int v = s.outputs[o];
       const bool into_kept = plan.placement[p.values[v].buffer].where == Placement::Kept &&
@@ -87,10 +103,9 @@ struct Run {
   // fill_) dispatches as it is, any other writes its first input through dispatch_out, whose
   // version bump it keeps.
   Tensor inplace(const Step& s, int index) {
-    std::vector<Tensor> inputs = tensors(s.inputs, 0, s.inputs.size());
-    if (s.op->effect == Effect::InPlace) return dispatch_inplace(*s.op, std::move(inputs), attrs_of(s));
-    Tensor self = inputs.at(0);
-    if (run_out(s, index, std::move(inputs), {self})) self.bump_version();
+    if (s.op->effect == Effect::InPlace) return dispatch_inplace(*s.op, tensors(s.inputs, 0, s.inputs.size()), attrs_of(s));
+    const Tensor self = vals[s.inputs.at(0)];
+    if (run_out(s, index, s.inputs, 0, 1)) self.bump_version();
     return self;
   }
 
@@ -262,7 +277,7 @@ void run_kernels(const CompiledPlan& plan, Run& run, Progress& st, size_t end) {
 // The state a run keeps between pieces: the arenas, the values, and how far the schedule got.
 struct Execution::State {
   State(CompiledPlan& plan, std::vector<const Attrs*> runtime_attrs)
-      : arenas(plan), run{plan, {}, std::move(runtime_attrs)} {}
+      : arenas(plan), run{plan, {}, std::move(runtime_attrs), {}} {}
   Arenas arenas;
   Run run;
   std::vector<Tensor> bound;  // kept for a run as a CUDA graph, which binds them itself
@@ -309,7 +324,7 @@ void Execution::run_until(size_t end) {
     for (const auto& [first, storage] : st.progress.to_allocate) storage->allocate();
     st.progress.allocated = st.progress.to_allocate.size();
     run_with_cuda_graphs(plan, st.bound, st.kept, [&](const std::vector<Tensor>& b, const std::vector<Storage>& k) {
-      Run run{plan, plan.prepared, st.run.runtime};
+      Run run{plan, plan.prepared, st.run.runtime, {}};
       bind_inputs(plan, b, k, run);
       Progress all;
       run_kernels(plan, run, all, plan.schedule.size());
