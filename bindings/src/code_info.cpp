@@ -6,6 +6,8 @@
 
 #include <unordered_map>
 
+#include <opcode.h>  // CACHE
+
 namespace terra::python {
 namespace py = pybind11;
 namespace {
@@ -26,6 +28,24 @@ bool is_comprehension(const std::string& name) {
   return name == "<listcomp>" || name == "<setcomp>" || name == "<dictcomp>" || name == "<genexpr>";
 }
 
+// Which code units of `code` are inline caches (opcode CACHE in the unspecialized bytecode).
+std::vector<bool> cache_units(PyCodeObject* code) {
+  std::vector<bool> units;
+#if PY_VERSION_HEX >= 0x030B0000
+  PyObject* bytes = PyCode_GetCode(code);
+  if (!bytes) {
+    PyErr_Clear();
+    return units;
+  }
+  const auto* raw = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(bytes));
+  const Py_ssize_t n = PyBytes_GET_SIZE(bytes) / 2;
+  units.resize(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) units[static_cast<size_t>(i)] = raw[2 * i] == CACHE;
+  Py_DECREF(bytes);
+#endif
+  return units;
+}
+
 // Never destroyed: the entries hold references to code objects, which must not be released after
 // the interpreter has gone.
 std::unordered_map<PyCodeObject*, CodeInfo>& cache() {
@@ -43,13 +63,32 @@ CodeInfo& entry(PyCodeObject* code) {
   info.function = h.attr("co_name").cast<std::string>();
   info.in_terra = path.rfind(terra_package_dir(), 0) == 0;
   info.comprehension = is_comprehension(info.function);
+  info.cache_unit = cache_units(code);
   Py_INCREF(code);
   return cache().emplace(code, std::move(info)).first->second;
 }
 
 }  // namespace
 
-const CodeInfo& code_info(PyCodeObject* code) { return entry(code); }
+const CodeInfo& code_info(PyCodeObject* code) {
+  // The location provider asks for every frame of every op call: a direct-mapped cache of recent
+  // code objects in front of the map (whose entries, and so these pointers, live for the process).
+  struct Slot {
+    PyCodeObject* code = nullptr;
+    const CodeInfo* info = nullptr;
+  };
+  static Slot slots[256];
+  Slot& slot = slots[(reinterpret_cast<uintptr_t>(code) >> 4) & 255];
+  if (slot.code != code) slot = {code, &entry(code)};
+  return *slot.info;
+}
+
+int instruction_start(PyCodeObject* code, int offset) {
+  const std::vector<bool>& cache = code_info(code).cache_unit;
+  int unit = offset / 2;
+  while (unit > 0 && static_cast<size_t>(unit) < cache.size() && cache[static_cast<size_t>(unit)]) --unit;
+  return offset < 0 ? offset : unit * 2;
+}
 
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code) {
   CodeInfo& info = entry(code);

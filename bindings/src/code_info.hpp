@@ -26,10 +26,22 @@ struct CodeInfo {
   bool comprehension = false;   // <listcomp>, <genexpr>, ...: a loop of its own frame
   std::vector<LoopSpan> loops;  // sorted by head; valid once loops_known
   bool loops_known = false;
+  // Per 2-byte code unit: whether it is an inline cache entry of the instruction before it
+  // (CPython 3.11 and later; empty before).
+  std::vector<bool> cache_unit;
 };
 
 // The cached record of `code` (the loops not yet computed). Needs the GIL.
 const CodeInfo& code_info(PyCodeObject* code);
+
+// Note [Offsets of specialized instructions]: CPython 3.11 specializes an instruction after it has
+// run a few times, and some specialized forms move the frame's last-instruction offset while they
+// call into Python: BINARY_SUBSCR_GETITEM (`images[batch]` on a class with __getitem__ written in
+// Python) pushes the callee's frame with the offset past its inline caches, where the generic form
+// calls through C with the offset on the instruction. The same call would then have two location
+// keys, before and after the specialization, and replay would take the later one for a new path.
+// So offsets are taken back to the start of the instruction they fall in.
+int instruction_start(PyCodeObject* code, int offset);
 // The loops of `code`, computed on first use. Needs the GIL.
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code);
 // The line `offset` of `code` belongs to.

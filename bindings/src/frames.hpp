@@ -4,6 +4,8 @@
 #pragma once
 #include <Python.h>
 
+#include "bindings/src/code_info.hpp"
+
 namespace terra::python {
 
 class FrameCursor {
@@ -21,8 +23,9 @@ class FrameCursor {
     Py_DECREF(code);
     return code;
   }
-  // The byte offset of the instruction the frame is executing (a call, while a callee runs).
-  int offset() const { return PyFrame_GetLasti(frame_); }
+  // The byte offset of the instruction the frame is executing (a call, while a callee runs), at
+  // its start even where a specialized form reports a point inside it (code_info.hpp).
+  int offset() const { return instruction_start(code(), PyFrame_GetLasti(frame_)); }
   void next() {
     PyFrameObject* back = PyFrame_GetBack(frame_);
     Py_DECREF(frame_);

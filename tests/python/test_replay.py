@@ -69,6 +69,39 @@ def test_replayed_training_equals_eager_bitwise_without_fusion(explicit_steps):
     assert_same(eager, replayed)
 
 
+def minibatch_training(steps):
+    """Batches picked from a dataset by a tensor of indices (`data[batch]`, an index op in the
+    loop), the pattern of the digits CNN."""
+    terra.manual_seed(0)
+    rng = np.random.default_rng(1)
+    data = terra.tensor(rng.standard_normal((64, 6)), dtype=terra.float32)
+    targets = terra.tensor(rng.standard_normal((64, 1)), dtype=terra.float32)
+    model = nn.Linear(6, 1)
+    opt = terra.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for _ in range(steps):
+        batch = terra.from_numpy(rng.permutation(64)[:8])
+        loss = ((model(data[batch]) - targets[batch]) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_indexing_by_a_tensor_replays_without_divergence_once_python_specializes_it():
+    # `data[batch]` is a BINARY_SUBSCR that CPython 3.11 specializes after a few runs, which moved
+    # the location key of the index op it makes (Note [Offsets of specialized instructions]). The
+    # replayed run comes first, so that the specialization happens while it runs.
+    with terra.replay(fusion=False):
+        replayed = minibatch_training(40)
+    stats = terra.debug.stats()
+    eager = minibatch_training(40)
+    assert stats["divergences"] == 0, stats["fallbacks"]
+    assert stats["iterations_replayed"] >= 30
+    assert_same(eager, replayed)
+
+
 def test_replayed_training_with_fusion_agrees_within_1e_5():
     eager = train(12)
     with terra.replay(fusion=True):

@@ -56,6 +56,22 @@ def test_same_line_gives_the_same_key_in_every_iteration():
     assert len(set(keys)) == 1
 
 
+class Subscripted:
+    def __getitem__(self, index):
+        return key()
+
+
+def test_a_subscript_keeps_its_key_once_the_interpreter_specializes_it():
+    # Note [Offsets of specialized instructions] (bindings/src/code_info.hpp): after a few runs
+    # CPython 3.11 makes `obj[i]` on a class with a Python __getitem__ a BINARY_SUBSCR_GETITEM, which
+    # calls it with the frame's offset past the instruction's inline caches.
+    subscripted = Subscripted()
+    keys = []
+    for i in range(64):
+        keys.append(subscripted[i])
+    assert len(set(keys)) == 1
+
+
 def test_same_line_keeps_its_key_across_iterations_of_a_hot_loop():
     keys = train_loop(key, steps=4)
     assert len(set(keys[1:])) == 1  # from the first iteration after the hot loop was found
