@@ -3,6 +3,7 @@
 // the location provider they rely on is in locations.cpp.
 #include "bindings/src/common.hpp"
 #include "bindings/src/locations.hpp"
+#include "engine/trace/record.hpp"
 
 namespace terra::python {
 
@@ -43,7 +44,7 @@ py::dict stats_dict(const trace::Stats& s) {
     py::dict fd;
     fd["iteration"] = f.iteration;
     fd["reason"] = f.reason;
-    fd["location"] = describe_location_key(f.location);
+    fd["location"] = trace::describe_location(f.location);
     fallbacks.append(fd);
   }
   d["fallbacks"] = fallbacks;

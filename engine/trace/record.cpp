@@ -118,6 +118,7 @@ void combine_meta(uint64_t& h, const std::optional<ValueMeta>& m) {
 
 // Set by the embedding layer at import; read from whichever thread prints a record.
 std::atomic<LocationDescriber> location_describer{nullptr};
+std::atomic<DerivedLocations> derived_locations{nullptr};
 
 }  // namespace
 
@@ -311,8 +312,12 @@ std::string Record::difference(const Record& o) const {
 }
 
 void set_location_describer(LocationDescriber fn) { location_describer.store(fn); }
+void set_derived_locations(DerivedLocations fn) { derived_locations.store(fn); }
 
 std::string describe_location(uint64_t key) {
+  uint64_t called_at = 0, forward = 0;
+  if (DerivedLocations derived = derived_locations.load(); derived && derived(key, &called_at, &forward))
+    return "backward of " + describe_location(forward) + " (from " + describe_location(called_at) + ")";
   if (LocationDescriber describe = location_describer.load()) return describe(key);
   std::ostringstream os;
   os << "location 0x" << std::hex << key;

@@ -117,6 +117,12 @@ struct Trace {
 // engine sees opaque keys and asks this hook for a printable form ("train.py:41 in step").
 using LocationDescriber = std::string (*)(uint64_t key);
 void set_location_describer(LocationDescriber fn);
+// A gradient op's key is mixed from backward()'s and its forward op's (mix_keys); the tracing
+// session, which mixes them, says which two through this hook, so that describe_location reads
+// "backward of <the forward op's location> (from <backward()'s>)".
+using DerivedLocations = bool (*)(uint64_t key, uint64_t* called_at, uint64_t* forward);
+void set_derived_locations(DerivedLocations fn);
+// A location key as a person reads it ("train.py:41 in step").
 std::string describe_location(uint64_t key);
 
 }  // namespace terra::trace

@@ -355,7 +355,8 @@ uint64_t locate(State& s) {
   uint64_t key = loc.key;
   if (backward_of != 0) {
     key = mix_keys(loc.key, backward_of);
-    if (s.mode == IterationMode::Tracing) s.derived.emplace(key, std::make_pair(loc.key, backward_of));
+    // Every mode: a divergence in backward names the key of a call replay had not seen.
+    s.derived.emplace(key, std::make_pair(loc.key, backward_of));
   }
   current_op_location = key;
   return key;
@@ -691,14 +692,17 @@ void tell_work(const State& s, bool begin, const char* what) {
 }
 }  // namespace detail
 
-std::string describe(uint64_t key) {
-  if (g_state) {
-    auto it = g_state->derived.find(key);
-    if (it != g_state->derived.end())
-      return "backward of " + describe(it->second.second) + " (from " + describe_location(it->second.first) + ")";
-  }
-  return describe_location(key);
+namespace {
+// set_derived_locations' hook: the keys locate() mixed, and from what.
+bool derived_location(uint64_t key, uint64_t* called_at, uint64_t* forward) {
+  if (!g_state) return false;
+  auto it = g_state->derived.find(key);
+  if (it == g_state->derived.end()) return false;
+  *called_at = it->second.first;
+  *forward = it->second.second;
+  return true;
 }
+}  // namespace
 
 void set_location_provider(LocationProvider provider) { g_provider = provider; }
 void set_source_line_provider(SourceLineProvider provider) { g_source_line = provider; }
@@ -742,6 +746,7 @@ void resolve_pending(const StorageImpl& st) {
 void start(const Options& options, std::shared_ptr<SpanExecutor> executor) {
   TERRA_CHECK(!active(), Runtime, "a tracing session is already active");
   g_state = std::make_unique<State>(options);
+  set_derived_locations(&derived_location);
   if (executor) g_state->executor = std::move(executor);
   g_state->stats.coexecuted = g_state->executor->asynchronous();
   // Note [Replay must pay]: measured co-executed iterations start once Python can run no further ahead.
@@ -834,7 +839,7 @@ std::string report() {
      << st.plans_compiled << " plans compiled in " << st.compile_seconds * 1e3 << " ms; " << st.ops_replayed
      << " ops replayed\n";
   for (const Fallback& f : st.fallbacks)
-    os << "  iteration " << f.iteration << ": " << f.reason << " at " << describe(f.location) << "\n";
+    os << "  iteration " << f.iteration << ": " << f.reason << " at " << describe_location(f.location) << "\n";
   return os.str();
 }
 

@@ -131,8 +131,6 @@ void sync();
 void note_read(const Tensor& t);
 
 Stats stats();
-// A location key as a person reads it ("train.py:41 in step", "backward of ... (from ...)").
-std::string describe(uint64_t key);
 std::string report();  // a short human-readable summary of stats()
 // Writes the TraceGraph (trace_graph.json, trace_graph.dot) and the plans compiled so far.
 void dump(const std::string& dir);

@@ -229,7 +229,7 @@ void retire(State& s, const SpanJob& job) {
   try {
     std::rethrow_exception(error);
   } catch (const graph::StepError& e) {
-    throw Error(e.kind(), e.message() + " [the op was called at " + describe(e.location) +
+    throw Error(e.kind(), e.message() + " [the op was called at " + describe_location(e.location) +
                               "; its deferred work ran later, so the error is raised here]",
                 e.op());
   }

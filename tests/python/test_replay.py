@@ -44,6 +44,11 @@ def train(steps, detour_at=(), explicit_steps=False):
     return losses, [p.detach().numpy().copy() for p in model.parameters()]
 
 
+def line_of(text):
+    """The line of this file holding `text`."""
+    return next(i for i, line in enumerate(Path(__file__).read_text().splitlines(), 1) if text in line)
+
+
 DETOUR_LINE = next(i for i, line in enumerate(Path(__file__).read_text().splitlines(), 1)
                    if line.strip().startswith("out = out * 0.5"))
 
@@ -100,6 +105,26 @@ def test_indexing_by_a_tensor_replays_without_divergence_once_python_specializes
     assert stats["divergences"] == 0, stats["fallbacks"]
     assert stats["iterations_replayed"] >= 30
     assert_same(eager, replayed)
+
+
+def test_a_divergence_in_backward_names_the_gradient_ops_locations():
+    # b starts to require grad at step 9: the forward ops are the same, backward() makes another
+    # op. Gradient ops are located by backward()'s line and their forward op's.
+    w = terra.ones(3, requires_grad=True)
+    b = terra.ones(3)
+    x = terra.tensor([1.0, 2.0, 3.0])
+    with terra.replay(fusion=False):
+        for step in range(12):
+            b.requires_grad_(step == 9)
+            loss = (x * w + b).sum()  # the forward ops
+            loss.backward()  # the backward() call
+            w.grad = b.grad = None
+    fallbacks = terra.debug.stats()["fallbacks"]
+    forward_line, backward_line = line_of("# the forward ops"), line_of("# the backward() call")
+    assert len(fallbacks) == 1, fallbacks
+    assert "<unknown location>" not in fallbacks[0]["reason"]
+    assert (f"at backward of test_replay.py:{forward_line} in test_a_divergence_in_backward_names_the_gradient_ops"
+            f"_locations (from test_replay.py:{backward_line} in ") in fallbacks[0]["reason"]
 
 
 def test_replayed_training_with_fusion_agrees_within_1e_5():
