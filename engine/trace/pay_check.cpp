@@ -57,9 +57,16 @@ void PayCheck::ran_eagerly(double seconds) {
 void PayCheck::decide() {
   const double replay = bursty_ ? mean(replayed_) : median(replayed_), eager = median(eager_);
   if (eager * kMargin >= replay) {
-    settled_ = true;
+    if (++wins_ >= kWinsToSettle) {
+      settled_ = true;
+      return;
+    }
+    replayed_.clear();  // measure both again: kSamples replayed iterations, then a probe of eager
+    eager_.clear();
+    skip_replayed_ = warmup_;  // the probe emptied the graph's queue
     return;
   }
+  wins_ = 0;
   stretch_ = stretch_ == 0 ? kFirstStretch : std::min(2 * stretch_, kLongestStretch);
   eager_left_ = stretch_;
   char text[200];

@@ -10,7 +10,10 @@
 // untraced (the first is not counted: it settles what replay left queued); if the eager median
 // times kMargin is still below the replayed median, a stretch of eager iterations follows (64,
 // doubling up to 1024 each time replay loses again), after which replay is measured again
-// against the stretch's own last iterations. Once replay wins, the loop replays for good. The
+// against the stretch's own last iterations. Once replay wins twice in a row, each time against
+// fresh samples of both (a second probe follows a first win), the loop replays for good: on a
+// noisy machine one win can be chance (the digits CNN settled for good once with co-executed
+// iterations taking 1.5x eager's, and ran its remaining 240 iterations that way). The
 // TraceGraph and the plans stay: coming back to replay compiles nothing. Eager and replayed
 // iterations compute the same values (DESIGN.md §10), so this changes speed only; --explain lists
 // each verdict. TERRA_REPLAY_MUST_PAY=0 (Options::replay_must_pay) turns it off.
@@ -35,6 +38,7 @@ class PayCheck {
   // A tie band for noise only: the bar is never slower than eager (the digits CNN, whose
   // co-executed iterations took 1.1x eager's, stayed co-executed under a margin of 1.1).
   static constexpr double kMargin = 1.02;
+  static constexpr int kWinsToSettle = 2;
   static constexpr int kFirstStretch = 64;
   static constexpr int kLongestStretch = 1024;
 
@@ -52,7 +56,8 @@ class PayCheck {
  private:
   void decide();
 
-  bool settled_ = false;   // replay won: no more checks
+  bool settled_ = false;   // replay won kWinsToSettle times in a row: no more checks
+  int wins_ = 0;           // replay's wins in a row
   bool probing_ = false;   // the eager iterations running are the first measurement of eager
   int warmup_;  // replayed iterations not measured after a start or a stretch
   bool bursty_;
