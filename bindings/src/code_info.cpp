@@ -84,10 +84,11 @@ const CodeInfo& code_info(PyCodeObject* code) {
 }
 
 int instruction_start(PyCodeObject* code, int offset) {
+  if (offset < 0) return offset;  // before the first instruction
   const std::vector<bool>& cache = code_info(code).cache_unit;
-  int unit = offset / 2;
-  while (unit > 0 && static_cast<size_t>(unit) < cache.size() && cache[static_cast<size_t>(unit)]) --unit;
-  return offset < 0 ? offset : unit * 2;
+  size_t unit = static_cast<size_t>(offset) / 2;
+  while (unit > 0 && unit < cache.size() && cache[unit]) --unit;
+  return static_cast<int>(unit) * 2;
 }
 
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code) {

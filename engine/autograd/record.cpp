@@ -68,13 +68,16 @@ bool needs_grad(const Tensor& input) { return input.defined() && is_floating(inp
 void connect(const OpDef& op, const TensorList& inputs, const Attrs& attrs, const TensorList& outputs) {
   size_t first = 0;
   while (first < inputs.size() && !needs_grad(inputs[first])) ++first;
-  if (first == inputs.size()) return;
+  if (first == inputs.size()) return;  // nothing to record, and nothing allocated
   std::vector<bool> needs(inputs.size());
-  for (size_t i = first; i < inputs.size(); ++i) needs[i] = needs_grad(inputs[i]);
+  std::vector<Edge> edges(inputs.size());
+  for (size_t i = first; i < inputs.size(); ++i)
+    if (needs_grad(inputs[i])) {
+      needs[i] = true;
+      edges[i] = gradient_edge(inputs[i]);
+    }
   std::shared_ptr<Node> node = make_node(op, inputs, attrs, std::move(needs), outputs);
-  node->next_edges.reserve(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i)
-    node->next_edges.push_back(i >= first && needs_grad(inputs[i]) ? gradient_edge(inputs[i]) : Edge{});
+  node->next_edges = std::move(edges);
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor& out = outputs[k];
     if (!out.defined() || !is_floating(out.dtype()) || (k < 64 && !((op.differentiable_outputs >> k) & 1))) continue;

@@ -82,6 +82,9 @@ InputSource classify(State& s, const Tensor& t, int slot) {
 // The record of a call, without its outputs: what a TraceGraph node is matched on.
 Record describe_call(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
                      uint64_t location) {
+  // A gradient op's mixed key, remembered for every record that may be printed (a traced one, or
+  // the call a divergence names), not for each replayed call.
+  if (backward_of != 0) s.derived.try_emplace(location, s.call_location, backward_of);
   Record r;
   r.op = &op;
   r.form = form;
@@ -352,14 +355,9 @@ uint64_t locate(State& s) {
     else if (!std::exchange(s.loop_seen, true)) s.stats.iterations_eager++;
     begin(s);
   }
-  uint64_t key = loc.key;
-  if (backward_of != 0) {
-    key = mix_keys(loc.key, backward_of);
-    // Every mode: a divergence in backward names the key of a call replay had not seen.
-    s.derived.emplace(key, std::make_pair(loc.key, backward_of));
-  }
-  current_op_location = key;
-  return key;
+  s.call_location = loc.key;
+  current_op_location = backward_of != 0 ? mix_keys(loc.key, backward_of) : loc.key;
+  return current_op_location;
 }
 
 // Type promotion's conversions as calls of their own, so tracing and replay see (and autograd
@@ -452,14 +450,15 @@ int match(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& i
 // Note [Replay skips the shape rule]: a call whose input metas and attributes (runtime values
 // included) equal a node's is the call tracing checked: the shape rule would give the node's
 // outputs, no input needs converting (the node's inputs already are), and it cannot fail where
-// the traced call did not. Replay looks for such a node first and runs the rule (check_call, an
-// allocation-heavy std::function per op) only when there is none: a runtime attribute changed
-// (an output shape may follow it), type promotion casts an input, or the path is new. -1: none.
-int checked_child(State& s, const OpDef& op, CallForm form, std::vector<Tensor>& inputs, const Attrs& attrs,
-                  uint64_t location) {
+// the traced call did not. Replay looks for the node first and runs the rule (check_call, an
+// allocation-heavy std::function per op) only when `rule_needed`: no child has the call's metas
+// (type promotion casts an input, or the path is new: the caller matches again once the inputs
+// are converted), or the child's runtime attributes differ (an output shape may follow them).
+int find_traced(State& s, const OpDef& op, CallForm form, std::vector<Tensor>& inputs, const Attrs& attrs,
+                uint64_t location, bool& rule_needed) {
   complete_inputs(op, inputs);
   const int node = find_child(s, op, form, inputs, attrs, location);
-  if (node < 0 || !attrs_equal(attrs, s.graph.record(node).attrs)) return -1;
+  rule_needed = node < 0 || !attrs_equal(attrs, s.graph.record(node).attrs);
   return node;
 }
 
@@ -552,12 +551,14 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
       }
     }
     settle_external_inputs(s, inputs);
-    int node = checked_child(s, op, form, inputs, attrs, location);
-    if (node >= 0) {
+    bool rule_needed = false;
+    int node = find_traced(s, op, form, inputs, attrs, location, rule_needed);
+    if (!rule_needed) {
       if (forced_divergence(s, node, location)) node = -1;
     } else {
       const Inferred inf = convert_inputs(op, inputs, attrs);
-      node = match(s, op, form, inputs, attrs, location);
+      if (node < 0) node = match(s, op, form, inputs, attrs, location);
+      else if (forced_divergence(s, node, location)) node = -1;
       if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
           !same_outputs(inf, s.graph.record(node))) {
         diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
@@ -609,8 +610,9 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
   if (s.mode == IterationMode::Replaying) {
     settle_external_inputs(s, inputs);
     const Tensor& self = inputs[0];
-    int node = checked_child(s, op, CallForm::InPlace, inputs, attrs, location);
-    if (node >= 0) {
+    bool rule_needed = false;
+    int node = find_traced(s, op, CallForm::InPlace, inputs, attrs, location, rule_needed);
+    if (!rule_needed) {
       if (forced_divergence(s, node, location)) node = -1;
     } else {
       // The checks dispatch_out would make, so errors come at the call as in eager mode.
@@ -621,7 +623,8 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
       TERRA_CHECK(can_cast(inf.outputs[0].dtype, self.dtype()), Runtime, op.name(), "_: result type ",
                   dtype_name(inf.outputs[0].dtype), " can't be cast to the desired output type ",
                   dtype_name(self.dtype()));
-      node = match(s, op, CallForm::InPlace, inputs, attrs, location);
+      if (node < 0) node = match(s, op, CallForm::InPlace, inputs, attrs, location);
+      else if (forced_divergence(s, node, location)) node = -1;
     }
     if (node >= 0) {
       mark_written(s, self);

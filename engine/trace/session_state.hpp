@@ -123,8 +123,10 @@ struct State {
   static constexpr size_t kMaxPlans = 64;
   std::map<std::vector<int64_t>, CachedPlan> plans;
   uint64_t flushes = 0;
-  // Keys of gradient ops: (the Python location of backward(), the forward op's key).
+  // Keys of gradient ops: (the Python location of backward(), the forward op's key). Filled as
+  // records are made (describe_call), from the current call's Python location:
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> derived;
+  uint64_t call_location = 0;
 
   // --explain: where Python waited for the graph, by source line and reason.
   std::map<std::pair<std::string, std::string>, SyncPoint> sync_points;
