@@ -48,6 +48,7 @@ void bind_autograd(py::module_& m) {
     autograd::register_hook(unwrap(tensor), [fn, active](const Tensor& g) -> Tensor {
       if (!*active) return Tensor();
       py::gil_scoped_acquire gil;
+      PythonCallback own_frames;
       py::object r = fn(wrap(g));
       return r.is_none() ? Tensor() : unwrap(r);
     });
@@ -56,10 +57,12 @@ void bind_autograd(py::module_& m) {
 
   m.def("_backward", [](py::handle tensors, py::handle grads, bool retain_graph, bool create_graph) {
     note_backward_call();  // the innermost loop calling backward() is the hot loop
+    BackwardScope one_location;
     autograd::backward(tensors_of(tensors), tensors_of(grads), retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grads, bool retain_graph, bool create_graph,
                     bool allow_unused) {
+    BackwardScope one_location;
     TensorList r = autograd::grad(tensors_of(outputs), tensors_of(inputs), tensors_of(grads), retain_graph,
                                   create_graph, allow_unused);
     py::tuple out(r.size());

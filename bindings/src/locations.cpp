@@ -127,9 +127,31 @@ Descriptions& descriptions() {
   return *d;
 }
 
+// Note [Backward keeps its location]: per thread, since each thread has its own frames.
+struct BackwardLocation {
+  bool active = false;  // inside a BackwardScope, and not in a callback since
+  bool known = false;   // `key` was walked in this scope
+  uint64_t key = 0;
+};
+thread_local BackwardLocation backward_location;
+
 }  // namespace
 
+BackwardScope::BackwardScope()
+    : saved_active_(backward_location.active), saved_known_(backward_location.known), saved_key_(backward_location.key) {
+  backward_location = {true, false, 0};
+}
+BackwardScope::~BackwardScope() { backward_location = {saved_active_, saved_known_, saved_key_}; }
+
+PythonCallback::PythonCallback()
+    : saved_active_(backward_location.active), saved_known_(backward_location.known), saved_key_(backward_location.key) {
+  backward_location = {false, false, 0};
+}
+PythonCallback::~PythonCallback() { backward_location = {saved_active_, saved_known_, saved_key_}; }
+
 trace::Location current_location() {
+  // The hot loop cannot have gone round since the key was walked: no Python line ran.
+  if (backward_location.known) return {backward_location.key, false};
   if (!PyGILState_Check()) return {};  // an op from a thread that is not running Python
   PyThreadState* thread = PyThreadState_Get();
   State& s = state();
@@ -147,6 +169,10 @@ trace::Location current_location() {
   }
   if (!descriptions().has(walk.key)) {
     descriptions().add(walk.key, describe_stack(thread, walk.reached_bound ? bound : nullptr));
+  }
+  if (backward_location.active) {
+    backward_location.known = true;
+    backward_location.key = walk.key;
   }
   return {walk.key, new_iteration};
 }

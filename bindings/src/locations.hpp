@@ -28,6 +28,35 @@ std::string current_user_line();
 // backward() is being called: finds the hot loop when none is being followed.
 void note_backward_call();
 
+// Note [Backward keeps its location]
+// The autograd engine issues every gradient op of a backward() call from C++, under the same
+// Python frames: the provider walks them for the first op and returns that key to the others.
+// Python code that the engine calls (a tensor hook) has frames of its own: it runs in a
+// PythonCallback scope, which walks as usual and leaves the backward's key as it was.
+class BackwardScope {
+ public:
+  BackwardScope();
+  ~BackwardScope();
+  BackwardScope(const BackwardScope&) = delete;
+  BackwardScope& operator=(const BackwardScope&) = delete;
+
+ private:
+  bool saved_active_, saved_known_;
+  uint64_t saved_key_;
+};
+
+class PythonCallback {
+ public:
+  PythonCallback();
+  ~PythonCallback();
+  PythonCallback(const PythonCallback&) = delete;
+  PythonCallback& operator=(const PythonCallback&) = delete;
+
+ private:
+  bool saved_active_, saved_known_;
+  uint64_t saved_key_;
+};
+
 // terra.step: `frame` entered an explicit iteration. Steps nest: the outermost one is the iteration
 // and bounds the location keys; while one is open, boundaries are not detected.
 void begin_step(PyFrameObject* frame);

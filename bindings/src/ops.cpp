@@ -116,6 +116,8 @@ py::object call_op(const OpDef& op, py::handle self, const py::args& args, const
   inputs.reserve(s.num_inputs);
   std::vector<AttrValue> attrs;
   attrs.reserve(s.attr_names.size());
+  // Most calls pass no keywords: then no argument name becomes a Python string.
+  const bool any_kwargs = kwargs && PyDict_GET_SIZE(kwargs.ptr()) > 0;
   size_t used_kwargs = 0;
   py::handle out;
   size_t max_positional = 0;
@@ -130,10 +132,12 @@ py::object call_op(const OpDef& op, py::handle self, const py::args& args, const
     if (i < npos) {
       v = positional(i);
       given = true;
-    } else if (kwargs && kwargs.contains(a.name.c_str())) {
-      v = kwargs[a.name.c_str()];
-      given = true;
-      ++used_kwargs;
+    } else if (any_kwargs) {
+      if (PyObject* value = PyDict_GetItemString(kwargs.ptr(), a.name.c_str())) {  // borrowed
+        v = value;
+        given = true;
+        ++used_kwargs;
+      }
     }
     if (a.type == ArgType::Tensor) {
       if (given) {
@@ -155,11 +159,13 @@ py::object call_op(const OpDef& op, py::handle self, const py::args& args, const
       throw py::type_error(op.name() + "() missing required argument '" + a.name + "' (" + s.str() + ")");
     }
   }
-  if (kwargs && kwargs.contains("out")) {
-    out = kwargs["out"];
-    ++used_kwargs;
+  if (any_kwargs) {
+    if (PyObject* value = PyDict_GetItemString(kwargs.ptr(), "out")) {
+      out = value;
+      ++used_kwargs;
+    }
   }
-  if (kwargs && used_kwargs != kwargs.size()) {
+  if (any_kwargs && used_kwargs != kwargs.size()) {
     for (auto item : kwargs) {
       std::string key = py::str(item.first);
       bool known = key == "out";

@@ -442,3 +442,22 @@ def test_location_returns_key_flag_and_description():
     assert isinstance(k, int) and 0 <= k < 2 ** 64
     assert new_iteration is False
     assert desc.startswith("test_trace_locations.py:")
+
+
+def test_a_hook_that_backward_calls_has_its_own_location():
+    # Note [Backward keeps its location]: the gradient ops before the hook were located at the
+    # backward() line; Python code the engine calls is located where it runs.
+    seen = []
+
+    def hook(grad):
+        seen.append(location()[2])
+        return grad * 2
+
+    w = weight()
+    with terra.replay():
+        for _ in range(4):
+            y = w * 3
+            y.register_hook(hook)
+            (y * y).sum().backward()
+    assert len(seen) == 4
+    assert all(" in hook" in desc for desc in seen), seen
