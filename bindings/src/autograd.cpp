@@ -48,7 +48,7 @@ void bind_autograd(py::module_& m) {
     autograd::register_hook(unwrap(tensor), [fn, active](const Tensor& g) -> Tensor {
       if (!*active) return Tensor();
       py::gil_scoped_acquire gil;
-      PythonCallback own_frames;
+      LocationScope own_frames(LocationScope::PythonCallback);
       py::object r = fn(wrap(g));
       return r.is_none() ? Tensor() : unwrap(r);
     });
@@ -57,12 +57,12 @@ void bind_autograd(py::module_& m) {
 
   m.def("_backward", [](py::handle tensors, py::handle grads, bool retain_graph, bool create_graph) {
     note_backward_call();  // the innermost loop calling backward() is the hot loop
-    BackwardScope one_location;
+    LocationScope one_location(LocationScope::Backward);
     autograd::backward(tensors_of(tensors), tensors_of(grads), retain_graph, create_graph);
   });
   m.def("_grad", [](py::handle outputs, py::handle inputs, py::handle grads, bool retain_graph, bool create_graph,
                     bool allow_unused) {
-    BackwardScope one_location;
+    LocationScope one_location(LocationScope::Backward);
     TensorList r = autograd::grad(tensors_of(outputs), tensors_of(inputs), tensors_of(grads), retain_graph,
                                   create_graph, allow_unused);
     py::tuple out(r.size());

@@ -129,7 +129,7 @@ Descriptions& descriptions() {
 
 // Note [Backward keeps its location]: per thread, since each thread has its own frames.
 struct BackwardLocation {
-  bool active = false;  // inside a BackwardScope, and not in a callback since
+  bool active = false;  // in a Backward scope, and not in a PythonCallback one since
   bool known = false;   // `key` was walked in this scope
   uint64_t key = 0;
 };
@@ -137,17 +137,11 @@ thread_local BackwardLocation backward_location;
 
 }  // namespace
 
-BackwardScope::BackwardScope()
+LocationScope::LocationScope(Kind kind)
     : saved_active_(backward_location.active), saved_known_(backward_location.known), saved_key_(backward_location.key) {
-  backward_location = {true, false, 0};
+  backward_location = {kind == Backward, false, 0};
 }
-BackwardScope::~BackwardScope() { backward_location = {saved_active_, saved_known_, saved_key_}; }
-
-PythonCallback::PythonCallback()
-    : saved_active_(backward_location.active), saved_known_(backward_location.known), saved_key_(backward_location.key) {
-  backward_location = {false, false, 0};
-}
-PythonCallback::~PythonCallback() { backward_location = {saved_active_, saved_known_, saved_key_}; }
+LocationScope::~LocationScope() { backward_location = {saved_active_, saved_known_, saved_key_}; }
 
 trace::Location current_location() {
   // The hot loop cannot have gone round since the key was walked: no Python line ran.

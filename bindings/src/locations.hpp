@@ -30,27 +30,16 @@ void note_backward_call();
 
 // Note [Backward keeps its location]
 // The autograd engine issues every gradient op of a backward() call from C++, under the same
-// Python frames: the provider walks them for the first op and returns that key to the others.
-// Python code that the engine calls (a tensor hook) has frames of its own: it runs in a
-// PythonCallback scope, which walks as usual and leaves the backward's key as it was.
-class BackwardScope {
+// Python frames: in a Backward scope the provider walks them for the first op and returns that key
+// to the others. Python code that the engine calls (a tensor hook) has frames of its own: it runs
+// in a PythonCallback scope, which walks as usual. Each scope restores the enclosing one's state.
+class LocationScope {
  public:
-  BackwardScope();
-  ~BackwardScope();
-  BackwardScope(const BackwardScope&) = delete;
-  BackwardScope& operator=(const BackwardScope&) = delete;
-
- private:
-  bool saved_active_, saved_known_;
-  uint64_t saved_key_;
-};
-
-class PythonCallback {
- public:
-  PythonCallback();
-  ~PythonCallback();
-  PythonCallback(const PythonCallback&) = delete;
-  PythonCallback& operator=(const PythonCallback&) = delete;
+  enum Kind { Backward, PythonCallback };
+  explicit LocationScope(Kind kind);
+  ~LocationScope();
+  LocationScope(const LocationScope&) = delete;
+  LocationScope& operator=(const LocationScope&) = delete;
 
  private:
   bool saved_active_, saved_known_;
