@@ -6,7 +6,7 @@
 
 #include <unordered_map>
 
-#include <opcode.h>  // CACHE
+#include <opcode.h>  // CACHE, CALL, PRECALL, EXTENDED_ARG
 
 namespace terra::python {
 namespace py = pybind11;
@@ -28,22 +28,37 @@ bool is_comprehension(const std::string& name) {
   return name == "<listcomp>" || name == "<setcomp>" || name == "<dictcomp>" || name == "<genexpr>";
 }
 
-// Which code units of `code` are inline caches (opcode CACHE in the unspecialized bytecode).
-std::vector<bool> cache_units(PyCodeObject* code) {
-  std::vector<bool> units;
+// Per code unit of `code`, the unit its offset is taken back to (Note [Offsets of specialized
+// instructions]): an inline cache (opcode CACHE in the unspecialized bytecode) to its instruction,
+// a CALL (after any EXTENDED_ARG of its own) to the PRECALL before it.
+std::vector<int> starts_of_units(PyCodeObject* code) {
+  std::vector<int> starts;
 #if PY_VERSION_HEX >= 0x030B0000
   PyObject* bytes = PyCode_GetCode(code);
   if (!bytes) {
     PyErr_Clear();
-    return units;
+    return starts;
   }
   const auto* raw = reinterpret_cast<const unsigned char*>(PyBytes_AS_STRING(bytes));
-  const Py_ssize_t n = PyBytes_GET_SIZE(bytes) / 2;
-  units.resize(static_cast<size_t>(n));
-  for (Py_ssize_t i = 0; i < n; ++i) units[static_cast<size_t>(i)] = raw[2 * i] == CACHE;
+  const int n = static_cast<int>(PyBytes_GET_SIZE(bytes) / 2);
+  starts.resize(static_cast<size_t>(n));
+  int instruction = 0;
+  for (int i = 0; i < n; ++i) {
+    const unsigned char op = raw[2 * i];
+    if (op != CACHE) instruction = i;
+    starts[static_cast<size_t>(i)] = instruction;
+#ifdef PRECALL  // 3.11 only: 3.12 calls in one instruction
+    if (op == CALL) {
+      int before = i - 1;
+      while (before > 0 && raw[2 * before] == EXTENDED_ARG) --before;
+      if (before >= 0 && raw[2 * starts[static_cast<size_t>(before)]] == PRECALL)
+        starts[static_cast<size_t>(i)] = instruction = starts[static_cast<size_t>(before)];
+    }
+#endif
+  }
   Py_DECREF(bytes);
 #endif
-  return units;
+  return starts;
 }
 
 // Never destroyed: the entries hold references to code objects, which must not be released after
@@ -63,7 +78,7 @@ CodeInfo& entry(PyCodeObject* code) {
   info.function = h.attr("co_name").cast<std::string>();
   info.in_terra = path.rfind(terra_package_dir(), 0) == 0;
   info.comprehension = is_comprehension(info.function);
-  info.cache_unit = cache_units(code);
+  info.start_of_unit = starts_of_units(code);
   Py_INCREF(code);
   return cache().emplace(code, std::move(info)).first->second;
 }
@@ -85,10 +100,9 @@ const CodeInfo& code_info(PyCodeObject* code) {
 
 int instruction_start(PyCodeObject* code, int offset) {
   if (offset < 0) return offset;  // before the first instruction
-  const std::vector<bool>& cache = code_info(code).cache_unit;
-  size_t unit = static_cast<size_t>(offset) / 2;
-  while (unit > 0 && unit < cache.size() && cache[unit]) --unit;
-  return static_cast<int>(unit) * 2;
+  const std::vector<int>& starts = code_info(code).start_of_unit;
+  const size_t unit = static_cast<size_t>(offset) / 2;
+  return unit < starts.size() ? starts[unit] * 2 : offset;
 }
 
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code) {

@@ -26,9 +26,9 @@ struct CodeInfo {
   bool comprehension = false;   // <listcomp>, <genexpr>, ...: a loop of its own frame
   std::vector<LoopSpan> loops;  // sorted by head; valid once loops_known
   bool loops_known = false;
-  // Per 2-byte code unit: whether it is an inline cache entry of the instruction before it
-  // (CPython 3.11 and later; empty before).
-  std::vector<bool> cache_unit;
+  // Per 2-byte code unit, the offset instruction_start gives for it (CPython 3.11 and later;
+  // empty before).
+  std::vector<int> start_of_unit;
 };
 
 // The cached record of `code` (the loops not yet computed). Needs the GIL.
@@ -38,9 +38,12 @@ const CodeInfo& code_info(PyCodeObject* code);
 // run a few times, and some specialized forms move the frame's last-instruction offset while they
 // call into Python: BINARY_SUBSCR_GETITEM (`images[batch]` on a class with __getitem__ written in
 // Python) pushes the callee's frame with the offset past its inline caches, where the generic form
-// calls through C with the offset on the instruction. The same call would then have two location
-// keys, before and after the specialization, and replay would take the later one for a new path.
-// So offsets are taken back to the start of the instruction they fall in.
+// calls through C with the offset on the instruction. In 3.11 a call is two instructions, PRECALL
+// then CALL; the specialized forms of PRECALL for builtins (`next(stream)` resuming a generator
+// that calls ops, `sum(...)` over one) make the call themselves, so the frame reports the PRECALL
+// where the generic form reported the CALL. The same call would then have two location keys,
+// before and after the specialization, and replay would take the later one for a new path. So
+// offsets are taken back to the start of the instruction they fall in, and a CALL's to its PRECALL.
 int instruction_start(PyCodeObject* code, int offset);
 // The loops of `code`, computed on first use. Needs the GIL.
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code);

@@ -72,6 +72,21 @@ def test_a_subscript_keeps_its_key_once_the_interpreter_specializes_it():
     assert len(set(keys)) == 1
 
 
+def keys_from_a_generator():
+    while True:
+        yield key()
+
+
+def test_a_builtin_call_keeps_its_key_once_the_interpreter_specializes_it():
+    # Note [Offsets of specialized instructions]: `next(stream)` becomes a specialized PRECALL that
+    # makes the call itself, so the frame reports the PRECALL where it reported the CALL.
+    stream = keys_from_a_generator()
+    keys = []
+    for _ in range(64):
+        keys.append(next(stream))
+    assert len(set(keys)) == 1
+
+
 def test_same_line_keeps_its_key_across_iterations_of_a_hot_loop():
     keys = train_loop(key, steps=4)
     assert len(set(keys[1:])) == 1  # from the first iteration after the hot loop was found
