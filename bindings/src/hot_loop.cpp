@@ -21,9 +21,12 @@ namespace terra::python {
 // offsets lie inside one loop nested in it (a `for p in params:` in the body). A `continue` jumps
 // to the head as well, so it is a boundary too. The offset can also stay where it was: a body that
 // is one call (`for batch in data: train_step(batch)`) runs every op at the same offset of the hot
-// frame. A new call at that offset (another callee frame) is the loop going round as well. When the offset leaves the loop's range (the loop
-// finished) or the frame is no longer on the stack (its function returned), the loop is
-// forgotten, so that a later loop can be found.
+// frame. A new call at that offset (another callee frame) is the loop going round as well, once
+// the iteration has called backward(), which every iteration of the hot loop does: a builtin that
+// calls a Python function many times from one statement (functools.reduce or map with a lambda,
+// sorted with a key) makes new callee frames at one offset too, inside one iteration. When the
+// offset leaves the loop's range (the loop finished) or the frame is no longer on the stack (its
+// function returned), the loop is forgotten, so that a later loop can be found.
 
 void HotLoop::discover(PyThreadState* thread) {
   PyFrameObject* inner = nullptr;  // alive: it is executing
@@ -48,6 +51,7 @@ void HotLoop::discover(PyThreadState* thread) {
     last_offset_ = offset;
     Py_XINCREF(inner);
     Py_XSETREF(last_callee_, inner);
+    backward_seen_ = true;  // found at a backward() call
     return;
   }
 }
@@ -64,10 +68,11 @@ bool HotLoop::crossed_head(int offset, PyFrameObject* callee) {
     Py_INCREF(callee);
     last_callee_ = callee;
   }
-  const bool went_back = offset < previous || (offset == previous && new_call);
+  const bool went_back = offset < previous || (offset == previous && new_call && backward_seen_);
   const bool round = went_back && std::none_of(nested_.begin(), nested_.end(), [&](const LoopSpan& inner) {
                        return inner.contains(offset) && inner.contains(previous);
                      });
+  if (round) backward_seen_ = false;
   Py_XDECREF(released);  // last: releasing a frame can run finalizers that call ops
   return round;
 }
@@ -76,6 +81,7 @@ void HotLoop::forget() {
   thread_ = nullptr;
   nested_.clear();
   last_offset_ = -1;
+  backward_seen_ = false;
   Py_CLEAR(last_callee_);
   Py_CLEAR(frame_);  // last: releasing the frame can run Python code (finalizers) that calls ops
 }

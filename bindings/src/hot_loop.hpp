@@ -24,6 +24,8 @@ class HotLoop {
   // (the frame it called; null when the op comes from the hot frame itself): true when the loop
   // went round since the previous op call.
   bool crossed_head(int offset, PyFrameObject* callee);
+  // backward() was called in the loop's current iteration.
+  void saw_backward() { backward_seen_ = true; }
   // Drops the loop (and the reference to its frame); a later backward() finds one again.
   void forget();
 
@@ -34,6 +36,7 @@ class HotLoop {
   std::vector<LoopSpan> nested_;  // loops inside loop_
   int last_offset_ = -1;
   PyFrameObject* last_callee_ = nullptr;  // strong reference, so its address is not reused
+  bool backward_seen_ = false;  // since the last boundary
 };
 
 }  // namespace terra::python

@@ -198,7 +198,7 @@ void note_backward_call() {
   if (s.hot.known()) {
     if (s.hot.thread() != thread) return;
     const Walk walk = walk_frames(thread, s.hot.frame());
-    if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) return;
+    if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) return s.hot.saw_backward();
     s.hot.forget();
   }
   s.hot.discover(thread);

@@ -5,6 +5,7 @@ detection). Loops call backward() on real tensors, which is where the hot loop i
 here needs a tracing session to be running; terra.replay and terra.step are tested for what Python
 sees of them.
 """
+import functools
 import os
 import sys
 import textwrap
@@ -281,6 +282,19 @@ def test_backward_called_directly_through_terra_autograd():
         terra.autograd.backward([(w * 2).sum()])
         marks.append((start, boundary()))  # the second call stands for the ops of backward()
     assert marks == [(False, False), (True, False), (True, False)]
+
+
+def test_a_builtin_calling_a_function_many_times_stays_inside_one_iteration():
+    # Note [Hot loop]: functools.reduce calls the lambda from one offset of the loop's frame, a new
+    # callee frame each time, before the iteration has called backward().
+    w = weight()
+    marks = []
+    for _ in range(4):
+        start = boundary()
+        inner = functools.reduce(lambda seen, _: seen + [boundary()], range(3), [])
+        (w * 2).sum().backward()
+        marks.append((start, inner))
+    assert marks == [(False, [False] * 3)] + [(True, [False] * 3)] * 3
 
 
 def test_list_comprehension_in_the_body_stays_inside_the_iteration():
