@@ -151,11 +151,12 @@ trace::Location current_location() {
   State& s = state();
   PyFrameObject* bound = bounding_frame(s, thread);
   Walk walk = walk_frames(thread, bound);
-  bool new_iteration = false;
+  bool new_iteration = false, left_loop = false;
   if (bound && bound == s.hot.frame()) {
     if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) {
       new_iteration = s.hot.crossed_head(walk.bound_offset, walk.called_from_bound);
     } else {  // the loop finished or its function returned
+      left_loop = true;
       s.hot.forget();
       bound = nullptr;
       walk = walk_frames(thread, nullptr);
@@ -168,7 +169,7 @@ trace::Location current_location() {
     backward_location.known = true;
     backward_location.key = walk.key;
   }
-  return {walk.key, new_iteration};
+  return {walk.key, new_iteration, left_loop};
 }
 
 std::string describe_location_key(uint64_t key) { return descriptions().get(key); }

@@ -349,6 +349,12 @@ void end(State& s) {
 // Every intercepted call starts here: asks where it comes from and ends/begins iterations.
 uint64_t locate(State& s) {
   Location loc = g_provider ? g_provider() : Location{};
+  // What runs after the loop (an evaluation after each epoch's batch loop) is no iteration's: the
+  // one in progress ends before it, where the traced ones ended.
+  if (loc.left_loop) {
+    if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
+    s.loop_seen = false;  // the pass that finds the loop again runs before it is known
+  }
   if (loc.new_iteration) {
     if (s.mode != IterationMode::Outside) end(s);
     // The first pass through the loop ran before the loop was known (found at its backward()).

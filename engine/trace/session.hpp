@@ -64,6 +64,7 @@ Options options_from_env();
 struct Location {
   uint64_t key = 0;
   bool new_iteration = false;  // the hot loop went round since the previous op
+  bool left_loop = false;      // the hot loop finished (or its frame returned) since the previous op
 };
 using LocationProvider = Location (*)();
 void set_location_provider(LocationProvider provider);  // nullptr: key 0, no boundaries

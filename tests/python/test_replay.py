@@ -107,6 +107,40 @@ def test_indexing_by_a_tensor_replays_without_divergence_once_python_specializes
     assert_same(eager, replayed)
 
 
+def epochs_with_evaluation(epochs, batches):
+    """An inner batch loop per epoch (the hot loop, left and found again every epoch) and ops after
+    it: an evaluation that belongs to no iteration."""
+    terra.manual_seed(0)
+    rng = np.random.default_rng(2)
+    data = terra.tensor(rng.standard_normal((batches * 8, 5)), dtype=terra.float32)
+    targets = terra.tensor(rng.standard_normal((batches * 8, 1)), dtype=terra.float32)
+    model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 1))
+    opt = terra.optim.SGD(model.parameters(), lr=0.05)
+    losses, evaluations = [], []
+    for _ in range(epochs):
+        for b in range(batches):
+            loss = ((model(data[b * 8:b * 8 + 8]) - targets[b * 8:b * 8 + 8]) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        with terra.no_grad():
+            evaluations.append(((model(data) - targets) ** 2).mean().item())
+    return losses + evaluations, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_ops_after_the_hot_loop_end_its_iteration():
+    with terra.replay(fusion=False):
+        replayed = epochs_with_evaluation(6, 5)
+    stats = terra.debug.stats()
+    eager = epochs_with_evaluation(6, 5)
+    assert stats["divergences"] == 0, stats["fallbacks"]
+    # Each epoch's first batch runs before backward() finds the loop again: 6 passes outside it.
+    assert (stats["iterations_traced"], stats["iterations_eager"]) == (3, 6)
+    assert stats["iterations_replayed"] == 6 * 5 - 3 - 6
+    assert_same(eager, replayed)
+
+
 def test_a_divergence_in_backward_names_the_gradient_ops_locations():
     # b starts to require grad at step 9: the forward ops are the same, backward() makes another
     # op. Gradient ops are located by backward()'s line and their forward op's.
