@@ -8,7 +8,15 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   std::vector<int64_t> dims;
   for (int64_t d = 0; d < g.dim(); ++d)
     if (d < lead || (shape[d - lead] == 1 && g.size(d) != 1)) dims.push_back(d);
-  Tensor r = dims.empty() ? g : call1("sum", {g}, {{"dim", dims}, {"keepdim", true}});
+  if (dims.empty()) return call1("reshape", {g}, {{"shape", dims_of(shape)}});
+  // One op where it can be: a bias's gradient drops the leading dims, which keepdim=false does.
+  Shape dropped;
+  for (int64_t d = 0, k = 0; d < g.dim(); ++d) {
+    if (k < static_cast<int64_t>(dims.size()) && dims[k] == d) ++k;
+    else dropped.push_back(g.size(d));
+  }
+  if (dropped == shape) return call1("sum", {g}, {{"dim", dims}, {"keepdim", false}});
+  Tensor r = call1("sum", {g}, {{"dim", dims}, {"keepdim", true}});
   return r.shape() == shape ? r : call1("reshape", {r}, {{"shape", dims_of(shape)}});
 }
 

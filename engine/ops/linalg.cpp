@@ -188,14 +188,14 @@ using grad::dims_of;
 
 Tensor mT(const Tensor& t) { return call1("transpose", {t}, {{"dim0", -2}, {"dim1", -1}}); }
 
-// t [..., n] as a matrix [rows, n] (a view when t's layout allows).
-Tensor rows_of(const Tensor& t) {
-  return call1("reshape", {t}, {{"shape", {numel_of(t.shape().begin(), t.shape().end() - 1), t.size(-1)}}});
-}
-
+// t itself when it has the shape already: a reshape that changes nothing would still be an op of
+// its own in every gradient (traced, matched, replayed).
 Tensor reshape_to(const Tensor& t, const Shape& shape) {
   return t.shape() == shape ? t : call1("reshape", {t}, {{"shape", dims_of(shape)}});
 }
+
+// t [..., n] as a matrix [rows, n] (a view when t's layout allows).
+Tensor rows_of(const Tensor& t) { return reshape_to(t, {numel_of(t.shape().begin(), t.shape().end() - 1), t.size(-1)}); }
 
 // alpha * (a · b), with alpha folded into the product (addmm/baddbmm with beta 0 never read self).
 Tensor scaled_product(const char* op, const char* scaled_op, const Tensor& a, const Tensor& b, const AttrValue& alpha) {
@@ -261,7 +261,7 @@ TensorList baddbmm_grad(const GradContext& c) {
 TensorList linear_grad(const GradContext& c) {
   const Tensor &input = c.input(0), &weight = c.input(1);
   const Tensor w2 = weight.dim() == 1 ? call1("unsqueeze", {weight}, {{"dim", 0}}) : weight;
-  const Tensor g2 = call1("reshape", {c.grad()}, {{"shape", {numel_of(input.shape().begin(), input.shape().end() - 1), w2.size(0)}}});
+  const Tensor g2 = reshape_to(c.grad(), {numel_of(input.shape().begin(), input.shape().end() - 1), w2.size(0)});
   return {c.needs(0) ? reshape_to(call1("mm", {g2, w2}), input.shape()) : Tensor(),
           c.needs(1) ? reshape_to(call1("mm", {mT(g2), rows_of(input)}), weight.shape()) : Tensor(),
           c.needs(2) ? grad::sum_to(c.grad(), c.input_shape(2)) : Tensor()};
