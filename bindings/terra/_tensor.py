@@ -269,6 +269,31 @@ def bernoulli(self, p=None, *, generator=None):
     return _ops.bernoulli_p(self, float(p), generator=generator)
 
 
+def multinomial(self, num_samples, replacement=False, *, generator=None):
+    """int64 category indices drawn from each row of self (non-negative weights, not necessarily
+    normalised), as torch.multinomial: shape (num_samples,) for a vector, (rows, num_samples) for
+    a matrix. The weights are checked first, which reads them (a fetch when co-executed)."""
+    from .distributions.utils import multinomial as draw
+    if self.dim() not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got {self.dim()}")
+    if not self.is_floating_point():
+        raise RuntimeError(f"multinomial: expected a floating point tensor of weights, got {self.dtype}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample num_samples <= 0 samples (got {num_samples})")
+    rows = self.reshape(1, -1) if self.dim() == 1 else self
+    if rows.shape[1] == 0:
+        raise RuntimeError("multinomial: number of categories cannot be zero")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    weights = rows.detach()
+    if not builtins.bool(((weights >= 0) & ~(_ops.isinf(weights) | _ops.isnan(weights))).all()):
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    if not builtins.bool((weights.sum(-1) > 0).all()):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    drawn = draw(weights, num_samples, replacement, generator)
+    return drawn.reshape(num_samples) if self.dim() == 1 else drawn
+
+
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low
@@ -457,7 +482,8 @@ def _install():
         clamp=clamp, clamp_=clamp_, clip=clamp, clip_=clamp_, pow=pow, div=div, div_=div_, divide=div,
         true_divide=div, addcmul=addcmul, addcmul_=addcmul_, addcdiv=addcdiv, addcdiv_=addcdiv_, lerp=lerp,
         lerp_=lerp_, dot=dot, square=square, zero_=zero_, uniform_=uniform_, normal_=normal_, bernoulli=bernoulli,
-        bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros, new_ones=new_ones,
+        multinomial=multinomial, bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros,
+        new_ones=new_ones,
         new_empty=new_empty, new_full=new_full, new_tensor=new_tensor, backward=backward, register_hook=register_hook,
         tolist=tolist, __array__=__array__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,
         __iter__=__iter__, __format__=__format__, __contains__=__contains__, type=type_,

@@ -69,6 +69,13 @@ struct SaveSet {
     for (int i : which) dropped_inputs |= uint64_t{1} << i;
     return *this;
   }
+  // Inputs kept only when another input needs a gradient, the one that reads them (mul's operands:
+  // `x[1:3] * 0.5` keeps nothing of x, so x may be changed in place before backward(), as in
+  // PyTorch).
+  SaveSet& only_for_others(std::initializer_list<int> which) {
+    for (int i : which) kept_for_others |= uint64_t{1} << i;
+    return *this;
+  }
   bool keeps_input(size_t i) const { return i < 64 && ((inputs >> i) & 1); }
   bool keeps_input(size_t i, const Attrs& attrs) const {
     return keeps_input(i) && !(((dropped_inputs >> i) & 1) && attrs.get<bool>(dropped_when));
@@ -76,6 +83,7 @@ struct SaveSet {
 
   const char* dropped_when = nullptr;
   uint64_t dropped_inputs = 0;
+  uint64_t kept_for_others = 0;
   bool keeps_output(size_t k) const { return k >= 64 ? outputs == ~uint64_t{0} : ((outputs >> k) & 1); }
 };
 

@@ -42,9 +42,15 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
   // Most ops keep nothing or only inputs (add, mul's other operand): the saved lists stay empty
   // unless something is kept, which spares two allocations per recorded op.
   if (op.saves.inputs != 0) node->saved_inputs.resize(inputs.size());
+  const auto needed_by_another = [&](size_t i) {
+    if (!((op.saves.kept_for_others >> i) & 1)) return true;
+    for (size_t j = 0; j < node->input_needs_grad.size(); ++j)
+      if (j != i && node->input_needs_grad[j]) return true;
+    return false;
+  };
   for (size_t i = 0; i < inputs.size(); ++i) {
     node->input_metas.push_back(meta_of(inputs[i]));
-    if (inputs[i].defined() && op.saves.keeps_input(i, attrs))
+    if (inputs[i].defined() && op.saves.keeps_input(i, attrs) && needed_by_another(i))
       node->saved_inputs[i] = SavedTensor{inputs[i], inputs[i].version(), false, 0, nullptr, 0, requires_grad(inputs[i])};
   }
   node->output_metas.reserve(outputs.size());

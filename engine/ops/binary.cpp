@@ -70,9 +70,8 @@ TensorList div_grad(const GradContext& c) {
   if (!c.attrs.is_none("rounding_mode"))
     return {c.needs(0) ? zeros(c.input_shape(0), c.grad()) : Tensor(),
             c.needs(1) ? zeros(c.input_shape(1), c.grad()) : Tensor()};
-  const Tensor &a = c.input(0), &b = c.input(1);
-  Tensor g_a = div(c.grad(), b);  // d/db (a / b) = -(g / b) (a / b)
-  return reduced(c, c.needs(0) ? g_a : Tensor(), c.needs(1) ? neg(mul(g_a, div(a, b))) : Tensor());
+  Tensor g_a = div(c.grad(), c.input(1));  // d/db (a / b) = -(g / b) (a / b)
+  return reduced(c, c.needs(0) ? g_a : Tensor(), c.needs(1) ? neg(mul(g_a, div(c.input(0), c.input(1)))) : Tensor());
 }
 
 // remainder(a, b) = a - b floor(a / b).
@@ -139,8 +138,10 @@ const bool registered = [] {
       {"sub(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
        [](const std::vector<Tensor>& in, const Attrs& a) { return add_sub_rule(in, a, true); }, add_sub_grad(-1.0),
        SaveSet::none()},
-      {"mul(Tensor self, Tensor other) -> Tensor", same, mul_grad, inputs_only},
-      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule, div_grad, inputs_only},
+      {"mul(Tensor self, Tensor other) -> Tensor", same, mul_grad, SaveSet(inputs_only).only_for_others({0, 1})},
+      // a / b's gradient for a reads only b; a is kept for b's.
+      {"div(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor", div_rule, div_grad,
+       SaveSet(inputs_only).only_for_others({0})},
       {"remainder(Tensor self, Tensor other) -> Tensor", no_bool, remainder_grad, inputs_only},
       {"maximum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("lt", "gt"), inputs_only},
       {"minimum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("gt", "lt"), inputs_only},

@@ -190,3 +190,44 @@ def test_base_class_and_expand():
     c = D.Categorical(probs=to_terra(np.array([0.2, 0.8]))).expand((5,))
     assert tuple(c.sample().shape) == (5,)
     assert repr(D.Normal(0.0, 1.0)).startswith('Normal(loc: ')
+
+
+# ----- terra.multinomial / Tensor.multinomial (built on the same sampler as Categorical) -----
+
+def test_multinomial_with_replacement_draws_in_proportion_to_the_weights():
+    terra.manual_seed(3)
+    weights = np.array([[0.5, 0.0, 3.0, 1.5], [2.0, 1.0, 0.0, 1.0]])  # not normalised
+    drawn = terra.multinomial(to_terra(weights), 40000, replacement=True)
+    expected = torch.multinomial(torch.tensor(weights), 5, replacement=True)
+    assert drawn.dtype == terra.int64 and tuple(drawn.shape) == (2, 40000) and expected.shape[0] == 2
+    for row in range(2):
+        freq = np.bincount(drawn[row].numpy(), minlength=4) / 40000
+        np.testing.assert_allclose(freq, weights[row] / weights[row].sum(), atol=0.01)
+
+
+def test_multinomial_without_replacement_never_repeats_or_draws_a_zero_weight():
+    terra.manual_seed(4)
+    weights = to_terra(np.array([0.2, 0.0, 0.5, 0.3]))
+    first = []
+    for _ in range(3000):
+        draw = weights.multinomial(3).numpy()
+        assert draw.shape == (3,) and len(set(draw)) == 3 and 1 not in draw
+        first.append(draw[0])
+    # Fewer positive weights than draws: the zero-weight categories come last (PyTorch 1.13 on the
+    # CPU does the same rather than raise).
+    assert terra.tensor([0.0, 1.0]).multinomial(2).tolist() == [1, 0]
+    np.testing.assert_allclose(np.bincount(first, minlength=4) / 3000, [0.2, 0.0, 0.5, 0.3], atol=0.03)
+
+
+@pytest.mark.parametrize('weights, count, replacement, message', [
+    ([-1.0, 2.0], 1, True, 'element < 0'),
+    ([float('nan'), 1.0], 1, False, 'nan'),
+    ([0.0, 0.0], 1, True, 'sum of probabilities'),
+    ([1.0, 2.0], 3, False, 'without replacement'),
+    ([1.0, 2.0], 0, True, 'num_samples <= 0'),
+])
+def test_multinomial_rejects_bad_weights_as_pytorch_does(weights, count, replacement, message):
+    with pytest.raises(RuntimeError):
+        torch.multinomial(torch.tensor(weights), count, replacement)
+    with pytest.raises(RuntimeError, match=message):
+        terra.multinomial(terra.tensor(weights), count, replacement)

@@ -34,6 +34,21 @@ def test_backward_twice_without_retain_graph():
     raises_like_torch(lambda: run(terra), lambda: run(torch), "backward through the graph a second time")
 
 
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_inplace_change_of_an_operand_only_the_other_gradient_needs_is_allowed(op):
+    # x[1:3] * 0.5 and x[1:3] / 2 keep nothing of x for backward (their gradient reads only the
+    # number), so writing x afterwards is no error, in PyTorch or Terra.
+    def run(lib):
+        w = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        h = w * 3
+        scaled = getattr(h[1:3], op)(2.0)
+        h.index_add_(0, lib.tensor([0, 3]), scaled)
+        h.sum().backward()
+        return w.grad.tolist()
+
+    assert run(terra) == run(torch)
+
+
 def test_inplace_change_of_a_tensor_saved_for_backward():
     def run(lib):
         a = lib.randn(3, requires_grad=True)
