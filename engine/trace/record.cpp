@@ -218,7 +218,7 @@ void Record::finish_key() {
   combine(h, location);
   combine(h, inputs.size());
   for (const InputSource& s : inputs) {
-    combine(h, static_cast<uint64_t>(s.kind));
+    combine(h, static_cast<uint64_t>(s.external() ? SourceKind::Parameter : s.kind));  // as operator==
     combine(h, static_cast<uint64_t>(s.record));
     combine(h, static_cast<uint64_t>(s.output));
     combine(h, static_cast<uint64_t>(s.alias));

@@ -31,8 +31,14 @@ struct InputSource {
   // was used (record position * 64 + input index); its own place when it is the first. This is
   // the wiring of aliases: `p` and `p.data` feed the same bytes.
   int32_t alias = -1;
+  // Parameter, Feed and Carried say where an external input came from, for messages and dumps; a
+  // plan binds all three alike, so a node's identity only knows "external": a hidden state made
+  // before the loop in the first iteration and carried after it, or a batch drawn from tensors of
+  // several ages, is one path.
+  bool external() const { return kind == SourceKind::Parameter || kind == SourceKind::Feed || kind == SourceKind::Carried; }
   bool operator==(const InputSource& o) const {
-    return kind == o.kind && record == o.record && output == o.output && alias == o.alias;
+    return (kind == o.kind || (external() && o.external())) && record == o.record && output == o.output &&
+           alias == o.alias;
   }
 };
 std::string source_str(const InputSource& s);  // "#3.0" (record 3, output 0), "param@0", "None"

@@ -98,13 +98,15 @@ TEST_CASE("a different op after a shared prefix adds one branch point", "[trace]
 }
 
 TEST_CASE("a new shape, attribute, location or input source makes a new node", "[trace][trace_graph]") {
+  // (A parameter where a feed was is the same node: InputSource::external.)
   Tensor x = random_tensor({4, 3}, DType::Float32, 1);
   Record base = make_record("sum", {{feed(0), x}}, 5, {{"dim", {1}}});
   std::vector<std::pair<std::string, Record>> variants{
       {"shape", make_record("sum", {{feed(0), random_tensor({5, 3}, DType::Float32, 1)}}, 5, {{"dim", {1}}})},
       {"attribute", make_record("sum", {{feed(0), x}}, 5, {{"dim", {0}}})},
       {"location", make_record("sum", {{feed(0), x}}, 6, {{"dim", {1}}})},
-      {"source", make_record("sum", {{param(0), x}}, 5, {{"dim", {1}}})},
+      {"source", make_record("sum", {{internal(0), x}}, 5, {{"dim", {1}}})},
+      {"alias", make_record("sum", {{feed(1), x}}, 5, {{"dim", {1}}})},
   };
   for (const auto& [what, variant] : variants) {
     INFO(what);

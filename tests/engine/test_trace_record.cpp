@@ -87,7 +87,7 @@ TEST_CASE("record keys are equal exactly when the node identity is", "[trace][re
       {"form", [](Record& r) { r.form = trace::CallForm::InPlace; }},
       {"attribute", [](Record& r) { r.attrs = make_attrs(*r.op, {{"alpha", 3}}); }},
       {"location", [](Record& r) { r.location = 43; }},
-      {"source kind", [](Record& r) { r.inputs[1] = feed(0); }},
+      {"source kind", [](Record& r) { r.inputs[1] = internal(0); }},  // external -> internal
       {"source alias", [](Record& r) { r.inputs[1] = param(1); }},
       {"source record", [](Record& r) { r.inputs[0] = internal(1); }},
       {"source output", [](Record& r) { r.inputs[0] = internal(0, 1); }},
@@ -107,6 +107,8 @@ TEST_CASE("record keys are equal exactly when the node identity is", "[trace][re
   }
 
   std::vector<std::pair<std::string, Edit>> other_edits{
+      // Which kind of external input (InputSource::external): a plan binds them alike.
+      {"external kind", [](Record& r) { r.inputs[1] = feed(0); }},
       {"offset", [](Record& r) { r.input_metas[0]->offset = 6; }},
       {"fetched", [](Record& r) { r.fetched = 1; }},
       {"output meta", [](Record& r) { r.outputs[0].meta.offset = 6; }},

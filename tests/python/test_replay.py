@@ -141,6 +141,39 @@ def test_ops_after_the_hot_loop_end_its_iteration():
     assert_same(eager, replayed)
 
 
+def state_reset_every_third_step(steps, start):
+    """A recurrent state reset every third step to `start`, made before the session (a
+    parameter-kind input), and carried between the resets (a carried one)."""
+    terra.manual_seed(0)
+    rng = np.random.default_rng(3)
+    cell = nn.Linear(4, 4)
+    opt = terra.optim.SGD(cell.parameters(), lr=0.05)
+    h, losses = start, []
+    for step in range(steps):
+        h = start if step % 3 == 0 else h.detach()
+        x = terra.tensor(rng.standard_normal((2, 4)), dtype=terra.float32)
+        h = terra.tanh(cell(x) + h)
+        loss = (h ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.detach().numpy().copy() for p in cell.parameters()]
+
+
+def test_an_input_made_before_the_loop_or_carried_is_one_path():
+    # InputSource::external: the plan binds both kinds alike.
+    start = terra.full((2, 4), 0.5)
+    with terra.replay(fusion=False, replay_must_pay=False):
+        replayed = state_reset_every_third_step(30, start)
+    stats = terra.debug.stats()
+    eager = state_reset_every_third_step(30, start)
+    assert stats["divergences"] == 0, stats["fallbacks"]
+    # The traced iterations the graph needs to be stable (stable_after), no second path.
+    assert (stats["iterations_traced"], stats["iterations_replayed"]) == (3, 26)
+    assert_same(eager, replayed)
+
+
 def test_a_divergence_in_backward_names_the_gradient_ops_locations():
     # b starts to require grad at step 9: the forward ops are the same, backward() makes another
     # op. Gradient ops are located by backward()'s line and their forward op's.
