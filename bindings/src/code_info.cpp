@@ -105,6 +105,13 @@ int instruction_start(PyCodeObject* code, int offset) {
   return unit < starts.size() ? starts[unit] * 2 : offset;
 }
 
+const std::string& file_and_line(PyCodeObject* code, int offset) {
+  CodeInfo& info = entry(code);
+  auto [it, fresh] = info.file_and_line.try_emplace(offset);
+  if (fresh) it->second = info.file + ":" + std::to_string(line_of(code, offset));
+  return it->second;
+}
+
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code) {
   CodeInfo& info = entry(code);
   if (!info.loops_known) {

@@ -6,6 +6,7 @@
 #include <Python.h>
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace terra::python {
@@ -29,6 +30,7 @@ struct CodeInfo {
   // Per 2-byte code unit, the offset instruction_start gives for it (CPython 3.11 and later;
   // empty before).
   std::vector<int> start_of_unit;
+  std::unordered_map<int, std::string> file_and_line;  // by offset, filled by file_and_line()
 };
 
 // The cached record of `code` (the loops not yet computed). Needs the GIL.
@@ -49,5 +51,8 @@ int instruction_start(PyCodeObject* code, int offset);
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code);
 // The line `offset` of `code` belongs to.
 inline int line_of(PyCodeObject* code, int offset) { return PyCode_Addr2Line(code, offset); }
+// "train.py:41" for `offset` of `code`, computed once per place: a fetch asks for its line every
+// time Python waits there, and PyCode_Addr2Line decodes the line table from its start each call.
+const std::string& file_and_line(PyCodeObject* code, int offset);
 
 }  // namespace terra::python

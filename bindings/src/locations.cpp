@@ -176,14 +176,12 @@ std::string describe_location_key(uint64_t key) { return descriptions().get(key)
 
 std::string current_user_line() {
   if (!PyGILState_Check()) return "<another thread>";
-  std::string innermost;
+  const std::string* innermost = nullptr;
   for (FrameCursor f(PyThreadState_Get()); f; f.next()) {
-    const CodeInfo& info = code_info(f.code());
-    std::string where = info.file + ":" + std::to_string(line_of(f.code(), f.offset()));
-    if (!info.in_terra) return where;
-    if (innermost.empty()) innermost = std::move(where);
+    if (!code_info(f.code()).in_terra) return file_and_line(f.code(), f.offset());
+    if (!innermost) innermost = &file_and_line(f.code(), f.offset());
   }
-  return innermost.empty() ? "<no Python frame>" : innermost;
+  return innermost ? *innermost : "<no Python frame>";
 }
 
 void install_location_hooks() {
