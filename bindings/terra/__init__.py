@@ -34,7 +34,24 @@ from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inferenc
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from ._tracing import coexec, replay, step  # noqa: E402
-from . import autograd, cuda, random, serialization, backends, accelerator, debug  # noqa: E402
+from . import autograd, cuda, random, serialization, backends, accelerator, debug, amp, cpu  # noqa: E402
+from .amp import autocast  # noqa: E402
+
+_float32_matmul_precision = "highest"
+
+
+def set_float32_matmul_precision(precision):
+    """torch.set_float32_matmul_precision: "highest", "high" or "medium". Remembered and returned
+    by get_float32_matmul_precision(); Terra's float32 products always run in full float32 (no
+    TF32), which "highest" asks for and the others allow."""
+    global _float32_matmul_precision
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision {precision!r}: expected 'highest', 'high' or 'medium'")
+    _float32_matmul_precision = precision
+
+
+def get_float32_matmul_precision():
+    return _float32_matmul_precision
 
 def _import_libraries():
     """nn, optim, utils, distributions (each a subpackage; imported when present)."""

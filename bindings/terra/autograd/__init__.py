@@ -2,9 +2,10 @@
 from .. import _C
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode
 from .gradcheck import gradcheck
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "gradcheck",
-           "Variable"]
+           "Variable", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 
 def _as_list(x):

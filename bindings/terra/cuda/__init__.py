@@ -5,7 +5,7 @@ and what needs a device (current_device, get_device_name, synchronize...) raises
 saying why there is none."""
 from collections import namedtuple
 
-from . import _C
+from .. import _C
 
 OutOfMemoryError = _C.OutOfMemoryError
 
@@ -44,7 +44,7 @@ def _index(device):
         return current_device()
     if isinstance(device, int):
         return device
-    from ._device import device as device_type
+    from .._device import device as device_type
     d = device_type(device) if isinstance(device, str) else device
     if d.type != "cuda":
         raise ValueError(f"Expected a cuda device, but got: {d}")
@@ -145,3 +145,5 @@ reset_max_memory_allocated = reset_peak_memory_stats
 def memory_summary(device=None, abbreviated=False):
     s = _C._cuda_memory_stats()
     return "\n".join(f"{name}: {value}" for name, value in s.items())
+
+from . import amp  # noqa: E402,F401  (torch.cuda.amp)
