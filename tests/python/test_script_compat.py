@@ -1,9 +1,11 @@
-"""The mixed-precision and debugging switches training scripts set, against PyTorch 1.13 on this
-CPU-only machine: GradScaler disables itself (PyTorch does so without CUDA; Terra always, having
-no float16), so training through it equals training without it; autocast with enabled=False is a
-no-op and enabled warns (Terra has no reduced precision); anomaly detection and
-set_float32_matmul_precision are accepted. And `from torch.cuda.amp import ...` resolves under
-`terra run --as-torch`."""
+"""What training scripts call around their model, against PyTorch 1.13 on this CPU-only machine:
+- GradScaler disables itself (PyTorch does so without CUDA; Terra always, having no float16), so
+  training through it equals training without it;
+- autocast with enabled=False is a no-op, and enabled warns (Terra has no reduced precision);
+- anomaly detection and set_float32_matmul_precision are accepted;
+- torch.jit.script/trace return what they are given, and torch.utils.checkpoint is a plain call
+  with PyTorch's gradients.
+And `from torch.cuda.amp import ...` resolves under `terra run --as-torch`."""
 import os
 import subprocess
 import textwrap
@@ -100,20 +102,60 @@ def test_anomaly_detection_and_matmul_precision_are_accepted():
         terra.set_float32_matmul_precision("fast")
 
 
+def test_jit_script_and_trace_return_what_they_are_given():
+    model = terra.nn.Linear(3, 2)
+    assert terra.jit.script(model) is model
+    assert terra.jit.trace(model, terra.ones(1, 3)) is model
+
+    @terra.jit.ignore
+    def helper(x):
+        return x + 1
+
+    assert helper(1) == 2 and not terra.jit.is_scripting()
+
+
+def checkpointed_gradients(lib, sequential):
+    rng = np.random.default_rng(8)
+    layers = [lib.nn.Linear(4, 4) for _ in range(3)]
+    with lib.no_grad():
+        for layer in layers:
+            layer.weight.copy_(lib.tensor(rng.standard_normal((4, 4)), dtype=lib.float32))
+            layer.bias.copy_(lib.tensor(rng.standard_normal(4), dtype=lib.float32))
+    block = lib.nn.Sequential(*layers, lib.nn.Tanh())
+    x = lib.tensor(rng.standard_normal((5, 4)), dtype=lib.float32, requires_grad=True)
+    import importlib
+    checkpointing = importlib.import_module(lib.__name__ + ".utils.checkpoint")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch 1.13 warns when no input requires grad
+        if sequential:
+            out = checkpointing.checkpoint_sequential(block, 2, x)
+        else:
+            out = checkpointing.checkpoint(block, x)
+    (out ** 2).sum().backward()
+    return [x.grad.numpy()] + [layer.weight.grad.numpy() for layer in layers]
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["checkpoint", "checkpoint_sequential"])
+def test_checkpointing_gives_pytorchs_gradients(sequential):
+    for got, want in zip(checkpointed_gradients(terra, sequential), checkpointed_gradients(torch, sequential)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_a_script_importing_torch_cuda_amp_runs_under_as_torch(tmp_path):
     script = tmp_path / "amp_script.py"
     script.write_text(textwrap.dedent("""
         import warnings
         import torch
         from torch.cuda.amp import GradScaler, autocast
+        from torch.utils.checkpoint import checkpoint
         warnings.simplefilter("ignore")
         use_amp = torch.cuda.is_available()
-        model = torch.nn.Linear(3, 1)
+        model = torch.jit.script(torch.nn.Linear(3, 1))
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         scaler = GradScaler(enabled=use_amp)
         for _ in range(3):
             with autocast(enabled=use_amp):
-                loss = model(torch.ones(2, 3)).pow(2).mean()
+                loss = checkpoint(model, torch.ones(2, 3)).pow(2).mean()
             opt.zero_grad()
             scaler.scale(loss).backward()
             scaler.step(opt)
