@@ -4,7 +4,8 @@
 - autocast with enabled=False is a no-op, and enabled warns (Terra has no reduced precision);
 - anomaly detection and set_float32_matmul_precision are accepted;
 - torch.jit.script/trace return what they are given, and torch.utils.checkpoint is a plain call
-  with PyTorch's gradients.
+  with PyTorch's gradients;
+- torch.distributed says it is not available.
 And `from torch.cuda.amp import ...` resolves under `terra run --as-torch`."""
 import os
 import subprocess
@@ -112,6 +113,10 @@ def test_jit_script_and_trace_return_what_they_are_given():
         return x + 1
 
     assert helper(1) == 2 and not terra.jit.is_scripting()
+
+
+def test_distributed_says_it_is_not_available():
+    assert (terra.distributed.is_available(), terra.distributed.is_initialized()) == (False, False)
 
 
 def checkpointed_gradients(lib, sequential):
