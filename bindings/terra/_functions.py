@@ -246,7 +246,9 @@ def _from_method(name, public=None):
     __all__.append(fn.__name__)
 
 
-for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
+for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
+              "tanh", "atan", "asin", "acos", "sinh", "cosh", "asinh", "atanh", "arctan", "arcsin", "arccos", "arcsinh",
+              "arctanh",
               "sigmoid", "relu", "sign", "round", "floor", "ceil", "erf", "isnan", "isinf", "isfinite",
               "logical_not", "logical_and", "logical_or", "logical_xor", "clamp", "clip", "pow", "div", "remainder",
               "fmod", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "sum", "mean", "prod", "var",

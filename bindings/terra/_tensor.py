@@ -540,6 +540,9 @@ def _install():
     methods["index_select"] = lambda self, dim, index: _ops.index_select(self, dim, index)
     methods["gather"] = lambda self, dim, index: _ops.gather(self, dim, index)
     methods["sigmoid_"] = lambda self: _C._call_inplace("sigmoid", self)
+    for alias, name in [("arctan", "atan"), ("arcsin", "asin"), ("arccos", "acos"), ("arcsinh", "asinh"),
+                        ("arctanh", "atanh")]:
+        methods[alias] = getattr(Tensor, name)
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
 

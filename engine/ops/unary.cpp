@@ -75,6 +75,8 @@ Tensor clamp_grad(const GradContext& c) {
 }
 
 constexpr double kTwoOverSqrtPi = 1.1283791670955126, kInvSqrt2Pi = 0.3989422804014327;
+constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
+Tensor square(const Tensor& x) { return mul(x, x); }
 constexpr double kGeluK = 0.7978845608028654, kGeluC = 0.044715;  // as in math::Gelu
 
 Tensor sigmoid_times_complement(const Tensor& s) { return mul(s, sub(1.0, s)); }  // s (1 - s)
@@ -152,6 +154,24 @@ const bool registered = [] {
       {"cos(Tensor self) -> Tensor", to_float,
        [](const GradContext& c) { return mul(c.grad(), neg(call1("sin", {c.input(0)}))); }, input},
       {"tanh(Tensor self) -> Tensor", to_float, fused("tanh_backward", true), result},
+      {"log2(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), mul(c.input(0), kLn2)); }, input},
+      {"log10(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), mul(c.input(0), kLn10)); }, input},
+      {"atan(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), add(square(c.input(0)), 1.0)); }, input},
+      {"asin(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), call1("sqrt", {sub(1.0, square(c.input(0)))})); }, input},
+      {"acos(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return neg(div(c.grad(), call1("sqrt", {sub(1.0, square(c.input(0)))}))); }, input},
+      {"sinh(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return mul(c.grad(), call1("cosh", {c.input(0)})); }, input},
+      {"cosh(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return mul(c.grad(), call1("sinh", {c.input(0)})); }, input},
+      {"asinh(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), call1("sqrt", {add(square(c.input(0)), 1.0)})); }, input},
+      {"atanh(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return div(c.grad(), sub(1.0, square(c.input(0)))); }, input},
       {"sigmoid(Tensor self) -> Tensor", to_float, fused("sigmoid_backward", true), result},
       {"relu(Tensor self) -> Tensor", numeric,
        [](const GradContext& c) { return call1("threshold_backward", {c.grad(), c.output(0)}, {{"threshold", 0.0}}); },

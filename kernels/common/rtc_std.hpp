@@ -12,21 +12,30 @@ using int32_t = int;
 
 namespace std {
 
+using ::acos;
+using ::asin;
+using ::asinh;
 using ::atan2;
+using ::atan;
+using ::atanh;
 using ::ceil;
 using ::copysign;
 using ::cos;
+using ::cosh;
 using ::erf;
 using ::exp;
 using ::expm1;
 using ::floor;
 using ::fmod;
 using ::isinf;
-using ::log;
+using ::log10;
 using ::log1p;
+using ::log2;
+using ::log;
 using ::nearbyint;
 using ::pow;
 using ::sin;
+using ::sinh;
 using ::sqrt;
 using ::tanh;
 using ::trunc;

@@ -31,6 +31,15 @@ struct Rsqrt : FloatOnly { template <class T> TERRA_HD T operator()(T x) const {
 struct Sin : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::sin(x); } };
 struct Cos : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::cos(x); } };
 struct Tanh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return fn::tanh(x); } };
+struct Log2 : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::log2(x); } };
+struct Log10 : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::log10(x); } };
+struct Atan : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::atan(x); } };
+struct Asin : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::asin(x); } };
+struct Acos : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::acos(x); } };
+struct Sinh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::sinh(x); } };
+struct Cosh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::cosh(x); } };
+struct Asinh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::asinh(x); } };
+struct Atanh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::atanh(x); } };
 struct Erf : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::erf(x); } };
 struct Reciprocal : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return T(1) / x; } };
 struct Sigmoid : FloatOnly {

@@ -8,6 +8,7 @@ using namespace terra;
 using namespace terra::test;
 
 TERRA_COVERS("neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+              "log2", "log10", "atan", "asin", "acos", "sinh", "cosh", "asinh", "atanh",
               "relu", "gelu", "silu", "softplus", "leaky_relu", "elu", "erf", "floor", "ceil", "round", "reciprocal",
               "clamp", "logical_not", "isnan", "isinf");
 
@@ -40,6 +41,15 @@ const std::vector<UnaryCase>& cases() {
       {"sin", [](double x) { return std::sin(x); }, true, -4, 4},
       {"cos", [](double x) { return std::cos(x); }, true, -4, 4},
       {"tanh", [](double x) { return std::tanh(x); }, true, -4, 4},
+      {"log2", [](double x) { return std::log2(x); }, true, 0.1, 9},
+      {"log10", [](double x) { return std::log10(x); }, true, 0.1, 9},
+      {"atan", [](double x) { return std::atan(x); }, true, -5, 5},
+      {"asin", [](double x) { return std::asin(x); }, true, -0.95, 0.95},
+      {"acos", [](double x) { return std::acos(x); }, true, -0.95, 0.95},
+      {"sinh", [](double x) { return std::sinh(x); }, true, -4, 4},
+      {"cosh", [](double x) { return std::cosh(x); }, true, -4, 4},
+      {"asinh", [](double x) { return std::asinh(x); }, true, -5, 5},
+      {"atanh", [](double x) { return std::atanh(x); }, true, -0.95, 0.95},
       {"sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); }, true, -6, 6},
       {"relu", [](double x) { return x > 0 ? x : 0; }, false, -5, 5},
       {"gelu", gelu_ref, true, -4, 4},

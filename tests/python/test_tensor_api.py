@@ -269,3 +269,22 @@ def test_identity_survives_cpp_round_trips():
     assert d[x] == 1
     x.foo = "bar"
     assert x.foo == "bar"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, lo, hi", [
+    ("log2", 0.1, 9), ("log10", 0.1, 9), ("atan", -4, 4), ("arctan", -4, 4), ("asin", -0.95, 0.95),
+    ("arcsin", -0.95, 0.95), ("acos", -0.95, 0.95), ("arccos", -0.95, 0.95), ("sinh", -3, 3), ("cosh", -3, 3),
+    ("asinh", -4, 4), ("arcsinh", -4, 4), ("atanh", -0.95, 0.95), ("arctanh", -0.95, 0.95),
+])
+def test_logarithms_inverse_and_hyperbolic_functions_match_pytorch(name, lo, hi, dtype):
+    x = np.random.default_rng(len(name)).uniform(lo, hi, (3, 5)).astype(dtype)
+    t = terra.tensor(x, requires_grad=True)
+    ref = torch.tensor(x, requires_grad=True)
+    got, want = getattr(terra, name)(t), getattr(torch, name)(ref)
+    np.testing.assert_array_equal(getattr(t, name)().detach().numpy(), got.detach().numpy())
+    tol = dict(rtol=2e-6, atol=1e-7) if dtype == "float32" else dict(rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), **tol)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), **tol)
