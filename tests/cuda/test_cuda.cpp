@@ -27,7 +27,8 @@ const std::vector<std::pair<const char*, NamedAttrs>>& unary_ops() {
       {"softplus", {{"beta", 2.0}, {"threshold", 3.0}}}, {"leaky_relu", {{"negative_slope", 0.2}}},
       {"elu", {{"alpha", 1.5}}}, {"erf", {}}, {"floor", {}}, {"ceil", {}}, {"round", {}},
       {"round", {{"decimals", 2}}}, {"reciprocal", {}}, {"clamp", {{"min", -1}, {"max", 2}}},
-      {"clamp", {{"min", 0.5}}}, {"logical_not", {}}, {"isnan", {}}, {"isinf", {}},
+      {"clamp", {{"min", 0.5}}}, {"logical_not", {}}, {"isnan", {}}, {"isinf", {}}, {"log2", {}}, {"log10", {}},
+      {"atan", {}}, {"asin", {}}, {"acos", {}}, {"sinh", {}}, {"cosh", {}}, {"asinh", {}}, {"atanh", {}},
   };
   return ops;
 }
