@@ -217,3 +217,27 @@ def test_lstm_language_model_training_steps():
         close(xp, tp, "float64", name)
     for th, xh in zip(t_hidden, x_hidden):
         close(xh, th, "float64", "hidden")
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("trailing", [(), (3,)], ids=["vectors", "matrices"])
+def test_pad_sequence_matches_pytorch_with_gradients(batch_first, trailing):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((n,) + trailing).astype(np.float32) for n in (4, 1, 6)]
+    ours = [terra.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    got = nn.utils.rnn.pad_sequence(ours, batch_first=batch_first, padding_value=-1.5)
+    want = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5)
+    np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+    weights = rng.standard_normal(tuple(want.shape)).astype(np.float32)
+    (got * terra.tensor(weights)).sum().backward()
+    (want * torch.tensor(weights)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+
+
+def test_pad_sequence_refuses_mismatched_trailing_shapes():
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.rnn.pad_sequence([torch.ones(2, 3), torch.ones(2, 4)])
+    with pytest.raises(RuntimeError, match="trailing shape"):
+        nn.utils.rnn.pad_sequence([terra.ones(2, 3), terra.ones(2, 4)])

@@ -1,6 +1,7 @@
-"""terra.nn.utils: gradient clipping and parameter/vector conversion."""
+"""terra.nn.utils: gradient clipping, parameter/vector conversion, and padding sequences
+(rnn.pad_sequence)."""
 
-from . import clip_grad, convert_parameters
+from . import clip_grad, convert_parameters, rnn
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
