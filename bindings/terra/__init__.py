@@ -34,8 +34,9 @@ from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inferenc
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from ._tracing import coexec, replay, step  # noqa: E402
-from . import autograd, cuda, random, serialization, backends, accelerator, debug, amp, cpu, jit, distributed  # noqa: E402
+from . import autograd, cuda, random, serialization, backends, accelerator, debug, amp, cpu, jit, distributed, linalg  # noqa: E402
 from .amp import autocast  # noqa: E402
+from ._type_info import finfo, iinfo  # noqa: E402
 
 _float32_matmul_precision = "highest"
 

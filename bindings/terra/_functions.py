@@ -259,7 +259,7 @@ for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sq
               "tril", "triu", "flip", "roll", "repeat_interleave", "chunk", "split", "unbind", "clone", "detach", "square",
               "addcmul", "addcdiv", "lerp", "trunc", "frac", "isclose", "allclose", "equal", "numel", "mul", "add",
               "sub", "true_divide", "multiply", "subtract", "divide", "absolute", "negative", "greater", "less",
-              "bernoulli", "multinomial", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:
+              "bernoulli", "multinomial", "nan_to_num", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:
     if hasattr(Tensor, _name):
         _from_method(_name)
 

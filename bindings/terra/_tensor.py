@@ -294,6 +294,21 @@ def multinomial(self, num_samples, replacement=False, *, generator=None):
     return drawn.reshape(num_samples) if self.dim() == 1 else drawn
 
 
+def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by nan, posinf and neginf (by default the dtype's largest and
+    smallest finite values), as torch.nan_to_num; integer and bool tensors come back as they are."""
+    if not self.is_floating_point():
+        return self.clone()
+    from ._type_info import finfo
+    info = finfo(self.dtype)
+    big = info.max if posinf is None else posinf
+    small = info.min if neginf is None else neginf
+    out = _ops.where(_ops.isnan(self), _ops.full([], nan, dtype=self.dtype), self)
+    infinite = _ops.isinf(out)
+    return _ops.where(infinite & (out > 0), _ops.full([], big, dtype=self.dtype),
+                      _ops.where(infinite & (out < 0), _ops.full([], small, dtype=self.dtype), out))
+
+
 def random_(self, low=0, high=None, *, generator=None):
     if high is None:
         low, high = 0, low
@@ -482,7 +497,7 @@ def _install():
         clamp=clamp, clamp_=clamp_, clip=clamp, clip_=clamp_, pow=pow, div=div, div_=div_, divide=div,
         true_divide=div, addcmul=addcmul, addcmul_=addcmul_, addcdiv=addcdiv, addcdiv_=addcdiv_, lerp=lerp,
         lerp_=lerp_, dot=dot, square=square, zero_=zero_, uniform_=uniform_, normal_=normal_, bernoulli=bernoulli,
-        multinomial=multinomial, bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros,
+        multinomial=multinomial, nan_to_num=nan_to_num, bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros,
         new_ones=new_ones,
         new_empty=new_empty, new_full=new_full, new_tensor=new_tensor, backward=backward, register_hook=register_hook,
         tolist=tolist, __array__=__array__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,

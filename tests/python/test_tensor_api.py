@@ -288,3 +288,54 @@ def test_logarithms_inverse_and_hyperbolic_functions_match_pytorch(name, lo, hi,
     got.sum().backward()
     want.sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), ref.grad.numpy(), **tol)
+
+
+def test_finfo_and_iinfo_match_pytorch():
+    for ours, theirs in [(terra.float32, torch.float32), (terra.float64, torch.float64)]:
+        a, b = terra.finfo(ours), torch.finfo(theirs)
+        assert (a.bits, a.eps, a.max, a.min, a.tiny, a.resolution) == (b.bits, b.eps, b.max, b.min, b.tiny,
+                                                                         b.resolution)
+    assert terra.finfo().eps == torch.finfo().eps
+    for ours, theirs in [(terra.int32, torch.int32), (terra.int64, torch.int64)]:
+        a, b = terra.iinfo(ours), torch.iinfo(theirs)
+        assert (a.bits, a.max, a.min) == (b.bits, b.max, b.min)
+    with pytest.raises(TypeError):
+        terra.finfo(terra.int64)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [{}, {"nan": 1.5, "posinf": 9.0}, {"neginf": -4.0}])
+def test_nan_to_num_matches_pytorch(dtype, kwargs):
+    x = np.array([[1.0, np.nan, np.inf], [-np.inf, -2.5, 0.0]], dtype=dtype)
+    np.testing.assert_array_equal(terra.nan_to_num(terra.tensor(x), **kwargs).numpy(),
+                                  torch.nan_to_num(torch.tensor(x), **kwargs).numpy())
+    np.testing.assert_array_equal(terra.tensor(x).nan_to_num(**kwargs).numpy(),
+                                  torch.tensor(x).nan_to_num(**kwargs).numpy())
+    assert terra.tensor([1, 2]).nan_to_num().tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("fn, kwargs", [
+    ("norm", {}), ("norm", {"ord": 1}), ("norm", {"ord": -1}), ("norm", {"ord": float("inf")}),
+    ("norm", {"ord": "fro"}), ("norm", {"ord": 3, "dim": 1}), ("norm", {"dim": 0, "keepdim": True}),
+    ("vector_norm", {}), ("vector_norm", {"ord": float("-inf"), "dim": 1}), ("vector_norm", {"ord": 0.5}),
+    ("vector_norm", {"ord": 0, "dim": 0}), ("matrix_norm", {}), ("matrix_norm", {"ord": float("-inf")}),
+])
+def test_linalg_norms_match_pytorch(fn, kwargs):
+    a = np.random.default_rng(11).standard_normal((4, 5))
+    ours = terra.tensor(a, requires_grad=True)
+    theirs = torch.tensor(a, requires_grad=True)
+    got, want = getattr(terra.linalg, fn)(ours, **kwargs), getattr(torch.linalg, fn)(theirs, **kwargs)
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    if kwargs.get("ord") != 0:
+        got.sum().backward()
+        want.sum().backward()
+        # A general order's gradient goes through pow twice here, PyTorch's through one formula.
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_linalg_norms_that_need_singular_values_say_so():
+    with pytest.raises(NotImplementedError, match="singular values"):
+        terra.linalg.matrix_norm(terra.ones(3, 3), ord="nuc")
+    with pytest.raises(RuntimeError, match="1-D or 2-D"):
+        terra.linalg.norm(terra.ones(2, 2, 2), ord=1)
