@@ -41,6 +41,12 @@ CASES = [
     ('Adadelta', dict()),
     ('Adadelta', dict(lr=0.5, rho=0.8, weight_decay=0.1)),
     ('Adadelta', dict(eps=1e-5, maximize=True)),
+    ('Adamax', dict()),
+    ('Adamax', dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ('NAdam', dict(lr=0.01)),
+    ('NAdam', dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
+    ('RAdam', dict(lr=0.01)),  # rectified from the 6th step on
+    ('RAdam', dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
 ]
 
 

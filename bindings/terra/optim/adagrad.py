@@ -11,7 +11,7 @@ class Adagrad(Optimizer):
     """torch.optim.Adagrad. Its state exists from construction on, as in PyTorch; `state[p]['step']`
     is a Python float (Note [Python step counts])."""
 
-    _tensor_step = True
+    _tensor_state = ('step',)
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False):

@@ -22,7 +22,7 @@ def _check_adam_args(lr, betas, eps, weight_decay):
 class Adam(Optimizer):
     """torch.optim.Adam. `state[p]['step']` is a Python float (Note [Python step counts])."""
 
-    _tensor_step = True
+    _tensor_state = ('step',)
     _decoupled_weight_decay = False   # AdamW: p *= 1 - lr * wd instead of grad += wd * p
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,

@@ -50,8 +50,9 @@ def _check_nonnegative(**values):
 class Optimizer(object):
     """Base class for all optimizers (torch.optim.Optimizer)."""
 
-    # Optimizers whose state_dict stores 'step' as a tensor in PyTorch 1.13 (Note [Python step counts]).
-    _tensor_step = False
+    # State entries a PyTorch 1.13 state_dict stores as float32 0-dim tensors and this one keeps as
+    # Python floats while training (Note [Python step counts]).
+    _tensor_state = ()
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -203,9 +204,11 @@ class Optimizer(object):
         packed_state = {}
         for k, v in self.state.items():
             key = param_mappings[id(k)] if isinstance(k, terra.Tensor) else k
-            if self._tensor_step and 'step' in v and not isinstance(v['step'], terra.Tensor):
+            as_tensors = [name for name in self._tensor_state if name in v and not isinstance(v[name], terra.Tensor)]
+            if as_tensors:
                 v = dict(v)
-                v['step'] = terra.tensor(float(v['step']))
+                for name in as_tensors:
+                    v[name] = terra.tensor(float(v[name]))
             packed_state[key] = v
         return {'state': packed_state, 'param_groups': param_groups}
 
@@ -241,8 +244,9 @@ class Optimizer(object):
 
     def _load_param_state(self, param, value):
         out = {k: _cast(param, v, key=k) for k, v in value.items()}
-        if self._tensor_step and isinstance(out.get('step'), terra.Tensor):
-            out['step'] = float(out['step'].item())
+        for name in self._tensor_state:
+            if isinstance(out.get(name), terra.Tensor):
+                out[name] = float(out[name].item())
         return out
 
 
