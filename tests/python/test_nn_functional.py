@@ -358,3 +358,25 @@ def test_scaled_dot_product_attention_dropout():
     full = to_numpy(F.scaled_dot_product_attention(q, k, v))
     dropped = to_numpy(F.scaled_dot_product_attention(q, k, v, dropout_p=0.5))
     assert dropped.shape == full.shape and not np.allclose(dropped, full)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_hard_passes_the_soft_gradient():
+    logits = terra.tensor([[1.0, 2.0, 0.5, -1.0]])
+    terra.manual_seed(3)
+    hard = F.gumbel_softmax(logits.expand(20000, 4), tau=0.7, hard=True)
+    assert hard.dtype == terra.float32 and tuple(hard.shape) == (20000, 4)
+    assert set(np.unique(hard.numpy())) == {0.0, 1.0} and (hard.sum(dim=1) == 1).all().item()
+    np.testing.assert_allclose(hard.mean(dim=0).numpy(), logits.softmax(-1)[0].numpy(), atol=0.015)
+    # Straight-through: the one-hot sample carries the soft sample's gradient.
+    weights = terra.tensor(np.random.default_rng(2).standard_normal((5, 4)), dtype=terra.float32)
+    grads = []
+    for is_hard in (False, True):
+        x = terra.tensor(np.random.default_rng(4).standard_normal((5, 4)), dtype=terra.float32, requires_grad=True)
+        terra.manual_seed(9)
+        y = F.gumbel_softmax(x, tau=1.5, hard=is_hard, dim=1)
+        (y * weights).sum().backward()
+        grads.append(x.grad.numpy())
+        if not is_hard:
+            np.testing.assert_allclose(y.detach().sum(dim=1).numpy(), np.ones(5), rtol=1e-6)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+    assert TF.gumbel_softmax(torch.zeros(2, 3), hard=True).shape == (2, 3)

@@ -475,6 +475,19 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _ops.log_softmax(input, dim, dtype)
 
 
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """Samples from the Gumbel-softmax distribution, as torch's: softmax((logits + g) / tau) with
+    g = -log(Exponential(1)) drawn from Terra's random stream; hard=True returns the one-hot of
+    the sample's argmax with the soft sample's gradient (straight-through)."""
+    gumbels = -terra.empty_like(logits).exponential_().log()
+    soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    one_hot_sample = terra.zeros_like(logits).scatter_(dim, index, 1.0)
+    return one_hot_sample - soft.detach() + soft
+
+
 # ---------------------------------------------------------------------------------------------
 # Losses
 
