@@ -84,7 +84,7 @@ std::string describe_stack(PyThreadState* thread, PyFrameObject* bound) {
   int depth = 0;
   for (FrameCursor f(thread); f && (bound || depth < kDepthWithoutLoop); f.next(), ++depth) {
     const CodeInfo& info = code_info(f.code());
-    const std::string where = info.file + ":" + std::to_string(line_of(f.code(), f.offset()));
+    const std::string& where = file_and_line(f.code(), f.offset());
     if (innermost.empty()) innermost = where + " in " + info.function;
     if (user.empty() && !info.in_terra) {
       user = where + " in " + info.function;

@@ -278,7 +278,6 @@ std::string Record::str() const {
 }
 
 std::string Record::difference(const Record& o) const {
-  std::ostringstream os;
   if (op != o.op) return "another op";
   if (form != o.form) return std::string("called ") + call_form_name(o.form) + ", expected " + call_form_name(form);
   if (location != o.location) {

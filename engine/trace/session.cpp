@@ -468,6 +468,14 @@ int find_traced(State& s, const OpDef& op, CallForm form, std::vector<Tensor>& i
   return node;
 }
 
+// The call's traced node: `node` as find_traced found it, or, when it found none (-1), a match made
+// now that the inputs are converted; either may be declared a divergence by the test switch.
+int confirm_match(State& s, int node, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs,
+                  const Attrs& attrs, uint64_t location) {
+  if (node < 0) return match(s, op, form, inputs, attrs, location);  // match applies the switch itself
+  return forced_divergence(s, node, location) ? -1 : node;
+}
+
 void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Tensor>& inputs,
                    const std::vector<Tensor>& outputs, bool ran_eagerly) {
   const int pos = static_cast<int>(s.ops.size());
@@ -559,18 +567,14 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
     settle_external_inputs(s, inputs);
     bool rule_needed = false;
     int node = find_traced(s, op, form, inputs, attrs, location, rule_needed);
-    if (!rule_needed) {
-      if (forced_divergence(s, node, location)) node = -1;
-    } else {
-      const Inferred inf = convert_inputs(op, inputs, attrs);
-      if (node < 0) node = match(s, op, form, inputs, attrs, location);
-      else if (forced_divergence(s, node, location)) node = -1;
-      if (node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
-          !same_outputs(inf, s.graph.record(node))) {
-        diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
-                location);
-        node = -1;
-      }
+    std::optional<Inferred> inf;
+    if (rule_needed) inf = convert_inputs(op, inputs, attrs);
+    node = confirm_match(s, node, op, form, inputs, attrs, location);
+    if (inf && node >= 0 && form == CallForm::Functional && !op.kernel_makes_outputs &&
+        !same_outputs(*inf, s.graph.record(node))) {
+      diverge(s, "outputs changed with an attribute: " + describe_call(s, op, form, inputs, attrs, location).str(),
+              location);
+      node = -1;
     }
     if (node >= 0) {
       if (data_dependent(op, inputs, attrs)) {
@@ -618,9 +622,7 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
     const Tensor& self = inputs[0];
     bool rule_needed = false;
     int node = find_traced(s, op, CallForm::InPlace, inputs, attrs, location, rule_needed);
-    if (!rule_needed) {
-      if (forced_divergence(s, node, location)) node = -1;
-    } else {
+    if (rule_needed) {
       // The checks dispatch_out would make, so errors come at the call as in eager mode.
       Inferred inf = check_call(op, inputs, attrs);
       TERRA_CHECK(inf.outputs.size() == 1 && inf.outputs[0].shape == self.shape(), Runtime, op.name(),
@@ -629,9 +631,8 @@ Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attr
       TERRA_CHECK(can_cast(inf.outputs[0].dtype, self.dtype()), Runtime, op.name(), "_: result type ",
                   dtype_name(inf.outputs[0].dtype), " can't be cast to the desired output type ",
                   dtype_name(self.dtype()));
-      if (node < 0) node = match(s, op, CallForm::InPlace, inputs, attrs, location);
-      else if (forced_divergence(s, node, location)) node = -1;
     }
+    node = confirm_match(s, node, op, CallForm::InPlace, inputs, attrs, location);
     if (node >= 0) {
       mark_written(s, self);
       self.bump_version();

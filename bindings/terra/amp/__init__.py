@@ -40,6 +40,19 @@ class autocast:
         return run
 
 
+def _device_autocast(device_type, default_dtype):
+    """torch.cuda.amp.autocast and torch.cpu.amp.autocast: autocast with the device fixed."""
+
+    class device_autocast(autocast):
+        __doc__ = f"torch.{device_type}.amp.autocast(enabled=True, dtype=torch.{default_dtype}, cache_enabled=True)."
+
+        def __init__(self, enabled=True, dtype=None, cache_enabled=True):
+            super().__init__(device_type, dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+    device_autocast.__name__ = device_autocast.__qualname__ = "autocast"
+    return device_autocast
+
+
 class GradScaler:
     """torch.cuda.amp.GradScaler, always disabled; see the module's docstring."""
 

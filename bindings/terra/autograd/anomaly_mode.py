@@ -9,26 +9,6 @@ def _warn_if_on(mode):
                       UserWarning, stacklevel=3)
 
 
-class detect_anomaly:
-    """torch.autograd.detect_anomaly(check_nan=True): a context manager and decorator."""
-
-    def __init__(self, check_nan=True):
-        _warn_if_on(True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def __call__(self, fn):
-        def run(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-
-        return run
-
-
 class set_detect_anomaly:
     """torch.autograd.set_detect_anomaly(mode, check_nan=True): takes effect when called, and can be
     used as a context manager."""
@@ -41,6 +21,20 @@ class set_detect_anomaly:
 
     def __exit__(self, *exc):
         return False
+
+
+class detect_anomaly(set_detect_anomaly):
+    """torch.autograd.detect_anomaly(check_nan=True): a context manager and decorator."""
+
+    def __init__(self, check_nan=True):
+        super().__init__(True, check_nan)
+
+    def __call__(self, fn):
+        def run(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return run
 
 
 def is_anomaly_enabled():
