@@ -30,6 +30,8 @@ _install_tensor_methods()
 
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _functions_all  # noqa: E402
+from ._shape_functions import *  # noqa: E402,F401,F403
+from ._math_functions import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
