@@ -43,6 +43,7 @@ void bind_dtypes(py::module_& m);
 void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
+void bind_custom_function(py::module_& m);
 void bind_numpy(py::module_& m);
 void bind_random(py::module_& m);
 void bind_trace(py::module_& m);

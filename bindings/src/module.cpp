@@ -44,6 +44,7 @@ PYBIND11_MODULE(_C, m) {
   bind_tensor(m);
   bind_ops(m);
   bind_autograd(m);
+  bind_custom_function(m);
   bind_numpy(m);
   bind_random(m);
   bind_trace(m);

@@ -3,6 +3,8 @@ from .. import _C
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode
 from .gradcheck import gradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from . import function
+from .function import Function, FunctionCtx, once_differentiable
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "gradcheck",
            "Variable", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
@@ -39,12 +41,3 @@ def Variable(data, requires_grad=False):
     return data.detach().requires_grad_(requires_grad) if requires_grad else data
 
 
-class Function:
-    """Custom autograd functions are not supported yet."""
-
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("terra.autograd.Function (custom backward in Python) is not supported yet")
-
-    @classmethod
-    def apply(cls, *args, **kwargs):
-        raise NotImplementedError("terra.autograd.Function (custom backward in Python) is not supported yet")
