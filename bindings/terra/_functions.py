@@ -5,6 +5,7 @@ import numpy as np
 
 from . import _C
 from ._C import _ops
+from ._einsum import einsum
 from ._tensor import _shape_args, _namedtuple
 
 Tensor = _C.Tensor
@@ -321,9 +322,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _ops.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
 
 
-@_export
-def einsum(equation, *operands):
-    raise NotImplementedError("terra.einsum is not implemented yet")
+_export(einsum)
 
 
 @_export
