@@ -314,17 +314,35 @@ Tensor move_to(const Tensor& t, Device device) {
   return dispatch(op, {t}, make_attrs(op, {{"device", device}}))[0];
 }
 
+namespace {
+// A wrapped Python number (the 0.5 of `x * 0.5`) converts on the host, as to_dtype would: no op
+// to dispatch, and in a tracing session none to trace and replay for every scalar.
+bool converts_on_host(const Tensor& t) {
+  return t.is_wrapped_number() && t.device().type == DeviceType::CPU && !t.storage()->pending();
+}
+
+Tensor convert_on_host(const Tensor& t, DType dtype) {
+  Tensor out = Tensor::empty({}, dtype);
+  dispatch_dtype(dtype, [&](auto out_tag) {
+    dispatch_dtype(t.dtype(), [&](auto in_tag) {
+      *out.data<decltype(out_tag)>() = convert_element<decltype(out_tag)>(*t.data<decltype(in_tag)>());
+    });
+  });
+  return out;
+}
+}  // namespace
+
+Tensor number_as_tensor(const Tensor& number, DType dtype) {
+  if (!number.is_wrapped_number()) return cast_to(number, dtype);
+  if (converts_on_host(number)) return convert_on_host(number, dtype);
+  static const OpDef& op = Registry::instance().get("to_dtype");
+  return dispatch(op, {number}, make_attrs(op, {{"dtype", dtype}}))[0];
+}
+
 Tensor cast_to(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  // A wrapped Python number (the 0.5 of `x * 0.5`) converts on the host, as to_dtype would: no op
-  // to dispatch, and in a tracing session none to trace and replay for every scalar.
-  if (t.is_wrapped_number() && t.device().type == DeviceType::CPU && !t.storage()->pending()) {
-    Tensor out = Tensor::empty({}, dtype);
-    dispatch_dtype(dtype, [&](auto out_tag) {
-      dispatch_dtype(t.dtype(), [&](auto in_tag) {
-        *out.data<decltype(out_tag)>() = convert_element<decltype(out_tag)>(*t.data<decltype(in_tag)>());
-      });
-    });
+  if (converts_on_host(t)) {
+    Tensor out = convert_on_host(t, dtype);
     out.impl()->wrapped_number = true;
     return out;
   }

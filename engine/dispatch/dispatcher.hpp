@@ -75,6 +75,10 @@ Tensor call_inplace(std::string_view op, std::vector<Tensor> inputs, const Named
 
 // Converts to a dtype (a copy unless it already has it); used for type promotion.
 Tensor cast_to(const Tensor& t, DType dtype);
+// A wrapped Python number as an ordinary 0-d tensor of `dtype`. Alone in a unary op a wrapped
+// number computes in the default dtype (result_type's rule), which a gradient formula reading it
+// must avoid (the log of pow's Python base would round a float64 gradient to float32).
+Tensor number_as_tensor(const Tensor& number, DType dtype);
 // `t` on `device` (itself when it is there already), through the to_device op.
 Tensor move_to(const Tensor& t, Device device);
 

@@ -96,7 +96,12 @@ GradFn extremum_grad(const char* loses, const char* wins) {
 // PyTorch's pow_backward_self / pow_backward_exponent: d/da is 0 where the exponent is 0 (also at
 // a = 0); d/db = a^b log(a), taken as 0 where a = 0 and b >= 0 (and NaN for a < 0, as log gives).
 TensorList pow_grad(const GradContext& c) {
-  const Tensor &a = c.input(0), &b = c.input(1), &g = c.grad();
+  // A Python number (x ** 0.6, 2.0 ** x) as a tensor of the result's dtype: alone in sub or log it
+  // would compute in the default float32 and round a float64 gradient.
+  const DType dtype = c.output(0).dtype();
+  auto operand = [&](size_t i) { return c.input(i).is_wrapped_number() ? number_as_tensor(c.input(i), dtype) : c.input(i); };
+  const Tensor a = operand(0), b = operand(1);
+  const Tensor& g = c.grad();
   Tensor g_a, g_b;
   if (c.needs(0)) g_a = zero_where(eq(b, 0.0), mul(g, mul(b, call1("pow", {a, sub(b, scalar(1.0, b))}))));
   if (c.needs(1)) {

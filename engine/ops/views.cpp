@@ -1,6 +1,8 @@
 // Registry entries of the view ops. Their shape rules are the view computations themselves
 // (kernels/views.hpp), so every error is raised before anything runs and the rule and the kernel
 // cannot disagree.
+#include <algorithm>
+
 #include "engine/registry/registry.hpp"
 #include "engine/autograd/grad_helpers.hpp"
 #include "kernels/views.hpp"
@@ -23,6 +25,45 @@ Inferred reshape_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 }
 
 using grad::dims_of;
+
+// Whether two elements of a (size, stride) view may be one element of memory: dims by increasing
+// stride, each must step past everything the smaller ones reach (PyTorch's
+// _maybe_overlapping_memory; dims of size 1 never step).
+bool may_overlap(const std::vector<int64_t>& size, const std::vector<int64_t>& stride) {
+  std::vector<size_t> order;
+  for (size_t d = 0; d < size.size(); ++d)
+    if (size[d] > 1) order.push_back(d);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return stride[a] < stride[b]; });
+  int64_t reach = 0;
+  for (size_t d : order) {
+    if (stride[d] <= reach) return true;
+    reach += stride[d] * (size[d] - 1);
+  }
+  return false;
+}
+
+// The gradient of an overlapping as_strided view of a contiguous input: each element's gradient
+// added at its memory position (index_add sums repeats, where as_strided_scatter would keep one).
+Tensor accumulate_strided(const Tensor& g, const InputMeta& in, const std::vector<int64_t>& size,
+                          const std::vector<int64_t>& stride, int64_t offset) {
+  auto index_scalar = [](int64_t v) { return Tensor::wrap_scalar(static_cast<double>(v), DType::Int64); };
+  Tensor position = index_scalar(offset);
+  for (size_t d = 0; d < size.size(); ++d) {
+    std::vector<int64_t> along(size.size(), 1);
+    along[d] = size[d];
+    Tensor steps = call1("arange", {}, {{"start", Scalar(int64_t{0})}, {"end", Scalar(size[d])},
+                                        {"dtype", DType::Int64}, {"device", g.device()}});
+    steps = call1("mul", {call1("reshape", {steps}, {{"shape", along}}), index_scalar(stride[d])});
+    position = call1("add", {steps, position});
+  }
+  const std::vector<int64_t> flat{-1};
+  int64_t numel = 1;
+  for (int64_t n : in.shape) numel *= n;
+  Tensor sums = call1("index_add", {grad::zeros(Shape{numel}, g.dtype(), g.device()), call1("reshape", {position}, {{"shape", flat}}),
+                                    call1("reshape", {g}, {{"shape", flat}})},
+                      {{"dim", 0}});
+  return call1("reshape", {sums}, {{"shape", dims_of(in.shape)}});
+}
 
 Tensor reshape_to_input(const GradContext& c) { return call1("reshape", {c.grad()}, {{"shape", dims_of(c.input_shape(0))}}); }
 
@@ -74,7 +115,10 @@ const bool registered = [] {
          const InputMeta& in = c.metas[0];
          TERRA_CHECK(in.contiguous, NotImplemented, "the gradient of as_strided on a non-contiguous tensor");
          int64_t offset = c.attrs.is_none("storage_offset") ? 0 : c.attrs.get<int64_t>("storage_offset") - in.storage_offset;
+         const auto& size = c.attrs.get<std::vector<int64_t>>("size");
+         const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
          Tensor g = call1("contiguous", {c.grad()});
+         if (may_overlap(size, stride)) return accumulate_strided(g, in, size, stride, offset);
          return call1("as_strided_scatter", {grad::zeros(in.shape, g.dtype(), g.device()), g},
                       {{"size", c.attrs["size"]}, {"stride", c.attrs["stride"]}, {"storage_offset", offset}});
        }},

@@ -339,3 +339,29 @@ def test_linalg_norms_that_need_singular_values_say_so():
         terra.linalg.matrix_norm(terra.ones(3, 3), ord="nuc")
     with pytest.raises(RuntimeError, match="1-D or 2-D"):
         terra.linalg.norm(terra.ones(2, 2, 2), ord=1)
+
+
+@pytest.mark.parametrize("size,stride,offset", [((3, 2), (1, 1), 0), ((2, 2, 2), (1, 2, 1), 1), ((2, 3), (0, 1), 2),
+                                                ((4, 2), (1, 0), 0), ((3,), (2,), 0), ((2, 2), (3, 1), 0)])
+def test_as_strided_gradient_sums_overlapping_elements_as_pytorch(size, stride, offset):
+    x = np.random.default_rng(len(size)).standard_normal(6)
+    w = np.random.default_rng(7).standard_normal(size)
+    grads = []
+    for lib in (terra, torch):
+        leaf = lib.tensor(x.copy(), requires_grad=True)
+        (leaf.as_strided(size, stride, offset) * lib.tensor(w)).sum().backward()
+        grads.append(leaf.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("form", ["number ** x", "x ** number", "x.pow(number)"])
+@pytest.mark.parametrize("number", [2.0, 0.1, 1 / 3, 0.6, 3])
+def test_pow_with_a_python_number_has_float64_gradients(form, number):
+    x = np.random.default_rng(3).uniform(0.5, 2.0, 5)
+    grads = []
+    for lib in (terra, torch):
+        leaf = lib.tensor(x.copy(), requires_grad=True)
+        y = number ** leaf if form == "number ** x" else (leaf ** number if form == "x ** number" else leaf.pow(number))
+        y.sum().backward()
+        grads.append(leaf.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-15)
