@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "tensor/macros.hpp"
@@ -43,6 +44,39 @@ TERRA_HD int64_t reflect_source(int64_t j, int64_t in, int64_t left) {
   const int64_t in_start = left < 0 ? -left : 0, out_start = left > 0 ? left : 0;
   const int64_t i = j < left ? 2 * left - j : (j < in + left ? j : 2 * (in + left - 1) - j);
   return i - out_start + in_start;
+}
+
+// aten's replication index (negative pads crop): the nearest element of the input.
+TERRA_HD int64_t replicate_source(int64_t j, int64_t in, int64_t left) {
+  const int64_t i = j - left;
+  return i < 0 ? 0 : (i < in ? i : in - 1);
+}
+
+// The circular index of PyTorch 1.13's _pad_circular, for output position j of `out` = in + left
+// + right positions: negative pads crop first, then positive pads wrap around the elements kept
+// (the shape rule has checked that they wrap at most once, so there is at least one).
+TERRA_HD int64_t circular_source(int64_t j, int64_t in, int64_t left, int64_t out) {
+  const int64_t right = out - in - left;
+  const int64_t start = left < 0 ? -left : 0, kept = in - start - (right < 0 ? -right : 0);
+  const int64_t k = (j - (left > 0 ? left : 0)) % kept;
+  return start + (k < 0 ? k + kept : k);
+}
+
+// F.pad's modes other than "constant", as the kernels see them.
+enum class PadMode : int { Reflect, Replicate, Circular };
+
+inline PadMode pad_mode(const std::string& name) {
+  return name == "reflect" ? PadMode::Reflect : name == "replicate" ? PadMode::Replicate : PadMode::Circular;
+}
+
+// The input position output position j of a padded dim reads (`in` positions padded by `left`
+// on the left to `out`).
+TERRA_HD int64_t pad_source(PadMode mode, int64_t j, int64_t in, int64_t left, int64_t out) {
+  switch (mode) {
+    case PadMode::Reflect: return reflect_source(j, in, left);
+    case PadMode::Replicate: return replicate_source(j, in, left);
+    default: return circular_source(j, in, left, out);
+  }
 }
 
 // aten's nearest_idx: exact for equal sizes and for doubling, otherwise floor(o * scale) with the

@@ -1,7 +1,7 @@
-// CPU kernels of pad and reflection_pad_backward. Constant mode fills the output with the value
-// and copies the part of the input that survives (negative pads crop), for any dtype and strides.
-// Reflect mode gathers each (H, W) plane through per-axis index maps (aten's reflection formula,
-// negative pads included); its gradient scatters back through the same maps.
+// CPU kernels of pad and pad_backward. Constant mode fills the output with the value and copies
+// the part of the input that survives (negative pads crop), for any dtype and strides. Reflect,
+// replicate and circular modes gather through per-dim index maps (math::pad_source, negative pads
+// included); their gradient scatters back through the same maps.
 #include <string>
 
 #include "kernels/common/index_math.hpp"
@@ -35,52 +35,69 @@ void constant_pad(const Tensor& in, const Tensor& out, const std::vector<int64_t
   });
 }
 
-// The reflection source (math::reflect_source) of every output position of a padded dim.
-std::vector<int64_t> reflect_sources(int64_t in, int64_t left, int64_t out) {
+// The input position (math::pad_source) of every output position of a padded dim.
+std::vector<int64_t> pad_sources(math::PadMode mode, int64_t in, int64_t left, int64_t out) {
   std::vector<int64_t> src(out);
-  for (int64_t j = 0; j < out; ++j) src[j] = math::reflect_source(j, in, left);
+  for (int64_t j = 0; j < out; ++j) src[j] = math::pad_source(mode, j, in, left, out);
   return src;
 }
 
-// A reflection as a plane gather: the dense input and output as planes, and the per-axis maps
-// from output to input positions. One padded dim makes every row a plane of height 1.
-struct Reflection {
+// A reflect, replicate or circular padding as a plane gather (window.hpp) of dense tensors
+// viewed as [planes, rows, cols]: the last padded dim is the columns; the padded dims before it
+// (none, one or two) flatten into the rows, whose map combines theirs (output row (a, b) reads
+// input row (src_a[a], src_b[b])), so one to three padded dims share one loop.
+struct PadGather {
   Tensor input, output;
   std::vector<int64_t> rows, cols;
 };
 
-Reflection reflection(const Tensor& in, const Tensor& out, const std::vector<int64_t>& pad) {
+PadGather pad_gather(const Tensor& in, const Tensor& out, const std::vector<int64_t>& pad, math::PadMode mode) {
+  const int64_t rank = in.dim(), dims = static_cast<int64_t>(pad.size() / 2);
+  std::vector<int64_t> rows{0};
+  int64_t h = 1, oh = 1, planes = 1;
+  for (int64_t d = 0; d < rank - dims; ++d) planes *= in.size(d);
+  for (int64_t d = rank - dims; d < rank - 1; ++d) {
+    const int64_t i = rank - 1 - d;  // the pad pair of dim d
+    const std::vector<int64_t> src = pad_sources(mode, in.size(d), pad[2 * i], out.size(d));
+    std::vector<int64_t> combined;
+    combined.reserve(rows.size() * src.size());
+    for (int64_t r : rows)
+      for (int64_t k : src) combined.push_back(r * in.size(d) + k);
+    rows = std::move(combined);
+    h *= in.size(d);
+    oh *= out.size(d);
+  }
   const int64_t w = in.size(-1), ow = out.size(-1);
-  auto cols = reflect_sources(w, pad[0], ow);
-  if (pad.size() == 4) return {in, out, reflect_sources(in.size(-2), pad[2], out.size(-2)), std::move(cols)};
-  const int64_t rows = ow == 0 ? 0 : out.numel() / ow;
-  return {in.as_strided({rows, 1, w}, {w, w, 1}, in.offset()), out.as_strided({rows, 1, ow}, {ow, ow, 1}, out.offset()),
-          {0}, std::move(cols)};
+  return {in.as_strided({planes, h, w}, {h * w, w, 1}, in.offset()),
+          out.as_strided({planes, oh, ow}, {oh * ow, ow, 1}, out.offset()), std::move(rows),
+          pad_sources(mode, w, pad[0], ow)};
 }
 
-void reflect_pad(const Tensor& input, const Tensor& out, const std::vector<int64_t>& pad) {
-  const Reflection r = reflection(as_contiguous(input), out, pad);
-  gather_planes(r.input, r.output, r.rows, r.cols);
+void gather_pad(const Tensor& input, const Tensor& out, const std::vector<int64_t>& pad, math::PadMode mode) {
+  const PadGather g = pad_gather(as_contiguous(input), out, pad, mode);
+  gather_planes(g.input, g.output, g.rows, g.cols);
 }
 
 // Each input element's gradient sums the gradients of the output elements copied from it.
-void reflection_pad_backward_kernel(KernelCall& c) {
-  const Reflection r = reflection(c.outputs[0], as_contiguous(c.inputs[0]), c.attrs.get<std::vector<int64_t>>("pad"));
-  scatter_add_planes(r.output, r.input, r.rows, r.cols);
+void pad_backward_kernel(KernelCall& c) {
+  const PadGather g = pad_gather(c.outputs[0], as_contiguous(c.inputs[0]), c.attrs.get<std::vector<int64_t>>("pad"),
+                                 math::pad_mode(c.attrs.get<std::string>("mode")));
+  scatter_add_planes(g.output, g.input, g.rows, g.cols);
 }
 
 void pad_kernel(KernelCall& c) {
   const auto& pad = c.attrs.get<std::vector<int64_t>>("pad");
-  if (c.attrs.get<std::string>("mode") == "constant") {
+  const std::string& mode = c.attrs.get<std::string>("mode");
+  if (mode == "constant") {
     constant_pad(c.inputs[0], c.outputs[0], pad, c.attrs.opt<double>("value").value_or(0.0));
   } else {
-    reflect_pad(c.inputs[0], c.outputs[0], pad);
+    gather_pad(c.inputs[0], c.outputs[0], pad, math::pad_mode(mode));
   }
 }
 
 }  // namespace
 
 TERRA_KERNEL(pad, CPU, pad_kernel);
-TERRA_KERNEL(reflection_pad_backward, CPU, reflection_pad_backward_kernel);
+TERRA_KERNEL(pad_backward, CPU, pad_backward_kernel);
 
 }  // namespace terra::cpu

@@ -1,7 +1,8 @@
 // Helpers shared by the sliding-window CPU kernels (convolution, pooling, padding, upsampling):
 // reading their int[N] arguments, getting operands into the dense layout the loops index, and
-// the plane gather that both nearest upsampling and reflection padding are, with its adjoint,
-// their gradient. The shape rules have already validated every argument, so nothing here checks.
+// the plane gather that both nearest upsampling and padding (reflect, replicate, circular) are,
+// with its adjoint, their gradient. The shape rules have already validated every argument, so
+// nothing here checks.
 #pragma once
 #include <algorithm>
 #include <vector>

@@ -1,9 +1,9 @@
 // CUDA kernels of the shape ops that move elements: cat, repeat, flip and roll are the CPU's own
 // view-and-copy kernels (kernels/common/shape_kernels.hpp) over the CUDA copy; tril/triu, pad
-// (constant and reflect, what the CPU supports) and upsample_nearest2d are gather_map launches
-// whose maps use the CPU's per-element formulas (kernels/common/index_math.hpp). The gradients
-// reflection_pad_backward and upsample_nearest2d_backward scatter each gradient element onto the
-// input position it was read from, with atomic adds (float sums in an unspecified order).
+// (every mode) and upsample_nearest2d are gather_map launches whose maps use the CPU's
+// per-element formulas (kernels/common/index_math.hpp). The gradients pad_backward and
+// upsample_nearest2d_backward scatter each gradient element onto the input position it was read
+// from, with atomic adds (float sums in an unspecified order).
 #include "kernels/common/shape_kernels.hpp"
 #include "kernels/cuda/movement.cuh"
 #include "kernels/kernel.hpp"
@@ -64,39 +64,64 @@ void constant_pad(const Tensor& in, const Tensor& out, const std::vector<int64_t
   });
 }
 
-// The (H, W) planes of a reflection or a nearest upsampling: output position (p, r, c) of an
-// [n, oh, ow] view reads input position (p, rows(r), cols(c)) of an [n, h, w] view. A 1-D
-// reflection has planes of height 1.
-struct PlaneMap {
-  bool reflect;  // else nearest
-  int64_t h, w, oh, ow, top, left;
-  __device__ int64_t source(int64_t o, int64_t in, int64_t out, int64_t pad) const {
-    return reflect ? math::reflect_source(o, in, pad) : math::nearest_source(o, in, out);
-  }
+// A map that moves each of the last `dims` dims on its own (padding, nearest upsampling): output
+// position o of a dim of in[d] input and out[d] output positions reads input position
+// source(o, in[d], left[d], out[d]); d counts from the last dim, the leading dims are kept.
+template <class Source>
+struct SeparableMap {
+  Source source;
+  int dims;
+  int64_t in[3], out[3], left[3];
   __device__ int64_t operator()(int64_t i) const {
-    const int64_t plane = i / (oh * ow), r = (i / ow) % oh, c = i % ow;
-    return (plane * h + source(r, h, oh, top)) * w + source(c, w, ow, left);
+    int64_t j = 0, scale = 1;
+    for (int d = 0; d < dims; ++d) {
+      j += source(i % out[d], in[d], left[d], out[d]) * scale;
+      i /= out[d];
+      scale *= in[d];
+    }
+    return j + i * scale;
   }
 };
 
-PlaneMap reflection(const Tensor& in, const Tensor& out, const std::vector<int64_t>& pad) {
-  if (pad.size() == 4) return {true, in.size(-2), in.size(-1), out.size(-2), out.size(-1), pad[2], pad[0]};
-  return {true, 1, in.size(-1), 1, out.size(-1), 0, pad[0]};
+struct PadSource {
+  math::PadMode mode;
+  __device__ int64_t operator()(int64_t o, int64_t in, int64_t left, int64_t out) const {
+    return math::pad_source(mode, o, in, left, out);
+  }
+};
+
+struct NearestSource {
+  __device__ int64_t operator()(int64_t o, int64_t in, int64_t, int64_t out) const {
+    return math::nearest_source(o, in, out);
+  }
+};
+
+// `in` is the unpadded side, `out` the padded one (of the forward op).
+SeparableMap<PadSource> padding(const Tensor& in, const Tensor& out, const std::vector<int64_t>& pad,
+                                const std::string& mode) {
+  SeparableMap<PadSource> map{{math::pad_mode(mode)}, static_cast<int>(pad.size() / 2), {}, {}, {}};
+  for (int d = 0; d < map.dims; ++d) {
+    map.in[d] = in.size(-1 - d);
+    map.out[d] = out.size(-1 - d);
+    map.left[d] = pad[2 * d];
+  }
+  return map;
 }
 
-PlaneMap nearest(const Tensor& in, const Tensor& out) {
-  return {false, in.size(-2), in.size(-1), out.size(-2), out.size(-1), 0, 0};
+SeparableMap<NearestSource> nearest(const Tensor& in, const Tensor& out) {
+  return {{}, 2, {in.size(-1), in.size(-2)}, {out.size(-1), out.size(-2)}, {0, 0}};
 }
 
 void pad_kernel(KernelCall& c) {
   const auto& pad = c.attrs.get<std::vector<int64_t>>("pad");
+  const std::string& mode = c.attrs.get<std::string>("mode");
   const Tensor& in = c.inputs[0];
   const Tensor& out = c.outputs[0];
-  if (c.attrs.get<std::string>("mode") == "constant") {
+  if (mode == "constant") {
     constant_pad(in, out, pad, c.attrs.opt<double>("value").value_or(0.0));
     return;
   }
-  cpu::dispatch_bits(in.itemsize(), [&](auto tag) { gather_map<decltype(tag)>(out, in, reflection(in, out, pad)); });
+  cpu::dispatch_bits(in.itemsize(), [&](auto tag) { gather_map<decltype(tag)>(out, in, padding(in, out, pad, mode)); });
 }
 
 void upsample_nearest2d_kernel(KernelCall& c) {
@@ -128,10 +153,11 @@ void scatter_add_map(const Tensor& grad, const Tensor& image, const Map& map) {
 }
 
 // inputs: the gradient of the padded output; output: the gradient of the input.
-void reflection_pad_backward_kernel(KernelCall& c) {
+void pad_backward_kernel(KernelCall& c) {
   const Tensor& grad = c.inputs[0];
   const Tensor& out = c.outputs[0];
-  scatter_add_map(grad, out, reflection(out, grad, c.attrs.get<std::vector<int64_t>>("pad")));
+  const auto& pad = c.attrs.get<std::vector<int64_t>>("pad");
+  scatter_add_map(grad, out, padding(out, grad, pad, c.attrs.get<std::string>("mode")));
 }
 
 void upsample_nearest2d_backward_kernel(KernelCall& c) {
@@ -146,7 +172,7 @@ TERRA_SHAPE_KERNELS(CUDA, CudaCopy);
 TERRA_KERNEL(tril, CUDA, triangle_kernel<true>);
 TERRA_KERNEL(triu, CUDA, triangle_kernel<false>);
 TERRA_KERNEL(pad, CUDA, pad_kernel);
-TERRA_KERNEL(reflection_pad_backward, CUDA, reflection_pad_backward_kernel);
+TERRA_KERNEL(pad_backward, CUDA, pad_backward_kernel);
 TERRA_KERNEL(upsample_nearest2d, CUDA, upsample_nearest2d_kernel);
 TERRA_KERNEL(upsample_nearest2d_backward, CUDA, upsample_nearest2d_backward_kernel);
 

@@ -141,7 +141,9 @@ std::vector<Case> shape_cases() {
       }
       cases.push_back({"pad", {x}, {{"pad", {1, 2}}, {"value", 1.0}}});
       cases.push_back({"pad", {x}, {{"pad", {2, -1, 0, 3, 1, 1}}}});
+      cases.push_back({"pad", {x}, {{"pad", {4, -2}}, {"mode", "circular"}}});
     }
+    cases.push_back({"pad", {contiguous({2, 3, 4, 5}, dt, seed++)}, {{"pad", {1, -1, -1, 3}}, {"mode", "circular"}}});
     cases.push_back({"cat", {contiguous({0}, dt, seed++), contiguous({2, 3}, dt, seed++), contiguous({4, 3}, dt, seed++)}});
     cases.push_back({"cat", {contiguous({2, 0}, dt, seed++), contiguous({2, 0}, dt, seed++)}, {{"dim", 1}}});
     cases.push_back({"repeat", {contiguous({}, dt, seed++)}, {{"repeats", {3, 2}}}});
@@ -156,10 +158,25 @@ std::vector<Case> shape_cases() {
       cases.push_back({"pad", {x}, {{"pad", {1, 2, 2, 0}}, {"mode", "reflect"}}});
     }
     cases.push_back({"pad", {contiguous({2, 3, 4, 5}, dt, seed++)}, {{"pad", {3, -1, 1, 2}}, {"mode", "reflect"}}});
-    cases.push_back({"reflection_pad_backward", {contiguous({2, 3, 12}, dt, seed++)},
-                     {{"input_size", {2, 3, 7}}, {"pad", {2, 3}}}});
-    cases.push_back({"reflection_pad_backward", {transposed({2, 6, 10}, dt, seed++)},
-                     {{"input_size", {2, 4, 7}}, {"pad", {1, 2, 2, 0}}}});
+    for (Input& x : layouts({2, 3, 7}, dt, seed)) {
+      cases.push_back({"pad", {x}, {{"pad", {9, -2}}, {"mode", "replicate"}}});
+      cases.push_back({"pad", {x}, {{"pad", {1, 2, 4, 0}}, {"mode", "replicate"}}});
+    }
+    for (Input& x : layouts({1, 2, 3, 4, 5}, dt, seed)) {
+      cases.push_back({"pad", {x}, {{"pad", {1, 2, 0, 3, 2, 1}}, {"mode", "reflect"}}});
+      cases.push_back({"pad", {x}, {{"pad", {3, 2, -1, 3, 2, 0}}, {"mode", "replicate"}}});
+      cases.push_back({"pad", {x}, {{"pad", {4, 2, 3, -1, 1, 3}}, {"mode", "circular"}}});
+    }
+    cases.push_back({"pad_backward", {contiguous({2, 3, 12}, dt, seed++)},
+                     {{"input_size", {2, 3, 7}}, {"pad", {2, 3}}, {"mode", "reflect"}}});
+    cases.push_back({"pad_backward", {transposed({2, 6, 10}, dt, seed++)},
+                     {{"input_size", {2, 4, 7}}, {"pad", {1, 2, 2, 0}}, {"mode", "reflect"}}});
+    cases.push_back({"pad_backward", {contiguous({2, 3, 14}, dt, seed++)},
+                     {{"input_size", {2, 3, 7}}, {"pad", {6, 1}}, {"mode", "replicate"}}});
+    cases.push_back({"pad_backward", {transposed({1, 2, 6, 11}, dt, seed++)},
+                     {{"input_size", {1, 2, 4, 7}}, {"pad", {4, 0, -1, 3}}, {"mode", "circular"}}});
+    cases.push_back({"pad_backward", {contiguous({1, 2, 6, 5, 9}, dt, seed++)},
+                     {{"input_size", {1, 2, 3, 4, 5}}, {"pad", {3, 1, 1, 0, 2, 1}}, {"mode", "circular"}}});
     for (Input& x : layouts({2, 3, 4, 5}, dt, seed)) {
       cases.push_back({"upsample_nearest2d", {x}, {{"output_size", {8, 10}}}});
       cases.push_back({"upsample_nearest2d", {x}, {{"output_size", {7, 13}}}});

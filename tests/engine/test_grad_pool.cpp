@@ -131,6 +131,13 @@ TEST_CASE("pad gradients", "[grad][pool]") {
       {{2, 3, 5}, {{"pad", {2, 1}}, {"mode", "reflect"}}},
       {{2, 4, 5}, {{"pad", {2, 1, 3, 0}}, {"mode", "reflect"}}},
       {{1, 2, 4, 5}, {{"pad", {-1, 2, 1, -2}}, {"mode", "reflect"}}},
+      {{1, 2, 3, 4, 3}, {{"pad", {1, 2, 0, 3, 2, 1}}, {"mode", "reflect"}}},
+      {{2, 3, 5}, {{"pad", {4, 1}}, {"mode", "replicate"}}},
+      {{2, 4, 5}, {{"pad", {-1, 2, 3, -2}}, {"mode", "replicate"}}},
+      {{2, 2, 3, 4}, {{"pad", {1, 1, 2, 0, 1, 2}}, {"mode", "replicate"}}},
+      {{2, 3, 5}, {{"pad", {5, 2}}, {"mode", "circular"}}},
+      {{1, 2, 4, 5}, {{"pad", {-1, 2, 1, -2}}, {"mode", "circular"}}},
+      {{1, 2, 2, 3, 4}, {{"pad", {2, 1, 0, 3, 1, 1}}, {"mode", "circular"}}},
   };
   uint64_t seed = 500;
   for (const auto& [shape, attrs] : cases) {
@@ -160,7 +167,8 @@ TEST_CASE("gradients of the pooling backward ops", "[grad][pool]") {
   gradcheck("upsample_nearest2d_backward", [](const TensorList& g) {
     return call1("upsample_nearest2d_backward", {g[0]}, {{"input_size", {2, 3, 4}}});
   }, {rnd({2, 7, 5}, 604)});
-  gradcheck("reflection_pad_backward", [](const TensorList& g) {
-    return call1("reflection_pad_backward", {g[0]}, {{"input_size", {2, 3, 4}}, {"pad", {1, 2, 2, 0}}});
-  }, {rnd({2, 5, 7}, 605)});
+  for (const char* mode : {"reflect", "replicate", "circular"})
+    gradcheck("pad_backward", [mode](const TensorList& g) {
+      return call1("pad_backward", {g[0]}, {{"input_size", {1, 2, 3, 4}}, {"pad", {1, 2, 2, 0}}, {"mode", mode}});
+    }, {rnd({1, 2, 5, 7}, 605)});
 }

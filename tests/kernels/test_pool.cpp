@@ -2,8 +2,10 @@
 // output sizes taken from PyTorch 1.13 (ceil_mode included): stride, padding, dilation,
 // non-square windows, NaN propagation, non-contiguous, unbatched and empty-batch inputs, in
 // float32 and float64; then the argument errors, which must name the op and the input's shape.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "helpers.hpp"
 
@@ -286,18 +288,27 @@ TEST_CASE("upsample_nearest2d picks floor(dst * in / out)", "[pool]") {
 
 namespace {
 
-// Reflection as two steps: mirror the positive pads about the edge elements, then crop the
-// negative ones. Source index along one dim for output position j.
-int64_t reflect_source(int64_t j, int64_t size, int64_t left) {
-  int64_t m = j + std::max<int64_t>(-left, 0) - std::max<int64_t>(left, 0);
-  if (m < 0) m = -m;
-  if (m >= size) m = 2 * (size - 1) - m;
-  return m;
+// Source index along a dim of `size` padded by (left, right) for output position j, each mode as
+// PyTorch 1.13 describes it. Reflection in two steps: mirror the positive pads about the edge
+// elements, then crop the negative ones. Replication and circular padding the other way round:
+// crop the negative pads, then repeat the edge elements or wrap around what is left.
+int64_t pad_source_reference(const std::string& mode, int64_t j, int64_t size, int64_t left, int64_t right) {
+  if (mode == "constant") return j - left;
+  if (mode == "reflect") {
+    int64_t m = j + std::max<int64_t>(-left, 0) - std::max<int64_t>(left, 0);
+    if (m < 0) m = -m;
+    if (m >= size) m = 2 * (size - 1) - m;
+    return m;
+  }
+  const int64_t start = std::max<int64_t>(-left, 0), kept = size - start - std::max<int64_t>(-right, 0);
+  const int64_t m = j - std::max<int64_t>(left, 0);  // position in the kept part
+  if (mode == "replicate") return start + std::min(std::max<int64_t>(m, 0), kept - 1);
+  return start + (m % kept + kept) % kept;
 }
 
-// Pads any-rank `x` (values xv, shape xs); reflect or constant.
+// Pads any-rank `x` (values xv, shape xs) in any mode; constant mode fills with `value`.
 std::vector<double> pad_reference(const std::vector<double>& xv, const Shape& xs, const std::vector<int64_t>& pad,
-                                  bool reflect, double value, Shape& out_shape) {
+                                  const std::string& mode, double value, Shape& out_shape) {
   const int64_t rank = static_cast<int64_t>(xs.size());
   std::vector<int64_t> left(rank, 0), right(rank, 0);
   for (size_t i = 0; i < pad.size() / 2; ++i) {
@@ -313,7 +324,7 @@ std::vector<double> pad_reference(const std::vector<double>& xv, const Shape& xs
     for (int64_t d = rank - 1; d >= 0; --d) {
       const int64_t j = rem % out_shape[d];
       rem /= out_shape[d];
-      const int64_t i = reflect ? reflect_source(j, xs[d], left[d]) : j - left[d];
+      const int64_t i = pad_source_reference(mode, j, xs[d], left[d], right[d]);
       inside = inside && i >= 0 && i < xs[d];
       src += i * mul;
       mul *= xs[d];
@@ -323,17 +334,17 @@ std::vector<double> pad_reference(const std::vector<double>& xv, const Shape& xs
   return out;
 }
 
-void check_pad(const Shape& shape, const std::vector<int64_t>& pad, const char* mode, double value, DType dt, Layout layout,
-               uint64_t seed) {
+void check_pad(const Shape& shape, const std::vector<int64_t>& pad, const std::string& mode, double value, DType dt,
+               Layout layout, uint64_t seed) {
   INFO(mode << " pad " << shape_str(pad) << " of " << shape_str(shape) << " " << dtype_name(dt) << " layout "
             << static_cast<int>(layout));
   Tensor x = random_tensor(shape, dt, seed, -5, 5);
   Shape ys;
-  const bool reflect = std::string(mode) == "reflect";
+  const bool constant = mode == "constant";
   const double fill = dt == DType::Bool ? double(value != 0) : is_integral(dt, false) ? std::trunc(value) : value;
-  const auto expected = pad_reference(values(x), shape, pad, reflect, fill, ys);
+  const auto expected = pad_reference(values(x), shape, pad, mode, fill, ys);
   NamedAttrs attrs{{"pad", pad}, {"mode", mode}};
-  if (!reflect) attrs.push_back({"value", value});
+  if (constant) attrs.push_back({"value", value});
   Tensor y = call1("pad", {laid_out(x, layout)}, attrs);
   CHECK(y.shape() == ys);
   CHECK(y.dtype() == dt);
@@ -363,16 +374,42 @@ TEST_CASE("pad constant: any dims, negative pads crop, any dtype", "[pool]") {
   CHECK(std::isnan(values(z)[0]));
 }
 
-TEST_CASE("pad reflect: last one or two dims, negative pads", "[pool]") {
+TEST_CASE("pad reflect: last one, two or three dims, negative pads", "[pool]") {
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
       {{3, 7}, {2, 3}},          {{2, 3, 7}, {6, 6}},          {{2, 3, 7}, {-2, 3}},       {{2, 7}, {-6, 4}},
       {{2, 3, 5, 6}, {1, 2, 3, 4}}, {{3, 5, 6}, {5, 0, 0, 4}}, {{2, 3, 5, 6}, {-1, 2, 4, -3}}, {{1, 2, 4, 4}, {3, 3, 3, 3}},
-      {{0, 3, 5, 6}, {1, 1, 2, 2}}, {{0, 7}, {2, 2}},
+      {{0, 3, 5, 6}, {1, 1, 2, 2}}, {{0, 7}, {2, 2}},          {{2, 3, 5, 6}, {-3, -2, 1, 1}},  // an empty padded dim
+      {{2, 3, 4, 5, 6}, {1, 2, 3, 0, 3, 3}}, {{3, 4, 5, 6}, {-1, 4, 1, -2, 2, 2}}, {{0, 2, 3, 4, 5}, {1, 1, 1, 1, 1, 1}},
   };
   uint64_t seed = 700;
   for (DType dt : {DType::Float32, DType::Float64})
     for (const auto& [shape, pad] : cases)
       for (Layout layout : kLayouts) check_pad(shape, pad, "reflect", 0, dt, layout, ++seed);
+}
+
+TEST_CASE("pad replicate: last one, two or three dims, pads past the input, negative pads", "[pool]") {
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{3, 7}, {2, 3}},           {{2, 3, 7}, {9, 9}},           {{2, 3, 7}, {-2, 3}},          {{2, 7}, {7, -4}},
+      {{2, 3, 5, 6}, {1, 2, 3, 4}}, {{3, 5, 6}, {-1, 2, 4, -3}},   {{2, 3, 5, 6}, {-3, -3, 1, 1}}, {{0, 3, 5, 6}, {1, 1, 2, 2}},
+      {{2, 3, 4, 5, 6}, {1, 2, 2, 1, 3, 0}}, {{3, 4, 5, 6}, {-1, 2, 1, -2, 2, 2}}, {{0, 2, 3, 4, 5}, {1, 1, 1, 1, 1, 1}},
+  };
+  uint64_t seed = 800;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const auto& [shape, pad] : cases)
+      for (Layout layout : kLayouts) check_pad(shape, pad, "replicate", 0, dt, layout, ++seed);
+}
+
+TEST_CASE("pad circular: batched inputs, any dtype, negative pads crop before wrapping", "[pool]") {
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{2, 3, 7}, {2, 3}},           {{2, 3, 7}, {7, 7}},          {{2, 3, 7}, {-2, 3}},       {{2, 3, 7}, {3, -2}},
+      {{1, 2, 7}, {-3, -3}},         {{1, 2, 7}, {-4, -3}},        {{2, 3, 5, 6}, {1, -1, -1, 2}},
+      {{2, 3, 5, 6}, {5, 6, 5, 0}},  {{1, 2, 3, 4, 5}, {1, 2, -1, 2, 3, 0}}, {{0, 3, 5}, {1, 1}},
+      {{2, 0, 5}, {2, 2}},           {{2, 3, 0}, {0, 0}},
+  };
+  uint64_t seed = 900;
+  for (DType dt : {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::Bool})
+    for (const auto& [shape, pad] : cases)
+      for (Layout layout : kLayouts) check_pad(shape, pad, "circular", 0, dt, layout, ++seed);
 }
 
 TEST_CASE("pooling and padding argument errors name the op and the shape", "[pool]") {
@@ -446,8 +483,36 @@ TEST_CASE("pooling and padding argument errors name the op and the shape", "[poo
                 {"pad", "Unrecognised padding mode foo"});
   require_error([&] { call1("pad", {x}, {{"pad", {1, 1, 1, 1}}, {"mode", "reflect"}, {"value", 2.0}}); }, ErrorKind::Runtime,
                 {"pad", "Padding mode \"reflect\" doesn't take in value argument"});
-  require_error([&] { call1("pad", {x}, {{"pad", {1, 1, 1, 1}}, {"mode", "replicate"}}); }, ErrorKind::NotImplemented,
-                {"pad", "replicate"});
+  require_error([&] { call1("pad", {x}, {{"pad", {1, 1}}, {"mode", "circular"}}); }, ErrorKind::NotImplemented,
+                {"pad", "Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now"});
+  require_error([&] { call1("pad", {x}, {{"pad", {1, 1, 1, 1, 1, 1}}, {"mode", "circular"}}); }, ErrorKind::Runtime,
+                {"pad", "Invalid padding size, expected 4 but got 6", "float32[2, 3, 5, 5]"});
+  require_error([&] { call1("pad", {x}, {{"pad", {6, 1, 1, 1}}, {"mode", "circular"}}); }, ErrorKind::Runtime,
+                {"pad", "Padding value causes wrapping around more than once."});
+  require_error([&] { call1("pad", {x}, {{"pad", {-4, -2, 1, 1}}, {"mode", "circular"}}); }, ErrorKind::Runtime,
+                {"pad", "Negative padding value is resulting in an empty dimension"});
+  // 1.13 copies the positive pad out of the part the negative one leaves, into memory it never wrote.
+  require_error([&] { call1("pad", {x}, {{"pad", {-3, 3, 0, 0}}, {"mode", "circular"}}); }, ErrorKind::NotImplemented,
+                {"pad", "circular padding (-3, 3) of dimension 3 of input [2, 3, 5, 5] would wrap more than once around",
+                 "the 2 elements left after its negative pad"});
+  require_error([&] { call1("pad", {x}, {{"pad", {1, 1, 1, 1}}, {"mode", "replicate"}, {"value", 2.0}}); }, ErrorKind::Runtime,
+                {"pad", "Padding mode \"replicate\" doesn't take in value argument"});
+  require_error([&] { call1("pad", {random_tensor({2, 3, 5}, DType::Float32, 2)}, {{"pad", {1, 1, 1, 1, 1, 1}}, {"mode", "replicate"}}); },
+                ErrorKind::NotImplemented, {"pad", "Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now"});
+  require_error([&] { call1("pad", {random_tensor({0, 3}, DType::Float32, 2)}, {{"pad", {1, 1}}, {"mode", "replicate"}}); },
+                ErrorKind::Runtime, {"pad", "Expected 2D or 3D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: [0, 3]"});
+  require_error([&] { call1("pad", {random_tensor({2, 0, 3, 3}, DType::Float32, 2)}, {{"pad", {1, 1, 1, 1, 1, 1}}, {"mode", "reflect"}}); },
+                ErrorKind::Runtime, {"pad", "Expected 4D or 5D (batch mode) tensor with possibly 0 batch size and other non-zero dimensions for input, but got: [2, 0, 3, 3]"});
+  require_error([&] { call1("pad", {x}, {{"pad", {-3, -2, -3, -2}}, {"mode", "replicate"}}); }, ErrorKind::Runtime,
+                {"pad", "input (H: 5, W: 5) is too small. Calculated output H: 0 W: 0"});
+  require_error([&] { call1("pad", {random_tensor({2, 3, 3, 3, 3}, DType::Float32, 2)}, {{"pad", {-2, -1, -2, -1, -3, 0}}, {"mode", "replicate"}}); },
+                ErrorKind::Runtime, {"pad", "input (D: 3 H: 3, W: 3) is too small. Calculated output D: 0 H: 0 W: 0"});
+  require_error([&] { call1("pad", {random_tensor({2, 3, 3, 3, 3}, DType::Float32, 2)}, {{"pad", {1, 1, 1, 1, 3, 0}}, {"mode", "reflect"}}); },
+                ErrorKind::Runtime, {"pad", "Argument #8: Padding size should be less than the corresponding input dimension, but got: padding (3, 0) at dimension 2 of input [2, 3, 3, 3, 3]"});
+  require_error([&] { call1("pad", {random_tensor({2, 3, 5}, DType::Int32, 2)}, {{"pad", {1, 1}}, {"mode", "replicate"}}); },
+                ErrorKind::Runtime, {"pad", "\"replication_pad1d\" not implemented for 'int32'"});
+  require_error([&] { call1("pad", {random_tensor({2, 3, 3, 3, 3}, DType::Int64, 2)}, {{"pad", {1, 1, 1, 1, 1, 1}}, {"mode", "reflect"}}); },
+                ErrorKind::Runtime, {"pad", "\"reflection_pad3d\" not implemented for 'int64'"});
   require_error([&] { call1("pad", {random_tensor({2, 3, 5, 5}, DType::Int64, 2)}, {{"pad", {1, 1, 1, 1}}, {"mode", "reflect"}}); },
                 ErrorKind::Runtime, {"pad", "\"reflection_pad2d\" not implemented for 'int64'"});
   require_error([&] { call1("pad", {random_tensor({2, 0, 5}, DType::Float32, 2)}, {{"pad", {1, 1}}, {"mode", "reflect"}}); },

@@ -1,9 +1,12 @@
-// The backward ops of pooling, upsampling and reflection padding against float64 references
+// The backward ops of pooling, upsampling and padding against float64 references
 // written out from each forward op's definition (which input positions every output reads, with
 // what weight): overlapping windows, padding, ceil_mode, count_include_pad, divisor_override,
 // uneven resampling, negative pads, unbatched and non-contiguous gradients, float32 and float64;
 // then their argument errors.
+#include <algorithm>
 #include <functional>
+#include <string>
+#include <tuple>
 
 #include "helpers.hpp"
 
@@ -11,7 +14,7 @@ using namespace terra;
 using namespace terra::test;
 
 TERRA_COVERS("max_pool2d_backward", "avg_pool2d_backward", "adaptive_avg_pool2d_backward",
-             "upsample_nearest2d_backward", "reflection_pad_backward");
+             "upsample_nearest2d_backward", "pad_backward");
 
 namespace {
 
@@ -39,10 +42,12 @@ Tensor laid_out(const Tensor& t, Layout layout) {
 }
 
 // Runs a backward op on a random gradient of shape grad_shape and compares it with spread().
+// Circular padding takes batched inputs only: `unbatched` false leaves that layout out.
 void check(const char* op, const Shape& grad_shape, const Shape& input, NamedAttrs attrs, const Reads& reads,
-           uint64_t seed, const TensorList& extra = {}) {
+           uint64_t seed, const TensorList& extra = {}, bool unbatched = true) {
   for (DType dt : {DType::Float32, DType::Float64})
     for (Layout layout : {Layout::Dense, Layout::Strided, Layout::Unbatched}) {
+      if (layout == Layout::Unbatched && !unbatched) continue;
       INFO(op << " " << shape_str(grad_shape) << " -> " << shape_str(input) << " " << dtype_name(dt) << " layout "
               << static_cast<int>(layout));
       const Tensor g = random_tensor(grad_shape, dt, seed);
@@ -156,27 +161,42 @@ TEST_CASE("upsample_nearest2d_backward sums the copies of each input", "[pool]")
   }
 }
 
-TEST_CASE("reflection_pad_backward sums the mirrored copies", "[pool]") {
-  // The input position output position o of a dim padded by `left` copies.
-  auto mirror = [](int64_t o, int64_t left, int64_t in) {
+TEST_CASE("pad_backward sums the copies of each input: reflect, replicate, circular", "[pool]") {
+  // The input position output position o of a dim of `in` padded by (left, right) copies.
+  auto reflect = [](int64_t o, int64_t left, int64_t, int64_t in) {
     int64_t t = o - left;
     if (t < 0) t = -t;
     if (t >= in) t = 2 * (in - 1) - t;
     return t;
   };
-  // One padded dim: the rows of the last two dims map onto themselves.
-  const std::pair<Shape, std::vector<int64_t>> cases[] = {
-      {{2, 3, 4, 5}, {2, 1, 3, 0}}, {{2, 2, 4, 5}, {-1, 2, 1, -2}}, {{2, 3, 6}, {3, 4}}, {{2, 3, 6}, {-2, 1}}};
+  // Negative pads crop first; positive ones repeat the edge elements or wrap around what is left.
+  auto replicate = [](int64_t o, int64_t left, int64_t right, int64_t in) {
+    const int64_t start = std::max<int64_t>(-left, 0), kept = in - start - std::max<int64_t>(-right, 0);
+    return start + std::min(std::max<int64_t>(o - std::max<int64_t>(left, 0), 0), kept - 1);
+  };
+  auto circular = [](int64_t o, int64_t left, int64_t right, int64_t in) {
+    const int64_t start = std::max<int64_t>(-left, 0), kept = in - start - std::max<int64_t>(-right, 0);
+    return start + ((o - std::max<int64_t>(left, 0)) % kept + kept) % kept;
+  };
+  using Source = std::function<int64_t(int64_t, int64_t, int64_t, int64_t)>;
+  const std::tuple<const char*, Source, Shape, std::vector<int64_t>> cases[] = {
+      {"reflect", reflect, {2, 3, 4, 5}, {2, 1, 3, 0}},    {"reflect", reflect, {2, 2, 4, 5}, {-1, 2, 1, -2}},
+      {"reflect", reflect, {2, 3, 6}, {3, 4}},             {"reflect", reflect, {2, 3, 6}, {-2, 1}},
+      {"replicate", replicate, {2, 3, 4, 5}, {6, 1, 3, 0}}, {"replicate", replicate, {2, 2, 4, 5}, {-1, 2, 1, -3}},
+      {"replicate", replicate, {2, 3, 6}, {7, 4}},         {"circular", circular, {2, 3, 4, 5}, {5, 1, 3, 4}},
+      {"circular", circular, {2, 2, 4, 5}, {-1, 2, 1, -2}}, {"circular", circular, {2, 3, 6}, {-2, 3}},
+  };
   uint64_t seed = 500;
-  for (const auto& [input, pad] : cases) {
+  for (const auto& [mode, source, input, pad] : cases) {
     const int64_t h = input[input.size() - 2], w = input[input.size() - 1];
     const bool two = pad.size() == 4;
     Shape grad_shape = input;
     grad_shape.back() += pad[0] + pad[1];
     if (two) grad_shape[grad_shape.size() - 2] += pad[2] + pad[3];
-    check("reflection_pad_backward", grad_shape, input, {{"pad", pad}}, [&](int64_t, int64_t i, int64_t j) {
-      return std::vector<std::pair<int64_t, double>>{{(two ? mirror(i, pad[2], h) : i) * w + mirror(j, pad[0], w), 1.0}};
-    }, seed++);
+    check("pad_backward", grad_shape, input, {{"pad", pad}, {"mode", mode}}, [&](int64_t, int64_t i, int64_t j) {
+      const int64_t row = two ? source(i, pad[2], pad[3], h) : i;
+      return std::vector<std::pair<int64_t, double>>{{row * w + source(j, pad[0], pad[1], w), 1.0}};
+    }, seed++, {}, std::string(mode) != "circular");
   }
 }
 
@@ -203,8 +223,14 @@ TEST_CASE("pooling backward argument errors", "[pool]") {
                 {"adaptive_avg_pool2d_backward", "expected a non-empty plane"});
   require_error([&] { call1("upsample_nearest2d_backward", {call1("to_dtype", {g}, {{"dtype", DType::Int64}})}, {{"input_size", {2, 3, 2, 2}}}); },
                 ErrorKind::Runtime, {"\"upsample_nearest2d_backward\" not implemented for 'int64'"});
-  require_error([&] { call1("reflection_pad_backward", {g}, {{"input_size", {2, 3, 2, 2}}, {"pad", {1, 1, 1, 1}}}); },
-                ErrorKind::Runtime, {"reflection_pad_backward", "expected grad_output of shape [2, 3, 4, 4]"});
-  require_error([&] { call1("reflection_pad_backward", {g}, {{"input_size", {2, 3, 3, 1}}, {"pad", {1, 1}}}); },
+  require_error([&] { call1("pad_backward", {g}, {{"input_size", {2, 3, 2, 2}}, {"pad", {1, 1, 1, 1}}, {"mode", "reflect"}}); },
+                ErrorKind::Runtime, {"pad_backward", "expected grad_output of shape [2, 3, 4, 4]"});
+  require_error([&] { call1("pad_backward", {g}, {{"input_size", {2, 3, 3, 1}}, {"pad", {1, 1}}, {"mode", "replicate"}}); },
                 ErrorKind::NotImplemented, {"Only 2D, 3D, 4D, 5D padding"});
+  require_error([&] { call1("pad_backward", {g}, {{"input_size", {2, 3, 1}}, {"pad", {1, 1, 1, 1}}, {"mode", "circular"}}); },
+                ErrorKind::Runtime, {"pad_backward", "Invalid padding size, expected 2 but got 4"});
+  require_error([&] { call1("pad_backward", {g}, {{"input_size", {2, 3, 1, 1}}, {"pad", {1, 1, 1, 1}}, {"mode", "constant"}}); },
+                ErrorKind::Runtime, {"pad_backward", "expected mode \"reflect\", \"replicate\" or \"circular\", but got \"constant\""});
+  require_error([&] { call1("pad_backward", {call1("to_dtype", {g}, {{"dtype", DType::Int64}})}, {{"input_size", {2, 3, 1, 1}}, {"pad", {1, 1, 1, 1}}, {"mode", "circular"}}); },
+                ErrorKind::Runtime, {"\"pad_backward\" not implemented for 'int64'"});
 }

@@ -71,6 +71,9 @@ CASES = [
     ("layer_norm", "layer_norm", ((3, 4),), {}, [Fl(2, 3, 4)], None),
     ("layer_norm_affine", "layer_norm", lambda xs: (xs[0], (4,), xs[1], xs[2]), {"eps": 1e-3},
      [Fl(3, 4), Fl(4), Fl(4)], None),
+    ("instance_norm", "instance_norm", (), {"eps": 1e-3}, [Fl(2, 3, 5)], None),
+    ("instance_norm_affine", "instance_norm", lambda xs: (xs[0], None, None, xs[1], xs[2]), {},
+     [Fl(2, 3, 4, 3), Fl(3), Fl(3)], None),
     ("group_norm", "group_norm", (2,), {}, [Fl(3, 4, 5)], None),
     ("group_norm_affine", "group_norm", lambda xs: (xs[0], 3, xs[1], xs[2]), {"eps": 1e-4},
      [Fl(2, 6, 2, 2), Fl(6), Fl(6)], None),
@@ -124,6 +127,16 @@ CASES = [
      [Fl(3, 4), Fl(3, 4)], [0]),
     ("pad_constant", "pad", ((1, 2, 0, 1),), {"value": 0.5}, [Fl(2, 3, 4)], None),
     ("pad_reflect", "pad", ((2, 1, 1, 2),), {"mode": "reflect"}, [Fl(1, 2, 4, 5)], None),
+    ("pad_reflect_3d", "pad", ((2, 1, -1, 2, 1, 1),), {"mode": "reflect"}, [Fl(2, 3, 4, 5)], None),
+    ("pad_replicate_1d", "pad", ((2, 3),), {"mode": "replicate"}, [Fl(2, 3, 5)], None),
+    ("pad_replicate_2d_crop", "pad", ((6, -1, 1, 3),), {"mode": "replicate"}, [Fl(2, 4, 5)], None),
+    ("pad_replicate_3d", "pad", ((1, 2, 0, 1, 2, 1),), {"mode": "replicate"}, [Fl(1, 2, 3, 4, 5)],
+     None),
+    ("pad_circular_1d", "pad", ((2, 5),), {"mode": "circular"}, [Fl(2, 3, 5)], None),
+    ("pad_circular_2d_crop", "pad", ((1, -1, -2, 2),), {"mode": "circular"}, [Fl(2, 2, 4, 5)],
+     None),
+    ("pad_circular_3d", "pad", ((2, 1, 1, 2, 3, 3),), {"mode": "circular"}, [Fl(1, 2, 3, 4, 5)],
+     None),
     ("interpolate_scale", "interpolate", (), {"scale_factor": 2}, [Fl(2, 3, 3, 4)], None),
     ("interpolate_size", "interpolate", (), {"size": (5, 3)}, [Fl(2, 3, 3, 4)], None),
     ("interpolate_frac", "interpolate", (), {"scale_factor": 1.5}, [Fl(2, 3, 5, 3)], None),
@@ -157,12 +170,18 @@ def test_functional(case, dtype, grad):
     check_function(t_fn, x_fn, inputs, dtype, grad=grad, grad_inputs=grad_inputs)
 
 
+# (function, input shape, keyword arguments): normalizations that update running statistics.
+NORMS_WITH_STATS = [("batch_norm", (4, 3, 5), {"training": True}), ("batch_norm", (4, 3, 5), {"training": False}),
+                    ("instance_norm", (2, 3, 4, 2), {"use_input_stats": True}),
+                    ("instance_norm", (2, 3, 4, 2), {"use_input_stats": False})]
+
+
 @phases()
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("training", [True, False])
-def test_batch_norm(dtype, training, grad):
+@pytest.mark.parametrize("name,shape,kwargs", NORMS_WITH_STATS)
+def test_norm_with_running_stats(dtype, name, shape, kwargs, grad):
     rng = np.random.default_rng(0)
-    x = rand(rng, 4, 3, 5, dtype=dtype)
+    x = rand(rng, *shape, dtype=dtype)
     mean, var = rand(rng, 3, dtype=dtype), rng.uniform(0.5, 2, 3).astype(dtype)
     w, b = rand(rng, 3, dtype=dtype), rand(rng, 3, dtype=dtype)
     stats = {}
@@ -170,7 +189,7 @@ def test_batch_norm(dtype, training, grad):
     def run(lib, mod):
         def fn(x, w, b):
             rm, rv = lib.tensor(mean), lib.tensor(var)
-            out = mod.batch_norm(x, rm, rv, w, b, training=training, momentum=0.3, eps=1e-4)
+            out = getattr(mod, name)(x, rm, rv, w, b, momentum=0.3, eps=1e-4, **kwargs)
             stats[lib.__name__] = (rm, rv)
             return out
         return fn
@@ -178,6 +197,89 @@ def test_batch_norm(dtype, training, grad):
     check_function(run(torch, TF), run(terra, F), [x, w, b], dtype, grad=grad)
     for t, xx in zip(stats["torch"], stats["terra"]):
         close(xx, t, dtype, "running stats")
+
+
+def test_instance_norm_errors():
+    cases = [
+        lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 1)),  # one spatial element
+        lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 4), use_input_stats=False),
+        lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 4), weight=lib.ones(4)),
+        lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 4), lib.zeros(3), lib.ones(3),
+                                                    momentum=None),
+        lambda lib: lib.nn.functional.instance_norm(lib.ones(2, 3, 4, dtype=lib.int64)),
+    ]
+    matches = [r"Expected more than 1 spatial element when training, got input size "
+               r"terra.Size\(\[2, 3, 1\]\)",
+               "Expected running_mean and running_var to be defined when use_input_stats is false",
+               "weight should contain 6 elements not 8",
+               r"instance_norm\(\): argument 'momentum' \(position 7\) must be float, not NoneType",
+               "\"batch_norm\" not implemented for 'int64'"]
+    for call, match in zip(cases, matches):
+        with pytest.raises(Exception) as ref:
+            call(torch)
+        with pytest.raises(ref.type, match=match):
+            call(terra)
+
+
+# (input shape, pad, mode, dtype, the message terra raises); torch raises the same type.
+PAD_ERRORS = [
+    ((3,), (1, 1), "replicate", "float32",
+     "Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now"),
+    ((2, 2, 3), (1, 1, 1, 1, 1, 1), "circular", "float32", "Only 2D, 3D, 4D, 5D padding"),
+    ((2, 3), (1, 1), "circular", "float32", "Invalid padding size, expected 0 but got 2"),
+    ((2, 2, 3, 3), (1, 1, 1, 1, 1, 1), "circular", "float32",
+     "Invalid padding size, expected 4 but got 6"),
+    ((2, 2, 3), (4, 1), "circular", "float32", "Padding value causes wrapping around more than once"),
+    ((2, 2, 3), (-3, -1), "circular", "float32",
+     "Negative padding value is resulting in an empty dimension"),
+    ((2, 0, 3), (1, 1), "replicate", "float32",
+     r"Expected 2D or 3D \(batch mode\) tensor with possibly 0 batch size and other non-zero "
+     r"dimensions for input, but got: \[2, 0, 3\]"),
+    ((0, 3, 3, 3), (1, 1, 1, 1, 1, 1), "reflect", "float32",
+     r"Expected 4D or 5D \(batch mode\) tensor with possibly 0 batch size .* but got: \[0, 3, 3, 3\]"),
+    ((2, 2, 3, 3), (-2, -1, -2, -1), "replicate", "float32",
+     r"input \(H: 3, W: 3\) is too small. Calculated output H: 0 W: 0"),
+    ((2, 2, 3, 3, 3), (-2, -1, -2, -1, -3, 0), "reflect", "float32",
+     r"input \(D: 3 H: 3, W: 3\) is too small. Calculated output D: 0 H: 0 W: 0"),
+    ((2, 2, 3, 3, 3), (1, 1, 1, 1, 3, 0), "reflect", "float32",
+     r"Argument #8: Padding size should be less than the corresponding input dimension, but got: "
+     r"padding \(3, 0\) at dimension 2 of input \[2, 2, 3, 3, 3\]"),
+    ((2, 2, 3), (1, 1), "replicate", "int64", "\"replication_pad1d\" not implemented for 'int64'"),
+    ((2, 2, 3, 3, 3), (1, 1, 1, 1, 1, 1), "replicate", "int32",
+     "\"replication_pad3d\" not implemented for 'int32'"),
+]
+
+
+@pytest.mark.parametrize("shape,pad,mode,dtype,match", PAD_ERRORS)
+def test_pad_mode_errors(shape, pad, mode, dtype, match):
+    with pytest.raises(Exception) as ref:
+        TF.pad(torch.ones(*shape, dtype=getattr(torch, dtype)), pad, mode=mode)
+    with pytest.raises(ref.type, match=match):
+        F.pad(terra.ones(*shape, dtype=getattr(terra, dtype)), pad, mode=mode)
+
+
+def test_pad_value_only_in_constant_mode():
+    for mode in ["reflect", "replicate", "circular"]:
+        with pytest.raises(RuntimeError, match=f'Padding mode "{mode}" doesn\'t take in value argument'):
+            F.pad(terra.ones(2, 3, 4), (1, 1), mode=mode, value=1.0)
+        assert tuple(F.pad(terra.ones(2, 3, 4), (1, 1), mode=mode, value=0.0).shape) == (2, 3, 6)
+
+
+def test_circular_pad_wrapping_past_what_a_negative_pad_leaves():
+    # PyTorch 1.13 copies the right pad out of the 1 element the left pad leaves, reading memory
+    # it never wrote (or refusing overlapping copies): Terra raises instead.
+    x = rand(np.random.default_rng(0), 1, 2, 3)
+    with pytest.raises(NotImplementedError, match=r"would wrap more than once around the 1 elements"):
+        F.pad(terra.tensor(x), (-2, 3), mode="circular")
+    close(F.pad(terra.tensor(x), (-2, 1), mode="circular"),
+          TF.pad(torch.tensor(x), (-2, 1), mode="circular"), "float32")
+
+
+def test_circular_pad_keeps_integer_and_bool_dtypes():
+    x = np.arange(24).reshape(2, 3, 4)
+    for a in [x, x.astype(np.int32), x % 3 == 0]:
+        np.testing.assert_array_equal(to_numpy(F.pad(terra.tensor(a), (3, 2), mode="circular")),
+                                      TF.pad(torch.tensor(a), (3, 2), mode="circular").numpy())
 
 
 def test_batch_norm_without_running_stats():
@@ -288,16 +390,6 @@ def test_cross_entropy_probability_targets_with_weight_and_smoothing():
                               label_smoothing=0.1),
               TF.cross_entropy(torch.tensor(x), torch.tensor(p), torch.tensor(w), reduction=red,
                                label_smoothing=0.1), "float32", red)
-
-
-def test_interpolate_errors():
-    x = terra.zeros(1, 1, 2, 2)
-    with pytest.raises(NotImplementedError):
-        F.interpolate(x, scale_factor=2, mode="bilinear")
-    with pytest.raises(ValueError):
-        F.interpolate(x)
-    with pytest.raises(ValueError):
-        F.interpolate(x, size=3, scale_factor=2)
 
 
 def test_loss_input_errors():

@@ -54,6 +54,12 @@ LAYERS = [
     ("conv2d_reflect", "Conv2d", (2, 3, 3), {"padding": (1, 2), "padding_mode": "reflect"},
      [Fl(2, 2, 5, 6)], {}),
     ("conv2d_unbatched", "Conv2d", (2, 3, 3), {"padding": 1}, [Fl(2, 5, 5)], {}),
+    ("conv2d_replicate", "Conv2d", (2, 3, 3), {"padding": (2, 1), "padding_mode": "replicate"},
+     [Fl(2, 2, 5, 6)], {}),
+    ("conv2d_circular", "Conv2d", (2, 3, 3), {"padding": "same", "padding_mode": "circular"},
+     [Fl(2, 2, 5, 6)], {}),
+    ("conv1d_circular", "Conv1d", (2, 3, 3), {"padding": 2, "padding_mode": "circular"},
+     [Fl(2, 2, 7)], {}),
     ("conv_transpose2d", "ConvTranspose2d", (3, 4, 3),
      {"stride": 2, "padding": 1, "output_padding": 1}, [Fl(2, 3, 5, 5)], {}),
     ("conv_transpose2d_groups", "ConvTranspose2d", (4, 6, 3), {"groups": 2}, [Fl(2, 4, 4, 4)], {}),
@@ -87,6 +93,27 @@ LAYERS = [
     ("layernorm_eps", "LayerNorm", (5,), {"eps": 1e-3}, [Fl(2, 3, 5)], {}),
     ("groupnorm", "GroupNorm", (2, 4), {}, [Fl(3, 4, 5)], {}),
     ("groupnorm_noaffine", "GroupNorm", (3, 6), {"affine": False}, [Fl(2, 6, 2, 3)], {}),
+    ("instancenorm1d", "InstanceNorm1d", (3,), {}, [Fl(2, 3, 6)], {"train": True}),
+    ("instancenorm1d_unbatched_eval", "InstanceNorm1d", (3,), {"affine": True}, [Fl(3, 6)], {}),
+    ("instancenorm2d_stats_train", "InstanceNorm2d", (3,),
+     {"affine": True, "track_running_stats": True, "momentum": 0.2}, [Fl(2, 3, 4, 5)],
+     {"train": True}),
+    ("instancenorm2d_stats_eval", "InstanceNorm2d", (3,), {"track_running_stats": True},
+     [Fl(2, 3, 4, 5)], {}),
+    ("instancenorm3d", "InstanceNorm3d", (2,), {"affine": True, "eps": 1e-3}, [Fl(2, 2, 3, 4, 2)],
+     {"train": True}),
+    ("instancenorm3d_unbatched_stats", "InstanceNorm3d", (2,), {"track_running_stats": True},
+     [Fl(2, 3, 4, 2)], {"train": True}),
+    ("zeropad2d", "ZeroPad2d", ((1, 2, 0, 3),), {}, [Fl(2, 3, 4, 5)], {}),
+    ("constantpad1d", "ConstantPad1d", (2, 1.5), {}, [Fl(2, 3, 4)], {}),
+    ("constantpad2d_crop", "ConstantPad2d", ((1, -1, 2, 0), -0.5), {}, [Fl(3, 4, 5)], {}),
+    ("constantpad3d", "ConstantPad3d", (1, 0.25), {}, [Fl(1, 2, 2, 3, 4)], {}),
+    ("reflectionpad1d", "ReflectionPad1d", ((3, 1),), {}, [Fl(2, 3, 5)], {}),
+    ("reflectionpad2d", "ReflectionPad2d", (2,), {}, [Fl(2, 3, 4, 5)], {}),
+    ("reflectionpad3d", "ReflectionPad3d", ((1, 2, 0, 1, 2, 1),), {}, [Fl(1, 2, 3, 4, 5)], {}),
+    ("replicationpad1d_unbatched", "ReplicationPad1d", (3,), {}, [Fl(3, 4)], {}),
+    ("replicationpad2d", "ReplicationPad2d", ((1, 0, 3, 2),), {}, [Fl(2, 3, 4, 5)], {}),
+    ("replicationpad3d_unbatched", "ReplicationPad3d", (2,), {}, [Fl(2, 2, 3, 4)], {}),
     ("dropout_eval", "Dropout", (0.3,), {}, [Fl(4, 5)], {}),
     ("embedding", "Embedding", (10, 4), {}, [Int(10, 3, 5)], {}),
     ("embedding_padding", "Embedding", (10, 4), {"padding_idx": 0}, [Int(3, 4, 6)], {}),
@@ -401,7 +428,13 @@ def test_repr_matches_torch():
             ("MaxPool2d", (2,), {}), ("AvgPool2d", (3, 2, 1), {}), ("AdaptiveAvgPool2d", (1,), {}),
             ("Unflatten", (1, (2, 3)), {}), ("Dropout", (0.2,), {}), ("CrossEntropyLoss", (), {}),
             ("Upsample", (), {"scale_factor": 2}), ("ELU", (), {}), ("Softplus", (), {}),
-            ("Hardtanh", (), {}), ("ReLU6", (), {}), ("PReLU", (), {}), ("BatchNorm1d", (3,), {})]:
+            ("Hardtanh", (), {}), ("ReLU6", (), {}), ("PReLU", (), {}), ("BatchNorm1d", (3,), {}),
+            ("InstanceNorm2d", (3,), {}),
+            ("InstanceNorm1d", (3,), {"affine": True, "track_running_stats": True, "momentum": None}),
+            ("ZeroPad2d", (2,), {}), ("ConstantPad1d", (2, 3.5), {}),
+            ("ConstantPad3d", ((1, 2, 3, 4, 5, 6), 0), {}), ("ReflectionPad1d", ((1, 2),), {}),
+            ("ReflectionPad3d", (1,), {}), ("ReplicationPad2d", ((1, 0, 2, 3),), {}),
+            ("ReplicationPad3d", (1,), {})]:
         assert repr(getattr(nn, name)(*args, **kwargs)) == \
             repr(getattr(torch.nn, name)(*args, **kwargs)), name
 
@@ -620,13 +653,29 @@ def test_constructor_errors():
         assert x == t
 
 
-def test_unsupported_padding_modes():
-    x = terra.zeros(1, 2, 5, 5)
-    for mode in ["replicate", "circular"]:
-        with pytest.raises(NotImplementedError):
-            nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode)(x)
+def test_transposed_convolutions_pad_with_zeros_only():
     with pytest.raises(ValueError):
         nn.ConvTranspose2d(2, 3, 3, padding_mode="reflect")
+
+
+def test_instancenorm_input_errors():
+    for call in [lambda lib: lib.nn.InstanceNorm1d(3)(lib.randn(2, 3, 4, 5)),
+                 lambda lib: lib.nn.InstanceNorm2d(3)(lib.randn(3, 4)),
+                 lambda lib: lib.nn.InstanceNorm1d(3).train()(lib.randn(2, 3, 1)),
+                 lambda lib: lib.nn.InstanceNorm1d(4, affine=True)(lib.randn(2, 3, 4)),
+                 lambda lib: lib.nn.InstanceNorm1d(3, track_running_stats=True, momentum=None)(
+                     lib.randn(2, 3, 4))]:
+        t, x = assert_same_error(lambda: call(torch), lambda: call(terra))
+        assert t in x.replace("terra.Size", "torch.Size")
+    # Like PyTorch 1.13, without affine parameters or statistics num_features is not checked.
+    assert tuple(nn.InstanceNorm1d(4)(terra.randn(2, 3, 4)).shape) == (2, 3, 4)
+
+
+def test_padding_layer_errors():
+    for call in [lambda lib: lib.nn.ReflectionPad2d(3)(lib.randn(1, 2, 3, 3)),
+                 lambda lib: lib.nn.ReplicationPad2d(1)(lib.randn(2, 3)),
+                 lambda lib: lib.nn.ReplicationPad1d(1)(lib.randn(2, 0, 3))]:
+        assert_same_error(lambda: call(torch), lambda: call(terra))
 
 
 def test_batchnorm_input_errors():

@@ -617,65 +617,7 @@ def pad(input, pad, mode="constant", value=None):
     return _ops.pad(input, list(pad), mode, value)
 
 
-def _nearest_indices(in_size, out_size, scale):
-    """Source index of each output position for mode='nearest', in float32 as PyTorch does."""
-    dst = np.arange(out_size, dtype=np.float32)
-    src = np.floor(dst * np.float32(scale)).astype(np.int64)
-    return np.minimum(src, in_size - 1)
-
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported by terra "
-                                  "(only 'nearest')")
-    if align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    dim = input.dim() - 2
-    if dim < 1:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
-                         f"{input.dim()}D) for the modes: nearest")
-    in_sizes = tuple(input.shape)[2:]
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    if size is not None:
-        sizes = [size] * dim if isinstance(size, numbers.Integral) else list(size)
-        if len(sizes) != dim:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, "
-                             f"but got input with spatial dimensions of {list(in_sizes)} and "
-                             f"output size of {sizes}. Please provide input tensor in (N, C, d1, "
-                             "d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
-        scales = [i / o for i, o in zip(in_sizes, sizes)]
-    elif scale_factor is not None:
-        factors = [scale_factor] * dim if isinstance(scale_factor, numbers.Number) \
-            else list(scale_factor)
-        if len(factors) != dim:
-            raise ValueError("Input and scale_factor must have the same number of spatial "
-                             f"dimensions, but got input with spatial dimensions of "
-                             f"{list(in_sizes)} and scale_factor of shape {factors}.")
-        sizes = [int(math.floor(i * f)) for i, f in zip(in_sizes, factors)]
-        if recompute_scale_factor:
-            scales = [i / o for i, o in zip(in_sizes, sizes)]
-        else:
-            scales = [1.0 / f for f in factors]
-    else:
-        raise ValueError("either size or scale_factor should be defined")
-
-    if dim == 2 and all(o % i == 0 for i, o in zip(in_sizes, sizes)) and \
-            all(abs(s * o - i) < 1e-9 * max(i, 1) for s, i, o in zip(scales, in_sizes, sizes)):
-        return _ops.upsample_nearest2d(input, sizes)
-    out = input
-    for d in range(dim):
-        if sizes[d] == in_sizes[d] and scales[d] == 1.0:
-            continue
-        idx = terra.tensor(_nearest_indices(in_sizes[d], sizes[d], scales[d]))
-        out = _ops.index_select(out, d + 2, idx)
-    return out
-
-
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)
+from ._interpolate import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
@@ -853,3 +795,34 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if not is_batched:
         weights = weights.squeeze(0)
     return attn_output, weights
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """aten's instance_norm: batch_norm of the (N, C, *) input seen as one sample of N * C
+    channels, weight, bias and running statistics repeated N times; each running statistic then
+    becomes the mean of its N updated copies."""
+    if use_input_stats and math.prod(input.size()[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.size()}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    if momentum is None:
+        raise TypeError("instance_norm(): argument 'momentum' (position 7) must be float, not "
+                        "NoneType")
+    shape = list(input.shape)
+    n, c = shape[0], shape[1]
+    stats = [None if t is None else t.repeat(n) for t in (running_mean, running_var)]
+    out = _ops.batch_norm(input.reshape([1, n * c] + shape[2:]),
+                          None if weight is None else weight.repeat(n),
+                          None if bias is None else bias.repeat(n), stats[0], stats[1],
+                          use_input_stats, momentum, eps)[0]
+    with terra.no_grad():
+        for running, copies in zip((running_mean, running_var), stats):
+            if running is not None:
+                running.copy_(copies.reshape(n, c).mean(0))
+    return out.reshape(shape)
+
+
+from ._functional_extra import *  # noqa: E402,F401,F403

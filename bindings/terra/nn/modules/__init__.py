@@ -11,30 +11,54 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, NLLLoss, SmoothL1Loss)
 from .normalization import GroupNorm, LayerNorm
+from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d,
+                      ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,
+                      ReplicationPad3d, ZeroPad2d)
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                       MaxPool2d)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
-from .upsampling import Upsample, UpsamplingNearest2d
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .extra import (AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout, FeatureAlphaDropout,
+                    Hardshrink, LocalResponseNorm, LPPool1d, LPPool2d, RReLU, Softmax2d,
+                    Softshrink)
+from .fold import Fold, Unfold
+from .loss_extra import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                         MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                         MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+                         TripletMarginWithDistanceLoss)
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 
 __all__ = [
     "Module", "Identity", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "Dropout",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d",
+    "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
+    "ReplicationPad2d", "ReplicationPad3d", "Dropout",
     "Dropout1d", "Dropout2d", "Dropout3d", "CosineSimilarity", "PairwiseDistance",
     "Embedding", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
     "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
     "TransformerEncoderLayer", "TransformerDecoderLayer", "Sequential", "ModuleList",
     "ModuleDict", "ParameterList", "ParameterDict", "Flatten", "Unflatten", "Upsample",
-    "UpsamplingNearest2d", "ReLU", "ReLU6", "Hardtanh", "GELU", "SiLU", "Mish", "Tanh",
+    "UpsamplingNearest2d", "UpsamplingBilinear2d", "ReLU", "ReLU6", "Hardtanh", "GELU", "SiLU", "Mish", "Tanh",
     "Sigmoid", "Hardsigmoid", "Hardswish", "LeakyReLU", "ELU", "SELU", "CELU", "Softplus",
     "LogSigmoid", "Softsign", "Tanhshrink", "Threshold", "PReLU", "GLU", "Softmax", "Softmin",
     "LogSoftmax", "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+]
+__all__ += [
+    "Hardshrink", "Softshrink", "Softmax2d", "RReLU", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "LPPool1d", "LPPool2d", "LocalResponseNorm", "AlphaDropout", "FeatureAlphaDropout", "Fold",
+    "Unfold", "MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss",
+    "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss",
+    "MultiLabelMarginLoss", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
 ]

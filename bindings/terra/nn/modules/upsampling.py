@@ -1,9 +1,9 @@
-"""Upsample (mode 'nearest') over F.interpolate."""
+"""Upsample (every mode of F.interpolate), UpsamplingNearest2d and UpsamplingBilinear2d."""
 
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Upsample", "UpsamplingNearest2d"]
+__all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
 class Upsample(Module):
@@ -39,3 +39,8 @@ class Upsample(Module):
 class UpsamplingNearest2d(Upsample):
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
