@@ -249,7 +249,7 @@ def _from_method(name, public=None):
 
 for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
               "tanh", "atan", "asin", "acos", "sinh", "cosh", "asinh", "atanh", "arctan", "arcsin", "arccos", "arcsinh",
-              "arctanh",
+              "arctanh", "tan", "erfc", "erfinv", "lgamma", "digamma",
               "sigmoid", "relu", "sign", "round", "floor", "ceil", "erf", "isnan", "isinf", "isfinite",
               "logical_not", "logical_and", "logical_or", "logical_xor", "clamp", "clip", "pow", "div", "remainder",
               "fmod", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "sum", "mean", "prod", "var",
@@ -263,6 +263,29 @@ for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sq
               "bernoulli", "multinomial", "nan_to_num", "index_put", "index_fill", "adaptive_avg_pool2d", "dropout"]:
     if hasattr(Tensor, _name):
         _from_method(_name)
+
+
+@_export
+def polygamma(n, input, *, out=None):
+    """The n-th derivative of digamma (the registry op takes the tensor first, as Tensor.polygamma(n))."""
+    r = _ops.polygamma(input, n)
+    if out is not None:
+        out.copy_(r)
+        return out
+    return r
+
+
+@_export
+def mvlgamma(input, p):
+    """The log of the multivariate gamma function of dimension p: sum of lgamma(x - i/2) for
+    i < p, plus p(p - 1)/4 log(pi). PyTorch 1.13 checks only p (not the domain x > (p - 1)/2)."""
+    if input.dtype is _C.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = input if input.is_floating_point() else input.to(_C.get_default_dtype())
+    offsets = _ops.arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=str(x.device))  # -(p-1)/2, ..., 0
+    return (x.unsqueeze(-1) + offsets).lgamma().sum(-1) + p * (p - 1) * 1.1447298858494002 * 0.25  # log(pi)
 
 
 @_export
@@ -345,18 +368,18 @@ def meshgrid(*tensors, indexing="ij"):
 
 @_export
 def diag(input, diagonal=0):
+    """A 1-D input put on a square matrix's diagonal (index_put into zeros on its device), or a 2-D
+    input's diagonal (a copy, as PyTorch's)."""
     if input.dim() == 1:
         n = input.shape[0] + builtins.abs(diagonal)
-        out = zeros(n, n, dtype=input.dtype)
-        idx = arange(input.shape[0])
+        out = zeros(n, n, dtype=input.dtype, device=input.device)
+        idx = arange(input.shape[0], device=input.device)
         rows, cols = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
-        out[rows, cols] = input
-        return out
-    n = builtins.min(input.shape[0], input.shape[1])
-    idx = arange(n)
-    rows, cols = (idx, idx + diagonal) if diagonal >= 0 else (idx - diagonal, idx)
-    keep = (rows < input.shape[0]) & (cols < input.shape[1])
-    return input[rows[keep], cols[keep]]
+        return out.index_put((rows, cols), input)
+    if input.dim() != 2:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + str(input.dim()) + "D")
+    from ._shape_functions import diagonal as diagonal_of
+    return diagonal_of(input, diagonal).clone()
 
 
 @_export

@@ -26,6 +26,12 @@ Inferred gelu_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return rules::elementwise(in, kFloat);
 }
 
+// polygamma's order is checked here, before any kernel, with PyTorch's message.
+Inferred polygamma_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
+  TERRA_CHECK(attrs.get<int64_t>("n") >= 0, Runtime, "polygamma(n, x) does not support negative n.");
+  return rules::elementwise(in, kFloat);
+}
+
 // clamp(int tensor, 0.5) computes in float, as PyTorch's result_type with wrapped numbers does.
 Inferred clamp_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   auto lo = attrs.opt<Scalar>("min"), hi = attrs.opt<Scalar>("max");
@@ -75,9 +81,15 @@ Tensor clamp_grad(const GradContext& c) {
 }
 
 constexpr double kTwoOverSqrtPi = 1.1283791670955126, kInvSqrt2Pi = 0.3989422804014327;
+constexpr double kSqrtPiOverTwo = 0.88622692545275801;
 constexpr double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
 Tensor square(const Tensor& x) { return mul(x, x); }
 constexpr double kGeluK = 0.7978845608028654, kGeluC = 0.044715;  // as in math::Gelu
+
+// grad * polygamma(n, x): lgamma' = digamma = polygamma(0), digamma' = polygamma(1), and so on.
+Tensor times_polygamma(const GradContext& c, int64_t n) {
+  return mul(c.grad(), call1("polygamma", {c.input(0)}, {{"n", n}}));
+}
 
 Tensor sigmoid_times_complement(const Tensor& s) { return mul(s, sub(1.0, s)); }  // s (1 - s)
 
@@ -190,6 +202,20 @@ const bool registered = [] {
          return mul(c.grad(), mul(exp(neg(mul(x, x))), kTwoOverSqrtPi));
        },
        input},
+      {"erfc(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) {
+         const Tensor& x = c.input(0);
+         return mul(c.grad(), mul(exp(neg(mul(x, x))), -kTwoOverSqrtPi));
+       },
+       input},
+      {"erfinv(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return mul(c.grad(), mul(exp(square(c.output(0))), kSqrtPiOverTwo)); }, result},
+      {"tan(Tensor self) -> Tensor", to_float,
+       [](const GradContext& c) { return mul(c.grad(), add(square(c.output(0)), 1.0)); }, result},
+      {"lgamma(Tensor self) -> Tensor", to_float, [](const GradContext& c) { return times_polygamma(c, 0); }, input},
+      {"digamma(Tensor self) -> Tensor", to_float, [](const GradContext& c) { return times_polygamma(c, 1); }, input},
+      {"polygamma(Tensor self, int n) -> Tensor", polygamma_rule,
+       [](const GradContext& c) { return times_polygamma(c, c.attrs.get<int64_t>("n") + 1); }, input},
       {"floor(Tensor self) -> Tensor", numeric, zero_grad, nothing},
       {"ceil(Tensor self) -> Tensor", numeric, zero_grad, nothing},
       {"round(Tensor self, *, int decimals=0) -> Tensor", numeric, zero_grad, nothing},

@@ -4,6 +4,7 @@
 // device and for fused kernels, so these are the definitions of the math.
 #pragma once
 #include "kernels/common/math_deps.hpp"
+#include "kernels/common/special_math.hpp"
 
 namespace terra::math {
 
@@ -41,6 +42,17 @@ struct Cosh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { 
 struct Asinh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::asinh(x); } };
 struct Atanh : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::atanh(x); } };
 struct Erf : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::erf(x); } };
+struct Tan : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::tan(x); } };
+struct Erfc : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::erfc(x); } };
+struct Erfinv : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return special::erfinv(x); } };
+struct Lgamma : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return std::lgamma(x); } };
+struct Digamma : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return special::digamma(x); } };
+// The n-th derivative of digamma (n >= 0, checked by the op's shape rule).
+struct Polygamma : FloatOnly {
+  int64_t n = 0;
+  static Polygamma from(const Attrs& a) { return Polygamma{{}, a.get<int64_t>("n")}; }
+  template <class T> TERRA_HD T operator()(T x) const { return special::polygamma(n, x); }
+};
 struct Reciprocal : FloatOnly { template <class T> TERRA_HD T operator()(T x) const { return T(1) / x; } };
 struct Sigmoid : FloatOnly {
   template <class T> TERRA_HD T operator()(T x) const { return T(1) / (T(1) + fn::exp(-x)); }

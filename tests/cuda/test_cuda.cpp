@@ -29,6 +29,8 @@ const std::vector<std::pair<const char*, NamedAttrs>>& unary_ops() {
       {"round", {{"decimals", 2}}}, {"reciprocal", {}}, {"clamp", {{"min", -1}, {"max", 2}}},
       {"clamp", {{"min", 0.5}}}, {"logical_not", {}}, {"isnan", {}}, {"isinf", {}}, {"log2", {}}, {"log10", {}},
       {"atan", {}}, {"asin", {}}, {"acos", {}}, {"sinh", {}}, {"cosh", {}}, {"asinh", {}}, {"atanh", {}},
+      {"tan", {}}, {"erfc", {}}, {"erfinv", {}}, {"lgamma", {}}, {"digamma", {}}, {"polygamma", {{"n", 0}}},
+      {"polygamma", {{"n", 1}}}, {"polygamma", {{"n", 3}}},
   };
   return ops;
 }

@@ -53,6 +53,7 @@ Attrs attrs_for(const std::string& op) {
   if (op == "gelu" || op == "gelu_backward") return make_attrs(def, {{"approximate", "tanh"}});
   if (op == "softplus" || op == "softplus_backward") return make_attrs(def, {{"beta", 2.0}, {"threshold", 10.0}});
   if (op == "round") return make_attrs(def, {{"decimals", int64_t(1)}});
+  if (op == "polygamma") return make_attrs(def, {{"n", int64_t(3)}});
   if (op == "threshold_backward") return make_attrs(def, {{"threshold", 0.25}});
   if (op == "div") return make_attrs(def, {{"rounding_mode", "floor"}});
   return make_attrs(def, {});
