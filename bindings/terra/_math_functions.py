@@ -120,7 +120,11 @@ def xlogy(input, other):
     if not isinstance(input, Tensor):
         input = _as_tensor(input, other)
     other = _as_tensor(other, input)
-    r = _ops.where(input == 0, _full_like(input, 0.0, _float_of(input)), input * _ops.log(other))
+    log = _ops.log(other)
+    # x * log(y), with log(y) taken as 0 where x == 0 unless it is finite: the value is then 0, and
+    # x's gradient log(y) where y > 0 (0 where y <= 0), as PyTorch's formula has it.
+    finite = (other > 0) & ~_ops.isinf(other)
+    r = input * _ops.where((input == 0) & ~finite, _full_like(log, 0.0), log)
     return _ops.where(_ops.isnan(other), _full_like(r, math.nan), r)
 
 

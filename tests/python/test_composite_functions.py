@@ -143,6 +143,8 @@ CASES = [
     ("logaddexp", lambda L, a, b: L.logaddexp(a, b), [(3, 4), (4,)]),
     ("logaddexp2", lambda L, a, b: a.logaddexp2(b), [(3, 4), (3, 4)]),
     ("xlogy", lambda L, a, b: L.xlogy(a * (a > 0), b), [(3, 4), ("pos", (3, 4))]),
+    ("xlogy_zeros", lambda L, a, b: L.xlogy(L.where(a > 0, a, a * 0), L.where(b > 0.5, b, b * 0 - 1)),
+     [(4, 5), ("pos", (4, 5))]),
     ("xlogy_scalar", lambda L, b: L.xlogy(2.0, b), [("pos", (5,))]),
     ("logit", lambda L, x: L.logit(x), [("prob", (3, 4))]),
     ("logit_eps", lambda L, x: x.logit(eps=0.2), [("prob", (3, 4))]),
