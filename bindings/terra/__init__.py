@@ -32,11 +32,15 @@ from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _functions_all  # noqa: E402
 from ._shape_functions import *  # noqa: E402,F401,F403
 from ._math_functions import *  # noqa: E402,F401,F403
+from ._more_functions import *  # noqa: E402,F401,F403
+from ._window_functions import *  # noqa: E402,F401,F403
+from ._functional_aliases import *  # noqa: E402,F401,F403
+from ._linalg_spellings import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from ._tracing import coexec, replay, step  # noqa: E402
-from . import autograd, cuda, random, serialization, backends, accelerator, debug, amp, cpu, jit, distributed, linalg  # noqa: E402
+from . import autograd, cuda, random, serialization, backends, accelerator, debug, amp, cpu, jit, distributed, linalg, special  # noqa: E402
 from .amp import autocast  # noqa: E402
 from ._type_info import finfo, iinfo  # noqa: E402
 

@@ -6,7 +6,7 @@ import numpy as np
 from . import _C
 from ._C import _ops
 from ._einsum import einsum
-from ._tensor import _shape_args, _namedtuple
+from ._tensor import _shape_args
 
 Tensor = _C.Tensor
 
@@ -408,7 +408,6 @@ def result_type(tensor1, tensor2):
 
 @_export
 def can_cast(from_, to):
-    order = [_C.bool, _C.int32, _C.int64, _C.float32, _C.float64]
     kind = lambda d: 0 if d is _C.bool else (1 if d in (_C.int32, _C.int64) else 2)  # noqa: E731
     return kind(from_) <= kind(to)
 

@@ -552,7 +552,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
         return (y.sum(dim=d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * step
     if isinstance(x, Tensor) and x.dim() == 1:
         if x.shape[0] != n:
-            raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
         x = x.reshape([n if i == d else 1 for i in range(y.dim())])
     spacing = x.narrow(d, 1, n - 1) - x.narrow(d, 0, n - 1) if n else x
     return (spacing * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))).sum(dim=d) / 2 if n else y.sum(dim=d)

@@ -370,7 +370,7 @@ def _cross(input, other, dim):
 @_both
 def cross(input, other, dim=None):
     if input.dim() != other.dim():
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = list(np.broadcast_shapes(tuple(input.shape), tuple(other.shape)))
     if dim is None:  # PyTorch 1.13's default: the first dim of size 3
         dim = next((d for d, s in enumerate(shape) if s == 3), None)

@@ -105,8 +105,10 @@ def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "fro" or p is None:
         p = 2.0
-    elif p == "nuc":
-        raise NotImplementedError("norm(p='nuc') is not supported by Terra")
+    elif p == "nuc":  # the sum of singular values: linalg's, over the last two dims unless told
+        from . import linalg
+        out = linalg.matrix_norm(self, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
+        return out if dtype is None else out.to(dtype)
     out = _ops.norm(self, float(p), dim, keepdim)
     return out if dtype is None else out.to(dtype)
 

@@ -14,7 +14,6 @@ Where a composition differs from PyTorch 1.13's kernel:
 import math
 
 import terra
-from ._C import _ops
 
 __all__ = ["erf", "erfc", "erfinv", "expm1", "exp2", "log1p", "logit", "expit", "xlogy", "xlog1py", "gammaln",
            "digamma", "psi", "polygamma", "multigammaln", "logsumexp", "softmax", "log_softmax", "sinc", "round",

@@ -7,72 +7,10 @@ import numpy as np
 import pytest
 
 import terra
+from function_parity import compare, inputs, run
 from parity import assert_close
 
 torch = pytest.importorskip("torch")
-
-
-def _inputs(specs, seed):
-    """Each spec: a shape (float64 normal draws), ("pos", shape), ("int", shape, high),
-    ("bool", shape), ("f32", shape), ("sorted", n), or a Python value passed as is."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for s in specs:
-        if isinstance(s, tuple) and s and isinstance(s[0], str):
-            kind = s[0]
-            if kind == "pos":
-                out.append(rng.uniform(0.2, 2.0, s[1]))
-            elif kind == "int":
-                out.append(rng.integers(0, s[2], s[1]).astype(np.int64))
-            elif kind == "bool":
-                out.append(rng.random(s[1]) < 0.5)
-            elif kind == "f32":
-                out.append(rng.standard_normal(s[1]).astype(np.float32))
-            elif kind == "sorted":
-                out.append(np.sort(rng.standard_normal(s[1])))
-            elif kind == "perm":  # distinct integers: no ties for order statistics to break
-                out.append(rng.permutation(int(np.prod(s[1]))).reshape(s[1]).astype(np.int64))
-            elif kind == "prob":
-                out.append(rng.uniform(0.05, 0.95, s[1]))
-            else:
-                raise ValueError(kind)
-        elif isinstance(s, tuple):
-            out.append(rng.standard_normal(s))
-        else:
-            out.append(s)
-    return out
-
-
-def _flatten(out):
-    if isinstance(out, (tuple, list)):
-        for o in out:
-            yield from _flatten(o)
-    else:
-        yield out
-
-
-def _run(lib, fn, arrays):
-    tensors = []
-    for a in arrays:
-        if isinstance(a, np.ndarray):
-            t = lib.tensor(a.copy())
-            if a.dtype.kind == "f":
-                t.requires_grad_(True)
-            tensors.append(t)
-        else:
-            tensors.append(a)
-    outs = list(_flatten(fn(lib, *tensors)))
-    rng = np.random.default_rng(7)
-    loss = None
-    for o in outs:
-        if isinstance(o, (lib.Tensor,)) and o.is_floating_point() and o.requires_grad:
-            w = lib.tensor(rng.standard_normal(tuple(o.shape)).astype(np.float64)).to(o.dtype)
-            term = (o * w).sum()
-            loss = term if loss is None else loss + term
-    if loss is not None:
-        loss.backward()
-    grads = [t.grad if isinstance(t, lib.Tensor) and t.requires_grad else None for t in tensors]
-    return outs, grads
 
 
 CASES = [
@@ -211,19 +149,11 @@ RTOL = {"float32": 2e-6, "cumprod": 1e-12, "cumprod_zero": 1e-12, "logcumsumexp"
 
 @pytest.mark.parametrize("name,fn,specs", CASES, ids=[c[0] for c in CASES])
 def test_matches_pytorch(name, fn, specs):
-    arrays = _inputs(specs, seed=abs(hash(name)) % 1000)
-    ours, our_grads = _run(terra, fn, arrays)
-    theirs, their_grads = _run(torch, fn, arrays)
-    assert len(ours) == len(theirs)
+    arrays = inputs(specs, seed=abs(hash(name)) % 1000)
+    ours, our_grads = run(terra, fn, arrays)
+    theirs, their_grads = run(torch, fn, arrays)
     rtol = RTOL.get(name, 1e-13)
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        if isinstance(b, torch.Tensor):
-            assert str(a.dtype).replace("terra", "torch") == str(b.dtype), f"{name} output {i}: {a.dtype} != {b.dtype}"
-            assert tuple(a.shape) == tuple(b.shape), f"{name} output {i}: {tuple(a.shape)} != {tuple(b.shape)}"
-            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=rtol,
-                                       err_msg=f"{name} output {i}")
-        else:
-            assert a == b
+    compare(name, ours, theirs, rtol)
     for i, (a, b) in enumerate(zip(our_grads, their_grads)):
         assert (a is None) == (b is None), f"{name} grad {i}: {a} vs {b}"
         if b is not None:

@@ -11,8 +11,6 @@ import math
 import numbers
 import warnings
 
-import numpy as np
-
 import terra
 from .. import _C
 from .._C import _ops
@@ -826,3 +824,4 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 
 from ._functional_extra import *  # noqa: E402,F401,F403
+from ._functional_more import *  # noqa: E402,F401,F403

@@ -9,7 +9,8 @@ from .adagrad import Adagrad
 from .adadelta import Adadelta
 from .adam_variants import Adamax, NAdam, RAdam
 from .lbfgs import LBFGS
+from .more import ASGD, Rprop
 from . import lr_scheduler
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam', 'LBFGS',
-           'lr_scheduler']
+           'Rprop', 'ASGD', 'lr_scheduler']

@@ -728,3 +728,98 @@ class OneCycleLR(LRScheduler):
                 else:
                     group['momentum'] = computed_momentum
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates: each cycle of step_size_up + step_size_down steps takes the lr from
+    base_lr up to max_lr and back, the amplitude scaled per cycle (triangular: 1, triangular2:
+    halved each cycle), per step (exp_range: gamma ** step) or by scale_fn; with cycle_momentum the
+    momentum (or Adam's beta1, as PyTorch 2 allows) goes between max_momentum and base_momentum the
+    other way. Step it after every batch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode='triangular',
+                 gamma=1., scale_fn=None, scale_mode='cycle', cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1, verbose=False):
+        _check_optimizer(optimizer)
+        base_lrs = _per_group('base_lr', optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group['lr'] = lr
+        self.max_lrs = _per_group('max_lr', optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ['triangular', 'triangular2', 'exp_range'] and scale_fn is None:
+            raise ValueError('mode is invalid and scale_fn is None')
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        if scale_fn is None:
+            scale_mode = 'iterations' if mode == 'exp_range' else 'cycle'
+        self.scale_mode = scale_mode
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if 'momentum' not in optimizer.defaults and 'betas' not in optimizer.defaults:
+                raise ValueError('optimizer must support momentum or beta1 with `cycle_momentum` option enabled')
+            self.use_beta1 = 'betas' in optimizer.defaults
+            if last_epoch == -1:
+                for momentum, group in zip(_per_group('base_momentum', optimizer, base_momentum),
+                                           optimizer.param_groups):
+                    self._set_momentum(group, momentum)
+            self.base_momentums = [group['betas'][0] if self.use_beta1 else group['momentum']
+                                   for group in optimizer.param_groups]
+            self.max_momentums = _per_group('max_momentum', optimizer, max_momentum)
+        super().__init__(optimizer, last_epoch, verbose)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, group, momentum):
+        if self.use_beta1:
+            group['betas'] = (momentum, *group['betas'][1:])
+        else:
+            group['momentum'] = momentum
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == 'triangular':
+            return 1.
+        if self.mode == 'triangular2':
+            return 1 / (2. ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        self._warn_get_lr()
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1. + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == 'cycle' else self.last_epoch)
+        lrs = [base_lr + (max_lr - base_lr) * scale_factor * scale
+               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base_momentum, max_momentum in zip(self.optimizer.param_groups, self.base_momentums,
+                                                          self.max_momentums):
+                self._set_momentum(group, max_momentum - (max_momentum - base_momentum) * scale_factor * scale)
+        return lrs
+
+    def state_dict(self):
+        """As PyTorch 2's: a scale_fn that is a function or lambda is not saved (it is given again
+        to the constructor); a callable object's attributes are."""
+        state = super().state_dict()
+        fn = state.pop('_scale_fn_custom')
+        state['_scale_fn_custom'] = fn.__dict__.copy() if fn is not None and not isinstance(fn, types.FunctionType) \
+            else None
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        fn = state_dict.pop('_scale_fn_custom')
+        super().load_state_dict(state_dict)
+        if fn is not None:
+            self._scale_fn_custom.__dict__.update(fn)
+
+
+__all__ += ['CyclicLR']

@@ -35,6 +35,7 @@ from .loss_extra import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLos
                          MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
                          TripletMarginWithDistanceLoss)
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from .more import Bilinear, EmbeddingBag, MaxUnpool1d, MaxUnpool2d
 
 __all__ = [
     "Module", "Identity", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
@@ -62,3 +63,4 @@ __all__ += [
     "TripletMarginWithDistanceLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MultiMarginLoss",
     "MultiLabelMarginLoss", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
 ]
+__all__ += ["Bilinear", "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d"]
