@@ -126,12 +126,13 @@ TensorList AccumulateGrad::apply(TensorList grads) {
     if (!m.grad.defined()) {
       // Keep it only when nothing else can see its memory (two references: `grads` and `g`) and it
       // is dense; otherwise (a broadcast view, a slice of a larger buffer) .grad gets a copy.
-      // Under a tracing session the engine itself may hold references (spans queued on the graph
-      // actor hold their inputs) at moments Python cannot predict: counting them would make the
-      // same line take a different path from one iteration to the next, so .grad always gets its
-      // own copy there (the values are the same either way).
+      // While a session traces or replays, the engine itself may hold references (spans queued on
+      // the graph actor hold their inputs) at moments Python cannot predict: counting them would
+      // make the same line take a different path from one iteration to the next, so .grad always
+      // gets its own copy there (the values are the same either way). An untraced eager stretch
+      // records nothing and queues nothing: it may steal, as plain eager does.
       bool exclusive = g.impl_ptr().use_count() <= 2 && g.storage().use_count() == 1 && g.is_contiguous() &&
-                       !g.is_wrapped_number() && !trace::session_on_this_thread;
+                       !g.is_wrapped_number() && !(trace::session_on_this_thread && trace::recording_on_this_thread());
       m.grad = exclusive ? autograd::detach(g) : call1("clone", {g});
     } else {
       call_inplace("add", {m.grad, g});

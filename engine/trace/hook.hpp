@@ -26,6 +26,9 @@ struct BackwardOf {
 };
 
 inline bool intercepting() { return session_on_this_thread && suspend_depth == 0; }
+// Whether this thread's session is tracing or replaying the current iteration (not outside the
+// loop, nor in an untraced eager stretch, where ops run exactly as with no session).
+bool recording_on_this_thread();
 
 // Spans are queued on the graph actor. An op another thread runs eagerly may write what they read,
 // so it waits for them first (sync()); the session's own thread settles before its eager ops.

@@ -794,6 +794,8 @@ void stop() {
 
 bool active() { return g_state != nullptr && session_on_this_thread; }
 
+bool recording_on_this_thread() { return active() && !runs_eagerly(*g_state); }
+
 void begin_iteration() {
   if (!active()) return;
   State& s = *g_state;
