@@ -6,17 +6,18 @@ import terra
 
 from . import constraints
 from .distribution import Distribution, _size
-from .utils import finfo, lazy_property, logits_to_probs, multinomial, probs_to_logits
+from .utils import ProbsLogits, finfo, multinomial
 
 __all__ = ['Categorical']
 
 
-class Categorical(Distribution):
+class Categorical(ProbsLogits, Distribution):
     """probs are normalized to sum to 1 along the last dimension; logits are normalized to
     log-probabilities (logits - logsumexp)."""
 
     arg_constraints = {'probs': constraints.simplex, 'logits': constraints.real_vector}
     has_enumerate_support = True
+    _is_binary = False
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
@@ -52,18 +53,6 @@ class Categorical(Distribution):
     @property
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     @property
     def mean(self):
@@ -104,3 +93,38 @@ class Categorical(Distribution):
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))
         return values
+
+
+class CategoricalVectors(Distribution):
+    """The base of distributions over K-vectors driven by a Categorical over K classes
+    (OneHotCategorical, ExpRelaxedCategorical): batch shape the Categorical's, event shape (K,),
+    probs, logits and param_shape its own."""
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    def _expand_categorical(self, cls, batch_shape, _instance):
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = _size(batch_shape)
+        new._categorical = self._categorical.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def _param(self):
+        return self._categorical._param
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape

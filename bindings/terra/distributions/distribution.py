@@ -60,6 +60,22 @@ class Distribution(object):
     def expand(self, batch_shape, _instance=None):
         raise NotImplementedError
 
+    def _expand_parameters(self, cls, batch_shape, _instance, names):
+        """expand() for a distribution whose parameters all have its batch shape: a new instance
+        (of cls, or _instance from a subclass's expand) holding each of the named parameters that
+        self holds (a lazy one only once computed) expanded to batch_shape; _param, where self has
+        one, is the expanded logits or else probs (as PyTorch's expands leave it)."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = _size(batch_shape)
+        for name in names:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(batch_shape))
+        if '_param' in self.__dict__:
+            new._param = new.logits if 'logits' in new.__dict__ else new.probs
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def batch_shape(self):
         return self._batch_shape

@@ -1,5 +1,6 @@
 """Helpers shared by the distributions (torch.distributions.utils): broadcasting parameters,
-probability/logit conversions, lazy properties, and sampling from a categorical."""
+probability/logit conversions, lazy properties, summing event dimensions, and the samplers that
+need a random number of draws per entry (rejection sampling, counting arrivals) or a categorical."""
 from functools import update_wrapper
 from numbers import Number
 
@@ -8,7 +9,7 @@ import numpy as np
 import terra
 
 __all__ = ['broadcast_all', 'logits_to_probs', 'probs_to_logits', 'clamp_probs', 'lazy_property', 'finfo',
-           'multinomial']
+           'multinomial', 'ProbsLogits', 'draw_until_done', 'count_arrivals']
 
 
 def finfo(dtype):
@@ -68,6 +69,36 @@ class lazy_property:
         return value
 
 
+class ProbsLogits:
+    """For distributions parameterized by probs or logits (one given, _param aliasing it): the
+    other is computed from it on first use. _is_binary: log-odds of one outcome (Bernoulli,
+    Binomial, Geometric, ...) rather than normalized log-probabilities over the last dimension."""
+
+    _is_binary = True
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=self._is_binary)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=self._is_binary)
+
+    @property
+    def param_shape(self):
+        return self._param.size()
+
+    def _hold_probs_or_logits(self, probs, logits):
+        """Holds the one of probs and logits given (a number becomes a tensor) as it and as
+        _param; returns the batch shape of an elementwise distribution (() for a number)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        given = probs if probs is not None else logits
+        self._param, = broadcast_all(given)
+        setattr(self, 'probs' if probs is not None else 'logits', self._param)
+        return () if isinstance(given, Number) else self._param.size()
+
+
 def multinomial(probs_2d, num_samples, replacement, generator=None):
     """Row-wise draws of category indices (int64, shape (rows, num_samples)) with probabilities
     proportional to the rows of probs_2d, as torch.multinomial.
@@ -91,3 +122,52 @@ def multinomial(probs_2d, num_samples, replacement, generator=None):
         u = terra.rand((rows, k), dtype=probs_2d.dtype, **kwargs)
         keys = -terra.log(u) / probs_2d
         return keys.argsort(dim=-1)[:, :num_samples]
+
+
+def _sum_rightmost(value, dim):
+    """value summed over its dim rightmost dimensions (value itself when dim is 0)."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[:value.dim() - dim]) + (-1,)).sum(-1)
+
+
+def draw_until_done(step, *state, max_rounds=100):
+    """The samplers that need a random number of draws per entry, vectorized: state is flat tensors
+    of one length (an entry's parameters, and whatever it carries from round to round);
+    step(*state) draws for every entry given and returns (done, value, next_state). Entries done
+    keep their value; the others, and only they, go on to the next round with their next state.
+    Rejection samplers accept with high probability (Marsaglia-Tsang, PTRS, BTRS: >= 0.8 a round),
+    so 100 rounds are never reached in practice; reaching them raises rather than return a sample
+    from another distribution. Each round reads how many entries are left (a fetch when
+    co-executed)."""
+    n = state[0].numel()
+    idx = terra.arange(n, device=state[0].device)
+    out = None
+    for _ in range(max_rounds):
+        done, value, state = step(*state)
+        if out is None:
+            out = terra.zeros(n, dtype=value.dtype, device=value.device)
+        out[idx[done]] = value[done]
+        left = ~done
+        idx = idx[left]
+        if idx.numel() == 0:
+            return out
+        state = tuple(s[left] for s in state)
+    raise RuntimeError(f'sampling did not finish in {max_rounds} rounds')
+
+
+def count_arrivals(horizon, gaps, *params, block=16):
+    """For each entry of the flat tensor horizon, the number of arrivals of a renewal process in
+    [0, horizon]: the largest k with gap_1 + ... + gap_k <= horizon, where gaps(u, *params) turns
+    a (len(horizon), block) float64 tensor of uniforms in (0, 1] into gaps (its inverse CDF).
+    Unit exponential gaps give Poisson counts, geometric gaps on {1, 2, ...} binomial ones. Exact:
+    an entry whose block of gaps ends before its horizon does goes on in the next round with the
+    horizon left. Float64 throughout, the counts included."""
+    def step(rest, count, *params):
+        u = 1 - terra.rand((rest.shape[0], block), dtype=terra.float64, device=rest.device)
+        arrivals = gaps(u, *params).cumsum(-1)
+        within = (arrivals <= rest.unsqueeze(-1)).sum(-1).to(terra.float64)
+        return within < block, count + within, (rest - arrivals[:, -1], count + block) + params
+
+    horizon = horizon.to(terra.float64)
+    return draw_until_done(step, horizon, terra.zeros_like(horizon), *params)
