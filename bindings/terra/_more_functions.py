@@ -233,6 +233,28 @@ Tensor.apply_ = _apply_
 Tensor.map_ = _map_
 
 
+def _inplace_view(name, view):
+    """x.unsqueeze_(0) and its kind: the tensor itself takes the view's shape and strides over the
+    same memory (x.data = view), as PyTorch's in-place view ops. Autograd cannot follow a tensor
+    whose shape changes under it, so one that requires grad raises. When co-executed, rebinding
+    waits for queued work that may read the tensor (trace::sync)."""
+    def method(self, *args, **kwargs):
+        if self.requires_grad:
+            raise NotImplementedError(f"{name}: an in-place view of a tensor that requires grad is not supported by "
+                                      "Terra; use the out-of-place form")
+        self.data = view(self, *args, **kwargs)
+        return self
+    method.__name__ = name
+    return method
+
+
+for _name, _view in [("unsqueeze_", Tensor.unsqueeze), ("squeeze_", Tensor.squeeze), ("t_", Tensor.t),
+                     ("transpose_", Tensor.transpose), ("swapaxes_", Tensor.transpose),
+                     ("swapdims_", Tensor.transpose), ("as_strided_", Tensor.as_strided)]:
+    setattr(Tensor, _name, _inplace_view(_name, _view))
+del _name, _view
+
+
 # ---------------------------------------------------------------------------------------------
 # Products, distances, order statistics
 

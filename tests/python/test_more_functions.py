@@ -471,3 +471,24 @@ def test_errors_match_pytorch(make, message):
         if lib is torch:
             expected = caught.type
     assert caught.type is expected, f"{caught.type.__name__} where PyTorch raises {expected.__name__}"
+
+
+@pytest.mark.parametrize("name,args", [("unsqueeze_", (1,)), ("squeeze_", ()), ("squeeze_", (0,)), ("t_", ()),
+                                       ("transpose_", (0, 2)), ("swapaxes_", (1, 2)), ("swapdims_", (2, 0)),
+                                       ("as_strided_", ((2, 3), (1, 2), 0))])
+def test_inplace_views_change_the_tensor_itself_as_pytorch(name, args):
+    a = np.random.default_rng(5).standard_normal((1, 3, 2) if name != "t_" else (3, 2))
+    results = []
+    for lib in (terra, torch):
+        x = lib.tensor(a.copy())
+        before = x.reshape(-1)  # a view taken first shares the memory with what x becomes
+        assert getattr(x, name)(*args) is x
+        x.mul_(2)
+        results.append((tuple(x.shape), tuple(x.stride()), x.numpy().copy(), before.numpy().copy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_inplace_view_of_a_tensor_that_requires_grad_raises():
+    with pytest.raises(NotImplementedError, match="unsqueeze_: an in-place view of a tensor that requires grad"):
+        terra.ones(2, requires_grad=True).unsqueeze_(0)
