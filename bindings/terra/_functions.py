@@ -178,10 +178,16 @@ def _tensors_to_lists(data):
 
 
 _NUMPY_OF = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32, "bool": np.bool_}
+_LEGACY_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
 
 
 def _numpy_dtype(dt):
     return _NUMPY_OF[repr(dt)[len("terra."):]]
+
+
+def _legacy_name(dt):
+    """PyTorch's legacy name of a dtype ("Float", "Long"), as its error messages spell them."""
+    return _LEGACY_NAMES[repr(dt)[len("terra."):]]
 
 
 @_export

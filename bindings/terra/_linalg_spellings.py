@@ -10,6 +10,7 @@ import math
 import terra
 from . import linalg
 from ._C import _ops
+from ._functions import _legacy_name
 from ._linalg_functions import _Cholesky, _CholeskyInverse, _CholeskySolve
 from ._shape_functions import exporters
 from ._tensor import _namedtuple
@@ -85,9 +86,8 @@ def _check_factor_and_rhs(b, A, name):
         raise RuntimeError(f"Incompatible matrix sizes for {name}: each A matrix is {A.shape[-2]} by {A.shape[-1]} but "
                            f"each b matrix is {b.shape[-2]} by {b.shape[-1]}")
     if A.dtype is not b.dtype:
-        names = linalg._TYPE_NAMES
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {names[b.dtype]} and A of "
-                           f"type {names[A.dtype]} instead.")
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_legacy_name(b.dtype)} and "
+                           f"A of type {_legacy_name(A.dtype)} instead.")
     return terra.broadcast_shapes(tuple(A.shape[:-2]), tuple(b.shape[:-2]))
 
 

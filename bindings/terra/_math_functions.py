@@ -37,11 +37,17 @@ def _float_of(t):
 
 # Scans: inclusive, by doubling (Hillis-Steele): log2(n) ops whatever n, each differentiable.
 def _scan(x, dim, combine):
-    n, k = x.shape[dim], 1
+    """The inclusive scan of x along dim; x may be a tuple of same-shaped tensors scanned together
+    (combine then takes and returns tuples)."""
+    parts = x if isinstance(x, tuple) else (x,)
+    n, k = parts[0].shape[dim], 1
     while k < n:
-        x = _ops.cat([x.narrow(dim, 0, k), combine(x.narrow(dim, 0, n - k), x.narrow(dim, k, n - k))], dim)
+        earlier = tuple(p.narrow(dim, 0, n - k) for p in parts)
+        later = tuple(p.narrow(dim, k, n - k) for p in parts)
+        merged = combine(earlier, later) if isinstance(x, tuple) else (combine(earlier[0], later[0]),)
+        parts = tuple(_ops.cat([p.narrow(dim, 0, k), m], dim) for p, m in zip(parts, merged))
         k *= 2
-    return x
+    return parts if isinstance(x, tuple) else parts[0]
 
 
 @_both
@@ -75,14 +81,7 @@ def _cum_extreme(name, later_wins):
                 take_b = _ops.isnan(vb) | (take_b & ~_ops.isnan(va))
             return _ops.where(take_b, vb, va), _ops.where(take_b, ib, ia)
 
-        values, indices = input, index
-        n, k = input.shape[dim], 1
-        while k < n:
-            v, i = combine((values.narrow(dim, 0, n - k), indices.narrow(dim, 0, n - k)),
-                           (values.narrow(dim, k, n - k), indices.narrow(dim, k, n - k)))
-            values = _ops.cat([values.narrow(dim, 0, k), v], dim)
-            indices = _ops.cat([indices.narrow(dim, 0, k), i], dim)
-            k *= 2
+        values, indices = _scan((input, index), dim, combine)
         return _namedtuple(name, ["values", "indices"])(values, indices.contiguous())
     fn.__name__ = name
     return _both(fn)

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _C
 from ._C import _ops
-from ._functions import bincount, diag, is_nonzero, result_type
+from ._functions import _legacy_name, _numpy_dtype, bincount, diag, is_nonzero, result_type
 from ._math_functions import _float_of, _to_input_device, cummax, signbit
 from ._shape_functions import _scaled_sum, _wrap_dim, exporters, movedim
 from ._size import Size
@@ -29,9 +29,6 @@ __all__ = []
 _export, _both = exporters(__all__)
 
 # PyTorch's names of Terra's dtypes, as its error messages spell them.
-_DTYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.int32: "Int", _C.bool: "Bool"}
-_NUMPY_DTYPES = {_C.float32: np.float32, _C.float64: np.float64, _C.int64: np.int64, _C.int32: np.int32,
-                 _C.bool: np.bool_}
 
 # Methods whose torch.* function exists already.
 Tensor.diag = diag
@@ -65,7 +62,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats.dim() > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     if repeats.is_floating_point() or repeats.dtype is _C.bool:
-        raise RuntimeError(f"\"repeat_interleave_cpu\" not implemented for '{_DTYPE_NAMES[repeats.dtype]}'")
+        raise RuntimeError(f"\"repeat_interleave_cpu\" not implemented for '{_legacy_name(repeats.dtype)}'")
     repeats = repeats.to(_C.int64).to(input.device).reshape(-1)
     if repeats.shape[0] == 1:
         repeats = repeats.expand(n)
@@ -95,10 +92,10 @@ def _index_copy_indices(input, dim, index, source):
     if index.dim() > 1:
         raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.dim()})")
     if index.dtype is not _C.int64:
-        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {_DTYPE_NAMES[index.dtype]}")
+        raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got {_legacy_name(index.dtype)}")
     if input.dtype is not source.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
-                           f"{_DTYPE_NAMES[input.dtype]} and (source) {_DTYPE_NAMES[source.dtype]}")
+                           f"{_legacy_name(input.dtype)} and (source) {_legacy_name(source.dtype)}")
     slice_of = lambda t: [s for i, s in enumerate(t.shape) if i != d]  # noqa: E731
     if input.dim() != source.dim() or slice_of(input) != slice_of(source):
         raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
@@ -123,7 +120,7 @@ def _index_copy_(self, dim, index, source):
 def masked_scatter(input, mask, source):
     if input.dtype is not source.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
-                           f"{_DTYPE_NAMES[input.dtype]} and {_DTYPE_NAMES[source.dtype]}")
+                           f"{_legacy_name(input.dtype)} and {_legacy_name(source.dtype)}")
     mask = mask if mask.dtype is _C.bool else mask != 0
     shape = list(np.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
     flat_mask = mask.expand(*shape).reshape(-1)
@@ -135,7 +132,7 @@ def masked_scatter(input, mask, source):
 
 def _flat_index(input, index, op):
     if index.dtype is not _C.int64:
-        raise RuntimeError(f"{op}(): Expected a long tensor for index, but got {_DTYPE_NAMES[index.dtype]}")
+        raise RuntimeError(f"{op}(): Expected a long tensor for index, but got {_legacy_name(index.dtype)}")
     flat = index.reshape(-1)
     return _ops.where(flat < 0, flat + input.numel(), flat)  # negative indices count from the end
 
@@ -152,7 +149,7 @@ def put(input, index, source, accumulate=False):
                          f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
     if input.dtype is not source.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
-                           f"{_DTYPE_NAMES[input.dtype]} and source.dtype = {_DTYPE_NAMES[source.dtype]}")
+                           f"{_legacy_name(input.dtype)} and source.dtype = {_legacy_name(source.dtype)}")
     flat = input.reshape(-1).index_put([_flat_index(input, index, "put_")], source.reshape(-1), accumulate)
     return flat.reshape(list(input.shape))
 
@@ -215,7 +212,7 @@ def _python_elementwise(self, name, fn, *others):
     arrays = [self.numpy()] + [np.broadcast_to(o.numpy(), tuple(self.shape)) for o in others]
     values = np.vectorize(fn, otypes=[object])(*arrays) if self.numel() else arrays[0]
     # astype truncates a float result in an integer tensor, as PyTorch's conversion does.
-    return self.copy_(_C.from_numpy(np.asarray(values).astype(_NUMPY_DTYPES[self.dtype]).reshape(tuple(self.shape))))
+    return self.copy_(_C.from_numpy(np.asarray(values).astype(_numpy_dtype(self.dtype)).reshape(tuple(self.shape))))
 
 
 def _apply_(self, callable):
@@ -269,8 +266,8 @@ def vdot(input, other):
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors")
     if input.dtype is not other.dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_DTYPE_NAMES[input.dtype]} "
-                           f"and {_DTYPE_NAMES[other.dtype]}")
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_legacy_name(input.dtype)} "
+                           f"and {_legacy_name(other.dtype)}")
     if input.shape[0] != other.shape[0]:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src [{other.shape[0]}] "
                            f"to have the same number of elements, but got {input.shape[0]} and {other.shape[0]} "
@@ -494,7 +491,7 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 def _linspace_edges(low, high, count, dtype):
     """PyTorch's linspace on the host: each half stepped from its own end, in dtype."""
-    np_dtype = _NUMPY_DTYPES[dtype]
+    np_dtype = _numpy_dtype(dtype)
     low, high = np_dtype(low), np_dtype(high)
     step = (high - low) / np_dtype(count - 1)
     i = np.arange(count).astype(np_dtype)
@@ -504,7 +501,7 @@ def _linspace_edges(low, high, count, dtype):
 @_both
 def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     if not input.is_floating_point():
-        raise RuntimeError(f"\"histogramdd\" not implemented for '{_DTYPE_NAMES[input.dtype]}'")
+        raise RuntimeError(f"\"histogramdd\" not implemented for '{_legacy_name(input.dtype)}'")
     x = input.detach().reshape(-1)
     if isinstance(bins, Tensor):
         edges = bins.detach().to(input.dtype)

@@ -12,14 +12,13 @@ import numpy as np
 
 from . import _C
 from ._C import _ops
+from ._functions import _numpy_dtype
 from ._math_functions import _full_like
 from ._shape_functions import exporters
 
 __all__ = []
 _export, _both = exporters(__all__)
 
-_NUMPY_DTYPES = {_C.float32: np.float32, _C.float64: np.float64, _C.int64: np.int64, _C.int32: np.int32,
-                 _C.bool: np.bool_}
 
 def _factory_result(values, dtype, device, requires_grad):
     """A host array as a tensor of dtype on device (the default device when None)."""
@@ -37,7 +36,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = dtype or _C.get_default_dtype()
-    first, last = np.array([start, end], dtype=_NUMPY_DTYPES[dtype]).astype(np.float64)
+    first, last = np.array([start, end], dtype=_numpy_dtype(dtype)).astype(np.float64)
     if steps == 1:
         exponents = np.array([builtins.float(start)])
     else:

@@ -14,12 +14,12 @@ import numpy as np
 import terra
 from . import _C
 from ._C import _ops
+from ._functions import _legacy_name
 from ._tensor import _namedtuple
 from ._linalg_functions import (LinAlgError, _Cholesky, _Det, _Eigh, _Inv, _LUFactor, _Lstsq, _MatrixExp, _Pinv,
                                 _QR, _SVD, _Slogdet, _Solve, _SolveTriangular, _default_rtol, _host, _raise, _to,
                                 lu_unpack_factors, lu_unpack_pivots)
 
-_TYPE_NAMES = {_C.float32: "Float", _C.float64: "Double", _C.int64: "Long", _C.int32: "Int", _C.bool: "Bool"}
 
 
 def _check(A, name, square=True, what="A", dtype_name=None):
@@ -28,7 +28,7 @@ def _check(A, name, square=True, what="A", dtype_name=None):
         raise RuntimeError(f"{name}: The input tensor {what} must have at least 2 dimensions.")
     if not A.is_floating_point():
         raise RuntimeError(f"{dtype_name or name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_TYPE_NAMES[A.dtype]}")
+                           f"{_legacy_name(A.dtype)}")
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
                            f"{A.shape[-1]} matrices")
@@ -149,7 +149,7 @@ def _solve(A, B, left, raising):
     _check(A, "linalg.solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
-                           f"{_TYPE_NAMES[A.dtype]} and B of type {_TYPE_NAMES[B.dtype]} instead")
+                           f"{_legacy_name(A.dtype)} and B of type {_legacy_name(B.dtype)} instead")
     vector = B.dim() == 1 or (B.dim() == A.dim() - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     B_ = B.unsqueeze(-1) if vector else B
     _check_rhs(A, B_, "linalg.solve", left)
@@ -196,7 +196,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         raise RuntimeError("This function doesn't handle types other than float and double")
     if A.dtype is not B.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
-                           f"dtype {_TYPE_NAMES[A.dtype]} and other's dtype {_TYPE_NAMES[B.dtype]}")
+                           f"dtype {_legacy_name(A.dtype)} and other's dtype {_legacy_name(B.dtype)}")
     vector = A.dim() - B.dim()
     if vector not in (0, 1):
         raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
@@ -222,7 +222,7 @@ def _tolerances(A, atol, rtol):
 def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The pseudo-inverse; rcond (positional, as torch.pinverse's) is rtol with atol 0."""
     if A.dim() < 2 or not A.is_floating_point():
-        raise RuntimeError(f"linalg.pinv({_TYPE_NAMES[A.dtype]}{{{list(A.shape)}}}): expected a tensor with 2 or more "
+        raise RuntimeError(f"linalg.pinv({_legacy_name(A.dtype)}{{{list(A.shape)}}}): expected a tensor with 2 or more "
                            "dimensions of float, double, cfloat or cdouble types")
     if rcond is not None:
         atol, rtol = 0.0, rcond
@@ -434,7 +434,7 @@ def _chain(mats):
 def vecdot(x, y, *, dim=-1):
     if not x.is_floating_point():
         raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. Got "
-                           f"{_TYPE_NAMES[x.dtype]}")
+                           f"{_legacy_name(x.dtype)}")
     return (x * y).sum(dim)
 
 

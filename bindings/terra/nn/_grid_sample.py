@@ -16,6 +16,7 @@ import math
 import warnings
 
 import terra
+from .._functions import _legacy_name
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -102,9 +103,8 @@ def _check(input, grid, mode):
     if rank == 5 and mode == "bicubic":
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if input.dtype != grid.dtype:
-        names = {terra.float32: "Float", terra.float64: "Double"}
-        raise RuntimeError("expected scalar type {} but found {}".format(
-            names.get(input.dtype, input.dtype), names.get(grid.dtype, grid.dtype)))
+        raise RuntimeError("expected scalar type {} but found {}".format(_legacy_name(input.dtype),
+                                                                         _legacy_name(grid.dtype)))
 
 
 def _unnormalize(coord, size, align_corners):
