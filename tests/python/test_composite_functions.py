@@ -2,6 +2,7 @@
 _math_functions.py), against PyTorch 1.13: values, and the gradient of every floating input
 through a random weighting of every floating output. Then their errors."""
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -149,7 +150,7 @@ RTOL = {"float32": 2e-6, "cumprod": 1e-12, "cumprod_zero": 1e-12, "logcumsumexp"
 
 @pytest.mark.parametrize("name,fn,specs", CASES, ids=[c[0] for c in CASES])
 def test_matches_pytorch(name, fn, specs):
-    arrays = inputs(specs, seed=abs(hash(name)) % 1000)
+    arrays = inputs(specs, seed=zlib.crc32(name.encode()) % 1000)  # hash() of a str changes per process
     ours, our_grads = run(terra, fn, arrays)
     theirs, their_grads = run(torch, fn, arrays)
     rtol = RTOL.get(name, 1e-13)
