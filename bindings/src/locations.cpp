@@ -185,7 +185,7 @@ std::string current_user_line() {
 }
 
 void install_location_hooks() {
-  trace::set_location_provider(&current_location);
+  trace::set_location_provider(&current_location, /*sees_boundaries_when_dormant=*/true);
   trace::set_location_describer(&describe_location_key);
   trace::set_source_line_provider(&current_user_line);
 }
@@ -197,8 +197,15 @@ void note_backward_call() {
   if (s.hot.known()) {
     if (s.hot.thread() != thread) return;
     const Walk walk = walk_frames(thread, s.hot.frame());
-    if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) return s.hot.saw_backward();
+    if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) {
+      // Note [Dormant stretches] (engine/trace/session.cpp): ops do not ask the provider, so the
+      // loop's boundaries are found here, once per backward() call.
+      if (trace::dormant() && s.hot.crossed_head(walk.bound_offset, walk.called_from_bound))
+        trace::dormant_iteration_began();
+      return s.hot.saw_backward();
+    }
     s.hot.forget();
+    trace::wake_left_loop();
   }
   s.hot.discover(thread);
 }

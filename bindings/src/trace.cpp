@@ -65,7 +65,8 @@ void bind_trace(py::module_& m) {
       .def_readwrite("span_ops", &trace::Options::span_ops)
       .def_readwrite("max_spans_ahead", &trace::Options::max_spans_ahead)
       .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed)
-      .def_readwrite("replay_must_pay", &trace::Options::replay_must_pay);
+      .def_readwrite("replay_must_pay", &trace::Options::replay_must_pay)
+      .def_readwrite("dormant_stretches", &trace::Options::dormant_stretches);
   t.def("options_from_env", &trace::options_from_env,
         "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH, "
         "TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE");
@@ -73,6 +74,7 @@ void bind_trace(py::module_& m) {
   bind_coexec(t);
   t.def("stop", &trace::stop);
   t.def("active", &trace::active);
+  t.def("dormant", &trace::dormant, "ops on this thread skip the session: a long eager stretch (Note [Dormant stretches])");
   t.def("sync", &trace::sync, "runs deferred work now (before Python reads a generator or saves tensors)");
   t.def("dump", &trace::dump, py::arg("dir"));
   t.def("report", &trace::report);

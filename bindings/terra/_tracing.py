@@ -18,16 +18,18 @@ class replay(contextlib.ContextDecorator):
     TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE, TERRA_REPLAY_MUST_PAY). With a dump_dir, the
     TraceGraph and the plans are written there when the session ends. With replay_must_pay (the
     default), a loop whose replayed iterations take longer than eager ones runs eagerly for
-    stretches (Note [Replay must pay], engine/trace/pay_check.hpp)."""
+    stretches (Note [Replay must pay], engine/trace/pay_check.hpp); with dormant_stretches (the
+    default; TERRA_DORMANT=0 turns it off), the ops of a long eager stretch skip the session
+    (Note [Dormant stretches], engine/trace/session.cpp)."""
 
     _coexec = False
 
     def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None,
-                 span_ops=None, max_spans_ahead=None, replay_must_pay=None):
+                 span_ops=None, max_spans_ahead=None, replay_must_pay=None, dormant_stretches=None):
         self.options = _trace.options_from_env()
         given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
                      dump_dir=dump_dir, span_ops=span_ops, max_spans_ahead=max_spans_ahead,
-                     replay_must_pay=replay_must_pay)
+                     replay_must_pay=replay_must_pay, dormant_stretches=dormant_stretches)
         for name, value in given.items():
             if value is not None:
                 setattr(self.options, name, value)

@@ -12,6 +12,9 @@
 namespace terra::trace {
 
 inline thread_local bool session_on_this_thread = false;
+// Ops on this thread go through the session: its thread, except while the session is dormant
+// (Note [Dormant stretches] in session.cpp), when they dispatch exactly as with no session.
+inline thread_local bool intercept_on_this_thread = false;
 
 // The location key of the op being intercepted (autograd nodes remember it), and, while a
 // gradient formula runs, the key of the forward call it differentiates: ops issued from C++ have
@@ -25,7 +28,7 @@ struct BackwardOf {
   ~BackwardOf() { backward_of = saved; }
 };
 
-inline bool intercepting() { return session_on_this_thread && suspend_depth == 0; }
+inline bool intercepting() { return intercept_on_this_thread && suspend_depth == 0; }
 // Whether this thread's session is tracing or replaying the current iteration (not outside the
 // loop, nor in an untraced eager stretch, where ops run exactly as with no session).
 bool recording_on_this_thread();

@@ -18,6 +18,7 @@
 // iterations compute the same values (DESIGN.md §10), so this changes speed only; --explain lists
 // each verdict. TERRA_REPLAY_MUST_PAY=0 (Options::replay_must_pay) turns it off.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,10 @@ class PayCheck {
   std::string take_verdict() { return std::exchange(verdict_, std::string()); }
   const std::string& verdict() const { return verdict_; }
   bool settled() const { return settled_; }
+  // Note [Dormant stretches] in session.cpp: how many of the eager iterations to come may go
+  // untimed, so that the stretch's last kSamples + 1 are still measured; skip_eager takes them.
+  int untimed_allowance() const { return probing_ ? 0 : std::max(0, eager_left_ - (kSamples + 1)); }
+  void skip_eager(int n) { eager_left_ -= n; }
 
  private:
   void decide();

@@ -29,6 +29,7 @@ namespace {
 
 std::unique_ptr<State> g_state;
 LocationProvider g_provider = nullptr;
+bool g_provider_sees_boundaries_when_dormant = false;
 SourceLineProvider g_source_line = nullptr;
 BlockingCall g_blocking = nullptr;
 EventSink g_sink = nullptr;
@@ -240,15 +241,65 @@ void time_last_iteration(State& s) {
   }
 }
 
+// Note [Dormant stretches]
+// An eager stretch (Note [Backing off], Note [Replay must pay], a loop past the path bound) runs
+// its ops as with no session, yet each op still went through the session: its lock, and the
+// location provider's frame walk, there only to find the next iteration boundary. That made the
+// default mode ~6% slower than `--mode eager` on the regression benchmark, which runs ~97% of its
+// iterations eagerly (tools/bench/RESULTS.md, 2026-11-27). So a stretch of at least
+// kShortestDormancy more iterations goes dormant: the session's thread stops intercepting ops
+// (intercept_on_this_thread), and the boundaries come from where they are seen without it:
+// explicit marks (begin_iteration), or the bindings' check at each backward() call
+// (dormant_iteration_began, wake_left_loop), when the provider says it makes one
+// (set_location_provider). The iteration in which the session wakes runs eagerly too, so it does
+// not matter where in it the wake happens; from the next boundary on, iterations are found by the
+// provider again, and traced, replayed or timed as before. PayCheck's stretches keep their last
+// kSamples + 1 iterations awake, timed. Dormancy changes which path the dispatcher takes, never
+// what an op computes; stats count dormant iterations as eager ones.
+constexpr int kShortestDormancy = 4;
+constexpr int kForever = 1 << 30;
+
+bool may_go_dormant(const State& s) {
+  return s.options.dormant_stretches && (s.marked || g_provider_sees_boundaries_when_dormant);
+}
+
+// Goes dormant for the `boundaries` to come, if that is worth it; false: stays awake.
+bool go_dormant(State& s, int boundaries) {
+  if (boundaries < kShortestDormancy || !may_go_dormant(s)) return false;
+  flush(s, "an eager stretch begins");  // nothing may stay queued that its ops could read
+  s.dormant_left = boundaries;
+  intercept_on_this_thread = false;
+  return true;
+}
+
+void wake(State& s) {
+  s.dormant_left = 0;
+  intercept_on_this_thread = true;
+  s.timing = IterationTiming::None;  // the iteration it wakes in is not timed from its start
+  s.iteration_start = std::chrono::steady_clock::now();
+}
+
+void cross_while_dormant(State& s) {
+  s.stats.iterations_eager++;
+  tell(SessionEvent::IterationEnd, s.epoch, "");
+  set_trace_epoch(++s.epoch);
+  if (--s.dormant_left == 0) wake(s);
+  tell(SessionEvent::IterationBegin, s.epoch, s.dormant_left > 0 ? "eager (dormant)" : "eager (waking)");
+}
+
 void begin(State& s) {
   time_last_iteration(s);
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
-  if (s.mode == IterationMode::Eager) return;
+  if (s.mode == IterationMode::Eager) {
+    go_dormant(s, kForever);
+    return;
+  }
   if (s.rest_left > 0) {
     s.rest_left--;
     s.mode = IterationMode::Resting;
     tell(SessionEvent::IterationBegin, s.epoch, "eager (backing off)");
+    if (go_dormant(s, s.rest_left)) s.rest_left = 0;  // the last of them is the one it wakes in
     return;
   }
   if (s.graph.num_paths() > 0 && s.graph.stable(s.options.stable_after)) {
@@ -256,6 +307,11 @@ void begin(State& s) {
       s.mode = IterationMode::Resting;
       s.timing = IterationTiming::PaidEager;
       tell(SessionEvent::IterationBegin, s.epoch, "eager (replay does not pay)");
+      // This iteration and the `boundaries` after it go untimed.
+      if (const int boundaries = s.pay.untimed_allowance() - 1; go_dormant(s, boundaries)) {
+        s.pay.skip_eager(boundaries + 1);
+        s.timing = IterationTiming::None;
+      }
       return;
     }
     if (s.options.replay_must_pay) s.timing = IterationTiming::Replayed;
@@ -356,6 +412,7 @@ uint64_t locate(State& s) {
     s.loop_seen = false;  // the pass that finds the loop again runs before it is known
   }
   if (loc.new_iteration) {
+    s.marked = false;
     if (s.mode != IterationMode::Outside) end(s);
     // The first pass through the loop ran before the loop was known (found at its backward()).
     else if (!std::exchange(s.loop_seen, true)) s.stats.iterations_eager++;
@@ -714,7 +771,28 @@ bool derived_location(uint64_t key, uint64_t* called_at, uint64_t* forward) {
 }
 }  // namespace
 
-void set_location_provider(LocationProvider provider) { g_provider = provider; }
+void set_location_provider(LocationProvider provider, bool sees_boundaries_when_dormant) {
+  g_provider = provider;
+  g_provider_sees_boundaries_when_dormant = provider && sees_boundaries_when_dormant;
+}
+
+bool dormant() { return session_on_this_thread && !intercept_on_this_thread; }
+
+void dormant_iteration_began() {
+  if (!dormant()) return;
+  auto lock = lock_session(*g_state);
+  cross_while_dormant(*g_state);
+}
+
+void wake_left_loop() {
+  if (!dormant()) return;
+  State& s = *g_state;
+  auto lock = lock_session(s);
+  wake(s);
+  // As locate() does when the provider says the loop was left.
+  if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
+  s.loop_seen = false;
+}
 void set_source_line_provider(SourceLineProvider provider) { g_source_line = provider; }
 void set_blocking_call(BlockingCall call) { g_blocking = call; }
 void set_event_sink(EventSink sink) { g_sink = sink; }
@@ -730,6 +808,7 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_INLINE_SPAN_US")) o.inline_span_seconds = std::max(0.0, std::atof(v)) * 1e-6;
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   if (const char* v = std::getenv("TERRA_CHECK_NVRTC")) o.check_nvrtc = std::string(v) != "0";
+  if (const char* v = std::getenv("TERRA_DORMANT")) o.dormant_stretches = std::string(v) != "0";
   const char* pay = std::getenv("TERRA_REPLAY_MUST_PAY");
   o.replay_must_pay = !pay || std::string(pay) != "0";
   if (const char* v = std::getenv("TERRA_PAY_CHECK_FAKE_US")) {
@@ -765,15 +844,16 @@ void start(const Options& options, std::shared_ptr<SpanExecutor> executor) {
   g_state->epoch = trace_epoch();
   g_state->first_epoch = g_state->epoch + 1;
   set_pending_resolver(&resolve_pending);
-  session_on_this_thread = true;
+  session_on_this_thread = intercept_on_this_thread = true;
 }
 
 void stop() {
   if (!g_state) return;
   State& s = *g_state;
   auto lock = lock_session(s);
+  if (dormant()) wake(s);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
-  session_on_this_thread = false;
+  session_on_this_thread = intercept_on_this_thread = false;
   struct Release {
     State& s;
     // Tensors the session still holds are let go now, while Python runs: memory borrowed from
@@ -800,12 +880,14 @@ void begin_iteration() {
   if (!active()) return;
   State& s = *g_state;
   auto lock = lock_session(s);
+  if (dormant()) return cross_while_dormant(s);
   if (s.mode != IterationMode::Outside && s.mode != IterationMode::Eager) end(s);
+  s.marked = true;
   begin(s);
 }
 
 void end_iteration() {
-  if (!active()) return;
+  if (!active() || dormant()) return;  // dormant: counted at the next begin_iteration, or at stop()
   auto lock = lock_session(*g_state);
   end(*g_state);
 }

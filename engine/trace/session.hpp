@@ -53,11 +53,13 @@ struct Options {
   uint64_t force_divergence_seed = 0;
   // CI switch: every plan's fused groups are also compiled for CUDA with NVRTC (CompileOptions).
   bool check_nvrtc = false;
+  // Note [Dormant stretches] in session.cpp: long eager stretches skip the session (TERRA_DORMANT=0: never).
+  bool dormant_stretches = true;
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
 // TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_INLINE_SPAN_US=us, TERRA_FORCE_DIVERGENCE=seed,
-// TERRA_CHECK_NVRTC=1.
+// TERRA_CHECK_NVRTC=1, TERRA_DORMANT=0.
 Options options_from_env();
 
 // The embedding layer's view of where an op was called from.
@@ -67,7 +69,16 @@ struct Location {
   bool left_loop = false;      // the hot loop finished (or its frame returned) since the previous op
 };
 using LocationProvider = Location (*)();
-void set_location_provider(LocationProvider provider);  // nullptr: key 0, no boundaries
+// nullptr: key 0, no boundaries. `sees_boundaries_when_dormant`: the provider's owner can find the
+// loop's boundaries without being asked at every op, and reports them while the session is dormant
+// (Note [Dormant stretches] in session.cpp) through dormant_iteration_began() and wake_left_loop().
+void set_location_provider(LocationProvider provider, bool sees_boundaries_when_dormant = false);
+// Whether ops on this thread skip the session now (a dormant eager stretch).
+bool dormant();
+// While dormant: the loop went round (the bindings see it at a backward() call).
+void dormant_iteration_began();
+// While dormant: the loop finished, or its frame returned; ops go through the session again.
+void wake_left_loop();
 // The user's source line right now ("train.py:41"), asked only when Python has to wait.
 using SourceLineProvider = std::string (*)();
 void set_source_line_provider(SourceLineProvider provider);
@@ -123,6 +134,7 @@ void stop();
 bool active();
 
 // Explicit iteration marks (terra.step); with these, boundaries from the provider are ignored.
+// They count while dormant too.
 void begin_iteration();
 void end_iteration();
 // Runs deferred work now (before Python touches a generator's state, saves a checkpoint, rebinds

@@ -65,6 +65,8 @@ struct State {
   std::chrono::steady_clock::time_point iteration_start = std::chrono::steady_clock::now();
   uint64_t last_iteration_location = 0;  // of the last replayed iteration's last op: where verdicts point
   bool loop_seen = false;  // the location provider has reported an iteration boundary
+  bool marked = false;     // the current iteration began at an explicit mark (begin_iteration)
+  int dormant_left = 0;    // Note [Dormant stretches]: boundaries to sleep through
   uint32_t epoch = 0;
   uint32_t first_epoch = 1;  // tensors born before it were made before the session: parameters
   // Externals of the current iteration, by storage, in order of first use (InputSource::alias).

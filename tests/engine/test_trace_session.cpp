@@ -172,8 +172,10 @@ namespace {
 
 // Iteration i of a loop whose body does i + 1 multiplications before the same tail, or (settled)
 // always `settle_at + 1` once i reaches settle_at: a new path every iteration until then.
-void growing_iteration(const Tensor& param, int i, int settle_at, std::vector<double>& reads) {
+void growing_iteration(const Tensor& param, int i, int settle_at, std::vector<double>& reads,
+                       std::vector<int>* dormant_in = nullptr) {
   trace::begin_iteration();
+  if (dormant_in && trace::dormant()) dormant_in->push_back(i);
   Tensor x = param;
   for (int k = 0; k <= std::min(i, settle_at); ++k) {
     at(1);
@@ -184,12 +186,15 @@ void growing_iteration(const Tensor& param, int i, int settle_at, std::vector<do
   trace::end_iteration();
 }
 
-std::vector<double> growing_loop(int iterations, int settle_at, bool session, trace::Stats* stats = nullptr) {
+std::vector<double> growing_loop(int iterations, int settle_at, bool session, trace::Stats* stats = nullptr,
+                                 bool dormant_stretches = true, std::vector<int>* dormant_in = nullptr) {
   Tensor param = random_tensor({5}, DType::Float64, 9, 0.5, 1.5);
   std::unique_ptr<Session> s;
-  if (session) s = std::make_unique<Session>(false);
+  trace::Options options = session_options(false);
+  options.dormant_stretches = dormant_stretches;
+  if (session) s = std::make_unique<Session>(options);
   std::vector<double> reads;
-  for (int i = 0; i < iterations; ++i) growing_iteration(param, i, settle_at, reads);
+  for (int i = 0; i < iterations; ++i) growing_iteration(param, i, settle_at, reads, dormant_in);
   if (stats) *stats = trace::stats();
   return reads;
 }
@@ -220,6 +225,25 @@ TEST_CASE("replay: a loop that takes a new path every iteration backs off from t
     CHECK(st.iterations_eager == 4);
     CHECK(st.iterations_replayed == 19);
   }
+}
+
+TEST_CASE("replay: a long eager stretch goes dormant; its iterations count and compute as awake ones") {
+  // Note [Dormant stretches]: iterations 12-19 and 24-39 back off (8 and 16 eager). Each stretch
+  // sleeps from its first iteration to the boundary of its last, where it wakes; the stretch of
+  // 4 (4-7) is too short to sleep.
+  trace::Stats awake, dormant;
+  std::vector<int> dormant_in, never;
+  const std::vector<double> reads = growing_loop(40, 1000, true, &dormant, true, &dormant_in);
+  CHECK(reads == growing_loop(40, 1000, true, &awake, false, &never));
+  CHECK(never.empty());
+  std::vector<int> expected;
+  for (int i = 12; i <= 18; ++i) expected.push_back(i);
+  for (int i = 24; i <= 38; ++i) expected.push_back(i);
+  CHECK(dormant_in == expected);
+  CHECK(dormant.iterations_traced == awake.iterations_traced);
+  CHECK(dormant.iterations_eager == awake.iterations_eager);
+  CHECK(dormant.fallbacks.size() == awake.fallbacks.size());
+  CHECK_FALSE(trace::dormant());  // stop() woke it
 }
 
 }  // namespace terra::test

@@ -2,6 +2,7 @@
 --dump-graph): the same training loop run eagerly and replayed ends with the same parameters and
 reads the same losses (DESIGN.md §10), replay really happens, divergences are reported with the
 user's source line, and the dumps are there for a person to read."""
+import itertools
 import json
 import os
 import subprocess
@@ -13,12 +14,13 @@ import pytest
 
 import terra
 from terra import nn
+from terra._C import _trace
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(os.environ.get("TERRA_CLI", REPO / "build" / "tools" / "terra"))
 
 
-def train(steps, detour_at=(), explicit_steps=False):
+def train(steps, detour_at=(), explicit_steps=False, observe=None):
     terra.manual_seed(0)
     rng = np.random.default_rng(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
@@ -36,6 +38,8 @@ def train(steps, detour_at=(), explicit_steps=False):
             loss.backward()
             opt.step()
             losses.append(loss.item())
+            if observe:
+                observe()
         if explicit_steps:
             with terra.step():
                 one_step()
@@ -385,6 +389,81 @@ def test_a_loop_where_replay_does_not_pay_runs_eagerly_and_computes_the_same(ses
     assert stats["iterations_eager"] >= 64 + 9
     assert stats["iterations_replayed"] >= 10
     assert_same(eager, mixed)
+
+
+@pytest.mark.parametrize("session", [terra.replay, terra.coexec])
+@pytest.mark.parametrize("explicit_steps", [False, True], ids=["found-loop", "terra.step"])
+def test_long_eager_stretches_go_dormant_and_count_and_compute_as_awake(session, explicit_steps, monkeypatch):
+    """Note [Dormant stretches]: in the eager stretches PayCheck asks for (64, then 128
+    iterations), ops skip the session, and the boundaries are seen at each backward() call (or
+    at terra.step). Losses, parameters, iteration counts and verdicts are those of a session that
+    stays awake, and of eager."""
+    eager = train(200, explicit_steps=explicit_steps)
+    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
+    runs = {}
+    for dormant_stretches in (True, False):
+        dormant_at = []
+        with session(fusion=False, replay_must_pay=True, dormant_stretches=dormant_stretches):
+            result = train(200, explicit_steps=explicit_steps, observe=lambda: dormant_at.append(_trace.dormant()))
+        runs[dormant_stretches] = result, terra.debug.stats(), dormant_at
+    for result, _, _ in runs.values():
+        assert_same(eager, result)
+    (_, slept, dormant_at), (_, awake, never) = runs[True], runs[False]
+    counts = ("iterations_traced", "iterations_replayed", "iterations_eager", "divergences", "ops_replayed")
+    assert {k: slept[k] for k in counts} == {k: awake[k] for k in counts}
+    assert [f["reason"] for f in slept["fallbacks"]] == [f["reason"] for f in awake["fallbacks"]]
+    assert len(slept["fallbacks"]) == 2
+    assert not any(never)
+    # The stretch of 64 sleeps but for the 9 it times (kSamples + 1) and the one it wakes in; the
+    # stretch of 128 is cut short by the loop's end, asleep.
+    runs = [(asleep, len(list(steps))) for asleep, steps in itertools.groupby(dormant_at)]
+    assert [n for asleep, n in runs if asleep][0] == 64 - 9 - 1
+    assert runs[-1][0] and runs[-1][1] > 64
+    assert not _trace.dormant()
+
+
+def train_epochs(epochs, steps, observe):
+    """Each epoch's loop in a call of its own: the hot loop's frame returns at every epoch's end."""
+    terra.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 1))
+    opt = terra.optim.SGD(model.parameters(), lr=0.05)
+    data = terra.randn(steps, 8, 6)
+    losses = []
+
+    def one_epoch():
+        for x in data:
+            loss = (model(x) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            observe()
+        return loss.item()
+
+    for _ in range(epochs):
+        losses.append(one_epoch())
+        losses.append(model(data[0]).sum().item())  # an evaluation between the epochs' loops
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_a_dormant_stretch_wakes_when_its_loop_ends_and_the_next_loop_is_learned(monkeypatch):
+    """Note [Dormant stretches]: the loop's frame returns while the session sleeps; the next
+    epoch's loop is found again at its first backward() call, and counted as the awake session
+    counts it."""
+    eager = train_epochs(3, 90, observe=lambda: None)
+    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
+    runs = {}
+    for dormant_stretches in (True, False):
+        dormant_at = []
+        with terra.coexec(fusion=False, replay_must_pay=True, dormant_stretches=dormant_stretches):
+            result = train_epochs(3, 90, observe=lambda: dormant_at.append(_trace.dormant()))
+        runs[dormant_stretches] = result, terra.debug.stats(), dormant_at
+    for result, _, _ in runs.values():
+        assert_same(eager, result)
+    (_, slept, dormant_at), (_, awake, _) = runs[True], runs[False]
+    counts = ("iterations_traced", "iterations_replayed", "iterations_eager", "divergences", "ops_replayed")
+    assert {k: slept[k] for k in counts} == {k: awake[k] for k in counts}
+    # Asleep at the end of an epoch, awake from the next one's first backward() call.
+    assert any(dormant_at[i - 1] and not dormant_at[i] for i in (90, 180))
 
 
 def test_a_loop_where_replay_pays_keeps_replaying(monkeypatch):
