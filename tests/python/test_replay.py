@@ -6,7 +6,6 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -391,6 +390,27 @@ def test_a_loop_where_replay_does_not_pay_runs_eagerly_and_computes_the_same(ses
     assert_same(eager, mixed)
 
 
+def asleep_and_awake(session, run, monkeypatch):
+    """Note [Dormant stretches]: `run(observe)` under a session whose replay never pays (fake
+    times), with dormant stretches and without. Checks that both compute what eager does and
+    count alike; returns each run's stats and whether the session was dormant at each observe()."""
+    eager = run(lambda: None)
+    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
+    runs = {}
+    for dormant_stretches in (True, False):
+        dormant_at = []
+        with session(fusion=False, replay_must_pay=True, dormant_stretches=dormant_stretches):
+            assert_same(eager, run(lambda: dormant_at.append(_trace.dormant())))
+        runs[dormant_stretches] = terra.debug.stats(), dormant_at
+    (slept, dormant_at), (awake, never) = runs[True], runs[False]
+    counts = ("iterations_traced", "iterations_replayed", "iterations_eager", "divergences", "ops_replayed")
+    assert {k: slept[k] for k in counts} == {k: awake[k] for k in counts}
+    assert [f["reason"] for f in slept["fallbacks"]] == [f["reason"] for f in awake["fallbacks"]]
+    assert not any(never)
+    assert not _trace.dormant()
+    return slept, dormant_at
+
+
 @pytest.mark.parametrize("session", [terra.replay, terra.coexec])
 @pytest.mark.parametrize("explicit_steps", [False, True], ids=["found-loop", "terra.step"])
 def test_long_eager_stretches_go_dormant_and_count_and_compute_as_awake(session, explicit_steps, monkeypatch):
@@ -398,28 +418,14 @@ def test_long_eager_stretches_go_dormant_and_count_and_compute_as_awake(session,
     iterations), ops skip the session, and the boundaries are seen at each backward() call (or
     at terra.step). Losses, parameters, iteration counts and verdicts are those of a session that
     stays awake, and of eager."""
-    eager = train(200, explicit_steps=explicit_steps)
-    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
-    runs = {}
-    for dormant_stretches in (True, False):
-        dormant_at = []
-        with session(fusion=False, replay_must_pay=True, dormant_stretches=dormant_stretches):
-            result = train(200, explicit_steps=explicit_steps, observe=lambda: dormant_at.append(_trace.dormant()))
-        runs[dormant_stretches] = result, terra.debug.stats(), dormant_at
-    for result, _, _ in runs.values():
-        assert_same(eager, result)
-    (_, slept, dormant_at), (_, awake, never) = runs[True], runs[False]
-    counts = ("iterations_traced", "iterations_replayed", "iterations_eager", "divergences", "ops_replayed")
-    assert {k: slept[k] for k in counts} == {k: awake[k] for k in counts}
-    assert [f["reason"] for f in slept["fallbacks"]] == [f["reason"] for f in awake["fallbacks"]]
+    slept, dormant_at = asleep_and_awake(
+        session, lambda observe: train(200, explicit_steps=explicit_steps, observe=observe), monkeypatch)
     assert len(slept["fallbacks"]) == 2
-    assert not any(never)
     # The stretch of 64 sleeps but for the 9 it times (kSamples + 1) and the one it wakes in; the
     # stretch of 128 is cut short by the loop's end, asleep.
     runs = [(asleep, len(list(steps))) for asleep, steps in itertools.groupby(dormant_at)]
     assert [n for asleep, n in runs if asleep][0] == 64 - 9 - 1
     assert runs[-1][0] and runs[-1][1] > 64
-    assert not _trace.dormant()
 
 
 def train_epochs(epochs, steps, observe):
@@ -449,19 +455,7 @@ def test_a_dormant_stretch_wakes_when_its_loop_ends_and_the_next_loop_is_learned
     """Note [Dormant stretches]: the loop's frame returns while the session sleeps; the next
     epoch's loop is found again at its first backward() call, and counted as the awake session
     counts it."""
-    eager = train_epochs(3, 90, observe=lambda: None)
-    monkeypatch.setenv("TERRA_PAY_CHECK_FAKE_US", "100,60")
-    runs = {}
-    for dormant_stretches in (True, False):
-        dormant_at = []
-        with terra.coexec(fusion=False, replay_must_pay=True, dormant_stretches=dormant_stretches):
-            result = train_epochs(3, 90, observe=lambda: dormant_at.append(_trace.dormant()))
-        runs[dormant_stretches] = result, terra.debug.stats(), dormant_at
-    for result, _, _ in runs.values():
-        assert_same(eager, result)
-    (_, slept, dormant_at), (_, awake, _) = runs[True], runs[False]
-    counts = ("iterations_traced", "iterations_replayed", "iterations_eager", "divergences", "ops_replayed")
-    assert {k: slept[k] for k in counts} == {k: awake[k] for k in counts}
+    _, dormant_at = asleep_and_awake(terra.coexec, lambda observe: train_epochs(3, 90, observe), monkeypatch)
     # Asleep at the end of an epoch, awake from the next one's first backward() call.
     assert any(dormant_at[i - 1] and not dormant_at[i] for i in (90, 180))
 
