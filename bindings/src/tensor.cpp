@@ -253,9 +253,11 @@ void bind_tensor(py::module_& m) {
       {"__rmod__", "remainder", true}, {"__pow__", "pow", false},       {"__rpow__", "pow", true},
       {"__matmul__", "matmul", false}, {"__rmatmul__", "matmul", true}, {"__eq__", "eq", false},
       {"__ne__", "ne", false},         {"__lt__", "lt", false},         {"__le__", "le", false},
-      {"__gt__", "gt", false},         {"__ge__", "ge", false},         {"__and__", "logical_and", false},
-      {"__rand__", "logical_and", true}, {"__or__", "logical_or", false}, {"__ror__", "logical_or", true},
-      {"__xor__", "logical_xor", false}, {"__rxor__", "logical_xor", true},
+      {"__gt__", "gt", false},         {"__ge__", "ge", false},         {"__and__", "bitwise_and", false},
+      {"__rand__", "bitwise_and", true}, {"__or__", "bitwise_or", false}, {"__ror__", "bitwise_or", true},
+      {"__xor__", "bitwise_xor", false}, {"__rxor__", "bitwise_xor", true},
+      {"__lshift__", "bitwise_left_shift", false}, {"__rlshift__", "bitwise_left_shift", true},
+      {"__rshift__", "bitwise_right_shift", false}, {"__rrshift__", "bitwise_right_shift", true},
   };
   // Each operator resolves its op and default attributes once, here.
   struct Bound {
@@ -282,8 +284,8 @@ void bind_tensor(py::module_& m) {
   });
   static const std::pair<const char*, const char*> inplaces[] = {
       {"__iadd__", "add"}, {"__isub__", "sub"}, {"__imul__", "mul"}, {"__itruediv__", "div"},
-      {"__imod__", "remainder"}, {"__ipow__", "pow"}, {"__iand__", "logical_and"}, {"__ior__", "logical_or"},
-      {"__ixor__", "logical_xor"},
+      {"__imod__", "remainder"}, {"__ipow__", "pow"}, {"__iand__", "bitwise_and"}, {"__ior__", "bitwise_or"},
+      {"__ixor__", "bitwise_xor"}, {"__ilshift__", "bitwise_left_shift"}, {"__irshift__", "bitwise_right_shift"},
   };
   for (const auto& [py_name, opname] : inplaces) {
     auto f = bound(opname);
@@ -296,8 +298,9 @@ void bind_tensor(py::module_& m) {
   cls.def("__pos__", [](const TensorPtr& t) { return t; });
   cls.def("__abs__", [](const TensorPtr& t) { return unary("abs", tensor_from(t)); });
   cls.def("__invert__", [](const TensorPtr& t) {
-    if (t->dtype != DType::Bool) throw py::type_error("~ (bitwise not) is only supported for bool tensors in Terra");
-    return unary("logical_not", tensor_from(t));
+    if (!is_integral(t->dtype, true))
+      throw py::type_error("~ (operator.invert) is only implemented on integer and Boolean-type tensors");
+    return unary("bitwise_not", tensor_from(t));
   });
 }
 

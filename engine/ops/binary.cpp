@@ -16,6 +16,8 @@ const ElementwiseOptions kSame{OutType::Same, true, false};
 const ElementwiseOptions kNoBool{OutType::Same, false, false};
 const ElementwiseOptions kFloat{OutType::Float, true, false};
 const ElementwiseOptions kCompare{OutType::Bool, true, false};
+const ElementwiseOptions kBitwise{OutType::Same, true, true};    // integers and bool
+const ElementwiseOptions kIntegers{OutType::Same, false, true};  // shifts, gcd, lcm
 
 Inferred add_sub_rule(const std::vector<Tensor>& in, const Attrs& attrs, bool is_sub) {
   // PyTorch refuses a bool operand of sub even when the other one promotes it (x - True).
@@ -134,7 +136,8 @@ struct Entry {
 
 const bool registered = [] {
   const InferFn same = rules::elementwise_rule(kSame), no_bool = rules::elementwise_rule(kNoBool),
-                to_float = rules::elementwise_rule(kFloat), compare = rules::elementwise_rule(kCompare);
+                to_float = rules::elementwise_rule(kFloat), compare = rules::elementwise_rule(kCompare),
+                bitwise = rules::elementwise_rule(kBitwise), integers = rules::elementwise_rule(kIntegers);
   const SaveSet inputs_only = SaveSet::only_inputs({0, 1});
   const Entry entries[] = {
       {"add(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
@@ -161,6 +164,13 @@ const bool registered = [] {
       {"logical_and(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"logical_or(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"logical_xor(Tensor self, Tensor other) -> Tensor", compare, nullptr},
+      {"bitwise_and(Tensor self, Tensor other) -> Tensor", bitwise, nullptr},
+      {"bitwise_or(Tensor self, Tensor other) -> Tensor", bitwise, nullptr},
+      {"bitwise_xor(Tensor self, Tensor other) -> Tensor", bitwise, nullptr},
+      {"bitwise_left_shift(Tensor self, Tensor other) -> Tensor", integers, nullptr},
+      {"bitwise_right_shift(Tensor self, Tensor other) -> Tensor", integers, nullptr},
+      {"gcd(Tensor self, Tensor other) -> Tensor", integers, nullptr},
+      {"lcm(Tensor self, Tensor other) -> Tensor", integers, nullptr},
       {"where(Tensor condition, Tensor self, Tensor other) -> Tensor", where_rule, where_grad, SaveSet::only_inputs({0})},
   };
   for (const Entry& e : entries) {

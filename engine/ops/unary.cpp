@@ -138,7 +138,8 @@ GradFn backward_op_grad(const std::string& op, const BackwardEntry& e) {
 }
 
 const bool registered = [] {
-  const InferFn to_float = rules::elementwise_rule(kFloat), numeric = rules::elementwise_rule(kNumeric);
+  const InferFn to_float = rules::elementwise_rule(kFloat), numeric = rules::elementwise_rule(kNumeric),
+                bitwise = rules::elementwise_rule({rules::OutType::Same, true, true});
   const SaveSet input = SaveSet::only_inputs({0}), result = SaveSet::only_outputs(), nothing = SaveSet::none();
   struct Entry {
     const char* schema;
@@ -223,6 +224,7 @@ const bool registered = [] {
        [](const GradContext& c) { return mul(neg(c.grad()), mul(c.output(0), c.output(0))); }, result},
       {"clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor", clamp_rule, clamp_grad, input},
       {"logical_not(Tensor self) -> Tensor", predicate_rule, nullptr, nothing},
+      {"bitwise_not(Tensor self) -> Tensor", bitwise, nullptr, nothing},
       {"isnan(Tensor self) -> Tensor", predicate_rule, nullptr, nothing},
       {"isinf(Tensor self) -> Tensor", predicate_rule, nullptr, nothing},
   };

@@ -115,4 +115,46 @@ struct LogicalAnd : AnyType { template <class T> TERRA_HD bool operator()(T a, T
 struct LogicalOr : AnyType { template <class T> TERRA_HD bool operator()(T a, T b) const { return a || b; } };
 struct LogicalXor : AnyType { template <class T> TERRA_HD bool operator()(T a, T b) const { return bool(a) != bool(b); } };
 
+struct BitwiseAnd : Integral { template <class T> TERRA_HD T operator()(T a, T b) const { return T(a & b); } };
+struct BitwiseOr : Integral { template <class T> TERRA_HD T operator()(T a, T b) const { return T(a | b); } };
+struct BitwiseXor : Integral { template <class T> TERRA_HD T operator()(T a, T b) const { return T(a ^ b); } };
+
+// Shifts by a count outside [0, bits) are defined as PyTorch 2 defines them (1.13 left them to
+// the hardware): nothing is left of a left shift, and a right shift leaves the sign.
+template <class T> TERRA_HD bool shift_in_range(T count) {
+  if constexpr (std::is_signed_v<T>)
+    if (count < 0) return false;
+  return count < T(sizeof(T) * 8);
+}
+struct LeftShift : IntegerOnly {
+  template <class T> TERRA_HD T operator()(T a, T b) const {
+    return shift_in_range(b) ? T(static_cast<std::make_unsigned_t<T>>(a) << b) : T(0);
+  }
+};
+struct RightShift : IntegerOnly {
+  template <class T> TERRA_HD T operator()(T a, T b) const { return shift_in_range(b) ? T(a >> b) : T(a < 0 ? -1 : 0); }
+};
+
+template <class T> TERRA_HD T magnitude(T x) {
+  if constexpr (std::is_signed_v<T>) return x < 0 ? T(-x) : x; else return x;
+}
+struct Gcd : IntegerOnly {
+  template <class T> TERRA_HD T operator()(T a, T b) const {
+    a = magnitude(a);
+    b = magnitude(b);
+    while (b != 0) {
+      const T r = T(a % b);
+      a = b;
+      b = r;
+    }
+    return a;
+  }
+};
+struct Lcm : IntegerOnly {
+  template <class T> TERRA_HD T operator()(T a, T b) const {
+    const T g = Gcd{}(a, b);
+    return g == 0 ? T(0) : magnitude(T(a / g * b));
+  }
+};
+
 }  // namespace terra::math

@@ -17,6 +17,12 @@ struct Numeric {
 struct AnyType {
   template <class T> static constexpr bool supports = true;
 };
+struct Integral {  // integers and bool (bitwise ops)
+  template <class T> static constexpr bool supports = std::is_integral_v<T>;
+};
+struct IntegerOnly {  // shifts, gcd, lcm
+  template <class T> static constexpr bool supports = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+};
 
 struct Neg : Numeric { template <class T> TERRA_HD T operator()(T x) const { return -x; } };
 struct Abs : Numeric { template <class T> TERRA_HD T operator()(T x) const { return x < T(0) ? -x : x; } };
@@ -132,6 +138,11 @@ struct Clamp : Numeric {
     if (has_min && x < T(lo)) x = T(lo);
     if (has_max && x > T(hi)) x = T(hi);
     return x;
+  }
+};
+struct BitwiseNot : Integral {
+  template <class T> TERRA_HD T operator()(T x) const {
+    if constexpr (std::is_same_v<T, bool>) return !x; else return T(~x);
   }
 };
 struct LogicalNot : AnyType { template <class T> TERRA_HD bool operator()(T x) const { return !x; } };
