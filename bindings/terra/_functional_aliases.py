@@ -15,7 +15,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 
 for _name in ["cosine_similarity", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle",
               "channel_shuffle", "hardshrink", "conv_transpose1d", "conv_transpose2d", "avg_pool1d",
-              "adaptive_avg_pool1d", "bilinear"]:
+              "adaptive_avg_pool1d", "bilinear", "conv3d", "conv_transpose3d"]:
     globals()[_name] = getattr(F, _name)
     __all__.append(_name)
 
@@ -101,6 +101,11 @@ def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=F
 @_export
 def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     return F.max_pool2d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+@_export
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return F.max_pool3d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
 
 
 @_export

@@ -1,4 +1,5 @@
-"""terra.autograd: backward, grad, grad modes, gradcheck."""
+"""terra.autograd: backward, grad, grad modes, gradcheck, Function, and autograd.functional
+(jacobian, hessian, vjp, jvp, hvp, vhp)."""
 from .. import _C
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode
 from .gradcheck import gradcheck
@@ -7,7 +8,7 @@ from . import function
 from .function import Function, FunctionCtx, once_differentiable
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "gradcheck",
-           "Variable", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+           "Variable", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "functional"]
 
 
 def _as_list(x):
@@ -41,3 +42,5 @@ def Variable(data, requires_grad=False):
     return data.detach().requires_grad_(requires_grad) if requires_grad else data
 
 
+# After grad(): functional builds on it.
+from . import functional  # noqa: E402

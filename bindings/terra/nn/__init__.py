@@ -5,10 +5,11 @@ modules: nn.Module and the layers under nn.modules.*, nn.functional, nn.init, nn
 nn.utils.
 """
 
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from . import functional, init, utils
 from . import modules, parameter
 
-__all__ = ["Parameter", "functional", "init", "utils", "modules", "parameter"] + _modules_all
+__all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "functional", "init",
+           "utils", "modules", "parameter"] + _modules_all

@@ -826,3 +826,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 from ._functional_extra import *  # noqa: E402,F401,F403
 from ._functional_more import *  # noqa: E402,F401,F403
 from ._grid_sample import *  # noqa: E402,F401,F403
+from ._ctc_loss import ctc_loss  # noqa: E402,F401
+from ._conv3d import *  # noqa: E402,F401,F403
+from ._pool3d import *  # noqa: E402,F401,F403

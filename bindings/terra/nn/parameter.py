@@ -33,3 +33,8 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad, backward_hooks):
     return Parameter(data, requires_grad)
+
+
+from ._uninitialized import UninitializedBuffer, UninitializedParameter, is_lazy  # noqa: E402
+
+__all__ += ["UninitializedParameter", "UninitializedBuffer", "is_lazy"]

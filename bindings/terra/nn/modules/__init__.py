@@ -64,3 +64,17 @@ __all__ += [
     "MultiLabelMarginLoss", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
 ]
 __all__ += ["Bilinear", "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d"]
+from .conv3d import Conv3d, ConvTranspose3d  # noqa: E402
+from .pooling3d import (AdaptiveAvgPool3d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d,  # noqa: E402
+                        MaxUnpool3d)
+from .lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d,  # noqa: E402
+                   LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
+                   LazyConvTranspose3d, LazyInstanceNorm1d, LazyInstanceNorm2d,
+                   LazyInstanceNorm3d, LazyLinear)
+__all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
+            "AdaptiveMaxPool3d", "MaxUnpool3d", "LazyLinear", "LazyConv1d", "LazyConv2d",
+            "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d",
+            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
+from .loss_ctc import CTCLoss  # noqa: E402
+__all__ += ["CTCLoss"]

@@ -7,9 +7,11 @@ projection of every time step is one matmul (with both biases folded in where th
 allows), and each step costs one addmm for the hidden projection plus the gate arithmetic, all
 as direct registry calls (no Python-level Tensor methods in the loop). An LSTM or GRU step's gate
 arithmetic is one op, fused_lstm_cell or fused_gru_cell (and one backward op), in the layers and
-in the cells.
+in the cells. A PackedSequence input runs the same per-step loops on the runs of steps that share
+a batch size (_packed_recurrence.py).
 """
 
+import functools
 import math
 import numbers
 import warnings
@@ -20,14 +22,18 @@ from ..._C import _ops
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils._packed import PackedSequence
+from ._packed_recurrence import recur_packed
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 # ---------------------------------------------------------------------------------------------
-# One layer, one direction, over the whole sequence. x: (T, N, I) time-major; h, c: (N, H).
-# Each returns (list of the T outputs in time order, final h[, final c]).
+# One layer, one direction: the per-step loops. steps: the input projection of each time step,
+# (N, G) each, biases folded in (see RNNBase._input_bias); state: (h,) or, for LSTM, (h, c), each
+# (N, H). Each returns (list of the outputs in time order, final state). The packed path
+# (_packed_recurrence.py) calls them on runs of steps with one batch size.
 
 
 def _input_steps(x, w_ih, bias, T):
@@ -37,10 +43,9 @@ def _input_steps(x, w_ih, bias, T):
     return _ops.chunk(xi, T, 0)
 
 
-def _rnn_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse, relu):
-    T = x.shape[0]
-    bias = b_ih if b_hh is None else (b_hh if b_ih is None else _ops.add(b_ih, b_hh))
-    steps = _input_steps(x, w_ih, bias, T)
+def _rnn_steps(steps, state, reverse, w_hh, relu):
+    T = len(steps)
+    (h,) = state
     w_hh_t = _ops.transpose(w_hh, 0, 1)
     act = _ops.relu if relu else _ops.tanh
     addmm = _ops.addmm
@@ -48,31 +53,30 @@ def _rnn_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse, relu):
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h = act(addmm(steps[t], h, w_hh_t))
         outs[t] = h
-    return outs, h
+    return outs, (h,)
 
 
-def _lstm_direction(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
-    T = x.shape[0]
-    bias = b_ih if b_hh is None else (b_hh if b_ih is None else _ops.add(b_ih, b_hh))
-    steps = _input_steps(x, w_ih, bias, T)
+def _lstm_steps(steps, state, reverse, w_hh):
+    T = len(steps)
+    h, c = state
     w_hh_t = _ops.transpose(w_hh, 0, 1)
     addmm, cell = _ops.addmm, _ops.fused_lstm_cell
     outs = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h, c = cell(addmm(steps[t], h, w_hh_t), c)
         outs[t] = h
-    return outs, h, c
+    return outs, (h, c)
 
 
-def _gru_direction(x, h, w_ih, w_hh, b_ih, b_hh, reverse):
-    T = x.shape[0]
-    steps = _input_steps(x, w_ih, b_ih, T)
+def _gru_steps(steps, state, reverse, w_hh, b_hh):
+    T = len(steps)
+    (h,) = state
     linear, cell = _ops.linear, _ops.fused_gru_cell
     outs = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h = cell(steps[t], linear(h, w_hh, b_hh), h)  # (1 - z) * n + z * h
         outs[t] = h
-    return outs, h
+    return outs, (h,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,15 +194,18 @@ class RNNBase(Module):
 
     # -- argument checks, with PyTorch's messages
 
-    def _check_input(self, input):
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+    def _check_input(self, input, packed=False):
+        expected_dim = 2 if packed else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.shape[-1]:
             raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
 
     def _expected_hidden_size(self, input):
-        mini_batch = input.shape[0] if self.batch_first else input.shape[1]
+        return self._hidden_shape(input.shape[0] if self.batch_first else input.shape[1])
+
+    def _hidden_shape(self, mini_batch):
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -210,8 +217,8 @@ class RNNBase(Module):
     def _prepare(self, input):
         """(input as 3-D, is_batched, batch_dim) after PyTorch's dimension check."""
         if not isinstance(input, terra.Tensor):
-            raise NotImplementedError(f"{type(self).__name__}: only Tensor inputs are supported "
-                                      "by terra (no PackedSequence)")
+            raise TypeError(f"{type(self).__name__}: expected a Tensor or PackedSequence input, "
+                            f"got {type(input).__name__}")
         if input.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2-D or 3-D but "
                              f"received {input.dim()}-D tensor")
@@ -223,11 +230,27 @@ class RNNBase(Module):
 
     # -- the stacked, possibly bidirectional, recurrence
 
-    def _run(self, input, h0, c0):
-        """input: (T, N, I) time-major; h0/c0: (L*D, N, H) or None. Returns (output, hn, cn)."""
+    def _input_bias(self, b_ih, b_hh):
+        """The bias folded into the input projection: both biases, except for GRU, whose b_hh
+        sits inside r * (W_hn h + b_hn)."""
+        if self.mode == "GRU" or b_hh is None:
+            return b_ih
+        return b_hh if b_ih is None else _ops.add(b_ih, b_hh)
+
+    def _recurrence(self, w_hh, b_hh):
+        """The per-step loop of one layer and direction: recur(steps, state, reverse)."""
+        if self.mode == "LSTM":
+            return functools.partial(_lstm_steps, w_hh=w_hh)
+        if self.mode == "GRU":
+            return functools.partial(_gru_steps, w_hh=w_hh, b_hh=b_hh)
+        return functools.partial(_rnn_steps, w_hh=w_hh, relu=self.mode == "RNN_RELU")
+
+    def _run(self, input, h0, c0, batch_sizes=None):
+        """input: (T, N, I) time-major, or a PackedSequence's data (sum of lengths, I) with its
+        batch_sizes as a list; h0/c0: (L*D, N, H) or None. Returns (output, hn, cn)."""
         lstm = self.mode == "LSTM"
         D = 2 if self.bidirectional else 1
-        N = input.shape[1]
+        N = input.shape[1] if batch_sizes is None else batch_sizes[0]
         params = self._parameters
         zeros = None
         if h0 is None or (lstm and c0 is None):
@@ -242,27 +265,53 @@ class RNNBase(Module):
                 w = [params[name] for name in self._all_weights[idx]]
                 w_ih, w_hh = w[0], w[1]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                h = zeros if h0 is None else _ops.select(h0, 0, idx)
+                state = (zeros if h0 is None else _ops.select(h0, 0, idx),)
                 if lstm:
-                    c = zeros if c0 is None else _ops.select(c0, 0, idx)
-                    outs, h, c = _lstm_direction(x, h, c, w_ih, w_hh, b_ih, b_hh, d == 1)
-                    c_n.append(c)
-                elif self.mode == "GRU":
-                    outs, h = _gru_direction(x, h, w_ih, w_hh, b_ih, b_hh, d == 1)
+                    state += (zeros if c0 is None else _ops.select(c0, 0, idx),)
+                bias = self._input_bias(b_ih, b_hh)
+                recur = self._recurrence(w_hh, b_hh)
+                if batch_sizes is None:
+                    outs, state = recur(_input_steps(x, w_ih, bias, x.shape[0]), state, d == 1)
+                    outputs.append(_ops.stack(outs, 0))
                 else:
-                    outs, h = _rnn_direction(x, h, w_ih, w_hh, b_ih, b_hh, d == 1,
-                                             self.mode == "RNN_RELU")
-                h_n.append(h)
-                outputs.append(_ops.stack(outs, 0))
-            x = outputs[0] if D == 1 else _ops.cat(outputs, 2)
+                    steps = _ops.split(_ops.linear(x, w_ih, bias), batch_sizes, 0)
+                    outs, state = recur_packed(recur, steps, batch_sizes, state, d == 1)
+                    outputs.append(_ops.cat(outs, 0))
+                h_n.append(state[0])
+                if lstm:
+                    c_n.append(state[1])
+            x = outputs[0] if D == 1 else _ops.cat(outputs, -1)
             if p > 0.0 and layer < self.num_layers - 1:
                 x = F.dropout(x, p, True)
         hn = _ops.stack(h_n, 0)
         cn = _ops.stack(c_n, 0) if lstm else None
         return x, hn, cn
 
+    def _forward_packed(self, input, h0, c0):
+        """A PackedSequence input: (PackedSequence output, hn, cn), the states in the original
+        batch order (cn None but for LSTM), after PyTorch's argument checks."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        sizes = batch_sizes.tolist()
+        if sorted_indices is not None:  # initial state rows follow the sequences' original order
+            h0, c0 = (s if s is None else _ops.index_select(s, 1, sorted_indices) for s in (h0, c0))
+        self._check_input(data, packed=True)
+        expected = self._hidden_shape(sizes[0])
+        if self.mode == "LSTM" and h0 is not None:
+            self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
+            self._check_hidden_size(c0, expected, "Expected hidden[1] size {}, got {}")
+        elif h0 is not None:
+            self._check_hidden_size(h0, expected)
+        output, hn, cn = self._run(data, h0, c0, sizes)
+        if unsorted_indices is not None:
+            hn, cn = (s if s is None else _ops.index_select(s, 1, unsorted_indices)
+                      for s in (hn, cn))
+        return PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices), hn, cn
+
     def _forward_single_state(self, input, hx):
         """RNN and GRU: one hidden state tensor."""
+        if isinstance(input, PackedSequence):
+            output, hn, _ = self._forward_packed(input, hx, None)
+            return output, hn
         input, is_batched, batch_dim = self._prepare(input)
         if hx is not None:
             if is_batched and hx.dim() != 3:
@@ -324,6 +373,9 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            output, hn, cn = self._forward_packed(input, *(hx if hx is not None else (None, None)))
+            return output, (hn, cn)
         input, is_batched, batch_dim = self._prepare(input)
         h0 = c0 = None
         if hx is not None:
