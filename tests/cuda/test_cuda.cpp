@@ -30,7 +30,7 @@ const std::vector<std::pair<const char*, NamedAttrs>>& unary_ops() {
       {"clamp", {{"min", 0.5}}}, {"logical_not", {}}, {"isnan", {}}, {"isinf", {}}, {"log2", {}}, {"log10", {}},
       {"atan", {}}, {"asin", {}}, {"acos", {}}, {"sinh", {}}, {"cosh", {}}, {"asinh", {}}, {"atanh", {}},
       {"tan", {}}, {"erfc", {}}, {"erfinv", {}}, {"lgamma", {}}, {"digamma", {}}, {"polygamma", {{"n", 0}}},
-      {"polygamma", {{"n", 1}}}, {"polygamma", {{"n", 3}}},
+      {"polygamma", {{"n", 1}}}, {"polygamma", {{"n", 3}}}, {"bitwise_not", {}},
   };
   return ops;
 }
@@ -41,6 +41,10 @@ const std::vector<std::pair<const char*, NamedAttrs>>& binary_ops() {
       {"div", {{"rounding_mode", "trunc"}}}, {"div", {{"rounding_mode", "floor"}}}, {"remainder", {}},
       {"maximum", {}}, {"minimum", {}}, {"pow", {}}, {"atan2", {}}, {"eq", {}}, {"ne", {}}, {"lt", {}},
       {"le", {}}, {"gt", {}}, {"ge", {}}, {"logical_and", {}}, {"logical_or", {}}, {"logical_xor", {}},
+      // Integer-only: a float case is the same error on both devices; shift counts outside the
+      // width (the negative draws) are defined, so they compare too.
+      {"bitwise_and", {}}, {"bitwise_or", {}}, {"bitwise_xor", {}}, {"bitwise_left_shift", {}},
+      {"bitwise_right_shift", {}}, {"gcd", {}}, {"lcm", {}},
       // The fused backward ops of the activations: (grad_output, input or result).
       {"tanh_backward", {}}, {"sigmoid_backward", {}}, {"threshold_backward", {{"threshold", 0.0}}},
       {"gelu_backward", {}}, {"gelu_backward", {{"approximate", "tanh"}}}, {"silu_backward", {}},
