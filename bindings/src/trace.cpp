@@ -14,6 +14,7 @@ namespace {
 py::dict stats_dict(const trace::Stats& s) {
   py::dict d;
   d["iterations_eager"] = s.iterations_eager;
+  d["iterations_dormant"] = s.iterations_dormant;
   d["iterations_traced"] = s.iterations_traced;
   d["iterations_replayed"] = s.iterations_replayed;
   d["divergences"] = s.divergences;

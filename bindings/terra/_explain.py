@@ -15,6 +15,9 @@ def explain_report(stats, max_sync_points=10):
     lines = ["", "terra --explain", "=" * 15]
     lines.append(f"iterations: {stats['iterations_traced']} traced, {stats['iterations_replayed']} {mode}, "
                  f"{stats['iterations_eager']} eager (outside the loop, past the path bound, backing off, or where replay did not pay)")
+    if stats["iterations_dormant"]:
+        lines.append(f"  of the eager ones, {stats['iterations_dormant']} ran dormant: their ops skipped the session, "
+                     "as with --mode eager")
     lines.append(f"ops {mode}: {stats['ops_replayed']} in {stats['spans_run']} spans")
     fallbacks = stats["fallbacks"]
     lines.append(f"fallbacks: {len(fallbacks)}")

@@ -281,6 +281,7 @@ void wake(State& s) {
 
 void cross_while_dormant(State& s) {
   s.stats.iterations_eager++;
+  s.stats.iterations_dormant++;
   tell(SessionEvent::IterationEnd, s.epoch, "");
   set_trace_epoch(++s.epoch);
   if (--s.dormant_left == 0) wake(s);

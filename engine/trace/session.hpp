@@ -107,6 +107,7 @@ struct SyncPoint {
 
 struct Stats {
   uint32_t iterations_eager = 0;     // before the hot loop was known, past the path bound, backing off
+  uint32_t iterations_dormant = 0;   // of the eager ones: ran without going through the session
   uint32_t iterations_traced = 0;
   uint32_t iterations_replayed = 0;  // ran to their end on compiled plans
   uint32_t divergences = 0;

@@ -242,6 +242,8 @@ TEST_CASE("replay: a long eager stretch goes dormant; its iterations count and c
   CHECK(dormant_in == expected);
   CHECK(dormant.iterations_traced == awake.iterations_traced);
   CHECK(dormant.iterations_eager == awake.iterations_eager);
+  CHECK(dormant.iterations_dormant == expected.size());
+  CHECK(awake.iterations_dormant == 0);
   CHECK(dormant.fallbacks.size() == awake.fallbacks.size());
   CHECK_FALSE(trace::dormant());  // stop() woke it
 }

@@ -14,6 +14,7 @@ import pytest
 import terra
 from terra import nn
 from terra._C import _trace
+from terra._explain import explain_report
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = Path(os.environ.get("TERRA_CLI", REPO / "build" / "tools" / "terra"))
@@ -408,6 +409,8 @@ def asleep_and_awake(session, run, monkeypatch):
     assert [f["reason"] for f in slept["fallbacks"]] == [f["reason"] for f in awake["fallbacks"]]
     assert not any(never)
     assert not _trace.dormant()
+    assert 0 < slept["iterations_dormant"] < slept["iterations_eager"] and awake["iterations_dormant"] == 0
+    assert f"of the eager ones, {slept['iterations_dormant']} ran dormant" in explain_report(slept)
     return slept, dormant_at
 
 
