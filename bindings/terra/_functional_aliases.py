@@ -30,6 +30,12 @@ def prelu(input, weight):
 
 
 @_export
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False):
+    """Per-sample losses when reduction is left out, as PyTorch 1.13's torch.ctc_loss gives them."""
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _REDUCTIONS[reduction], zero_infinity)
+
+
+@_export
 def selu(input):
     return F.selu(input)
 

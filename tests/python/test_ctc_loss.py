@@ -223,3 +223,16 @@ def test_errors_match_torch(case):
         assert str(actual.value).startswith("Expected 3-dimensional tensor, but got 4-dimensional")
     else:
         assert str(actual.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("reduction", [None, 0, 1, 2])
+def test_the_torch_level_form_takes_reductions_as_integers(reduction):
+    """torch.ctc_loss has ATen's signature; left out, the reduction gives per-sample losses."""
+    logits, padded, _ = make_case(np.random.default_rng(7))
+    results = []
+    for lib in (terra, torch):
+        log_probs = lib.tensor(logits).log_softmax(-1)
+        args = (log_probs, lib.tensor(padded), INPUT_LENGTHS, TARGET_LENGTHS)
+        results.append(to_numpy(lib.ctc_loss(*args) if reduction is None else lib.ctc_loss(*args, 0, reduction)))
+    assert results[0].shape == results[1].shape
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-10)

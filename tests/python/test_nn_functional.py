@@ -472,3 +472,11 @@ def test_gumbel_softmax_samples_the_softmax_and_hard_passes_the_soft_gradient():
             np.testing.assert_allclose(y.detach().sum(dim=1).numpy(), np.ones(5), rtol=1e-6)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
     assert TF.gumbel_softmax(torch.zeros(2, 3), hard=True).shape == (2, 3)
+
+
+def test_normalize_writes_into_out_and_returns_it():
+    x = terra.tensor(np.random.default_rng(3).standard_normal((3, 4)))
+    out = terra.empty(3, 4, dtype=terra.float64)
+    assert F.normalize(x, dim=0, out=out) is out
+    expected = torch.nn.functional.normalize(torch.tensor(x.numpy()), dim=0)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
