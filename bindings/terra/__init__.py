@@ -33,6 +33,10 @@ from ._functions import __all__ as _functions_all  # noqa: E402
 from ._shape_functions import *  # noqa: E402,F401,F403
 from ._math_functions import *  # noqa: E402,F401,F403
 from ._more_functions import *  # noqa: E402,F401,F403
+from ._elementwise_more import *  # noqa: E402,F401,F403
+from ._special_more import *  # noqa: E402,F401,F403
+from ._scatter_functions import *  # noqa: E402,F401,F403
+from ._inplace_functions import *  # noqa: E402,F401,F403
 from ._window_functions import *  # noqa: E402,F401,F403
 from ._functional_aliases import *  # noqa: E402,F401,F403
 from ._linalg_spellings import *  # noqa: E402,F401,F403
@@ -70,6 +74,17 @@ def _import_libraries():
 
 
 _import_libraries()
+
+# Imported on first use (`terra.testing.assert_close`, `import terra.profiler`): a model does not
+# need them, and `import terra` stays as fast.
+_LAZY_SUBMODULES = ("testing", "profiler", "multiprocessing")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _dtype_from_name(name):

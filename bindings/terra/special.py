@@ -1,8 +1,9 @@
 """terra.special: torch.special's common functions. Most are registry ops under another name
 (gammaln is lgamma, psi and digamma are digamma, expit is sigmoid); the rest are compositions of
 ops, differentiated by autograd through them: sinc, entr, ndtr, ndtri, log_ndtr, xlog1py,
-multigammaln. Not implemented: the Bessel functions (i0, i0e, i1, i1e, ...), erfcx, zeta,
-gammainc/gammaincc, the orthogonal polynomials and airy_ai.
+multigammaln. i0, i0e, i1, i1e, erfcx, zeta, spherical_bessel_j0 and the orthogonal polynomials
+come from _special_more.py. Not implemented: bessel_j0/j1/y0/y1, modified_bessel_k0/k1 (and
+scaled), airy_ai, gammainc/gammaincc.
 
 Where a composition differs from PyTorch 1.13's kernel:
 - ndtr is erfc(-x / sqrt(2)) / 2, accurate in the lower tail where PyTorch's (1 + erf) / 2
@@ -203,3 +204,10 @@ def log_ndtr(input):
     r_upper = terra.log1p(terra.erfc(xu * _SQRT1_2) * -0.5)
     r_middle = terra.log(terra.erfc(xm * -_SQRT1_2) * 0.5)
     return terra.where(upper, r_upper, terra.where(middle, r_middle, _log_ndtr_asymptotic(xl)))
+
+
+# The Bessel, erfcx, zeta and orthogonal-polynomial functions (_special_more.py).
+from ._special_more import FUNCTIONS as _MORE_FUNCTIONS, POLYNOMIALS as _POLYNOMIALS  # noqa: E402
+
+globals().update({name: fn if name in _POLYNOMIALS else _with_out(fn) for name, fn in _MORE_FUNCTIONS.items()})
+__all__ += sorted(_MORE_FUNCTIONS)

@@ -44,3 +44,11 @@ def Variable(data, requires_grad=False):
 
 # After grad(): functional builds on it.
 from . import functional  # noqa: E402
+
+
+def __getattr__(name):
+    # autograd.profiler is imported on first use (it brings terra.profiler along).
+    if name == "profiler":
+        import importlib
+        return importlib.import_module(f"{__name__}.profiler")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

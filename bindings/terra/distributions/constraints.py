@@ -4,11 +4,13 @@ value's shape less the constraint's event_dim rightmost dimensions. Reprs are Py
 appear in validation errors."""
 import terra
 
-__all__ = ['Constraint', 'boolean', 'dependent', 'dependent_property', 'greater_than', 'greater_than_eq',
-           'half_open_interval', 'independent', 'integer_interval', 'interval', 'is_dependent',
-           'lower_cholesky', 'lower_triangular', 'nonnegative', 'nonnegative_integer', 'one_hot', 'positive',
-           'positive_definite', 'positive_integer', 'real', 'real_vector', 'simplex', 'square', 'symmetric',
-           'unit_interval']
+from .utils import finfo
+
+__all__ = ['Constraint', 'boolean', 'cat', 'corr_cholesky', 'dependent', 'dependent_property', 'greater_than',
+           'greater_than_eq', 'half_open_interval', 'independent', 'integer_interval', 'interval', 'is_dependent',
+           'less_than', 'lower_cholesky', 'lower_triangular', 'multinomial', 'nonnegative', 'nonnegative_integer',
+           'one_hot', 'positive', 'positive_definite', 'positive_integer', 'positive_semidefinite', 'real',
+           'real_vector', 'simplex', 'square', 'stack', 'symmetric', 'unit_interval']
 
 
 class Constraint(object):
@@ -175,6 +177,17 @@ class _GreaterThanEq(Constraint):
         return 'GreaterThanEq(lower_bound={})'.format(self.lower_bound)
 
 
+class _LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return value < self.upper_bound
+
+    def __repr__(self):
+        return 'LessThan(upper_bound={})'.format(self.upper_bound)
+
+
 class _Interval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound = lower_bound
@@ -217,6 +230,31 @@ class _LowerCholesky(Constraint):
         return _LowerTriangular().check(value) & positive_diagonal
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: rows of unit norm (to 10 eps per entry)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        tol = float(finfo(value.dtype).eps) * value.size(-1) * 10
+        row_norm = terra.linalg.norm(value.detach(), dim=-1)
+        unit_row_norm = (row_norm - 1.).abs().le(tol).all(dim=-1)
+        return _LowerCholesky().check(value) & unit_row_norm
+
+
+class _Multinomial(Constraint):
+    """Nonnegative count vectors summing to at most upper_bound."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, x):
+        return (x >= 0).all(dim=-1) & (x.sum(dim=-1) <= self.upper_bound)
+
+
 class _Square(Constraint):
     event_dim = 2
 
@@ -233,12 +271,72 @@ class _Symmetric(_Square):
         return terra.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
 
 
+class _PositiveSemidefinite(_Symmetric):
+    def check(self, value):
+        sym_check = super().check(value)
+        if not bool(sym_check.all()):
+            return sym_check
+        return terra.linalg.eigvalsh(value).ge(0).all(-1)
+
+
 class _PositiveDefinite(_Symmetric):
     def check(self, value):
         sym_check = super().check(value)
         if not bool(sym_check.all()):
             return sym_check
         return terra.linalg.cholesky_ex(value).info.eq(0)
+
+
+class _Cat(Constraint):
+    """cseq applied to consecutive slices of lengths along dim, as terra.cat joins them."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        assert all(isinstance(c, Constraint) for c in cseq)
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        assert len(self.lengths) == len(self.cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        assert -value.dim() <= self.dim < value.dim()
+        checks, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths):
+            checks.append(constraint.check(value.narrow(self.dim, start, length)))
+            start = start + length
+        return terra.cat(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """cseq applied to the slices along dim, as terra.stack joins them."""
+
+    def __init__(self, cseq, dim=0):
+        assert all(isinstance(c, Constraint) for c in cseq)
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        if self.dim + dim < 0:
+            dim += 1
+        return dim
+
+    def check(self, value):
+        assert -value.dim() <= self.dim < value.dim()
+        slices = [value.select(self.dim, i) for i in range(value.size(self.dim))]
+        return terra.stack([c.check(v) for v, c in zip(slices, self.cseq)], self.dim)
 
 
 dependent = _Dependent()
@@ -255,12 +353,18 @@ positive = _GreaterThan(0.)
 nonnegative = _GreaterThanEq(0.)
 greater_than = _GreaterThan
 greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+multinomial = _Multinomial
 unit_interval = _Interval(0., 1.)
 interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 square = _Square()
 symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+cat = _Cat
+stack = _Stack

@@ -3,8 +3,8 @@ per (type of p, type of q), looked up by the most specific registered pair of ba
 Registered here: the pairs of the same family among Bernoulli, Beta, Binomial, Categorical,
 Dirichlet, Exponential, Gamma (and so Chi2), Geometric, Independent, Laplace,
 MultivariateNormal, Normal, OneHotCategorical, Poisson, TransformedDistribution (and so
-LogNormal) and Uniform. PyTorch's pairs across families and its Bregman-divergence fallback
-for exponential families are not."""
+LogNormal) and Uniform. kl_more.py registers the rest of PyTorch's: the other families' pairs,
+the pairs across families and the Bregman-divergence fallback for exponential families."""
 import math
 import warnings
 from functools import total_ordering

@@ -1,7 +1,9 @@
 """Invertible transforms with log|det J| for TransformedDistribution, as
 torch.distributions.transforms (1.13): Transform (with .inv and cache_size 0/1), ComposeTransform
 and identity_transform, and the elementwise ExpTransform, PowerTransform, SigmoidTransform,
-SoftplusTransform, TanhTransform (SAC's squashed Gaussian) and AffineTransform."""
+SoftplusTransform, TanhTransform (SAC's squashed Gaussian) and AffineTransform; the structured
+ones (Abs, Independent, Reshape, Softmax, StickBreaking, LowerCholesky, CorrCholesky, Cat, Stack,
+CumulativeDistribution) are in structured_transforms.py and re-exported at the end."""
 import functools
 import math
 import numbers
@@ -14,8 +16,10 @@ from terra.nn.functional import softplus
 from . import constraints
 from .utils import _sum_rightmost, broadcast_all, finfo, lazy_property
 
-__all__ = ['AffineTransform', 'ComposeTransform', 'ExpTransform', 'PowerTransform', 'SigmoidTransform',
-           'SoftplusTransform', 'TanhTransform', 'Transform', 'identity_transform']
+__all__ = ['AbsTransform', 'AffineTransform', 'CatTransform', 'ComposeTransform', 'CorrCholeskyTransform',
+           'CumulativeDistributionTransform', 'ExpTransform', 'IndependentTransform', 'LowerCholeskyTransform',
+           'PowerTransform', 'ReshapeTransform', 'SigmoidTransform', 'SoftmaxTransform', 'SoftplusTransform',
+           'StackTransform', 'StickBreakingTransform', 'TanhTransform', 'Transform', 'identity_transform']
 
 
 class Transform(object):
@@ -442,3 +446,9 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape):
         return self.forward_shape(shape)
+
+
+# Last: structured_transforms builds on Transform above.
+from .structured_transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,  # noqa: E402
+                                    CumulativeDistributionTransform, IndependentTransform, LowerCholeskyTransform,
+                                    ReshapeTransform, SoftmaxTransform, StackTransform, StickBreakingTransform)

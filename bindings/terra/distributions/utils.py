@@ -9,7 +9,10 @@ import numpy as np
 import terra
 
 __all__ = ['broadcast_all', 'logits_to_probs', 'probs_to_logits', 'clamp_probs', 'lazy_property', 'finfo',
-           'multinomial', 'ProbsLogits', 'draw_until_done', 'count_arrivals']
+           'multinomial', 'ProbsLogits', 'draw_until_done', 'count_arrivals', 'euler_constant',
+           'tril_matrix_to_vec', 'vec_to_tril_matrix']
+
+euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
 
 
 def finfo(dtype):
@@ -30,6 +33,35 @@ def broadcast_all(*values):
                 break
         values = [v if isinstance(v, terra.Tensor) else terra.tensor(v, dtype=dtype) for v in values]
     return terra.broadcast_tensors(*values)
+
+
+def _tril_index(n, diag, device=None):
+    """The row-major (rows, cols) of the entries of an n x n matrix on or below diagonal diag."""
+    return terra.tril_indices(n, n, diag, device=device)
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The entries of mat's last two dims on or below diagonal diag, row by row."""
+    rows, cols = _tril_index(mat.shape[-1], diag, mat.device)
+    return mat[..., rows, cols]
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """The n x n matrices whose entries on or below diagonal diag are vec's last dim, row by row,
+    and zero elsewhere (tril_matrix_to_vec's inverse). A gather from vec with a zero appended, so
+    that it is differentiable without an in-place write."""
+    m = vec.shape[-1]
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if round(n) - n > float(finfo(vec.dtype).eps):
+        raise ValueError(f'The size of last dimension is {m} which cannot be expressed as '
+                         + 'the lower triangular part of a square D x D matrix.')
+    n = round(n)
+    rows, cols = (idx.tolist() for idx in _tril_index(n, diag))
+    index = np.full((n, n), m, dtype=np.int64)  # m: the appended zero
+    index[rows, cols] = np.arange(len(rows))
+    padded = terra.cat([vec, vec.new_zeros(tuple(vec.shape[:-1]) + (1,))], -1)
+    gathered = padded.index_select(-1, terra.tensor(index.reshape(-1), device=vec.device))
+    return gathered.reshape(tuple(vec.shape[:-1]) + (n, n))
 
 
 def logits_to_probs(logits, is_binary=False):
