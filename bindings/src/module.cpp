@@ -29,6 +29,7 @@ PYBIND11_MODULE(_C, m) {
   m.doc() = "Terra's engine: tensors, the op registry, autograd";
   m.attr("__version__") = TERRA_VERSION;
   m.attr("_built_with_cuda") = static_cast<bool>(TERRA_WITH_CUDA);
+  m.attr("_cuda_version") = TERRA_CUDA_VERSION;  // the toolkit built against; empty without CUDA
   // Never destroyed: the type must outlive the interpreter's last exception.
   auto* oom = new py::exception<terra::Error>(m, "OutOfMemoryError", PyExc_RuntimeError);
   oom->attr("__module__") = "terra";

@@ -77,7 +77,7 @@ _import_libraries()
 
 # Imported on first use (`terra.testing.assert_close`, `import terra.profiler`): a model does not
 # need them, and `import terra` stays as fast.
-_LAZY_SUBMODULES = ("testing", "profiler", "multiprocessing")
+_LAZY_SUBMODULES = ("testing", "profiler", "multiprocessing", "version", "torch_version")
 
 
 def __getattr__(name):

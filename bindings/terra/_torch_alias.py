@@ -62,7 +62,78 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_loader(fullname, _ExistingModuleLoader(fullname, module))
 
 
+# The PyTorch release whose Python API Terra follows.
+TORCH_API = "1.13.0"
+
+
+def _release(text):
+    """The numeric release of a version string: '1.13.0+terra.0.1.0' -> (1, 13, 0)."""
+    parts = []
+    for piece in str(text).split("+")[0].split("."):
+        digits = "".join(c for c in piece if c.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _padded(a, b):
+    n = max(len(a), len(b))
+    return a + (0,) * (n - len(a)), b + (0,) * (n - len(b))
+
+
+class TorchVersion(str):
+    """torch.__version__ under --as-torch: a str that compares with version strings, tuples and
+    packaging's Version by release, as PyTorch's TorchVersion does."""
+
+    def _other(self, other):
+        if isinstance(other, (tuple, list)):
+            return tuple(int(x) for x in other)
+        if isinstance(other, str):
+            return _release(other)
+        release = getattr(other, "release", None)  # packaging.version.Version
+        if release is not None:
+            return tuple(release)
+        return NotImplemented
+
+    def _compare(self, other, test):
+        theirs = self._other(other)
+        if theirs is NotImplemented:
+            return NotImplemented
+        return test(*_padded(_release(self), theirs))
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __eq__(self, other):  # a string compares as a string; a tuple or Version by release
+        if isinstance(other, str):
+            return str.__eq__(self, other)
+        result = self._compare(other, lambda a, b: a == b)
+        return False if result is NotImplemented else result
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
 def install():
-    """Makes `torch` imports resolve to terra from now on. Calling it again does nothing."""
-    if not any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, TorchAliasFinder())
+    """Makes `torch` imports resolve to terra from now on, and torch.__version__ the PyTorch
+    release whose API Terra follows ("1.13.0+terra.0.1.0"): scripts and libraries pick code paths
+    by comparing it. Calling it again does nothing."""
+    if any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, TorchAliasFinder())
+    target = importlib.import_module(TARGET)
+    own = getattr(target, "__version__", None)
+    if own is not None:
+        target.__version__ = TorchVersion(f"{TORCH_API}+terra.{own}")

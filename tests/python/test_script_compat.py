@@ -172,3 +172,24 @@ def test_a_script_importing_torch_cuda_amp_runs_under_as_torch(tmp_path):
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "terra 1.0\n"
+
+
+def test_as_torch_reports_the_pytorch_release_terra_follows(tmp_path):
+    """Scripts and libraries pick code paths by comparing torch.__version__ (with strings, tuples
+    or packaging's Version): under --as-torch it is 1.13.0 with Terra's own version as the local
+    label; plain `import terra` keeps Terra's version."""
+    script = tmp_path / "versions.py"
+    script.write_text(textwrap.dedent("""\
+        import torch
+        from packaging import version
+        v = torch.__version__
+        print(v == f"1.13.0+terra.{torch.version.__version__.split('+terra.')[1]}", v.split("+")[0])
+        print(v >= "1.10", v >= (1, 13), v < (2, 0), v > "1.13.0", version.parse(v) >= version.parse("1.13"))
+        print(torch.version.__version__ == v, torch.version.hip, isinstance(torch.version.cuda, (str, type(None))))
+    """))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TERRA_DEVICE")}
+    done = subprocess.run([str(CLI), "run", "--as-torch", str(script)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True 1.13.0\nTrue True True False True\nTrue None True\n"
+    assert terra.__version__ == terra.version.__version__ and not terra.__version__.startswith("1.13")
