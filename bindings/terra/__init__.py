@@ -35,6 +35,7 @@ from ._math_functions import *  # noqa: E402,F401,F403
 from ._more_functions import *  # noqa: E402,F401,F403
 from ._elementwise_more import *  # noqa: E402,F401,F403
 from ._special_more import *  # noqa: E402,F401,F403
+from ._special_gamma import *  # noqa: E402,F401,F403
 from ._scatter_functions import *  # noqa: E402,F401,F403
 from ._inplace_functions import *  # noqa: E402,F401,F403
 from ._window_functions import *  # noqa: E402,F401,F403

@@ -61,7 +61,7 @@ _FUNCTIONAL = {
     "ldexp_": "ldexp", "multiply_": "mul", "subtract_": "sub", "negative_": "neg", "nan_to_num_": "nan_to_num",
     "sgn_": "sgn", "sinc_": "sinc", "xlogy_": "xlogy", "copysign_": "copysign", "heaviside_": "heaviside",
     "logit_": "logit", "i0_": "i0", "igamma_": "igamma", "igammac_": "igammac",
-    "nextafter_": "nextafter", "renorm_": "renorm",
+    "nextafter_": "nextafter", "renorm_": "renorm", "addbmm_": "addbmm", "addmv_": "addmv", "addr_": "addr",
 }
 # The ones PyTorch 1.13 also has as torch.name_(input, ...).
 _TORCH_LEVEL = {"acosh_", "arccosh_", "arccos_", "arcsin_", "arctan_", "arcsinh_", "arctanh_", "deg2rad_",

@@ -2,8 +2,8 @@
 (gammaln is lgamma, psi and digamma are digamma, expit is sigmoid); the rest are compositions of
 ops, differentiated by autograd through them: sinc, entr, ndtr, ndtri, log_ndtr, xlog1py,
 multigammaln. i0, i0e, i1, i1e, erfcx, zeta, spherical_bessel_j0 and the orthogonal polynomials
-come from _special_more.py. Not implemented: bessel_j0/j1/y0/y1, modified_bessel_k0/k1 (and
-scaled), airy_ai, gammainc/gammaincc.
+come from _special_more.py, bessel_j0/j1/y0/y1 and modified_bessel_k0/k1 (and scaled) from
+_special_bessel.py, gammainc/gammaincc from _special_gamma.py. Not implemented: airy_ai.
 
 Where a composition differs from PyTorch 1.13's kernel:
 - ndtr is erfc(-x / sqrt(2)) / 2, accurate in the lower tail where PyTorch's (1 + erf) / 2
@@ -209,5 +209,9 @@ def log_ndtr(input):
 # The Bessel, erfcx, zeta and orthogonal-polynomial functions (_special_more.py).
 from ._special_more import FUNCTIONS as _MORE_FUNCTIONS, POLYNOMIALS as _POLYNOMIALS  # noqa: E402
 
+from ._special_bessel import FUNCTIONS as _BESSEL_FUNCTIONS  # noqa: E402
+from ._special_gamma import FUNCTIONS as _GAMMA_FUNCTIONS  # noqa: E402
+
+_MORE_FUNCTIONS = dict(_MORE_FUNCTIONS, **_BESSEL_FUNCTIONS, **_GAMMA_FUNCTIONS)
 globals().update({name: fn if name in _POLYNOMIALS else _with_out(fn) for name, fn in _MORE_FUNCTIONS.items()})
 __all__ += sorted(_MORE_FUNCTIONS)

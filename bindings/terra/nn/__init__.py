@@ -10,6 +10,8 @@ from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from . import functional, init, utils
 from . import modules, parameter
+from . import parallel
+from .parallel import DataParallel
 
 __all__ = ["Parameter", "UninitializedParameter", "UninitializedBuffer", "functional", "init",
-           "utils", "modules", "parameter"] + _modules_all
+           "utils", "modules", "parameter", "parallel", "DataParallel"] + _modules_all

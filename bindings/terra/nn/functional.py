@@ -829,3 +829,5 @@ from ._grid_sample import *  # noqa: E402,F401,F403
 from ._ctc_loss import ctc_loss  # noqa: E402,F401
 from ._conv3d import *  # noqa: E402,F401,F403
 from ._pool3d import *  # noqa: E402,F401,F403
+from ._fractional_pool import *  # noqa: E402,F401,F403
+from ._conv_tbc import conv_tbc  # noqa: E402,F401

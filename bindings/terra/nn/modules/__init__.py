@@ -78,3 +78,12 @@ __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgP
             "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 from .loss_ctc import CTCLoss  # noqa: E402
 __all__ += ["CTCLoss"]
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+from .fractional_pool import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
+from .deprecated import Container, NLLLoss2d  # noqa: E402
+from .cross_map_lrn import CrossMapLRN2d  # noqa: E402
+from . import _torch_paths  # noqa: E402
+__all__ += ["SyncBatchNorm", "AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d",
+            "FractionalMaxPool3d", "Container", "NLLLoss2d", "CrossMapLRN2d"]
+_torch_paths.install(__name__)
