@@ -7,6 +7,7 @@ conveniences (repr, indexing, numpy, pickling, conversions).
 """
 import builtins
 import collections
+import math
 
 import numpy as np
 
@@ -322,6 +323,36 @@ def exponential_(self, lambd=1.0, *, generator=None):
     return self.copy_(-(1 - u).log() / lambd)
 
 
+def _require_floating(self, name):
+    from ._functions import _legacy_name  # imported after this module
+    if not self.is_floating_point():
+        raise RuntimeError(f'"{name}_cpu" not implemented for \'{_legacy_name(self.dtype)}\'')
+
+
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Draws by the inverse CDF, median + sigma tan(pi (u - 1/2)); PyTorch 1.13 checks no sign of sigma."""
+    _require_floating(self, "cauchy")
+    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype)
+    return self.copy_(median + sigma * ((u - 0.5) * math.pi).tan())
+
+
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    _require_floating(self, "log_normal")
+    if not std > 0.0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    z = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype)
+    return self.copy_((z * std + mean).exp())
+
+
+def geometric_(self, p, *, generator=None):
+    """The number of Bernoulli(p) trials up to the first success (1, 2, ...), drawn by the inverse
+    CDF in float64: ceil(log(u) / log(1 - p)) with u in (0, 1]."""
+    if not 0.0 < p < 1.0:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = 1 - _ops.rand(list(self.shape), generator=generator, dtype=_C.float64)
+    return self.copy_((u.log() / math.log1p(-p)).ceil().clamp(min=1))
+
+
 def _new(self, fn, size, dtype, device, requires_grad, *extra):
     dtype = self.dtype if dtype is None else dtype
     device = self.device if device is None else device
@@ -499,7 +530,8 @@ def _install():
         clamp=clamp, clamp_=clamp_, clip=clamp, clip_=clamp_, pow=pow, div=div, div_=div_, divide=div,
         true_divide=div, addcmul=addcmul, addcmul_=addcmul_, addcdiv=addcdiv, addcdiv_=addcdiv_, lerp=lerp,
         lerp_=lerp_, dot=dot, square=square, zero_=zero_, uniform_=uniform_, normal_=normal_, bernoulli=bernoulli,
-        multinomial=multinomial, nan_to_num=nan_to_num, bernoulli_=bernoulli_, random_=random_, exponential_=exponential_, new_zeros=new_zeros,
+        multinomial=multinomial, nan_to_num=nan_to_num, bernoulli_=bernoulli_, random_=random_, exponential_=exponential_,
+        cauchy_=cauchy_, log_normal_=log_normal_, geometric_=geometric_, new_zeros=new_zeros,
         new_ones=new_ones,
         new_empty=new_empty, new_full=new_full, new_tensor=new_tensor, backward=backward, register_hook=register_hook,
         tolist=tolist, __array__=__array__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,
