@@ -1,5 +1,5 @@
 """The torch-level and Tensor spellings of terra.linalg's functions (torch.inverse, det, logdet,
-slogdet, pinverse, matrix_power, matrix_exp, svd, qr, cholesky, cholesky_solve, cholesky_inverse,
+slogdet, pinverse, orgqr, geqrf, matrix_power, matrix_exp, svd, qr, cholesky, cholesky_solve, cholesky_inverse,
 triangular_solve, lu, lu_unpack, lu_solve), with the older functions' own signatures and results:
 torch.svd returns V (not Vh) and is reduced by default (some=True), torch.qr takes some,
 triangular_solve also returns a clone of its (broadcast) coefficient matrix, torch.lu returns
@@ -22,6 +22,18 @@ _export, _both = exporters(__all__)
 @_both
 def inverse(input):
     return linalg.inv(input)
+
+
+@_both
+def orgqr(input, tau):
+    return linalg.householder_product(input, tau)
+
+
+@_both
+def geqrf(input):
+    """(a, tau): LAPACK's compact QR (through numpy on the host; no gradient, as in PyTorch 1.13)."""
+    from ._householder import geqrf as compact_qr
+    return _namedtuple("geqrf", ["a", "tau"])(*compact_qr(input))
 
 
 @_both

@@ -459,7 +459,12 @@ def cross(input, other, *, dim=-1):
     return terra.cross(input, other, dim=dim)
 
 
+from ._householder import householder_product  # noqa: E402 (these import linalg lazily)
+from ._linalg_tensor import tensorinv, tensorsolve  # noqa: E402
+
+
 __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "cond", "inv", "inv_ex", "det", "slogdet", "solve",
            "solve_ex", "solve_triangular", "lstsq", "pinv", "matrix_rank", "cholesky", "cholesky_ex", "qr", "svd",
            "svdvals", "eigh", "eigvalsh", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "matrix_power",
-           "matrix_exp", "multi_dot", "vecdot", "vander", "matmul", "diagonal", "cross"]
+           "matrix_exp", "multi_dot", "vecdot", "vander", "matmul", "diagonal", "cross", "householder_product",
+           "tensorinv", "tensorsolve"]

@@ -10,7 +10,7 @@ from .. import functional as F
 from ..modules.module import Module
 from ..parameter import Tensor
 from . import parametrize
-from ._householder import geqrf, householder_product
+from ..._householder import geqrf, householder_product
 from .spectral_norm import (default_output_dim, power_iteration, random_unit_vectors,
                             reshape_to_matrix)
 
