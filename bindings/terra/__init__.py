@@ -7,6 +7,7 @@ from . import _C
 from ._C import (Tensor, Generator, dtype, bool, int32, int64, float32, float64, from_numpy, get_default_dtype,
                  set_default_dtype, is_grad_enabled, default_generator, OutOfMemoryError)
 from ._size import Size
+from . import _public_name
 from ._device import device
 
 __version__ = _C.__version__
@@ -27,6 +28,7 @@ cfloat = None
 from ._tensor import _install as _install_tensor_methods  # noqa: E402
 
 _install_tensor_methods()
+_public_name.install_dtype_repr()
 
 from ._functions import *  # noqa: E402,F401,F403
 from ._functions import __all__ as _functions_all  # noqa: E402
@@ -110,8 +112,8 @@ def numel(t):
 
 def typename(obj):
     if isinstance(obj, Tensor):
-        return {"float32": "terra.FloatTensor", "float64": "terra.DoubleTensor", "int64": "terra.LongTensor",
-                "int32": "terra.IntTensor", "bool": "terra.BoolTensor"}[repr(obj.dtype)[6:]]
+        legacy = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
+        return _public_name.qualified(legacy[_public_name.dtype_name(obj.dtype)] + "Tensor")
     return type(obj).__name__
 
 

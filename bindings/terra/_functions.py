@@ -3,7 +3,7 @@ import builtins
 
 import numpy as np
 
-from . import _C
+from . import _C, _public_name
 from ._C import _ops
 from ._einsum import einsum
 from ._tensor import _shape_args
@@ -182,12 +182,12 @@ _LEGACY_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int3
 
 
 def _numpy_dtype(dt):
-    return _NUMPY_OF[repr(dt)[len("terra."):]]
+    return _NUMPY_OF[_public_name.dtype_name(dt)]
 
 
 def _legacy_name(dt):
     """PyTorch's legacy name of a dtype ("Float", "Long"), as its error messages spell them."""
-    return _LEGACY_NAMES[repr(dt)[len("terra."):]]
+    return _LEGACY_NAMES[_public_name.dtype_name(dt)]
 
 
 @_export

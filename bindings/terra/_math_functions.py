@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from . import _C
+from . import _C, _public_name
 from ._C import _ops
 from ._tensor import _namedtuple
 from ._shape_functions import _wrap_dim, exporters
@@ -232,7 +232,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     if not input.is_floating_point():
         raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got "
-                           f"{repr(input.dtype).replace('terra.', '').capitalize()}")
+                           f"{_public_name.dtype_name(input.dtype).capitalize()}")
     count = ~_ops.isnan(input)
     counted = count.sum(keepdim=keepdim, **_reduce_args(dim)) if dim is not None else count.sum()
     return nansum(input, dim, keepdim, dtype=dtype) / counted
@@ -528,7 +528,7 @@ def histc(input, bins=100, min=0, max=0):
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     x = input.detach()
     if not x.is_floating_point():
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{repr(x.dtype).replace('terra.', '').capitalize()}'")
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_public_name.dtype_name(x.dtype).capitalize()}'")
     low, high = _full_like(x, min), _full_like(x, max)
     if min == max and x.numel():
         low, high = x.min(), x.max()

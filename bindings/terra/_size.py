@@ -1,4 +1,5 @@
 """terra.Size: the shape of a tensor, a tuple of ints (like torch.Size)."""
+from . import _public_name
 
 
 class Size(tuple):
@@ -18,7 +19,7 @@ class Size(tuple):
         return Size(tuple.__add__(self, tuple(other)))
 
     def __repr__(self):
-        return "terra.Size([" + ", ".join(str(s) for s in self) + "])"
+        return _public_name.qualified("Size") + "([" + ", ".join(str(s) for s in self) + "])"
 
     def __reduce__(self):
         return (Size, (tuple(self),))

@@ -452,7 +452,7 @@ def type_(self, dtype=None, non_blocking=False):
         return typename(self)
     if isinstance(dtype, str):
         dtype = {"torch.FloatTensor": _C.float32, "torch.DoubleTensor": _C.float64, "torch.LongTensor": _C.int64,
-                 "torch.IntTensor": _C.int32, "torch.BoolTensor": _C.bool}.get(dtype.replace("terra.", "torch."))
+                 "torch.IntTensor": _C.int32, "torch.BoolTensor": _C.bool}.get("torch." + dtype.partition(".")[2])
     return to(self, dtype)
 
 

@@ -129,7 +129,8 @@ class TorchVersion(str):
 def install():
     """Makes `torch` imports resolve to terra from now on, and torch.__version__ the PyTorch
     release whose API Terra follows ("1.13.0+terra.0.1.0"): scripts and libraries pick code paths
-    by comparing it. Calling it again does nothing."""
+    by comparing it; reprs name the package torch (torch.Size, torch.float32, x.type()
+    'torch.FloatTensor'). Calling it again does nothing."""
     if any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, TorchAliasFinder())
@@ -137,3 +138,6 @@ def install():
     own = getattr(target, "__version__", None)
     if own is not None:
         target.__version__ = TorchVersion(f"{TORCH_API}+terra.{own}")
+    public_name = getattr(target, "_public_name", None)
+    if public_name is not None:  # reprs say torch.Size, torch.float32 (absent from test stand-ins)
+        public_name.use(ALIAS)

@@ -2,7 +2,7 @@
 (Python numbers; finfo() without a dtype describes the default dtype)."""
 import numpy as np
 
-from . import _C
+from . import _C, _public_name
 
 _FLOATS = {_C.float32: np.float32, _C.float64: np.float64}
 _INTS = {_C.int32: np.int32, _C.int64: np.int64, _C.bool: np.uint8}
@@ -12,7 +12,7 @@ def _numpy_info(type, table, kind):
     """numpy's finfo or iinfo of a terra dtype, and the dtype's name."""
     if type not in table:
         raise TypeError(f"{kind.__name__}: {type} is not a dtype it describes")
-    return kind(table[type]), str(type).replace("terra.", "")
+    return kind(table[type]), _public_name.dtype_name(type)
 
 
 class finfo:

@@ -193,3 +193,27 @@ def test_as_torch_reports_the_pytorch_release_terra_follows(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == "True 1.13.0\nTrue True True False True\nTrue None True\n"
     assert terra.__version__ == terra.version.__version__ and not terra.__version__.startswith("1.13")
+
+
+def test_as_torch_reprs_name_torch_and_plain_terra_keeps_its_own(tmp_path):
+    """Under --as-torch a script's printed shapes, dtypes and tensor types read as under PyTorch
+    (bindings/terra/_public_name.py); `import terra` still prints terra.Size and terra.float32."""
+    script = tmp_path / "names.py"
+    script.write_text(textwrap.dedent("""\
+        import pickle
+        import torch
+        x = torch.ones(2, 3)
+        print(x.shape, x.dtype, str(torch.int64), x.type(), x.long().type(), torch.typename(x))
+        print(x.double(), x.type("torch.DoubleTensor").dtype, torch.finfo(torch.float64).dtype)
+        print(pickle.loads(pickle.dumps(torch.float64)), pickle.loads(pickle.dumps(x.shape)))
+    """))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TERRA_DEVICE")}
+    done = subprocess.run([str(CLI), "run", "--as-torch", str(script)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    want = subprocess.run(["/usr/bin/python3", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == want.stdout
+    x = terra.ones(2, 3)
+    assert (repr(x.shape), repr(x.dtype), str(terra.int64), x.type()) == (
+        "terra.Size([2, 3])", "terra.float32", "terra.int64", "terra.FloatTensor")
+    assert terra.finfo(terra.float64).dtype == "float64" and terra.iinfo(terra.int32).dtype == "int32"
