@@ -1,6 +1,7 @@
 // The extension module terra._C: registers the types and functions of each binding file and
 // maps terra::Error kinds to the Python exceptions PyTorch raises for the same mistakes.
 #include "bindings/src/common.hpp"
+#include "kernels/cpu/parallel.hpp"
 #include "terra_config.hpp"
 
 namespace terra::python {
@@ -30,6 +31,12 @@ PYBIND11_MODULE(_C, m) {
   m.attr("__version__") = TERRA_VERSION;
   m.attr("_built_with_cuda") = static_cast<bool>(TERRA_WITH_CUDA);
   m.attr("_cuda_version") = TERRA_CUDA_VERSION;  // the toolkit built against; empty without CUDA
+  // torch.set_num_threads: Terra's kernel pool, and OpenBLAS's with it (Note [GEMM threading]).
+  m.def("_set_num_threads", [](int n) {
+    TERRA_CHECK(n > 0, Runtime, "set_num_threads expects a positive integer");
+    terra::cpu::set_num_threads(n);
+  });
+  m.def("_get_num_threads", &terra::cpu::num_threads);
   // Never destroyed: the type must outlive the interpreter's last exception.
   auto* oom = new py::exception<terra::Error>(m, "OutOfMemoryError", PyExc_RuntimeError);
   oom->attr("__module__") = "terra";

@@ -129,11 +129,12 @@ def reset_peak_memory_stats():
 
 
 def set_num_threads(n):
-    _C._set_num_threads(n) if hasattr(_C, "_set_num_threads") else None
+    """The threads of Terra's CPU kernels (and OpenBLAS's products), as torch.set_num_threads."""
+    _C._set_num_threads(n)
 
 
 def get_num_threads():
-    return _C._get_num_threads() if hasattr(_C, "_get_num_threads") else 1
+    return _C._get_num_threads()
 
 
 def compile(model=None, **kwargs):

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <utility>
 
+#include <pthread.h>
+
 #include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/autograd/node.hpp"
@@ -30,6 +32,25 @@ namespace {
 std::unique_ptr<State> g_state;
 LocationProvider g_provider = nullptr;
 bool g_provider_sees_boundaries_when_dormant = false;
+
+// Note [A forked child]: fork() copies only the forking thread, so a child of a co-executing
+// process has a session whose graph actor does not exist there. The child runs eagerly, with no
+// session; a tensor the parent's graph had yet to compute raises when read (it would wait for
+// ever), and the session is dropped, not stopped, since stopping runs what is queued.
+bool g_forked_child = false;
+
+void after_fork_in_child() {
+  if (!g_state) return;
+  g_forked_child = true;
+  session_on_this_thread = intercept_on_this_thread = false;  // the forking thread's, now the only one
+  work_queued.store(false, std::memory_order_relaxed);
+}
+
+[[noreturn]] void fail_forked_read() {
+  fail(ErrorKind::Runtime,
+       "this tensor was still being computed by the parent process's graph when the process forked: read it "
+       "(or call terra.sync()) before forking, or start the child with the 'spawn' method");
+}
 SourceLineProvider g_source_line = nullptr;
 BlockingCall g_blocking = nullptr;
 EventSink g_sink = nullptr;
@@ -826,6 +847,7 @@ namespace {
 // A read of a pending storage (a fetch), from any thread: every deferred write is run or waited for.
 void resolve_pending(const StorageImpl& st) {
   if (!g_state) return;
+  if (g_forked_child) fail_forked_read();
   State& s = *g_state;
   auto lock = lock_session(s);
   if (s.mode == IterationMode::Replaying && detail::fetch_from_span(s, st)) return update_work_queued(s);
@@ -846,10 +868,16 @@ void start(const Options& options, std::shared_ptr<SpanExecutor> executor) {
   g_state->first_epoch = g_state->epoch + 1;
   set_pending_resolver(&resolve_pending);
   session_on_this_thread = intercept_on_this_thread = true;
+  static const bool fork_handled = pthread_atfork(nullptr, nullptr, &after_fork_in_child) == 0;  // once
+  (void)fork_handled;
 }
 
 void stop() {
   if (!g_state) return;
+  if (g_forked_child) {  // Note [A forked child]: nothing queued can run here
+    g_state.release();   // NOLINT: leaked on purpose, with the parent's actor handles in it
+    return;
+  }
   State& s = *g_state;
   auto lock = lock_session(s);
   if (dormant()) wake(s);
@@ -895,6 +923,10 @@ void end_iteration() {
 
 void sync() {
   if (!g_state) return;
+  if (g_forked_child) {
+    if (!g_state->submitted.empty()) fail_forked_read();
+    return;
+  }
   auto lock = lock_session(*g_state);
   flush(*g_state, "sync (random state, save, .data =, another thread)");
 }

@@ -6,8 +6,11 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 #include "tensor/parking_spot.hpp"
 
@@ -78,6 +81,25 @@ class ThreadPool {
     job_done_.wait_until([&] { return pending_.load() == 0; });
     body_ = nullptr;
     if (error_) std::rethrow_exception(error_);
+  }
+
+  // Note [Fork]: a forked child has only the thread that forked. Before the fork, the forking
+  // thread takes job_mutex_, so no job is in flight and every worker waits for the next one; in
+  // the child, the workers' std::thread objects are leaked (joining or destroying them would wait
+  // for threads that do not exist there), and the lock and the parking spots are made anew (a
+  // worker may sleep on a spot's condition variable, which would wait for it on the next
+  // notify). The child runs parallel_for on its one thread until set_num_threads makes workers.
+  void before_fork() { job_mutex_.lock(); }
+  void after_fork_in_parent() { job_mutex_.unlock(); }
+  void after_fork_in_child() {
+    new std::vector<std::thread>(std::move(workers_));  // leaked on purpose
+    workers_.clear();
+    new (&job_mutex_) std::mutex();
+    new (&error_mutex_) std::mutex();
+    new (&job_posted_) ParkingSpot(kSpin);
+    new (&job_done_) ParkingSpot(kSpin);
+    pending_.store(0);
+    stopping_.store(false);
   }
 
   // Cores parallel_for leaves to other threads (set_reserved_cores).
@@ -153,7 +175,12 @@ int default_threads() {
 
 ThreadPool& pool() {
   // Leaked on purpose: worker threads must not be joined during static destruction.
-  static ThreadPool* p = new ThreadPool(default_threads());
+  static ThreadPool* p = [] {
+    auto* made = new ThreadPool(default_threads());
+    pthread_atfork([] { pool().before_fork(); }, [] { pool().after_fork_in_parent(); },
+                   [] { pool().after_fork_in_child(); });  // Note [Fork]
+    return made;
+  }();
   return *p;
 }
 
