@@ -312,8 +312,15 @@ def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
                       _ops.where(infinite & (out < 0), _ops.full([], small, dtype=self.dtype), out))
 
 
-def random_(self, low=0, high=None, *, generator=None):
-    if high is None:
+# random_() with no bounds: every value the dtype holds exactly, from 0 (PyTorch's ranges).
+_RANDOM_UPPER = {_C.bool: 2, _C.int32: 2 ** 31, _C.int64: 2 ** 63 - 1, _C.float32: 2 ** 24 + 1,
+                 _C.float64: 2 ** 53 + 1}
+
+
+def random_(self, low=None, high=None, *, generator=None):
+    if low is None:
+        low, high = 0, _RANDOM_UPPER[self.dtype]
+    elif high is None:
         low, high = 0, low
     return self.copy_(_ops.randint(low, high, list(self.shape), generator=generator))
 

@@ -66,3 +66,16 @@ def test_integer_tensors_are_refused_as_in_pytorch(method):
     with pytest.raises(RuntimeError) as got:
         getattr(terra.empty(3, dtype=terra.int64), method)()
     assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("dtype,upper", [(terra.float32, 2 ** 24), (terra.float64, 2 ** 53), (terra.int32, 2 ** 31 - 1),
+                                         (terra.int64, 2 ** 63 - 1), (terra.bool, 1)])
+def test_random_without_bounds_covers_the_dtypes_exact_range(dtype, upper):
+    """PyTorch's ranges: [0, 2^mantissa] for floats, [0, max] for integers."""
+    terra.manual_seed(4)
+    t = terra.empty(4000, dtype=dtype)
+    assert t.random_() is t
+    values = t.to(terra.float64).numpy()
+    assert values.min() >= 0 and values.max() <= upper and np.all(values == np.round(values))
+    assert values.max() > upper / 2  # spread over the range, not stuck near 0
+    assert terra.empty(100, dtype=terra.int64).random_(10).max().item() < 10

@@ -1,8 +1,10 @@
-"""DataLoader as torch.utils.data.DataLoader (1.13), loading in the calling process.
+"""DataLoader as torch.utils.data.DataLoader (1.13).
 
-`num_workers > 0` is accepted and runs in-process too, with a warning (Terra's engine already
-overlaps Python with tensor work; worker processes would each need an engine of their own).
-`pin_memory` is accepted and has no effect on the CPU.
+`num_workers == 0` loads in the calling process (below); `num_workers > 0` starts worker
+processes with PyTorch 1.13's semantics (_multiprocessing_iter.py, _worker.py): per-worker
+seeding, get_worker_info, in-order delivery, prefetch_factor, persistent_workers, timeout and
+worker errors. Batches cross processes pickled (copied), not in shared memory; a worker forked
+inside a co-executed loop runs eagerly. `pin_memory` is accepted and has no effect on the CPU.
 
 Note [TensorDataset batches]: for a TensorDataset (or Subsets of one) collated by default_collate,
 a batch is gathered with one index_select per tensor instead of batch_size indexing ops and a
@@ -10,11 +12,11 @@ stack. The result is the same (default_collate stacks the samples t[i] into a ne
 co-executed training loop records two ops per batch instead of hundreds.
 """
 import math
-import warnings
 
 import terra
 
 from . import _utils
+from ._worker import get_worker_info
 from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -22,11 +24,6 @@ __all__ = ['DataLoader', 'get_worker_info', 'default_collate', 'default_convert'
 
 default_collate = _utils.collate.default_collate
 default_convert = _utils.collate.default_convert
-
-
-def get_worker_info():
-    """None: data is always loaded in the main process."""
-    return None
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -63,9 +60,6 @@ class DataLoader(object):
                              'let num_workers > 0 to enable multiprocessing.')
         if persistent_workers and num_workers == 0:
             raise ValueError('persistent_workers option needs num_workers > 0')
-        if num_workers > 0:
-            warnings.warn(f"terra.utils.data.DataLoader: num_workers={num_workers} is not supported; "
-                          "loading in the main process", UserWarning, stacklevel=2)
 
         self.dataset = dataset
         self.num_workers = num_workers
@@ -125,6 +119,7 @@ class DataLoader(object):
         if collate_fn is None:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
+        self._iterator = None
         self.__initialized = True
 
     def __setattr__(self, attr, val):
@@ -143,7 +138,17 @@ class DataLoader(object):
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self):
-        return _SingleProcessDataLoaderIter(self)
+        if self.num_workers == 0:
+            return _SingleProcessDataLoaderIter(self)
+        from ._multiprocessing_iter import _MultiProcessingDataLoaderIter
+        if not self.persistent_workers:
+            return _MultiProcessingDataLoaderIter(self)
+        # Persistent workers: one iterator (and its processes) serves every epoch.
+        if self._iterator is None:
+            self._iterator = _MultiProcessingDataLoaderIter(self)
+        else:
+            self._iterator._reset(self, first_iter=False)
+        return self._iterator
 
     def __len__(self):
         if self._dataset_kind == _DatasetKind.Iterable:
@@ -171,15 +176,20 @@ class _SingleProcessDataLoaderIter(object):
 
     def __init__(self, loader):
         self._loader = loader
-        self._dataset = loader.dataset
-        self._auto_collation = loader._auto_collation
-        self._collate_fn = loader.collate_fn
-        self._drop_last = loader.drop_last
         self._index_sampler = loader._index_sampler
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._init_fetch(loader._dataset_kind, loader.dataset, loader._auto_collation, loader.collate_fn,
+                         loader.drop_last)
+
+    def _init_fetch(self, dataset_kind, dataset, auto_collation, collate_fn, drop_last):
+        """What _fetch needs (a worker process fetches with it too: _worker.py)."""
+        self._dataset = dataset
+        self._auto_collation = auto_collation
+        self._collate_fn = collate_fn
+        self._drop_last = drop_last
         self._ended = False
-        if loader._dataset_kind == _DatasetKind.Iterable:
+        if dataset_kind == _DatasetKind.Iterable:
             self._dataset_iter = iter(self._dataset)
             self._fetch = self._fetch_iterable
         else:
