@@ -2,16 +2,28 @@
 
 #include <array>
 
+#include <pthread.h>
+
 #include "tensor/cpu_allocator.hpp"
 #include "tensor/error.hpp"
 
 namespace terra {
 
 namespace {
-std::array<Allocator*, kNumDeviceTypes>& table() {
+CpuCachingAllocator& cpu_arena() {
   // The CPU arena lives for the whole process (leaked on purpose: tensors may be freed during
   // static destruction, after a function-local static allocator would already be gone).
-  static std::array<Allocator*, kNumDeviceTypes> t = {new CpuCachingAllocator(), nullptr};
+  static CpuCachingAllocator* arena = [] {
+    auto* made = new CpuCachingAllocator();
+    pthread_atfork([] { cpu_arena().lock_for_fork(); }, [] { cpu_arena().unlock_after_fork(); },
+                   [] { cpu_arena().unlock_after_fork(); });
+    return made;
+  }();
+  return *arena;
+}
+
+std::array<Allocator*, kNumDeviceTypes>& table() {
+  static std::array<Allocator*, kNumDeviceTypes> t = {&cpu_arena(), nullptr};
   return t;
 }
 }  // namespace

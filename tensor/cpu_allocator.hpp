@@ -23,6 +23,11 @@ class CpuCachingAllocator final : public Allocator {
 
   static size_t size_class(size_t nbytes);
 
+  // Held across fork() (Note [Fork] in kernels/cpu/parallel.cpp): a child must not inherit the
+  // lock held by a thread that does not exist there, or its first allocation would spin for ever.
+  void lock_for_fork() { lock_.lock(); }
+  void unlock_after_fork() { lock_.unlock(); }
+
  private:
   mutable SpinLock lock_;
   std::unordered_map<size_t, std::vector<void*>> free_lists_;

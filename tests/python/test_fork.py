@@ -129,3 +129,25 @@ def test_set_num_threads_sets_terras_kernel_threads_as_pytorchs_does():
     finally:
         terra.set_num_threads(before)
     assert terra.get_num_threads() == before
+
+
+def test_forks_while_the_graph_actor_allocates_never_hang():
+    """The graph actor allocates while Python forks: the CPU arena's lock and the kernel pool's are
+    held across fork(), so no child inherits a lock taken by a thread it does not have."""
+    out = run("""
+        with terra.coexec(replay_must_pay=False, max_spans_ahead=100):
+            w = terra.randn(64, 64, requires_grad=True)
+            children = 0
+            for step in range(40):
+                z = (w @ w).tanh().sum()
+                z.backward()
+                if step >= 8 and step % 2 == 0:
+                    pid = os.fork()
+                    if pid == 0:
+                        a = terra.randn(128, 128)
+                        os._exit(0 if float((a @ a).sum()) == float((a @ a).sum()) else 1)
+                    _, status = os.waitpid(pid, 0)
+                    children += status == 0
+            print(children, np.isfinite(float(z)))
+    """)
+    assert out == "16 True\n"
