@@ -39,10 +39,51 @@ class _ExistingModuleLoader(importlib.abc.Loader):
         sys.modules[self._name] = module
 
 
+# Children started by multiprocessing's spawn method are fresh interpreters: they need the alias
+# too. terra.multiprocessing arranges it (its _as_torch_children), once multiprocessing.spawn is
+# loaded, which the finder watches for, so that a script using the standard library's
+# multiprocessing is covered as well as one using torch.multiprocessing.
+_SPAWN = "multiprocessing.spawn"
+
+
+def _alias_spawned_children():
+    try:
+        children = importlib.import_module(TARGET + ".multiprocessing._as_torch_children")
+    except ModuleNotFoundError:  # a package without it (the CLI tests' stand-in)
+        return
+    # Absent while that module is itself importing multiprocessing.spawn: terra.multiprocessing
+    # installs it once the module is loaded.
+    install = getattr(children, "install_if_aliased", None)
+    if install:
+        install()
+
+
+def _spawn_spec(finder, fullname, path, target):
+    """multiprocessing.spawn's own spec, whose loading ends by arranging the spawned children."""
+    for other in sys.meta_path:
+        if other is finder or not hasattr(other, "find_spec"):
+            continue
+        spec = other.find_spec(fullname, path, target)
+        if spec is not None:
+            break
+    else:
+        return None
+    run_module = spec.loader.exec_module
+
+    def exec_module(module):
+        run_module(module)
+        _alias_spawned_children()
+
+    spec.loader.exec_module = exec_module
+    return spec
+
+
 class TorchAliasFinder(importlib.abc.MetaPathFinder):
     """Resolves `torch[.X.Y]` to `terra[.X.Y]`."""
 
     def find_spec(self, fullname, path=None, target=None):
+        if fullname == _SPAWN:
+            return _spawn_spec(self, fullname, path, target)
         if fullname != ALIAS and not fullname.startswith(ALIAS + "."):
             return None
         target_name = TARGET + fullname[len(ALIAS):]
@@ -134,6 +175,8 @@ def install():
     if any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, TorchAliasFinder())
+    if _SPAWN in sys.modules:
+        _alias_spawned_children()
     target = importlib.import_module(TARGET)
     own = getattr(target, "__version__", None)
     if own is not None:

@@ -179,3 +179,29 @@ def test_a_script_using_the_three_modules_runs_under_as_torch(tmp_path):
     done = terra_run("--as-torch", script, env=clean_env())
     assert done.returncode == 0, done.stderr
     assert done.stdout == "terra ['region'] [(0, 'terra', [0.0, 0.0]), (1, 'terra', [1.0, 1.0])]\n"
+
+
+STDLIB_SPAWN_SCRIPT = """
+import multiprocessing
+
+def report(queue):
+    import torch
+    queue.put((torch.__name__, float(torch.ones(2).sum())))
+
+if __name__ == "__main__":
+    import torch
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=report, args=(queue,))
+    child.start()
+    print(queue.get(timeout=60))
+    child.join()
+"""
+
+
+def test_children_spawned_by_the_standard_librarys_multiprocessing_import_torch_as_terra(tmp_path):
+    """Without torch.multiprocessing: the alias watches for multiprocessing.spawn being loaded."""
+    script = write(tmp_path / "stdlib_spawn.py", STDLIB_SPAWN_SCRIPT)
+    done = terra_run("--as-torch", script, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "('terra', 2.0)\n"

@@ -4,9 +4,9 @@ A child started by the spawn method is a plain `python3` that imports the parent
 (as __mp_main__) before it unpickles the process object, so the torch alias has to be installed
 earlier: from the preparation data, the first thing the child unpickles. An entry added to it
 runs the installation when unpickled (prepare() ignores keys it does not know)."""
-import multiprocessing.spawn
 import os
 import sys
+from multiprocessing import spawn  # (not spawn.X via the package: this may run while spawn loads)
 
 from .. import _torch_alias
 
@@ -22,7 +22,7 @@ class _InstallTorchAlias:
         return exec, (source, {})
 
 
-def _preparation_data_with_alias(name, _original=multiprocessing.spawn.get_preparation_data):
+def _preparation_data_with_alias(name, _original=spawn.get_preparation_data):
     data = _original(name)
     data["terra_torch_alias"] = _InstallTorchAlias()
     return data
@@ -31,5 +31,5 @@ def _preparation_data_with_alias(name, _original=multiprocessing.spawn.get_prepa
 def install_if_aliased():
     """Adds the entry to every spawned child's preparation data when `torch` is aliased to terra here."""
     aliased = any(isinstance(finder, _torch_alias.TorchAliasFinder) for finder in sys.meta_path)
-    if aliased and multiprocessing.spawn.get_preparation_data is not _preparation_data_with_alias:
-        multiprocessing.spawn.get_preparation_data = _preparation_data_with_alias
+    if aliased and spawn.get_preparation_data is not _preparation_data_with_alias:
+        spawn.get_preparation_data = _preparation_data_with_alias
