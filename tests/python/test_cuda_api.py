@@ -154,3 +154,23 @@ def test_cuda_graphs_replay_coexecuted_iterations_as_plain_launches_compute(monk
     assert off["iterations_replayed"] > 0 and off["cuda_graph_captures"] == off["cuda_graph_replays"] == 0, off
     np.testing.assert_array_equal(graphs, plain)
     np.testing.assert_allclose(graphs, eager, rtol=1e-5, atol=1e-6)  # fused kernels: not bitwise eager's
+
+
+@needs_no_cuda
+def test_without_a_device_the_rng_state_functions_answer_as_pytorch_does():
+    """The *_all forms see no devices (a checkpoint saving them works on a CPU-only machine);
+    the per-device forms raise."""
+    assert cuda.get_rng_state_all() == []
+    cuda.set_rng_state_all([])
+    for call in (cuda.get_rng_state, cuda.initial_seed):
+        with pytest.raises(RuntimeError, match="No CUDA GPUs are available"):
+            call()
+
+
+@needs_cuda
+def test_a_devices_rng_state_saves_and_restores_what_the_kernels_draw():
+    state = cuda.get_rng_state_all()
+    first = terra.rand(5, device="cuda").cpu().numpy()
+    cuda.set_rng_state_all(state)
+    assert np.array_equal(terra.rand(5, device="cuda").cpu().numpy(), first)
+    assert cuda.initial_seed() == terra.initial_seed()

@@ -97,6 +97,35 @@ def seed_all():
     pass
 
 
+# The generator Terra's CUDA kernels draw from is the default one, shared with the CPU, so a
+# device's state is that generator's: saving and restoring it (a checkpoint's RNG states) works
+# as with PyTorch. Without a device these raise as PyTorch's do; the *_all forms see no devices.
+def get_rng_state(device="cuda"):
+    _require_device()
+    _index(device)
+    return _C.default_generator.get_state()
+
+
+def set_rng_state(new_state, device="cuda"):
+    _require_device()
+    _index(device)
+    _C.default_generator.set_state(new_state)
+
+
+def get_rng_state_all():
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states):
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
+
+
+def initial_seed():
+    _require_device()
+    return _C.default_generator.initial_seed()
+
+
 def empty_cache():
     """Gives the caching allocator's free segments back to CUDA (no-op without a device)."""
     _C._cuda_empty_cache()
