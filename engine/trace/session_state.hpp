@@ -147,6 +147,11 @@ struct State {
 };
 
 State& state();
+State* state_if_any();  // null with no session
+// The session's lock, taken as every entry point takes it (lock_session in session.cpp).
+std::unique_lock<std::recursive_mutex> lock(State& s);
+// Runs (or waits for) all deferred work: every tensor is readable afterwards.
+void flush_all(State& s, const char* why);
 
 // Hands the work of ops[span_begin..] (the validated span) to the executor: builds the span's
 // bindings and cache key (and its Program the first time that key is seen).
