@@ -1,6 +1,7 @@
 // The compiler's driver (compile.hpp): the passes in order, then the plan's statistics.
 #include "engine/graph/compile.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/graph/analysis.hpp"
@@ -72,9 +73,13 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   if (options.fusion) plan.groups = fuse_elementwise(plan.program);
   plan.stats.nvrtc_kernels = compile_cuda_kernels(plan.program, plan.groups, options.check_nvrtc);
   plan.schedule = make_schedule(plan.program, plan.groups);
-  plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
+  const bool on_cpu = std::all_of(plan.program.buffers.begin(), plan.program.buffers.end(),
+                                  [](const Buffer& b) { return b.device.type == DeviceType::CPU; });
+  const Ancestry order = options.side_by_side != 0 && on_cpu ? ancestry(plan.program, plan.groups, plan.schedule) : Ancestry();
+  plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement, &order);
   for (const ArenaSize& a : plan.stats.arenas) plan.stats.arena_bytes += a.bytes;
   count_stats(plan);
+  plan.side_by_side = side_by_side(plan);
   plan.cuda_graph_blocker = options.cuda_graphs ? cuda_graph_blocker(plan) : "turned off (TERRA_CUDA_GRAPHS=0)";
   plan.stats.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return plan;

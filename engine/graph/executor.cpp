@@ -6,12 +6,20 @@
 #include "engine/graph/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/dispatch/dispatcher.hpp"
 #include "engine/graph/analysis.hpp"
 #include "engine/graph/tensor_on.hpp"
 #include "engine/trace/suspend.hpp"
+#include "kernels/cpu/parallel.hpp"
+#include "tensor/spin_lock.hpp"
 #include "terra_config.hpp"
 #if TERRA_WITH_CUDA
 #include "engine/graph/cuda_graph.hpp"
@@ -43,9 +51,13 @@ struct Run {
   // so through direct_out_kernel, which keeps those rules in one place), later runs call the kernel
   // straight away: the same kernel on the same tensors, so results stay bitwise the dispatcher's.
   // An in-place step of a functional op (an optimizer's add_ and mul_) is dispatch_out into its
-  // first input, and takes the same path. The direct calls of a run share one KernelCall, whose
-  // lists keep their capacity from step to step: a step allocates nothing of its own.
-  KernelCall direct_call;
+  // first input, and takes the same path. The direct calls made on one thread share one
+  // KernelCall, whose lists keep their capacity from step to step: a step allocates nothing of its
+  // own (one per thread: kernels may run side by side, Note [Steps side by side]).
+  static KernelCall& direct_call() {
+    thread_local KernelCall call;
+    return call;
+  }
 
   void fill(std::vector<Tensor>& out, const std::vector<int>& ids, size_t begin, size_t end) const {
     out.clear();
@@ -58,7 +70,7 @@ struct Run {
     const Attrs& attrs = attrs_of(s);
     std::optional<KernelFn>& direct = plan.direct[index];
     if (direct && *direct) {
-      KernelCall& call = direct_call;
+      KernelCall& call = direct_call();
       call.op = s.op->name();
       fill(call.inputs, s.inputs, 0, s.inputs.size());
       fill(call.outputs, out_ids, begin, end);
@@ -249,27 +261,130 @@ struct Progress {
   std::vector<std::pair<int, StorageImpl*>> to_allocate;
   size_t allocated = 0;
   size_t next = 0;
+  double in_order_seconds = 0;  // spent in pieces that ran in order
+  bool side_by_side = false;    // some piece ran kernels side by side
 };
 
-// Runs the schedule from `st.next` up to `end`; kept storages get their memory when the run
-// reaches their first kernel.
-void run_kernels(const CompiledPlan& plan, Run& run, Progress& st, size_t end) {
-  for (; st.next < end; ++st.next) {
-    const size_t i = st.next;
-    for (; st.allocated < st.to_allocate.size() && st.to_allocate[st.allocated].first <= static_cast<int>(i);
-         ++st.allocated)
-      st.to_allocate[st.allocated].second->allocate();
-    const Kernel& k = plan.schedule[i];
-    try {
-      if (k.group >= 0) run.group(plan.groups[k.group]);
-      else run.step(plan.program.steps[k.step], k.step);
-    } catch (const Error& e) {
-      const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
-      throw StepError(e, failed.location);
-    }
+// Runs schedule position i.
+void run_position(const CompiledPlan& plan, Run& run, size_t i) {
+  const Kernel& k = plan.schedule[i];
+  try {
+    if (k.group >= 0) run.group(plan.groups[k.group]);
+    else run.step(plan.program.steps[k.step], k.step);
+  } catch (const Error& e) {
+    const Step& failed = plan.program.steps[k.group >= 0 ? plan.groups[k.group].steps.front() : k.step];
+    throw StepError(e, failed.location);
   }
-  if (st.next == plan.schedule.size())
+}
+
+// Gives memory to the kept storages first used at or before schedule position `last`.
+void allocate_kept_through(Progress& st, size_t last) {
+  for (; st.allocated < st.to_allocate.size() && st.to_allocate[st.allocated].first <= static_cast<int>(last);
+       ++st.allocated)
+    st.to_allocate[st.allocated].second->allocate();
+}
+
+// Note [Steps side by side] (side_by_side.cpp): positions [begin, end) of one stretch run on the
+// pool's threads, each once the positions it waits for have run. A failed kernel stops the others
+// from starting more; the error of the earliest failed position is raised, as running in order
+// would have raised it.
+void run_side_by_side(const CompiledPlan& plan, Run& run, size_t begin, size_t end) {
+  const SideBySide& order = plan.side_by_side;
+  const size_t n = end - begin;
+  std::unique_ptr<std::atomic<int>[]> waiting(new std::atomic<int>[n]);
+  std::vector<int> queue(n);  // positions whose waits are over, in the order they became ready
+  size_t head = 0, tail = 0;
+  SpinLock queue_lock;
+  for (size_t i = begin; i < end; ++i) {
+    int w = 0;
+    for (int j : order.waits_for[i]) w += j >= static_cast<int>(begin);
+    waiting[i - begin].store(w, std::memory_order_relaxed);
+    if (w == 0) queue[tail++] = static_cast<int>(i);
+  }
+  std::atomic<size_t> finished{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_lock;
+  std::exception_ptr error;
+  size_t error_at = end;
+  cpu::parallel_for(0, cpu::num_threads(), 1, [&](int64_t, int64_t) {
+    // The caller's thread runs under these already (Execution::run_until); the pool's do not.
+    GradModeGuard no_grad(false);
+    trace::SuspendTracing no_trace;
+    RunningDeferredWork reads_its_own_pending_inputs;
+    FreezeVersions counted_when_issued;
+    for (unsigned idle = 0;;) {
+      int i = -1;
+      {
+        std::lock_guard<SpinLock> hold(queue_lock);
+        if (head < tail) i = queue[head++];
+      }
+      if (i < 0) {
+        if (failed.load(std::memory_order_relaxed) || finished.load(std::memory_order_acquire) == n) return;
+        if (++idle < 64) cpu_relax();
+        else std::this_thread::yield();
+        continue;
+      }
+      idle = 0;
+      try {
+        run_position(plan, run, i);
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(error_lock);
+        if (static_cast<size_t>(i) < error_at) {
+          error = std::current_exception();
+          error_at = i;
+        }
+        failed.store(true, std::memory_order_relaxed);
+      }
+      for (int j : order.unblocks[i])
+        if (static_cast<size_t>(j) < end && waiting[j - begin].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          std::lock_guard<SpinLock> hold(queue_lock);
+          queue[tail++] = j;
+        }
+      finished.fetch_add(1, std::memory_order_acq_rel);
+    }
+  });
+  if (error) std::rethrow_exception(error);
+}
+
+// Whether this run puts kernels side by side: a CPU plan whose last run in order (which also
+// found its direct kernels) took long enough for the hand-offs to pay, wide enough, with threads
+// to spare (the graph actor leaves the interpreter's core alone while Python runs beside it:
+// cpu::usable_threads).
+bool runs_side_by_side(const CompiledPlan& plan) {
+  const int setting = plan.options.side_by_side;
+  if (setting == 0 || plan.side_by_side.alone.empty() || plan.in_order_seconds < 0 || cpu::usable_threads() < 2)
+    return false;
+  return setting == 1 || (plan.side_by_side.width >= kMinWidth && plan.in_order_seconds >= kMinSideBySideSeconds);
+}
+
+// Runs the schedule from `st.next` up to `end`; kept storages get their memory when the run
+// reaches their first kernel (or the stretch of side-by-side kernels it is in).
+void run_kernels(CompiledPlan& plan, Run& run, Progress& st, size_t end) {
+  const bool side = runs_side_by_side(plan);
+  const auto start = std::chrono::steady_clock::now();
+  while (st.next < end) {
+    const size_t i = st.next;
+    if (side && !plan.side_by_side.alone[i]) {
+      size_t stop = i + 1;
+      while (stop < end && !plan.side_by_side.alone[stop]) ++stop;
+      if (stop - i >= 2) {
+        allocate_kept_through(st, stop - 1);
+        run_side_by_side(plan, run, i, stop);
+        st.next = stop;
+        continue;
+      }
+    }
+    allocate_kept_through(st, i);
+    run_position(plan, run, i);
+    ++st.next;
+  }
+  if (!side) st.in_order_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  else st.side_by_side = true;
+  if (st.next == plan.schedule.size()) {
     for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
+    if (!st.side_by_side) plan.in_order_seconds = st.in_order_seconds;
+    else plan.stats.side_by_side_runs++;
+  }
 }
 
 }  // namespace
@@ -277,7 +392,7 @@ void run_kernels(const CompiledPlan& plan, Run& run, Progress& st, size_t end) {
 // The state a run keeps between pieces: the arenas, the values, and how far the schedule got.
 struct Execution::State {
   State(CompiledPlan& plan, std::vector<const Attrs*> runtime_attrs)
-      : arenas(plan), run{plan, {}, std::move(runtime_attrs), {}} {}
+      : arenas(plan), run{plan, {}, std::move(runtime_attrs)} {}
   Arenas arenas;
   Run run;
   std::vector<Tensor> bound;  // kept for a run as a CUDA graph, which binds them itself
@@ -324,7 +439,7 @@ void Execution::run_until(size_t end) {
     for (const auto& [first, storage] : st.progress.to_allocate) storage->allocate();
     st.progress.allocated = st.progress.to_allocate.size();
     run_with_cuda_graphs(plan, st.bound, st.kept, [&](const std::vector<Tensor>& b, const std::vector<Storage>& k) {
-      Run run{plan, plan.prepared, st.run.runtime, {}};
+      Run run{plan, plan.prepared, st.run.runtime};
       bind_inputs(plan, b, k, run);
       Progress all;
       run_kernels(plan, run, all, plan.schedule.size());

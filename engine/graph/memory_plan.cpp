@@ -49,13 +49,17 @@ class Arena {
     live_.erase(std::remove_if(live_.begin(), live_.end(), [&](const Block& b) { return placement[b.buffer].last < position; }),
                 live_.end());
   }
-  size_t place(int buffer, size_t nbytes) {
+  // Best fit among the blocks that `occupies` says hold their bytes now (with an order to keep,
+  // dead blocks stay in the list and say so themselves: release_dead is not called).
+  template <class Occupies>
+  size_t place(int buffer, size_t nbytes, const Occupies& occupies) {
     const size_t size = aligned(std::max<size_t>(nbytes, 1));
     size_t offset = end_;
     if (share_) {
       std::sort(live_.begin(), live_.end(), [](const Block& a, const Block& b) { return a.offset < b.offset; });
       size_t best_gap = SIZE_MAX, prev_end = 0, top = 0;
       for (const Block& b : live_) {
+        if (!occupies(b.buffer)) continue;
         const size_t gap = b.offset - prev_end;
         if (b.offset >= prev_end && gap >= size && gap < best_gap) {
           best_gap = gap;
@@ -85,13 +89,15 @@ class Arena {
 
 // The buffer whose space `out` may take: an Arena input dying here, same size and layout, and
 // read here only through values of that layout.
+template <class Free>
 int donor(const Program& p, const KernelValues& kv, int out, int position, const std::vector<BufferPlacement>& placement,
-          const std::vector<bool>& donated) {
+          const std::vector<bool>& donated, const Free& free_for) {
   const Value& o = p.values[out];
   for (int in : kv.reads) {
     const int b = p.values[in].buffer;
     if (placement[b].where != Placement::Arena || placement[b].last != position || donated[b] ||
-        p.buffers[b].device != p.buffers[o.buffer].device || p.buffers[b].nbytes != p.buffers[o.buffer].nbytes || !same_layout(p.values[in].meta, o.meta))
+        p.buffers[b].device != p.buffers[o.buffer].device || p.buffers[b].nbytes != p.buffers[o.buffer].nbytes || !same_layout(p.values[in].meta, o.meta) ||
+        !free_for(b))
       continue;
     bool one_layout = true;
     for (int other : kv.reads)
@@ -131,10 +137,31 @@ void classify(const Program& p, const std::vector<KernelValues>& kernels, const 
 
 std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGroup>& groups,
                                    const std::vector<Kernel>& schedule, const CompileOptions& options,
-                                   std::vector<BufferPlacement>& placement) {
+                                   std::vector<BufferPlacement>& placement, const Ancestry* order) {
   std::vector<KernelValues> kernels;
   for (const Kernel& k : schedule) kernels.push_back(kernel_values(p, groups, k));
   classify(p, kernels, schedule, placement);
+  // With an order to keep (side_by_side.hpp), the space of a dead buffer is free for kernel k only
+  // once every kernel that touched the buffer runs before k anyway.
+  const bool ordered = order && !order->empty();
+  std::vector<std::vector<int>> touched_by(ordered ? p.buffers.size() : 0);
+  if (ordered)
+    for (int k = 0; k < static_cast<int>(kernels.size()); ++k)
+      for (const std::vector<int>* list : {&kernels[k].reads, &kernels[k].defines})
+        for (int v : *list) {
+          std::vector<int>& by = touched_by[p.values[v].buffer];
+          if (by.empty() || by.back() != k) by.push_back(k);
+        }
+  int at = 0;  // the kernel being placed
+  // Every kernel but `at` itself that touched `buffer` runs before `at`.
+  auto free_for = [&](int buffer) {
+    if (!ordered) return true;
+    const std::vector<uint64_t>& before = (*order)[at];
+    for (int k : touched_by[buffer])
+      if (k != at && !((before[k / 64] >> (k % 64)) & 1)) return false;
+    return true;
+  };
+  auto occupies = [&](int buffer) { return !ordered || placement[buffer].last >= at || !free_for(buffer); };
   std::vector<Device> devices;  // of the arenas, in order of first placement
   std::vector<Arena> arenas;
   auto arena_of = [&](Device d) {
@@ -147,7 +174,9 @@ std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGrou
   };
   std::vector<bool> donated(p.buffers.size(), false), placed(p.buffers.size(), false);
   for (int k = 0; k < static_cast<int>(kernels.size()); ++k) {
-    for (Arena& arena : arenas) arena.release_dead(k, placement);
+    at = k;
+    if (!ordered)
+      for (Arena& arena : arenas) arena.release_dead(k, placement);
     for (int in : kernels[k].reads) {  // only a malformed program reads a buffer before defining it
       const int b = p.values[in].buffer;
       TERRA_ASSERT(placement[b].where != Placement::Arena || placed[b]);
@@ -157,14 +186,14 @@ std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGrou
       if (placement[b].where != Placement::Arena || placed[b]) continue;
       placed[b] = true;
       const int a = placement[b].arena = arena_of(p.buffers[b].device);
-      const int from = options.inplace_reuse && kernels[k].elementwise ? donor(p, kernels[k], out, k, placement, donated) : -1;
+      const int from = options.inplace_reuse && kernels[k].elementwise ? donor(p, kernels[k], out, k, placement, donated, free_for) : -1;
       if (from >= 0) {
         donated[from] = true;
         placement[b].offset = placement[from].offset;
         placement[b].reused_from = from;
         arenas[a].hand_over(from, b);
       } else {
-        placement[b].offset = arenas[a].place(b, p.buffers[b].nbytes);
+        placement[b].offset = arenas[a].place(b, p.buffers[b].nbytes, occupies);
       }
     }
   }

@@ -41,9 +41,11 @@ std::vector<Kernel> make_schedule(const Program& p, const std::vector<FusedGroup
 // dead buffers' space of the same device (options.memory_planning; off: one slot each), and with
 // options.inplace_reuse an elementwise kernel's output may take the space of an input dying there
 // when device, size, dtype and layout agree. Returns the arenas' devices and sizes, in order of
-// first placement (none when no buffer lives in an arena).
+// first placement (none when no buffer lives in an arena). With `order` (side_by_side.hpp), space
+// is shared only between buffers that order already separates, so kernels stay free to run side by
+// side.
 std::vector<ArenaSize> plan_memory(const Program& p, const std::vector<FusedGroup>& groups,
                                    const std::vector<Kernel>& schedule, const CompileOptions& options,
-                                   std::vector<BufferPlacement>& placement);
+                                   std::vector<BufferPlacement>& placement, const Ancestry* order = nullptr);
 
 }  // namespace terra::graph

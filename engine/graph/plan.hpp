@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/graph/program.hpp"
+#include "engine/graph/side_by_side.hpp"
 #include "kernels/cpu/fused_elementwise.hpp"
 
 namespace terra::cuda {
@@ -36,6 +37,9 @@ struct CompileOptions {
   // Runs of a plan whose every kernel runs on one CUDA device are captured as a CUDA graph and
   // replayed (Note [CUDA graph replay] in graph_replay.hpp).
   bool cuda_graphs = cuda_graphs_from_env();
+  // Kernels of a CPU plan side by side on the pool (Note [Steps side by side]): 0 never, 1 whenever
+  // a run has threads to spare, -1 when the plan is wide enough and takes long enough.
+  int side_by_side = side_by_side_from_env();
 };
 
 // Elementwise steps run as one fused kernel. Only `outputs` are materialized; the other values the
@@ -104,6 +108,7 @@ struct PlanStats {
   // Counted by runs: CUDA graphs captured and replayed (Note [CUDA graph replay]).
   int cuda_graph_captures = 0;
   int cuda_graph_replays = 0;
+  int side_by_side_runs = 0;  // runs that put kernels side by side (Note [Steps side by side])
 };
 
 struct CompiledPlan {
@@ -116,6 +121,12 @@ struct CompiledPlan {
   // Why runs of this plan are not captured as CUDA graphs (graph_replay.hpp), for dumps; empty
   // when they are. A failed capture writes its reason here too.
   std::string cuda_graph_blocker;
+  // Which kernels may run side by side on the pool (Note [Steps side by side]); `alone` is empty
+  // for a plan that runs in order (off the CPU).
+  SideBySide side_by_side;
+  // How long the last run took that ran every kernel in order (wall clock, all its pieces); -1
+  // before the first. Side by side pays only for plans that take long enough (side_by_side.hpp).
+  double in_order_seconds = -1;
 
   std::string to_json() const;
   std::string to_dot() const;

@@ -204,12 +204,13 @@ void flush(State& s, const char* why) {
 }
 
 // Hands the validated span to the executor; Python goes on at once in co-execution, up to
-// Options::max_spans_ahead.
+// Options::max_spans_ahead spans ahead of the graph, where it waits for the oldest one (not for
+// all of them: the graph keeps the rest to work on while Python goes on).
 void hand_over(State& s) {
   if (!asynchronous(s)) return flush(s, "");
   detail::submit_span(s);
-  if (s.submitted.size() > static_cast<size_t>(s.options.max_spans_ahead))
-    detail::drain(s, "Python ran ahead of the graph");
+  const size_t ahead = static_cast<size_t>(s.options.max_spans_ahead);
+  if (s.submitted.size() > ahead) detail::wait_for_oldest(s, ahead, "Python ran ahead of the graph");
   update_work_queued(s);
 }
 

@@ -164,6 +164,9 @@ bool fetch_from_span(State& s, const StorageImpl& st);
 // Waits for every submitted span (the GIL let go), settles the storages they wrote and raises the
 // first error one of them met. `why` names the sync point for --explain.
 void drain(State& s, const char* why);
+// Waits (the GIL let go) until at most `in_flight` submitted spans are left unfinished, oldest
+// first, so that the graph keeps work queued while Python goes on; raises a span's error as drain.
+void wait_for_oldest(State& s, size_t in_flight, const char* why);
 
 // Runs wait(arg) through the embedding's BlockingCall (the GIL let go).
 void wait_blocking(void (*wait)(void*), void* arg);

@@ -392,4 +392,20 @@ void drain(State& s, const char* why) {
   if (error) raise_from_span(error);
 }
 
+void wait_for_oldest(State& s, size_t in_flight, const char* why) {
+  retire_finished(s);
+  while (s.submitted.size() > in_flight) {
+    struct Oldest {
+      State& s;
+      std::deque<std::shared_ptr<SpanJob>> jobs;
+    } oldest{s, {s.submitted.front()}};
+    timed_wait(s, why, [](void* arg) {
+      Oldest& o = *static_cast<Oldest*>(arg);
+      o.s.executor->wait(o.jobs);
+    }, &oldest);
+    if (s.submitted.front()->error) return drain(s, why);
+    retire_finished(s);
+  }
+}
+
 }  // namespace terra::trace::detail

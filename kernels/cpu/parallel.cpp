@@ -203,8 +203,15 @@ ReservedCoresReleased::~ReservedCoresReleased() { pool().set_reserved(saved_); }
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
   if (end <= begin) return;
   grain = std::max<int64_t>(grain, 1);
-  if (t_in_parallel || end - begin <= grain || pool().size() == 1) {
+  if (end - begin <= grain || pool().size() == 1) {
     body(begin, end);
+    return;
+  }
+  if (t_in_parallel) {  // nested: on this thread, but cut into the chunks the pool would cut
+    const int64_t n = end - begin;
+    const int64_t parts = std::min<int64_t>(pool().size(), (n + grain - 1) / grain);
+    const int64_t chunk = (n + parts - 1) / parts;
+    for (int64_t b = begin; b < end; b += chunk) body(b, std::min(end, b + chunk));
     return;
   }
   pool().run(begin, end, grain, body);

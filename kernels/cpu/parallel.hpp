@@ -1,6 +1,7 @@
 // One thread pool for all CPU kernels, sized to the cores (TERRA_NUM_THREADS overrides). The
-// caller takes part in the work; a parallel_for issued from inside another runs serially, so
-// kernels may call each other freely.
+// caller takes part in the work; a parallel_for issued from inside another runs serially, on the
+// chunks the pool would have cut, so kernels may call each other freely and a kernel run inside a
+// parallel body (the plan executor's side-by-side kernels) gives the bits it gives outside one.
 #pragma once
 #include <algorithm>
 #include <cstdint>
