@@ -55,8 +55,7 @@ class Arena {
   size_t place(int buffer, size_t nbytes, const Occupies& occupies) {
     const size_t size = aligned(std::max<size_t>(nbytes, 1));
     size_t offset = end_;
-    if (share_) {
-      std::sort(live_.begin(), live_.end(), [](const Block& a, const Block& b) { return a.offset < b.offset; });
+    if (share_) {  // live_ is kept sorted by offset
       size_t best_gap = SIZE_MAX, prev_end = 0, top = 0;
       for (const Block& b : live_) {
         if (!occupies(b.buffer)) continue;
@@ -70,7 +69,10 @@ class Arena {
       }
       if (best_gap == SIZE_MAX) offset = top;
     }
-    live_.push_back({offset, size, buffer});
+    const Block placed{offset, size, buffer};
+    live_.insert(std::upper_bound(live_.begin(), live_.end(), placed,
+                                  [](const Block& a, const Block& b) { return a.offset < b.offset; }),
+                 placed);
     end_ = std::max(end_, offset + size);
     return offset;
   }
