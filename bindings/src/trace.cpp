@@ -25,6 +25,7 @@ py::dict stats_dict(const trace::Stats& s) {
   d["nvrtc_kernels"] = s.nvrtc_kernels;
   d["cuda_graph_captures"] = s.cuda_graph_captures;
   d["cuda_graph_replays"] = s.cuda_graph_replays;
+  d["side_by_side_runs"] = s.side_by_side_runs;
   d["spans_run"] = s.spans_run;
   d["graph_seconds"] = s.graph_seconds;
   d["wait_seconds"] = s.wait_seconds;

@@ -34,6 +34,9 @@ def explain_report(stats, max_sync_points=10):
         lines.append(f"  {_ms(rest):>10}  ({len(syncs) - max_sync_points} more places)")
     lines.append(f"compilation: {stats['plans_compiled']} plans in {_ms(stats['compile_seconds'])}"
                  + (" (on the graph actor, off Python's thread)" if stats["coexecuted"] else ""))
+    if stats["side_by_side_runs"]:
+        lines.append(f"kernels side by side on the CPU's threads: in {stats['side_by_side_runs']} of "
+                     f"{stats['spans_run']} span runs (TERRA_SIDE_BY_SIDE=0 turns it off)")
     if stats["cuda_graph_captures"] or stats["cuda_graph_replays"]:
         lines.append(f"CUDA graphs: {stats['cuda_graph_captures']} captured, {stats['cuda_graph_replays']} replayed")
     total = stats["session_seconds"]

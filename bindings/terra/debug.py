@@ -10,7 +10,8 @@ def stats():
     divergences, ops_replayed, plans_compiled, compile_seconds, fused_groups, nvrtc_kernels (fused
     groups compiled for CUDA with NVRTC; all of them under TERRA_CHECK_NVRTC=1), cuda_graph_captures
     and cuda_graph_replays (span runs captured as CUDA graphs, and replayed; TERRA_CUDA_GRAPHS=0
-    turns them off), and fallbacks (a list of dicts with
+    turns them off), side_by_side_runs (span runs whose independent kernels ran side by side on
+    the CPU's threads; TERRA_SIDE_BY_SIDE=0 turns it off), and fallbacks (a list of dicts with
     iteration, reason and location, e.g. "model.py:12 in forward <- train.py:40")."""
     return _trace.stats()
 

@@ -53,6 +53,31 @@ void count_stats(CompiledPlan& plan) {
   st.peak_bytes = st.arena_bytes + st.kept_bytes + st.constant_bytes + most;
 }
 
+// Note [Steps side by side] (side_by_side.cpp): memory planned in schedule order shares bytes
+// between kernels that could otherwise run at once. Planned again keeping the program's own order
+// (ancestry), the plan is kept that way when that makes it wide enough to run side by side, and
+// wider than before, for at most twice the arena and a MiB (an LSTM over time steps: 3.1 instead
+// of 1.75 for 5.6 kB instead of 2.4 kB).
+void place_for_side_by_side(CompiledPlan& plan, const CompileOptions& options) {
+  const Ancestry order = ancestry(plan.program, plan.groups, plan.schedule);
+  if (order.empty()) return;
+  auto bytes = [](const std::vector<ArenaSize>& arenas) {
+    size_t n = 0;
+    for (const ArenaSize& a : arenas) n += a.bytes;
+    return n;
+  };
+  std::vector<BufferPlacement> packed = std::move(plan.placement);
+  std::vector<ArenaSize> arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement, &order);
+  SideBySide wider = side_by_side(plan);
+  const size_t limit = 2 * bytes(plan.stats.arenas) + (size_t{1} << 20);
+  if (wider.width >= kMinWidth && wider.width > 1.1 * plan.side_by_side.width && bytes(arenas) <= limit) {
+    plan.stats.arenas = std::move(arenas);
+    plan.side_by_side = std::move(wider);
+  } else {
+    plan.placement = std::move(packed);
+  }
+}
+
 }  // namespace
 
 CompiledPlan compile(Program program, const CompileOptions& options) {
@@ -73,13 +98,11 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   if (options.fusion) plan.groups = fuse_elementwise(plan.program);
   plan.stats.nvrtc_kernels = compile_cuda_kernels(plan.program, plan.groups, options.check_nvrtc);
   plan.schedule = make_schedule(plan.program, plan.groups);
-  const bool on_cpu = std::all_of(plan.program.buffers.begin(), plan.program.buffers.end(),
-                                  [](const Buffer& b) { return b.device.type == DeviceType::CPU; });
-  const Ancestry order = options.side_by_side != 0 && on_cpu ? ancestry(plan.program, plan.groups, plan.schedule) : Ancestry();
-  plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement, &order);
+  plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
+  plan.side_by_side = side_by_side(plan);
+  if (options.side_by_side != 0 && !plan.side_by_side.alone.empty()) place_for_side_by_side(plan, options);
   for (const ArenaSize& a : plan.stats.arenas) plan.stats.arena_bytes += a.bytes;
   count_stats(plan);
-  plan.side_by_side = side_by_side(plan);
   plan.cuda_graph_blocker = options.cuda_graphs ? cuda_graph_blocker(plan) : "turned off (TERRA_CUDA_GRAPHS=0)";
   plan.stats.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return plan;

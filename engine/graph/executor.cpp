@@ -261,8 +261,9 @@ struct Progress {
   std::vector<std::pair<int, StorageImpl*>> to_allocate;
   size_t allocated = 0;
   size_t next = 0;
-  double in_order_seconds = 0;  // spent in pieces that ran in order
-  bool side_by_side = false;    // some piece ran kernels side by side
+  double seconds = 0;         // spent in its pieces so far
+  bool in_order = false;      // some piece ran kernels in order
+  bool side_by_side = false;  // some piece ran kernels side by side
 };
 
 // Runs schedule position i.
@@ -346,15 +347,20 @@ void run_side_by_side(const CompiledPlan& plan, Run& run, size_t begin, size_t e
   if (error) std::rethrow_exception(error);
 }
 
-// Whether this run puts kernels side by side: a CPU plan whose last run in order (which also
-// found its direct kernels) took long enough for the hand-offs to pay, wide enough, with threads
-// to spare (the graph actor leaves the interpreter's core alone while Python runs beside it:
-// cpu::usable_threads).
+// Whether this piece of a run puts kernels side by side (Note [Steps side by side]): a CPU plan,
+// with threads to spare (the graph actor leaves the interpreter's core alone while Python runs
+// beside it: cpu::usable_threads), that ran in order before (its direct kernels are known); told
+// to, or wide enough, slow enough in order for hand-offs to pay (the second run on: the first
+// also finds the direct kernels), and not slower side by side than in order so far (the fastest
+// whole runs of each way compared: timings on a busy host only ever come out too slow).
 bool runs_side_by_side(const CompiledPlan& plan) {
   const int setting = plan.options.side_by_side;
-  if (setting == 0 || plan.side_by_side.alone.empty() || plan.in_order_seconds < 0 || cpu::usable_threads() < 2)
+  const SideByRuns& runs = plan.side_by_side_runs;
+  if (setting == 0 || plan.side_by_side.alone.empty() || runs.in_order == 0 || cpu::usable_threads() < 2) return false;
+  if (setting == 1) return true;
+  if (plan.side_by_side.width < kMinWidth || runs.in_order < 2 || runs.fastest_in_order < kMinSideBySideSeconds)
     return false;
-  return setting == 1 || (plan.side_by_side.width >= kMinWidth && plan.in_order_seconds >= kMinSideBySideSeconds);
+  return runs.side_by_side == 0 || runs.fastest_side_by_side <= runs.fastest_in_order;
 }
 
 // Runs the schedule from `st.next` up to `end`; kept storages get their memory when the run
@@ -378,12 +384,19 @@ void run_kernels(CompiledPlan& plan, Run& run, Progress& st, size_t end) {
     run_position(plan, run, i);
     ++st.next;
   }
-  if (!side) st.in_order_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  else st.side_by_side = true;
+  st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  (side ? st.side_by_side : st.in_order) = true;
   if (st.next == plan.schedule.size()) {
     for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
-    if (!st.side_by_side) plan.in_order_seconds = st.in_order_seconds;
-    else plan.stats.side_by_side_runs++;
+    SideByRuns& runs = plan.side_by_side_runs;
+    if (!st.side_by_side) {
+      // The first run in order finds the direct kernels: its time is not the plan's.
+      if (runs.in_order++ > 0 && (runs.in_order == 2 || st.seconds < runs.fastest_in_order))
+        runs.fastest_in_order = st.seconds;
+    } else if (!st.in_order) {
+      if (runs.side_by_side++ == 0 || st.seconds < runs.fastest_side_by_side) runs.fastest_side_by_side = st.seconds;
+    }
+    if (st.side_by_side) plan.stats.side_by_side_runs++;
   }
 }
 

@@ -124,9 +124,9 @@ struct CompiledPlan {
   // Which kernels may run side by side on the pool (Note [Steps side by side]); `alone` is empty
   // for a plan that runs in order (off the CPU).
   SideBySide side_by_side;
-  // How long the last run took that ran every kernel in order (wall clock, all its pieces); -1
-  // before the first. Side by side pays only for plans that take long enough (side_by_side.hpp).
-  double in_order_seconds = -1;
+  // Whole runs in order and side by side, and the fastest of each (wall clock, all pieces; the
+  // first run in order is not timed): executor.cpp decides between the two from them.
+  SideByRuns side_by_side_runs;
 
   std::string to_json() const;
   std::string to_dot() const;

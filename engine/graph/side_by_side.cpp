@@ -35,7 +35,8 @@ namespace terra::graph {
 // the new one's first kernel anyway (the same LSTM: width 3.1, arena 5.6 kB instead of 2.4 kB
 // packed tight or 37.6 kB unshared).
 // Handing a kernel from thread to thread costs about a microsecond, so a plan goes side by side
-// only when it is wide enough (kMinWidth) and a run in order took kMinSideBySideSeconds or more.
+// only when it is wide enough (kMinWidth) and its fastest run in order took kMinSideBySideSeconds
+// or more; and it goes back to running in order if its fastest run side by side was slower.
 // Measured (lstm_timeseries, 2 cores): the LBFGS closure's plan, 1177 kernels of float64 [16, 128]
 // products and LSTM cells, ran in ~7.5 ms side by side against ~8-12 ms in order (this host's
 // noise), its width 3.5; co-executed, the program's best of 7 runs went from 1.84 s to 1.26 s.

@@ -33,12 +33,19 @@ struct SideBySide {
   double width = 1;
 };
 
+// How a plan's runs went, in order and side by side (the executor's choice between the two).
+struct SideByRuns {
+  int in_order = 0, side_by_side = 0;
+  double fastest_in_order = 0, fastest_side_by_side = 0;
+};
+
 // Empty `alone` when the plan has a kernel off the CPU (the executor then runs it in order).
 SideBySide side_by_side(const CompiledPlan& plan);
 
 // TERRA_SIDE_BY_SIDE: "0" never (0), "1" whenever the pool has threads to spare (1), unset (-1):
-// when the plan's width is at least kMinWidth and a run in order took kMinSideBySideSeconds or
-// more (handing kernels between threads costs about a microsecond each). Read once.
+// when the plan's width is at least kMinWidth, its fastest run in order took kMinSideBySideSeconds
+// or more (handing kernels between threads costs about a microsecond each), and its fastest run
+// side by side, once there is one, was not slower. Read once.
 int side_by_side_from_env();
 constexpr double kMinWidth = 1.3;
 constexpr double kMinSideBySideSeconds = 100e-6;

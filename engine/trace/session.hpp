@@ -118,6 +118,7 @@ struct Stats {
   uint64_t nvrtc_kernels = 0;  // fused groups compiled with NVRTC (CUDA's; all with check_nvrtc)
   uint64_t cuda_graph_captures = 0;  // span runs captured as CUDA graphs, and replayed ones
   uint64_t cuda_graph_replays = 0;
+  uint64_t side_by_side_runs = 0;  // span runs that put kernels side by side on the pool
   uint64_t spans_run = 0;
   double graph_seconds = 0;    // running spans (on the graph actor in co-execution)
   double wait_seconds = 0;     // Python waiting for spans

@@ -52,13 +52,14 @@ void SpanJob::run_until(size_t end) noexcept {
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const graph::PlanStats& st = plan->plan->stats;
-    const int captures = st.cuda_graph_captures, replays = st.cuda_graph_replays;
+    const int captures = st.cuda_graph_captures, replays = st.cuda_graph_replays, side = st.side_by_side_runs;
     {
       FreezeVersions counted_when_issued;
       execution->run_until(end);
     }
     cuda_graph_captures += st.cuda_graph_captures - captures;
     cuda_graph_replays += st.cuda_graph_replays - replays;
+    side_by_side_runs += st.side_by_side_runs - side;
     run_seconds += seconds_since(t0);
   } catch (...) {
     return fail(std::current_exception());

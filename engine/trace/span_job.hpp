@@ -67,6 +67,7 @@ struct SpanJob {
   double compile_seconds = 0;  // this job compiled the plan: what that took, and what it built
   int fused_groups = 0, nvrtc_kernels = 0;
   int cuda_graph_captures = 0, cuda_graph_replays = 0;  // by this run (Note [CUDA graph replay])
+  int side_by_side_runs = 0;  // 1 when this run put kernels side by side (Note [Steps side by side])
   double run_seconds = 0;
 
   // Compiles the plan if no run did yet, then runs it (what is left of it, when a first piece ran

@@ -218,6 +218,7 @@ void retire(State& s, const SpanJob& job) {
   s.stats.nvrtc_kernels += job.nvrtc_kernels;
   s.stats.cuda_graph_captures += job.cuda_graph_captures;
   s.stats.cuda_graph_replays += job.cuda_graph_replays;
+  s.stats.side_by_side_runs += job.side_by_side_runs;
   s.stats.graph_seconds += job.run_seconds;
   double& fastest = job.plan->fastest_run_seconds;
   if (fastest < 0 || job.run_seconds < fastest) fastest = job.run_seconds;

@@ -582,3 +582,46 @@ def test_checkpoint_saved_and_loaded_mid_run(cli, tmp_path):
     eager, coexecuted = run_both(script)
     assert eager.returncode == 0 and "checkpoint.pt" in eager.files
     assert_same_as_eager(eager, coexecuted)
+
+
+# Two stacked LSTM cells over 12 time steps, the loss read once per step: the plan's kernels for
+# layer 2 at step t and layer 1 at step t + 1 can run side by side (Note [Steps side by side]).
+STACKED_CELLS = """\
+cells = [nn.LSTMCell(5, 16), nn.LSTMCell(16, 16)]
+head = nn.Linear(16, 3)
+params = [p for m in cells + [head] for p in m.parameters()]
+sgd = terra.optim.SGD(params, lr=0.05)
+for step in range(12):
+    x = terra.tensor(rng.standard_normal((12, 8, 5)), dtype=terra.float64).float()
+    states = [(terra.zeros(8, 16), terra.zeros(8, 16)) for _ in cells]
+    outputs = []
+    for t in range(12):
+        h = x[t]
+        for i, cell in enumerate(cells):
+            states[i] = cell(h, states[i])
+            h = states[i][0]
+        outputs.append(head(h))
+    loss = terra.stack(outputs).pow(2).mean()
+    sgd.zero_grad()
+    loss.backward()
+    sgd.step()
+    print(step, repr(loss.item()))
+for i, p in enumerate(params):
+    np.save(f"param{i}.npy", p.detach().numpy())
+"""
+
+
+def test_kernels_side_by_side_give_eager_results(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TERRA_SIDE_BY_SIDE", "1")  # every plan, however short its runs
+    script = write_program(tmp_path, STACKED_CELLS)
+    eager, coexecuted = run_both(script, "--explain")
+    assert_same_as_eager(eager, coexecuted, stderr=False)
+    runs = coexecuted.stats["side_by_side_runs"]
+    assert 0 < runs <= coexecuted.stats["spans_run"], coexecuted.stats
+    assert re.search(rf"^kernels side by side on the CPU's threads: in {runs} of \d+ span runs", coexecuted.stderr,
+                     re.M), coexecuted.stderr
+    monkeypatch.setenv("TERRA_SIDE_BY_SIDE", "0")
+    (tmp_path / "off").mkdir()
+    in_order = run_program(write_program(tmp_path / "off", STACKED_CELLS), "coexec")
+    assert (in_order.returncode, in_order.stdout) == (eager.returncode, eager.stdout), in_order.stderr
+    assert in_order.stats["side_by_side_runs"] == 0
