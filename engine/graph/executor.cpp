@@ -262,7 +262,7 @@ struct Progress {
   size_t allocated = 0;
   size_t next = 0;
   double seconds = 0;         // spent in its pieces so far
-  bool in_order = false;      // some piece ran kernels in order
+  bool in_order = false;      // a kernel that could have gone side by side ran in order
   bool side_by_side = false;  // some piece ran kernels side by side
 };
 
@@ -347,16 +347,15 @@ void run_side_by_side(const CompiledPlan& plan, Run& run, size_t begin, size_t e
   if (error) std::rethrow_exception(error);
 }
 
-// Whether this piece of a run puts kernels side by side (Note [Steps side by side]): a CPU plan,
-// with threads to spare (the graph actor leaves the interpreter's core alone while Python runs
-// beside it: cpu::usable_threads), that ran in order before (its direct kernels are known); told
-// to, or wide enough, slow enough in order for hand-offs to pay (the second run on: the first
-// also finds the direct kernels), and not slower side by side than in order so far (the fastest
-// whole runs of each way compared: timings on a busy host only ever come out too slow).
-bool runs_side_by_side(const CompiledPlan& plan) {
+// Whether a run may put kernels side by side (Note [Steps side by side]): a CPU plan that ran in
+// order before (its direct kernels are known); told to, or wide enough, slow enough in order for
+// hand-offs to pay (the second run on: the first also finds the direct kernels), and not slower
+// side by side than in order so far (the fastest whole runs of each way compared: timings on a
+// busy host only ever come out too slow).
+bool may_run_side_by_side(const CompiledPlan& plan) {
   const int setting = plan.options.side_by_side;
   const SideByRuns& runs = plan.side_by_side_runs;
-  if (setting == 0 || plan.side_by_side.alone.empty() || runs.in_order == 0 || cpu::usable_threads() < 2) return false;
+  if (setting == 0 || plan.side_by_side.alone.empty() || runs.in_order == 0) return false;
   if (setting == 1) return true;
   if (plan.side_by_side.width < kMinWidth || runs.in_order < 2 || runs.fastest_in_order < kMinSideBySideSeconds)
     return false;
@@ -364,28 +363,32 @@ bool runs_side_by_side(const CompiledPlan& plan) {
 }
 
 // Runs the schedule from `st.next` up to `end`; kept storages get their memory when the run
-// reaches their first kernel (or the stretch of side-by-side kernels it is in).
+// reaches their first kernel (or the stretch of side-by-side kernels it is in). Kernels go side by
+// side whenever the thread may use two (cpu::usable_threads): the graph actor leaves the
+// interpreter's core alone while Python runs beside it, and takes it as soon as Python waits,
+// also in the middle of a stretch (what ran of it in order is done; the rest goes side by side).
 void run_kernels(CompiledPlan& plan, Run& run, Progress& st, size_t end) {
-  const bool side = runs_side_by_side(plan);
+  const bool may = may_run_side_by_side(plan);
   const auto start = std::chrono::steady_clock::now();
   while (st.next < end) {
     const size_t i = st.next;
-    if (side && !plan.side_by_side.alone[i]) {
+    if (may && !plan.side_by_side.alone[i] && cpu::usable_threads() >= 2) {
       size_t stop = i + 1;
       while (stop < end && !plan.side_by_side.alone[stop]) ++stop;
       if (stop - i >= 2) {
         allocate_kept_through(st, stop - 1);
         run_side_by_side(plan, run, i, stop);
         st.next = stop;
+        st.side_by_side = true;
         continue;
       }
     }
     allocate_kept_through(st, i);
     run_position(plan, run, i);
     ++st.next;
+    if (!plan.side_by_side.alone.empty() && !plan.side_by_side.alone[i]) st.in_order = true;  // lone ones always are
   }
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  (side ? st.side_by_side : st.in_order) = true;
   if (st.next == plan.schedule.size()) {
     for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
     SideByRuns& runs = plan.side_by_side_runs;
