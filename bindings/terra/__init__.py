@@ -17,13 +17,11 @@ float = float32
 double = float64
 long = int64
 int = int32
-half = None  # float16 is not supported on the CPU backend; scripts that only name it still import
-bfloat16 = None
-float16 = None
-uint8 = None
-int8 = None
-int16 = None
-cfloat = None
+# Dtypes Terra does not have: objects scripts can name and compare, which every op refuses.
+from ._missing_dtypes import ALL as _MISSING, NAMES as _MISSING_NAMES  # noqa: E402
+for _alias, _name in _MISSING_NAMES.items():
+    globals()[_alias] = _MISSING[_name]
+del _alias, _name
 
 from ._tensor import _install as _install_tensor_methods  # noqa: E402
 

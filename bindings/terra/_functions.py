@@ -3,7 +3,7 @@ import builtins
 
 import numpy as np
 
-from . import _C, _public_name
+from . import _C, _missing_dtypes, _public_name
 from ._C import _ops
 from ._einsum import einsum
 from ._tensor import _shape_args
@@ -182,6 +182,7 @@ _LEGACY_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int3
 
 
 def _numpy_dtype(dt):
+    _missing_dtypes.refuse(dt)
     return _NUMPY_OF[_public_name.dtype_name(dt)]
 
 

@@ -18,7 +18,7 @@ struct Program;
 // touched the dead one is among these, so that sharing bytes adds no order the program lacks.
 // Empty for a schedule longer than kMaxAncestry (the bitsets grow with its square).
 using Ancestry = std::vector<std::vector<uint64_t>>;
-constexpr int kMaxAncestry = 8192;
+constexpr int kMaxAncestry = 4096;
 Ancestry ancestry(const Program& p, const std::vector<FusedGroup>& groups, const std::vector<Kernel>& schedule);
 
 struct SideBySide {
