@@ -80,7 +80,12 @@ AttrValue to_attr(const OpDef& op, const Argument& a, py::handle v) {
       if (!PyUnicode_Check(v.ptr())) type_error(op, a, v, "str");
       return py::cast<std::string>(v);
     case ArgType::Scalar: return to_scalar(op, a, v);
-    case ArgType::ScalarType: return to_dtype(v);
+    case ArgType::ScalarType:
+      try {
+        return to_dtype(v);
+      } catch (const py::type_error& e) {  // "zeros(): argument 'dtype': Terra has no uint8 dtype (...)"
+        throw py::type_error(op.name() + "(): argument '" + a.name + "': " + e.what());
+      }
     case ArgType::Device: return to_device(v);
     case ArgType::Generator:
       if (!py::isinstance<Generator>(v)) type_error(op, a, v, "terra.Generator");

@@ -181,8 +181,8 @@ _NUMPY_OF = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "i
 _LEGACY_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
 
 
-def _numpy_dtype(dt):
-    _missing_dtypes.refuse(dt)
+def _numpy_dtype(dt, op="tensor"):
+    _missing_dtypes.refuse(dt, op)
     return _NUMPY_OF[_public_name.dtype_name(dt)]
 
 

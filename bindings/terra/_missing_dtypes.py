@@ -42,10 +42,11 @@ def _by_name(name):
     return ALL[name]
 
 
-def refuse(dtype):
+def refuse(dtype, op):
     """Raises the TypeError every op raises for a dtype Terra does not have; nothing for others."""
     if isinstance(dtype, MissingDType):
-        raise TypeError(f"Terra has no {dtype.name} dtype (its dtypes are bool, int32, int64, float32 and float64)")
+        raise TypeError(f"{op}(): argument 'dtype': Terra has no {dtype.name} dtype (its dtypes are bool, int32, "
+                        "int64, float32 and float64)")
 
 
 # PyTorch's names for them, aliases included.

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from . import _C
+from . import _C, _missing_dtypes
 from ._C import _ops
 from ._indexing import getitem, setitem
 from ._tensor_str import tensor_repr
@@ -61,6 +61,7 @@ def _to_args(self, args, kwargs):
 
 def to(self, *args, **kwargs):
     dtype, device, copy = _to_args(self, args, kwargs)
+    _missing_dtypes.refuse(dtype, "to")
     out = self
     if device is not None and str(device) != str(self.device) and not (str(device) == "cuda" and self.is_cuda):
         out = _ops.to_device(out, str(device))

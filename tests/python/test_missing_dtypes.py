@@ -43,8 +43,15 @@ CALLS = {
 @pytest.mark.parametrize("name", ["uint8", "half", "bfloat16", "int16", "cfloat"])
 def test_every_op_refuses_them_by_name(call, name):
     dt = getattr(terra, name)
-    with pytest.raises(TypeError, match=f"Terra has no {dt.name} dtype"):
+    with pytest.raises(TypeError, match=f"^[a-z_]+\\(\\): argument 'dtype': Terra has no {dt.name} dtype"):
         CALLS[call](dt)
+
+
+def test_the_error_names_the_op():
+    with pytest.raises(TypeError, match=r"^zeros\(\): argument 'dtype': Terra has no uint8 dtype \(its dtypes are"):
+        terra.zeros(3, dtype=terra.uint8)
+    with pytest.raises(TypeError, match=r"^to\(\): argument 'dtype': Terra has no float16 dtype"):
+        terra.ones(2).to(terra.half)
 
 
 def test_tensors_never_report_them_and_autocast_still_runs():
