@@ -22,9 +22,8 @@ DType to_dtype(py::handle h) {
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int64;
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
-  if (py::hasattr(h, "_terra_missing_dtype"))  // terra.uint8, terra.half, ... (_missing_dtypes.py)
-    throw py::type_error("Terra has no " + py::str(h.attr("name")).cast<std::string>() +
-                         " dtype (its dtypes are bool, int32, int64, float32 and float64)");
+  if (py::hasattr(h, "_terra_refusal"))  // terra.uint8, terra.half, ... (_missing_dtypes.py)
+    throw py::type_error(py::str(h.attr("_terra_refusal")).cast<std::string>());
   throw py::type_error("expected a terra dtype (terra.float32, terra.int64, ...), got " +
                        std::string(py::str(py::type::handle_of(h))));
 }

@@ -181,7 +181,8 @@ _NUMPY_OF = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "i
 _LEGACY_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "bool": "Bool"}
 
 
-def _numpy_dtype(dt, op="tensor"):
+def _numpy_dtype(dt, op):
+    """numpy's dtype for a terra dtype given to `op` (which refuses one Terra does not have)."""
     _missing_dtypes.refuse(dt, op)
     return _NUMPY_OF[_public_name.dtype_name(dt)]
 
@@ -197,7 +198,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dtype is None:
         kind = arr.dtype.kind
         if kind == "f":
-            target = arr.dtype if from_array else _numpy_dtype(_C.get_default_dtype())
+            target = arr.dtype if from_array else _numpy_dtype(_C.get_default_dtype(), "tensor")
         elif kind in "iu":
             target = arr.dtype if (from_array and arr.dtype in (np.int32, np.int64)) else np.int64
         elif kind == "b":
@@ -206,7 +207,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
                             "float64, float32, int64, int32, and bool.")
     else:
-        target = _numpy_dtype(dtype)
+        target = _numpy_dtype(dtype, "tensor")
     t = _C._tensor_from_numpy(np.asarray(arr, dtype=target, order="C"))
     device = _device_str(device)
     if device is not None and device != "cpu":
@@ -216,6 +217,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 @_export
 def as_tensor(data, dtype=None, device=None):
+    _missing_dtypes.refuse(dtype, "as_tensor")
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device) if (dtype is not None or device is not None) else data
     if isinstance(data, np.ndarray) and dtype is None and device is None and _default_device is None:

@@ -2,7 +2,7 @@
 
 Scripts name them (`dtype=torch.uint8`, `x.dtype == torch.half`, `autocast(dtype=torch.bfloat16)`),
 so each is an object that imports, prints and compares like a dtype; every op given one as a dtype
-raises a TypeError that names it (bindings/src/dtypes.cpp reads `_terra_missing_dtype`). They used
+raises a TypeError that names it (bindings/src/dtypes.cpp raises `_terra_refusal`). They used
 to be None, which an op took for "the default dtype": `tensor([1, 2, 300], dtype=uint8)` gave an
 int64 tensor holding 300 where PyTorch gives uint8 [1, 2, 44].
 """
@@ -10,10 +10,11 @@ from . import _public_name
 
 
 class MissingDType:
-    _terra_missing_dtype = True
-
     def __init__(self, name, itemsize, floating, complex_, signed):
         self.name = name
+        # What every op raises for it (bindings/src/dtypes.cpp reads this too).
+        self._terra_refusal = (f"Terra has no {name} dtype (its dtypes are bool, int32, int64, float32 and "
+                               "float64)")
         self.itemsize = itemsize
         self.is_floating_point = floating
         self.is_complex = complex_
@@ -45,8 +46,7 @@ def _by_name(name):
 def refuse(dtype, op):
     """Raises the TypeError every op raises for a dtype Terra does not have; nothing for others."""
     if isinstance(dtype, MissingDType):
-        raise TypeError(f"{op}(): argument 'dtype': Terra has no {dtype.name} dtype (its dtypes are bool, int32, "
-                        "int64, float32 and float64)")
+        raise TypeError(f"{op}(): argument 'dtype': {dtype._terra_refusal}")
 
 
 # PyTorch's names for them, aliases included.

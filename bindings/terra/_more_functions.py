@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from . import _C
+from . import _C, _missing_dtypes
 from ._C import _ops
 from ._functions import _legacy_name, _numpy_dtype, bincount, diag, is_nonzero, result_type
 from ._math_functions import _float_of, _to_input_device, cummax, signbit
@@ -186,8 +186,7 @@ Tensor.new = _new
 
 def _missing_dtype(method, dtype):
     def conversion(self, memory_format=None):
-        raise TypeError(f"Tensor.{method}(): Terra has no {dtype} dtype (its dtypes are bool, int32, int64, float32 "
-                        "and float64)")
+        raise TypeError(f"Tensor.{method}(): {_missing_dtypes.ALL[dtype]._terra_refusal}")
     return conversion
 
 
@@ -212,7 +211,7 @@ def _python_elementwise(self, name, fn, *others):
     arrays = [self.numpy()] + [np.broadcast_to(o.numpy(), tuple(self.shape)) for o in others]
     values = np.vectorize(fn, otypes=[object])(*arrays) if self.numel() else arrays[0]
     # astype truncates a float result in an integer tensor, as PyTorch's conversion does.
-    return self.copy_(_C.from_numpy(np.asarray(values).astype(_numpy_dtype(self.dtype)).reshape(tuple(self.shape))))
+    return self.copy_(_C.from_numpy(np.asarray(values).astype(_numpy_dtype(self.dtype, name)).reshape(tuple(self.shape))))
 
 
 def _apply_(self, callable):
@@ -491,7 +490,7 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
 
 def _linspace_edges(low, high, count, dtype):
     """PyTorch's linspace on the host: each half stepped from its own end, in dtype."""
-    np_dtype = _numpy_dtype(dtype)
+    np_dtype = _numpy_dtype(dtype, "linspace")
     low, high = np_dtype(low), np_dtype(high)
     step = (high - low) / np_dtype(count - 1)
     i = np.arange(count).astype(np_dtype)

@@ -44,7 +44,7 @@ def _to_args(self, args, kwargs):
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:
-        if isinstance(a, _C.dtype) or getattr(a, "_terra_missing_dtype", False):  # the latter refused below
+        if isinstance(a, (_C.dtype, _missing_dtypes.MissingDType)):  # the latter refused below
             dtype = a
         elif isinstance(a, Tensor):
             dtype, device = a.dtype, a.device

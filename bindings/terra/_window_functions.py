@@ -36,7 +36,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = dtype or _C.get_default_dtype()
-    first, last = np.array([start, end], dtype=_numpy_dtype(dtype)).astype(np.float64)
+    first, last = np.array([start, end], dtype=_numpy_dtype(dtype, "logspace")).astype(np.float64)
     if steps == 1:
         exponents = np.array([builtins.float(start)])
     else:

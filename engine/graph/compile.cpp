@@ -53,6 +53,12 @@ void count_stats(CompiledPlan& plan) {
   st.peak_bytes = st.arena_bytes + st.kept_bytes + st.constant_bytes + most;
 }
 
+size_t total_bytes(const std::vector<ArenaSize>& arenas) {
+  size_t n = 0;
+  for (const ArenaSize& a : arenas) n += a.bytes;
+  return n;
+}
+
 // Note [Steps side by side] (side_by_side.cpp): memory planned in schedule order shares bytes
 // between kernels that could otherwise run at once. Planned again keeping the program's own order
 // (ancestry), the plan is kept that way when that makes it wide enough to run side by side, and
@@ -61,16 +67,11 @@ void count_stats(CompiledPlan& plan) {
 void place_for_side_by_side(CompiledPlan& plan, const CompileOptions& options) {
   const Ancestry order = ancestry(plan.program, plan.groups, plan.schedule);
   if (order.empty()) return;
-  auto bytes = [](const std::vector<ArenaSize>& arenas) {
-    size_t n = 0;
-    for (const ArenaSize& a : arenas) n += a.bytes;
-    return n;
-  };
   std::vector<BufferPlacement> packed = std::move(plan.placement);
   std::vector<ArenaSize> arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement, &order);
   SideBySide wider = side_by_side(plan);
-  const size_t limit = 2 * bytes(plan.stats.arenas) + (size_t{1} << 20);
-  if (wider.width >= kMinWidth && wider.width > 1.1 * plan.side_by_side.width && bytes(arenas) <= limit) {
+  const size_t limit = 2 * total_bytes(plan.stats.arenas) + (size_t{1} << 20);
+  if (wider.width >= kMinWidth && wider.width > 1.1 * plan.side_by_side.width && total_bytes(arenas) <= limit) {
     plan.stats.arenas = std::move(arenas);
     plan.side_by_side = std::move(wider);
   } else {
@@ -101,7 +102,7 @@ CompiledPlan compile(Program program, const CompileOptions& options) {
   plan.stats.arenas = plan_memory(plan.program, plan.groups, plan.schedule, options, plan.placement);
   plan.side_by_side = side_by_side(plan);
   if (options.side_by_side != 0 && !plan.side_by_side.alone.empty()) place_for_side_by_side(plan, options);
-  for (const ArenaSize& a : plan.stats.arenas) plan.stats.arena_bytes += a.bytes;
+  plan.stats.arena_bytes = total_bytes(plan.stats.arenas);
   count_stats(plan);
   plan.cuda_graph_blocker = options.cuda_graphs ? cuda_graph_blocker(plan) : "turned off (TERRA_CUDA_GRAPHS=0)";
   plan.stats.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -354,7 +354,7 @@ void run_side_by_side(const CompiledPlan& plan, Run& run, size_t begin, size_t e
 // busy host only ever come out too slow).
 bool may_run_side_by_side(const CompiledPlan& plan) {
   const int setting = plan.options.side_by_side;
-  const SideByRuns& runs = plan.side_by_side_runs;
+  const SideBySideTimes& runs = plan.side_by_side_times;
   if (setting == 0 || plan.side_by_side.alone.empty() || runs.in_order == 0) return false;
   if (setting == 1) return true;
   if (plan.side_by_side.width < kMinWidth || runs.in_order < 2 || runs.fastest_in_order < kMinSideBySideSeconds)
@@ -391,7 +391,7 @@ void run_kernels(CompiledPlan& plan, Run& run, Progress& st, size_t end) {
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (st.next == plan.schedule.size()) {
     for (; st.allocated < st.to_allocate.size(); ++st.allocated) st.to_allocate[st.allocated].second->allocate();
-    SideByRuns& runs = plan.side_by_side_runs;
+    SideBySideTimes& runs = plan.side_by_side_times;
     if (!st.side_by_side) {
       // The first run in order finds the direct kernels: its time is not the plan's.
       if (runs.in_order++ > 0 && (runs.in_order == 2 || st.seconds < runs.fastest_in_order))

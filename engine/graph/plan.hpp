@@ -126,7 +126,7 @@ struct CompiledPlan {
   SideBySide side_by_side;
   // Whole runs in order and side by side, and the fastest of each (wall clock, all pieces; the
   // first run in order is not timed): executor.cpp decides between the two from them.
-  SideByRuns side_by_side_runs;
+  SideBySideTimes side_by_side_times;
 
   std::string to_json() const;
   std::string to_dot() const;

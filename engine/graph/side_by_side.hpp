@@ -34,7 +34,7 @@ struct SideBySide {
 };
 
 // How a plan's runs went, in order and side by side (the executor's choice between the two).
-struct SideByRuns {
+struct SideBySideTimes {
   int in_order = 0, side_by_side = 0;
   double fastest_in_order = 0, fastest_side_by_side = 0;
 };

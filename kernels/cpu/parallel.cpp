@@ -8,6 +8,7 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pthread.h>
@@ -20,6 +21,18 @@ namespace {
 
 thread_local bool t_in_parallel = false;
 thread_local bool t_keeps_reserved_cores_free = false;
+
+// How a range of n items is cut for a pool of `threads`: into this many chunks, chunk `part` being
+// chunk_of(...). The pool's jobs and nested parallel_fors cut alike, so a kernel that sums per
+// chunk gives the same bits inside another parallel body as outside one.
+int chunks_for(int64_t n, int64_t grain, int threads) {
+  return static_cast<int>(std::min<int64_t>(threads, (n + grain - 1) / grain));
+}
+std::pair<int64_t, int64_t> chunk_of(int64_t begin, int64_t end, int part, int parts) {
+  const int64_t chunk = (end - begin + parts - 1) / parts;
+  const int64_t b = begin + part * chunk;
+  return {b, std::min(end, b + chunk)};
+}
 
 // Note [Pool hand-off]
 // Waking a sleeping worker costs a futex call, and the worker's wake-up a scheduler round trip:
@@ -59,8 +72,7 @@ class ThreadPool {
 
   void run(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
     std::lock_guard<std::mutex> job_lock(job_mutex_);
-    const int64_t n = end - begin;
-    const int parts = static_cast<int>(std::min<int64_t>(size(), (n + grain - 1) / grain));
+    const int parts = chunks_for(end - begin, grain, size());
     const int participants = std::min(parts, usable());
     body_ = &body;
     begin_ = begin;
@@ -116,9 +128,7 @@ class ThreadPool {
   }
 
   void run_part(int part, int parts) {
-    const int64_t n = end_ - begin_;
-    const int64_t chunk = (n + parts - 1) / parts;
-    const int64_t b = begin_ + part * chunk, e = std::min(end_, b + chunk);
+    const auto [b, e] = chunk_of(begin_, end_, part, parts);
     if (b >= e) return;
     t_in_parallel = true;
     try {
@@ -208,10 +218,11 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
     return;
   }
   if (t_in_parallel) {  // nested: on this thread, but cut into the chunks the pool would cut
-    const int64_t n = end - begin;
-    const int64_t parts = std::min<int64_t>(pool().size(), (n + grain - 1) / grain);
-    const int64_t chunk = (n + parts - 1) / parts;
-    for (int64_t b = begin; b < end; b += chunk) body(b, std::min(end, b + chunk));
+    const int parts = chunks_for(end - begin, grain, pool().size());
+    for (int part = 0; part < parts; ++part) {
+      const auto [b, e] = chunk_of(begin, end, part, parts);
+      if (b < e) body(b, e);
+    }
     return;
   }
   pool().run(begin, end, grain, body);
