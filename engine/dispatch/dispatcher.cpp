@@ -1,5 +1,6 @@
 #include "engine/dispatch/dispatcher.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "engine/autograd/grad_mode.hpp"
@@ -61,10 +62,15 @@ namespace {
   throw e.with_context(op.name(), describe_inputs(inputs));
 }
 
+// A 0-d CPU tensor (a Python number, or a scalar such as a loss value kept on the CPU) goes with
+// tensors of any device, as in PyTorch: elementwise kernels read its value at launch, and
+// infer_and_convert moves it to the device for every other kernel.
+bool is_cpu_scalar(const Tensor& t) { return t.defined() && t.device().is_cpu() && t.dim() == 0; }
+
 Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
   const Tensor* first = nullptr;
   for (const Tensor& t : inputs) {
-    if (!t.defined() || t.is_wrapped_number()) continue;
+    if (!t.defined() || is_cpu_scalar(t)) continue;
     if (!first) {
       first = &t;
     } else if (t.device() != first->device()) {
@@ -106,6 +112,16 @@ bool writes_outs_directly(const OpDef& op, const std::vector<Tensor>& inputs, co
   return true;
 }
 
+bool moves_cpu_scalars(const OpDef& op, Device device) {
+  return device.type != DeviceType::CPU && op.fusion != FusionKind::Elementwise;
+}
+
+// copy_'s source on another device than self moves there first (OpDef::copies_across_devices).
+void move_source_to_self(std::vector<Tensor>& inputs) {
+  if (inputs.size() < 2 || !inputs[0].defined() || !inputs[1].defined() || is_cpu_scalar(inputs[1])) return;
+  if (inputs[1].device() != inputs[0].device()) inputs[1] = move_to(inputs[1], inputs[0].device());
+}
+
 // Runs the shape rule and applies its input conversions.
 Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
   Inferred inf;
@@ -117,11 +133,11 @@ Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const A
         if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i])
           inputs[i] = cast_to(inputs[i], inf.input_dtypes[i]);
     }
-    // A wrapped Python number stays on the CPU for the elementwise kernels, which take its value
-    // by value; every other kernel reads all its inputs on its own device.
-    if (device.type != DeviceType::CPU && op.fusion != FusionKind::Elementwise)
+    // A 0-d CPU tensor stays on the CPU for the elementwise kernels, which take its value by
+    // value; every other kernel reads all its inputs on its own device.
+    if (moves_cpu_scalars(op, device))
       for (Tensor& t : inputs)
-        if (t.defined() && t.is_wrapped_number()) t = move_to(t, device);
+        if (is_cpu_scalar(t)) t = move_to(t, device);
   } catch (const Error& e) {
     rethrow_with_context(op, e, inputs);
   }
@@ -151,6 +167,8 @@ Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& a
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
+  if (op.copies_across_devices) [[unlikely]]
+    move_source_to_self(inputs);
   if (trace::intercepting()) [[unlikely]]
     return trace::intercept(op, std::move(inputs), std::move(attrs));
   return dispatch_eager(op, std::move(inputs), std::move(attrs));
@@ -250,6 +268,7 @@ KernelFn direct_out_kernel(const OpDef& op, const std::vector<Tensor>& inputs, c
   complete_inputs(op, completed);
   if (completed.size() != inputs.size()) return nullptr;
   const Device device = pick_device(op, inputs, attrs);
+  if (moves_cpu_scalars(op, device) && std::any_of(inputs.begin(), inputs.end(), is_cpu_scalar)) return nullptr;
   const Inferred inf = op.infer(inputs, attrs);
   for (size_t i = 0; i < inf.input_dtypes.size(); ++i)
     if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i]) return nullptr;

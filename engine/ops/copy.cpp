@@ -35,9 +35,10 @@ TERRA_OP("to_dtype(Tensor self, ScalarType dtype) -> Tensor")
     .fusion(FusionKind::Elementwise)
     .grad([](const GradContext& c) -> TensorList { return {c.grad()}; }, SaveSet::none());  // cast back by the engine
 // self is overwritten (no gradient); src's gradient is summed over the dims it was broadcast along.
-TERRA_OP("copy_(Tensor self, Tensor src) -> Tensor")
+TERRA_OP("copy_(Tensor self, Tensor src, bool non_blocking=False) -> Tensor")
     .infer(copy_rule)
     .effect(Effect::InPlace, 0)
+    .copies_across_devices()
     .grad([](const GradContext& c) -> TensorList { return {Tensor(), grad::sum_to(c.grad(), c.input_shape(1))}; },
           SaveSet::none());
 TERRA_OP("clone(Tensor self) -> Tensor")

@@ -56,6 +56,9 @@ struct OpDef {
   // The kernel creates its outputs (views, data-dependent shapes, Tensor[] results) instead of
   // the dispatcher allocating them from the inferred metas.
   bool kernel_makes_outputs = false;
+  // copy_: `src` may be on another device than `self`; the dispatcher moves it over first
+  // (a to_device call of its own, traced and differentiated like any other).
+  bool copies_across_devices = false;
   // When set and true for a call's inputs, the output shapes depend on input data (nonzero,
   // masked_select, boolean indexing): deferred execution must run the op before handing it out.
   bool (*data_dependent)(const std::vector<Tensor>& inputs, const Attrs& attrs) = nullptr;

@@ -33,6 +33,7 @@ class OpRegistrar {
   OpRegistrar& effect(Effect e, int inplace_input = -1) { op_->effect = e; op_->inplace_input = inplace_input; return *this; }
   OpRegistrar& fusion(FusionKind k) { op_->fusion = k; return *this; }
   OpRegistrar& makes_outputs() { op_->kernel_makes_outputs = true; return *this; }
+  OpRegistrar& copies_across_devices() { op_->copies_across_devices = true; return *this; }
   OpRegistrar& data_dependent(bool (*when)(const std::vector<Tensor>& inputs, const Attrs& attrs)) {
     op_->data_dependent = when;
     return *this;

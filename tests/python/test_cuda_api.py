@@ -174,3 +174,54 @@ def test_a_devices_rng_state_saves_and_restores_what_the_kernels_draw():
     cuda.set_rng_state_all(state)
     assert np.array_equal(terra.rand(5, device="cuda").cpu().numpy(), first)
     assert cuda.initial_seed() == terra.initial_seed()
+
+
+def test_copy_takes_non_blocking_as_pytorch_does():
+    rng = np.random.default_rng(11)
+    src = rng.standard_normal((3, 4))
+    dst = terra.zeros(3, 4)
+    assert dst.copy_(terra.from_numpy(src), non_blocking=True) is dst
+    np.testing.assert_array_equal(dst.numpy(), src.astype(np.float32))
+
+
+@needs_cuda
+def test_cpu_tensors_meet_cuda_tensors_where_pytorch_lets_them():
+    """copy_ moves its source across devices (dtype conversion and broadcasting included) and its
+    gradient back; a 0-d CPU tensor goes with CUDA tensors, as a Python number does; any other CPU
+    tensor beside a CUDA one is still an error."""
+    rng = np.random.default_rng(12)
+    host = rng.standard_normal((4, 3))
+    on_device = terra.zeros(4, 3, device="cuda")
+    on_device.copy_(terra.from_numpy(host))  # float64 on the CPU into float32 on the GPU
+    assert on_device.device.type == "cuda"
+    np.testing.assert_array_equal(on_device.cpu().numpy(), host.astype(np.float32))
+    back = terra.zeros(4, 3, dtype=terra.float64)
+    back.copy_(on_device, non_blocking=True)
+    np.testing.assert_array_equal(back.numpy(), host.astype(np.float32).astype(np.float64))
+    row = rng.standard_normal(3)
+    back.copy_(terra.tensor(row, device="cuda"))  # broadcast from the GPU onto the CPU
+    np.testing.assert_array_equal(back.numpy(), np.broadcast_to(row, (4, 3)))
+    on_device.copy_(terra.tensor(2.5, dtype=terra.float64))  # a 0-d source: moved for copy_'s kernel
+    np.testing.assert_array_equal(on_device.cpu().numpy(), np.full((4, 3), 2.5, np.float32))
+
+    src = terra.tensor(host, requires_grad=True)
+    dst = terra.zeros(4, 3, dtype=terra.float64, device="cuda")
+    dst.copy_(src)
+    (dst * 3.0).sum().backward()
+    assert src.grad.device.type == "cpu"
+    np.testing.assert_array_equal(src.grad.numpy(), np.full((4, 3), 3.0))
+
+    scale = terra.tensor(1.5, dtype=terra.float64)  # 0-d, on the CPU
+    x = terra.tensor(host, device="cuda", requires_grad=True)
+    y = scale * x
+    assert y.device.type == "cuda"
+    loss = ((x - scale) ** 2 * scale).sum()  # pow's gradient reads its exponent as a 0-d CPU tensor
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), (((host - 1.5) ** 2) * 1.5).sum(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 2 * (host - 1.5) * 1.5, rtol=1e-12)
+
+    drawn = terra.empty(1000, device="cuda").uniform_(-2.0, 3.0).cpu().numpy()
+    assert drawn.min() >= -2.0 and drawn.max() < 3.0 and len(np.unique(drawn)) > 900
+
+    with pytest.raises(RuntimeError, match="add: Expected all tensors to be on the same device.*cuda:0 and cpu"):
+        x + terra.ones(3, dtype=terra.float64)
