@@ -69,6 +69,9 @@ class Tensor {
   size_t itemsize() const { return terra::itemsize(impl_->dtype); }
   bool is_contiguous() const { return terra::is_contiguous(impl_->shape, impl_->strides); }
   bool is_wrapped_number() const { return impl_->wrapped_number; }
+  // A 0-d tensor on the CPU (a Python number, or a value such as a loss kept on the host): as in
+  // PyTorch it goes with tensors of any device, and never decides an op's device.
+  bool is_cpu_scalar() const { return dim() == 0 && device().is_cpu(); }
 
   // Address of element 0 (storage base plus offset).
   void* raw_data() const {

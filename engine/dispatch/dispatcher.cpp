@@ -62,10 +62,9 @@ namespace {
   throw e.with_context(op.name(), describe_inputs(inputs));
 }
 
-// A 0-d CPU tensor (a Python number, or a scalar such as a loss value kept on the CPU) goes with
-// tensors of any device, as in PyTorch: elementwise kernels read its value at launch, and
-// infer_and_convert moves it to the device for every other kernel.
-bool is_cpu_scalar(const Tensor& t) { return t.defined() && t.device().is_cpu() && t.dim() == 0; }
+// A 0-d CPU tensor goes with tensors of any device (Tensor::is_cpu_scalar): elementwise kernels
+// read its value at launch, and infer_and_convert moves it to the device for every other kernel.
+bool is_cpu_scalar(const Tensor& t) { return t.defined() && t.is_cpu_scalar(); }
 
 Device pick_device(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
   const Tensor* first = nullptr;
@@ -123,10 +122,20 @@ void move_source_to_self(std::vector<Tensor>& inputs) {
 }
 
 // Runs the shape rule and applies its input conversions.
+// The shape rule's answer, with the outputs on the kernel's device: a rule that takes its device
+// from an input that is a 0-d CPU tensor would otherwise put them on the CPU.
+Inferred infer_on(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
+  Inferred inf = op.infer(inputs, attrs);
+  if (!device.is_cpu() && std::any_of(inputs.begin(), inputs.end(), is_cpu_scalar))
+    for (TensorMeta& m : inf.outputs)
+      if (m.device.is_cpu()) m.device = device;
+  return inf;
+}
+
 Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
   Inferred inf;
   try {
-    inf = op.infer(inputs, attrs);
+    inf = infer_on(op, inputs, attrs, device);
     if (!inf.input_dtypes.empty()) {
       TERRA_ASSERT(inf.input_dtypes.size() == inputs.size());
       for (size_t i = 0; i < inputs.size(); ++i)
@@ -156,9 +165,10 @@ void run_kernel(const OpDef& op, KernelFn fn, KernelCall& call, const std::vecto
 
 Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs) {
   complete_inputs(op, inputs);
-  kernel_for(op, pick_device(op, inputs, attrs));
+  const Device device = pick_device(op, inputs, attrs);
+  kernel_for(op, device);
   try {
-    return op.infer(inputs, attrs);
+    return infer_on(op, inputs, attrs, device);
   } catch (const Error& e) {
     rethrow_with_context(op, e, inputs);
   }
@@ -269,7 +279,7 @@ KernelFn direct_out_kernel(const OpDef& op, const std::vector<Tensor>& inputs, c
   if (completed.size() != inputs.size()) return nullptr;
   const Device device = pick_device(op, inputs, attrs);
   if (moves_cpu_scalars(op, device) && std::any_of(inputs.begin(), inputs.end(), is_cpu_scalar)) return nullptr;
-  const Inferred inf = op.infer(inputs, attrs);
+  const Inferred inf = infer_on(op, inputs, attrs, device);
   for (size_t i = 0; i < inf.input_dtypes.size(); ++i)
     if (inputs[i].defined() && inputs[i].dtype() != inf.input_dtypes[i]) return nullptr;
   if (inf.outputs.size() != outs.size()) return nullptr;

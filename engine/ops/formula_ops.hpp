@@ -8,7 +8,7 @@
 namespace terra::formula {
 
 inline Tensor scalar(double v, const Tensor& like) { return Tensor::wrap_scalar(v, like.dtype()); }
-// Zeros of `shape` with like's dtype and device (grad::zeros always allocates on the CPU).
+// Zeros of `shape` with like's dtype and device.
 inline Tensor zeros(const Shape& shape, const Tensor& like) {
   return call1("zeros", {}, {{"size", grad::dims_of(shape)}, {"dtype", like.dtype()}, {"device", like.device()}});
 }

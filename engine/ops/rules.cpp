@@ -52,7 +52,7 @@ Shape broadcast_all(const std::vector<Tensor>& tensors) {
 
 Device common_device(const std::vector<Tensor>& tensors) {
   for (const Tensor& t : tensors)
-    if (t.defined() && !t.is_wrapped_number()) return t.device();
+    if (t.defined() && !t.is_cpu_scalar()) return t.device();
   for (const Tensor& t : tensors)
     if (t.defined()) return t.device();
   return Device{};

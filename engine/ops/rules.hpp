@@ -13,7 +13,7 @@ DType result_type(const std::vector<Tensor>& tensors);
 // Shape of all inputs broadcast together (undefined inputs skipped).
 Shape broadcast_all(const std::vector<Tensor>& tensors);
 
-// Output device for ops with inputs: the first non-wrapped input's device.
+// Output device for ops with inputs: the first device of an input that is not a 0-d CPU tensor.
 Device common_device(const std::vector<Tensor>& tensors);
 
 enum class OutType {

@@ -123,9 +123,12 @@ struct ArgExtremumOp {
   int64_t* indices;
   TERRA_HD Acc init() const { return {}; }
   TERRA_HD Acc step(Acc a, T x, int64_t i) const { return (a.i < 0 || better<T, Max>(x, a.v)) ? Acc{x, i} : a; }
+  // An empty side first: its v is T{}, which must not beat a real value (the GPU's tree combine
+  // merges threads that saw nothing; a negative maximum lost to it).
   TERRA_HD Acc combine(Acc a, Acc b) const {
+    if (b.i < 0) return a;
     if (a.i < 0 || better<T, Max>(b.v, a.v)) return b;
-    if (b.i < 0 || better<T, Max>(a.v, b.v)) return a;
+    if (better<T, Max>(a.v, b.v)) return a;
     return b.i < a.i ? b : a;
   }
   TERRA_HD void store(int64_t o, Acc a) const {

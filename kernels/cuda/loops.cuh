@@ -132,6 +132,9 @@ void take_scalars(const std::array<Tensor, sizeof...(In)>& ins, Operands<N>& ops
 template <class Out, class... In, class F>
 void elementwise(const Tensor& out, const std::array<Tensor, sizeof...(In)>& ins, const F& f) {
   constexpr int N = sizeof...(In) + 1;
+  // A GPU with HMM would even write host memory without a fault: a wrong output device must not
+  // go unnoticed.
+  TERRA_ASSERT(out.device().is_cuda());
   std::array<const Tensor*, N> tensors{&out};
   for (int k = 1; k < N; ++k) tensors[k] = &ins[k - 1];
   cpu::LoopPlan<N> plan = cpu::make_loop_plan(tensors);
