@@ -317,21 +317,18 @@ def assert_near_across_devices(want, got, rtol=1e-2, atol=1e-3):
             f"{name}: |cuda - cpu| = {np.linalg.norm(a - e):.3g}, |cpu| = {np.linalg.norm(e):.3g}"
 
 
-@needs(*(("eager_cuda", "coexec_cuda_unfused") if HAVE_GPU else ()))
+@needs(*(("eager_cuda", "coexec_cuda_unfused", "coexec_cuda") if HAVE_GPU else ()))
 @pytest.mark.skipif(not HAVE_GPU, reason=NO_GPU_REASON)
+@pytest.mark.parametrize("kind", ["coexec_cuda_unfused", "coexec_cuda"])
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_cuda_coexec_without_fusion_is_bitwise_cuda_eager(runs, program):
-    session = completed(runs.get(program, "coexec_cuda_unfused"))
-    assert_identical(completed(runs.get(program, "eager_cuda")), session)
-    assert_really_replayed(session)
-
-
-@needs(*(("eager_cuda", "coexec_cuda") if HAVE_GPU else ()))
-@pytest.mark.skipif(not HAVE_GPU, reason=NO_GPU_REASON)
-@pytest.mark.parametrize("program", PROGRAMS)
-def test_cuda_coexec_with_fusion_is_close_to_cuda_eager(runs, program):
-    session = completed(runs.get(program, "coexec_cuda"))
-    assert_close(completed(runs.get(program, "eager_cuda")), session)
+def test_cuda_coexec_is_cuda_eager(runs, program, kind):
+    """DESIGN §10 on CUDA: bitwise without fusion, 1e-5 with it."""
+    session = completed(runs.get(program, kind))
+    eager = completed(runs.get(program, "eager_cuda"))
+    if kind == "coexec_cuda_unfused":
+        assert_identical(eager, session)
+    else:
+        assert_close(eager, session)
     assert_really_replayed(session)
 
 
