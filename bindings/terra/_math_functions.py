@@ -268,7 +268,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 def _sorted_along(input, dim, op):
     if input.dim() and input.shape[dim] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
-    return input.sort(dim) if input.dim() else (input.reshape(1), _ops.zeros([1], dtype=_C.int64))
+    return input.sort(dim) if input.dim() else (input.reshape(1), _ops.zeros([1], dtype=_C.int64,
+                                                                               device=str(input.device)))
 
 
 def _pick(values, indices, k, dim, keepdim, name):

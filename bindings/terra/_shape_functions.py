@@ -419,11 +419,11 @@ def combinations(input, r=2, with_replacement=False):
     if r < 0:
         raise RuntimeError(f"Expect a non-negative number, but got {r}")
     if r == 0:
-        return _ops.zeros([0], dtype=input.dtype)
+        return _ops.zeros([0], dtype=input.dtype, device=str(input.device))
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = list(pick(range(input.shape[0]), r))
     if not rows:
-        return _ops.zeros([0, r], dtype=input.dtype)
+        return _ops.zeros([0, r], dtype=input.dtype, device=str(input.device))
     index = _C.from_numpy(np.array(rows, dtype=np.int64).T.copy())
     if str(input.device) != "cpu":
         index = index.to(input.device)

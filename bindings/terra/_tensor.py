@@ -251,12 +251,14 @@ def zero_(self):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    r = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None)
+    r = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None,
+                 device=str(self.device))
     return self.copy_(r * (b - a) + a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    r = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None)
+    r = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None,
+                  device=str(self.device))
     return self.copy_(r * std + mean)
 
 
@@ -323,11 +325,11 @@ def random_(self, low=None, high=None, *, generator=None):
         low, high = 0, _RANDOM_UPPER[self.dtype]
     elif high is None:
         low, high = 0, low
-    return self.copy_(_ops.randint(low, high, list(self.shape), generator=generator))
+    return self.copy_(_ops.randint(low, high, list(self.shape), generator=generator, device=str(self.device)))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype)
+    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
     return self.copy_(-(1 - u).log() / lambd)
 
 
@@ -340,7 +342,7 @@ def _require_floating(self, name):
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Draws by the inverse CDF, median + sigma tan(pi (u - 1/2)); PyTorch 1.13 checks no sign of sigma."""
     _require_floating(self, "cauchy")
-    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype)
+    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
     return self.copy_(median + sigma * ((u - 0.5) * math.pi).tan())
 
 
@@ -348,7 +350,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     _require_floating(self, "log_normal")
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    z = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype)
+    z = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
     return self.copy_((z * std + mean).exp())
 
 
@@ -357,7 +359,7 @@ def geometric_(self, p, *, generator=None):
     CDF in float64: ceil(log(u) / log(1 - p)) with u in (0, 1]."""
     if not 0.0 < p < 1.0:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = 1 - _ops.rand(list(self.shape), generator=generator, dtype=_C.float64)
+    u = 1 - _ops.rand(list(self.shape), generator=generator, dtype=_C.float64, device=str(self.device))
     return self.copy_((u.log() / math.log1p(-p)).ceil().clamp(min=1))
 
 

@@ -223,6 +223,12 @@ def test_cpu_tensors_meet_cuda_tensors_where_pytorch_lets_them():
 
     drawn = terra.empty(1000, device="cuda").uniform_(-2.0, 3.0).cpu().numpy()
     assert drawn.min() >= -2.0 and drawn.max() < 3.0 and len(np.unique(drawn)) > 900
+    # In-place draws happen on the tensor's device, from the one generator every device shares.
+    for fill in (lambda t: t.normal_(1.0, 2.0), lambda t: t.uniform_(), lambda t: t.exponential_()):
+        terra.manual_seed(7)
+        on_gpu = fill(terra.empty(257, device="cuda")).cpu().numpy()
+        terra.manual_seed(7)
+        np.testing.assert_allclose(on_gpu, fill(terra.empty(257)).numpy(), rtol=1e-6, atol=1e-7)
 
     with pytest.raises(RuntimeError, match="add: Expected all tensors to be on the same device.*cuda:0 and cpu"):
         x + terra.ones(3, dtype=terra.float64)
