@@ -7,6 +7,7 @@ The terra executable is $TERRA_CLI, else <repo>/build/tools/terra, as in test_cl
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ CLI = Path(os.environ.get("TERRA_CLI", REPO / "build" / "tools" / "terra"))
 HARNESS = REPO / "tools" / "bench" / "run"
 
 MACHINE_FIELDS = {"date", "commit", "branch", "cpu", "cores", "memory_gib", "load_average", "gpu", "python", "torch"}
-ENGINE_FIELDS = {"name", "label", "baseline", "command", "status", "reason"}
-RESULT_FIELDS = {"runs", "steps_per_second", "peak_rss_mb", "final_losses", "ratio_to_baseline", "agrees", "error"}
+ENGINE_FIELDS = {"name", "label", "baseline", "reference", "command", "status", "reason"}
+RESULT_FIELDS = {"runs", "steps_per_second", "peak_rss_mb", "final_losses", "ratio_to_baseline", "reference",
+                 "ratio_to_reference", "agrees", "error"}
 RUN_FIELDS = {"steps", "seconds", "steps_per_second", "final_loss", "peak_rss_mb", "returncode", "error"}
 SPREAD_FIELDS = {"median", "min", "max"}
 
@@ -84,3 +86,25 @@ def test_markdown_table_printed(report):
     _, stdout = report
     assert "## Programs under every engine" in stdout
     assert "| regression |" in stdout
+
+
+def test_an_engine_with_a_reference_is_held_to_its_losses():
+    """The CUDA engines' losses are compared with PyTorch eager on CUDA (their reference), not with
+    the CPU baseline, and their ratio to it is reported beside the ratio to the baseline."""
+    sys.path.insert(0, str(REPO / "tools" / "bench"))
+    from harness import child, markdown, summary
+
+    def runs(rates, loss):
+        return [child.Run(0, steps=100, seconds=100 / rate, final_loss=loss, peak_rss_mb=50.0) for rate in rates]
+
+    cpu, torch_cuda, terra_cuda = runs([100, 110], 0.50), runs([200, 220], 0.52), runs([400, 440], 0.5201)
+    against_cpu = summary.summarize_engine(terra_cuda, cpu, 1e-3)
+    assert against_cpu["agrees"] is False and against_cpu["reference"] is None
+    assert against_cpu["ratio_to_reference"] is None
+    held = summary.summarize_engine(terra_cuda, cpu, 1e-3, "torch-cuda", torch_cuda)
+    assert held["agrees"] is True and held["reference"] == "torch-cuda"
+    assert held["ratio_to_baseline"]["median"] == pytest.approx(4.0)
+    assert held["ratio_to_reference"] == {"median": pytest.approx(2.0), "min": pytest.approx(2.0),
+                                          "max": pytest.approx(2.0)}
+    cell = markdown._speed_cell(held, False, {"torch-cuda": "PyTorch eager, CUDA"})
+    assert cell == "**4× (4–4)**, 420 (400–440) steps/s; 2× (2–2) PyTorch eager, CUDA"

@@ -3,7 +3,11 @@
 Each engine is a command-line template: `{python}` (the PyTorch interpreter), `{terra}` (the
 terra CLI) and `{program}` (the script's path) are substituted, and `{args}` is replaced by the
 program's own arguments. An optional `requires` names a condition the machine must meet
-(REQUIREMENTS below); one engine is the baseline every ratio is computed against.
+(REQUIREMENTS below); one engine is the baseline every ratio is computed against. An optional
+`reference` names the engine an engine is also measured against when that one ran too: PyTorch
+eager on the same device, for the CUDA engines. Their final losses must agree with the
+reference's rather than the baseline's (the devices round differently, and training amplifies
+it), and a second ratio, to the reference, is reported.
 """
 import json
 import shutil
@@ -19,6 +23,7 @@ class Engine:
     command: list
     baseline: bool = False
     requires: Optional[str] = None
+    reference: Optional[str] = None
 
 
 def load(path):

@@ -10,7 +10,7 @@ def _spread(s, unit=""):
     return f"{_number(s['median'])}{unit} ({_number(s['min'])}–{_number(s['max'])})"
 
 
-def _speed_cell(result, is_baseline):
+def _speed_cell(result, is_baseline, labels):
     if result["steps_per_second"] is None:
         return f"error: {result['error']}"
     rate = _spread(result["steps_per_second"])
@@ -20,7 +20,10 @@ def _speed_cell(result, is_baseline):
         return f"losses disagree ({rate} steps/s)"
     if result["ratio_to_baseline"] is None:
         return f"{rate} steps/s (no baseline)"
-    return f"**{_spread(result['ratio_to_baseline'], '×')}**, {rate} steps/s"
+    cell = f"**{_spread(result['ratio_to_baseline'], '×')}**, {rate} steps/s"
+    if result.get("ratio_to_reference"):
+        cell += f"; {_spread(result['ratio_to_reference'], '×')} {labels[result['reference']]}"
+    return cell
 
 
 def _loss_cell(result):
@@ -61,14 +64,18 @@ def section(report, json_link, chart_link):
         f"(min–max) over the repetitions, timed by each program after its own warm-up steps; a ratio is the "
         f"engine's steps/s over {baseline['label']}'s in the same round, median (min–max): above 1 is faster. "
         f"Final losses must agree with {baseline['label']}'s within the program's relative tolerance, or the "
-        f"ratio is withheld. Raw data: `{json_link}`.\n\n"
+        f"ratio is withheld; an engine with a reference (the CUDA engines: PyTorch eager on CUDA, when it ran) "
+        f"is held to the reference's losses instead, and its ratio to the reference follows its ratio to "
+        f"{baseline['label']}. Raw data: `{json_link}`.\n\n"
         f"![ratios to {baseline['label']}]({chart_link})\n"
     )
     engines_table = _table(["engine", "status"], [[e["label"], _engine_status(e)] for e in report["engines"]])
     speed_rows, memory_rows, loss_rows = [], [], []
+    engine_labels = {e["name"]: e["label"] for e in ran}
     for program in report["programs"]:
         results = program["results"]
-        speed_rows.append([program["name"], *(_speed_cell(results[e["name"]], e["baseline"]) for e in ran)])
+        speed_rows.append([program["name"],
+                           *(_speed_cell(results[e["name"]], e["baseline"], engine_labels) for e in ran)])
         memory_rows.append([program["name"], *(_memory(results[e["name"]]) for e in ran)])
         loss_rows.append([program["name"], f"{program['rtol']:g}", *(_loss_cell(results[e["name"]]) for e in ran)])
     labels = [e["label"] for e in ran]

@@ -46,7 +46,8 @@ def engine_status(engine, probe_program, settings, log):
 
 
 def measure_program(program, usable, baseline, settings, log):
-    """{engine name: summary} for one program; `usable` includes the baseline."""
+    """{engine name: summary} for one program; `usable` includes the baseline. An engine's
+    reference (engines.py) counts when it is usable too."""
     runs = {engine.name: [] for engine in usable}
     for round_index in range(settings.warmup_rounds + settings.repetitions):
         for engine in usable:
@@ -57,5 +58,9 @@ def measure_program(program, usable, baseline, settings, log):
                 f"{f'{result.steps_per_second:.2f} steps/s, loss {result.final_loss:.6g}' if result.ok else result.error}")
             if kept:
                 runs[engine.name].append(result)
-    return {name: summary.summarize_engine(engine_runs, runs[baseline.name], program.rtol)
-            for name, engine_runs in runs.items()}
+    def reference(engine):
+        return engine.reference if engine.reference in runs and engine.reference != engine.name else None
+
+    return {e.name: summary.summarize_engine(runs[e.name], runs[baseline.name], program.rtol, reference(e),
+                                             runs.get(reference(e)))
+            for e in usable}

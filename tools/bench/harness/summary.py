@@ -13,15 +13,21 @@ def losses_agree(losses, reference, rtol):
     return all(math.isclose(loss, reference, rel_tol=rtol, abs_tol=1e-12) for loss in losses)
 
 
-def summarize_engine(runs, baseline_runs, rtol):
-    """runs and baseline_runs: one child.Run per repetition round, in the same order."""
+def _ratios(runs, other_runs):
+    return _spread([r.steps_per_second / b.steps_per_second for r, b in zip(runs, other_runs) if r.ok and b.ok])
+
+
+def summarize_engine(runs, baseline_runs, rtol, reference=None, reference_runs=None):
+    """runs, baseline_runs and reference_runs: one child.Run per repetition round, in the same order.
+    With a reference (an engine's name), the losses must agree with its runs' instead of the
+    baseline's, and the ratio to it is reported too."""
     good = [r for r in runs if r.ok]
     losses = [r.final_loss for r in good]
-    baseline_losses = [r.final_loss for r in baseline_runs if r.ok]
+    compared_runs = reference_runs if reference else baseline_runs
+    compared_losses = [r.final_loss for r in compared_runs if r.ok]
     agrees = None
-    if losses and baseline_losses:
-        agrees = losses_agree(losses, statistics.median(baseline_losses), rtol)
-    ratios = [r.steps_per_second / b.steps_per_second for r, b in zip(runs, baseline_runs) if r.ok and b.ok]
+    if losses and compared_losses:
+        agrees = losses_agree(losses, statistics.median(compared_losses), rtol)
     errors = sorted({r.error for r in runs if not r.ok})
     return {
         "runs": [{"steps": r.steps, "seconds": r.seconds, "steps_per_second": r.steps_per_second,
@@ -30,7 +36,9 @@ def summarize_engine(runs, baseline_runs, rtol):
         "steps_per_second": _spread([r.steps_per_second for r in good]),
         "peak_rss_mb": statistics.median([r.peak_rss_mb for r in good]) if good else None,
         "final_losses": losses,
-        "ratio_to_baseline": _spread(ratios),
+        "ratio_to_baseline": _ratios(runs, baseline_runs),
+        "reference": reference,
+        "ratio_to_reference": _ratios(runs, reference_runs) if reference else None,
         "agrees": agrees,
         "error": "; ".join(errors) or None,
     }

@@ -65,6 +65,10 @@ def seed_parameters(model, seed):
 
 def prepare(model, args):
     """The model seeded, on the program's device, compiled when --compile asks for it."""
+    if str(args.device).startswith("cuda"):
+        # Float32 convolutions in float32 under every engine (Terra's default; PyTorch's is TF32),
+        # so that the engines compute the same thing and their losses can be compared.
+        torch.backends.cudnn.allow_tf32 = False
     model = seed_parameters(model, args.seed).to(args.device)
     return torch.compile(model) if args.compile else model
 
