@@ -250,15 +250,18 @@ def zero_(self):
     return self.fill_(0)
 
 
+def _draw(op, self, generator, dtype):
+    """rand or randn shaped like self, on self's device (where the fill is written)."""
+    return op(list(self.shape), generator=generator, dtype=dtype, device=str(self.device))
+
+
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    r = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None,
-                 device=str(self.device))
+    r = _draw(_ops.rand, self, generator, self.dtype if self.is_floating_point() else None)
     return self.copy_(r * (b - a) + a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    r = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype if self.is_floating_point() else None,
-                  device=str(self.device))
+    r = _draw(_ops.randn, self, generator, self.dtype if self.is_floating_point() else None)
     return self.copy_(r * std + mean)
 
 
@@ -329,7 +332,7 @@ def random_(self, low=None, high=None, *, generator=None):
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
+    u = _draw(_ops.rand, self, generator, self.dtype)
     return self.copy_(-(1 - u).log() / lambd)
 
 
@@ -342,7 +345,7 @@ def _require_floating(self, name):
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     """Draws by the inverse CDF, median + sigma tan(pi (u - 1/2)); PyTorch 1.13 checks no sign of sigma."""
     _require_floating(self, "cauchy")
-    u = _ops.rand(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
+    u = _draw(_ops.rand, self, generator, self.dtype)
     return self.copy_(median + sigma * ((u - 0.5) * math.pi).tan())
 
 
@@ -350,7 +353,7 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     _require_floating(self, "log_normal")
     if not std > 0.0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    z = _ops.randn(list(self.shape), generator=generator, dtype=self.dtype, device=str(self.device))
+    z = _draw(_ops.randn, self, generator, self.dtype)
     return self.copy_((z * std + mean).exp())
 
 
@@ -359,7 +362,7 @@ def geometric_(self, p, *, generator=None):
     CDF in float64: ceil(log(u) / log(1 - p)) with u in (0, 1]."""
     if not 0.0 < p < 1.0:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    u = 1 - _ops.rand(list(self.shape), generator=generator, dtype=_C.float64, device=str(self.device))
+    u = 1 - _draw(_ops.rand, self, generator, _C.float64)
     return self.copy_((u.log() / math.log1p(-p)).ceil().clamp(min=1))
 
 

@@ -20,12 +20,17 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   return r.shape() == shape ? r : call1("reshape", {r}, {{"shape", dims_of(shape)}});
 }
 
-Tensor zeros(const Shape& shape, DType dtype, Device device) {
-  return call1("zeros", {}, {{"size", dims_of(shape)}, {"dtype", dtype}, {"device", device}});
+namespace {
+Tensor filled_like(const char* factory, const Shape& shape, const Tensor& like) {
+  return call1(factory, {}, {{"size", dims_of(shape)}, {"dtype", like.dtype()}, {"device", like.device()}});
 }
+}  // namespace
+
+Tensor zeros(const Shape& shape, const Tensor& like) { return filled_like("zeros", shape, like); }
+Tensor ones(const Shape& shape, const Tensor& like) { return filled_like("ones", shape, like); }
 
 Tensor view_scatter(const char* view_op, const Tensor& g, const InputMeta& input, const NamedAttrs& attrs) {
-  Tensor z = zeros(input.shape, g.dtype(), g.device());
+  Tensor z = zeros(input.shape, g);
   Tensor v = call1(view_op, {z}, attrs);
   call_inplace("copy_", {v, g});
   return z;

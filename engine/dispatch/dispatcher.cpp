@@ -111,6 +111,8 @@ bool writes_outs_directly(const OpDef& op, const std::vector<Tensor>& inputs, co
   return true;
 }
 
+// Whether the kernel needs its 0-d CPU inputs moved to its device: all but the elementwise ones,
+// which read them by value.
 bool moves_cpu_scalars(const OpDef& op, Device device) {
   return device.type != DeviceType::CPU && op.fusion != FusionKind::Elementwise;
 }
@@ -121,7 +123,6 @@ void move_source_to_self(std::vector<Tensor>& inputs) {
   if (inputs[1].device() != inputs[0].device()) inputs[1] = move_to(inputs[1], inputs[0].device());
 }
 
-// Runs the shape rule and applies its input conversions.
 // The shape rule's answer, with the outputs on the kernel's device: a rule that takes its device
 // from an input that is a 0-d CPU tensor would otherwise put them on the CPU.
 Inferred infer_on(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
@@ -132,6 +133,7 @@ Inferred infer_on(const OpDef& op, const std::vector<Tensor>& inputs, const Attr
   return inf;
 }
 
+// Runs the shape rule and applies its input conversions.
 Inferred infer_and_convert(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& attrs, Device device) {
   Inferred inf;
   try {

@@ -161,7 +161,7 @@ NamedAttrs conv2d_attrs(const ConvParams& p) {
 
 // The gradient reaching conv2d's input x (of shape x_shape) from g through the weight w.
 Tensor conv2d_input_grad(const Tensor& g, const Tensor& w, const Shape& x_shape, const ConvParams& p) {
-  if (shape_numel(x_shape) == 0) return grad::zeros(x_shape, g.dtype(), g.device());
+  if (shape_numel(x_shape) == 0) return grad::zeros(x_shape, g);
   std::vector<int64_t> output_padding(2);
   for (int d = 0; d < 2; ++d) {
     const int64_t in = x_shape[x_shape.size() - 2 + d], out = g.size(d - 2), k = w.size(2 + d);
@@ -174,7 +174,7 @@ Tensor conv2d_input_grad(const Tensor& g, const Tensor& w, const Shape& x_shape,
 
 // conv2d(x, w) cropped to out_shape: the gradient reaching conv_transpose2d's input.
 Tensor conv2d_cropped(const Tensor& x, const Tensor& w, const Shape& out_shape, const ConvParams& p) {
-  if (shape_numel(out_shape) == 0) return grad::zeros(out_shape, x.dtype(), x.device());
+  if (shape_numel(out_shape) == 0) return grad::zeros(out_shape, x);
   Tensor y = call1("conv2d", {x, w, Tensor()}, conv2d_attrs(p));
   for (int64_t d : {-2, -1}) {
     const int64_t want = out_shape[out_shape.size() + d];
@@ -184,7 +184,7 @@ Tensor conv2d_cropped(const Tensor& x, const Tensor& w, const Shape& out_shape, 
 }
 
 Tensor conv2d_weight_grad(const Tensor& g, const Tensor& x, const Shape& w_shape, const ConvParams& p) {
-  if (shape_numel(w_shape) == 0) return grad::zeros(w_shape, g.dtype(), g.device());
+  if (shape_numel(w_shape) == 0) return grad::zeros(w_shape, g);
   NamedAttrs attrs = conv2d_attrs(p);
   attrs.push_back({"weight_size", grad::dims_of(w_shape)});
   return call1("conv2d_backward_weight", {g, x}, attrs);

@@ -63,8 +63,7 @@ TensorList embedding_backward_grad(const GradContext& c) {
   if (c.attrs.get<bool>("scale_grad_by_freq")) {
     Shape ones_shape = indices.shape();
     ones_shape.push_back(1);
-    Tensor ones =
-        call1("ones", {}, {{"size", grad::dims_of(ones_shape)}, {"dtype", gg.dtype()}, {"device", gg.device()}});
+    Tensor ones = grad::ones(ones_shape, gg);
     Tensor counts = call1("embedding_backward", {ones, indices}, {{"num_weights", c.attrs["num_weights"]}});
     r = call1("div", {r, call1("embedding", {counts, indices})});
   }

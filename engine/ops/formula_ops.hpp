@@ -8,10 +8,7 @@
 namespace terra::formula {
 
 inline Tensor scalar(double v, const Tensor& like) { return Tensor::wrap_scalar(v, like.dtype()); }
-// Zeros of `shape` with like's dtype and device.
-inline Tensor zeros(const Shape& shape, const Tensor& like) {
-  return call1("zeros", {}, {{"size", grad::dims_of(shape)}, {"dtype", like.dtype()}, {"device", like.device()}});
-}
+using grad::zeros;  // of `shape`, with like's dtype and device
 
 inline Tensor add(const Tensor& a, const Tensor& b) { return call1("add", {a, b}); }
 inline Tensor add(const Tensor& a, double b) { return add(a, scalar(b, a)); }

@@ -169,7 +169,7 @@ Inferred one_hot_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 
 // ---- gradients ----
 
-Tensor zero_scalar(const Tensor& like) { return grad::zeros({}, like.dtype(), like.device()); }
+Tensor zero_scalar(const Tensor& like) { return grad::zeros({}, like); }
 
 // A gradient gathered at the positions of `index` (shaped like it), placed in zeros shaped like
 // `src` when src is larger than the index (scatter reads only src's leading part).
@@ -179,7 +179,7 @@ Tensor grad_of_src(const GradContext& c, const Tensor& index, const Shape& src) 
   if (g.dim() != static_cast<int64_t>(src.size()))  // a 0-d index with a 1-element src, or back
     g = call1("reshape", {g}, {{"shape", std::vector<int64_t>(src.size(), 1)}});
   if (g.shape() == src) return g;
-  Tensor out = grad::zeros(src, g.dtype(), g.device());
+  Tensor out = grad::zeros(src, g);
   Tensor part = out;
   for (int64_t d = 0; d < g.dim(); ++d)
     if (g.size(d) != src[d]) part = call1("narrow", {part}, {{"dim", d}, {"start", 0}, {"length", g.size(d)}});
@@ -194,7 +194,7 @@ Tensor zero_scattered(const GradContext& c, const Tensor& index) {
 
 TensorList gather_grad(const GradContext& c) {
   const Tensor& g = c.grad();
-  return {call1("scatter_add", {grad::zeros(c.input_shape(0), g.dtype(), g.device()), c.input(1), g}, {{"dim", c.attrs["dim"]}}),
+  return {call1("scatter_add", {grad::zeros(c.input_shape(0), g), c.input(1), g}, {{"dim", c.attrs["dim"]}}),
           Tensor()};
 }
 
@@ -211,7 +211,7 @@ TensorList index_select_grad(const GradContext& c) {
   const Tensor& g = c.grad();
   const Shape& self = c.input_shape(0);
   if (self.empty()) return {g, Tensor()};  // a 0-d self: the result is self
-  return {call1("index_add", {grad::zeros(self, g.dtype(), g.device()), c.input(1), g}, {{"dim", c.attrs["dim"]}}), Tensor()};
+  return {call1("index_add", {grad::zeros(self, g), c.input(1), g}, {{"dim", c.attrs["dim"]}}), Tensor()};
 }
 
 // source's gradient is the gradient at the positions it was added to, times alpha; shaped like
@@ -232,7 +232,7 @@ TensorList index_add_grad(const GradContext& c) {
 // tensors = [self, i_0, ...]: the gradient accumulated at the indexed positions.
 TensorList index_grad(const GradContext& c) {
   const Tensor& g = c.grad();
-  TensorList args{grad::zeros(c.input_shape(0), g.dtype(), g.device()), g};
+  TensorList args{grad::zeros(c.input_shape(0), g), g};
   for (size_t i = 1; i < c.num_inputs(); ++i) args.push_back(c.input(i));
   TensorList r(c.num_inputs());
   r[0] = call1("index_put", args, {{"accumulate", true}});
@@ -279,7 +279,7 @@ TensorList masked_select_grad(const GradContext& c) {
   } else if (mask.shape() != shape) {
     mask = call1("expand", {mask}, {{"size", grad::dims_of(shape)}});
   }
-  return {grad::sum_to(call1("index_put", {grad::zeros(shape, g.dtype(), g.device()), g, mask}), c.input_shape(0)), Tensor()};
+  return {grad::sum_to(call1("index_put", {grad::zeros(shape, g), g, mask}), c.input_shape(0)), Tensor()};
 }
 
 // Output shapes that depend on the data (DESIGN.md §9: such an op is a sync point when deferred).

@@ -334,8 +334,7 @@ TensorList cross_entropy_backward_grad(const GradContext& c) {
   const Reduction r = reduction_of(c.attrs);
   Tensor dg, dx, dq;
   if (c.needs(0)) {
-    const Tensor ones =
-        call1("ones", {}, {{"size", grad::dims_of(g.shape())}, {"dtype", g.dtype()}, {"device", g.device()}});
+    const Tensor ones = grad::ones(g.shape(), g);
     const Tensor unit = call1("cross_entropy_backward", {ones, x, target, weight}, same_attrs(c.attrs));
     const Tensor prod = call1("mul", {gg, unit});
     dg = r == Reduction::None ? sum_classes(prod, class_dim, false) : call1("sum", {prod});
@@ -382,8 +381,7 @@ TensorList regression_backward_grad(const GradContext& c) {
   const Tensor &gg = c.grad(), &g = c.input(0), &x = c.input(1), &y = c.input(2);
   Tensor dg, dx, dy;
   if (c.needs(0)) {
-    const Tensor ones =
-        call1("ones", {}, {{"size", grad::dims_of(g.shape())}, {"dtype", g.dtype()}, {"device", g.device()}});
+    const Tensor ones = grad::ones(g.shape(), g);
     dg = grad::sum_to(call1("mul", {gg, call1(Op, {ones, x, y}, same_attrs(c.attrs))}), g.shape());
   }
   const Tensor h = c.needs(1) || c.needs(2) ? Second(x, y, c.attrs) : Tensor();

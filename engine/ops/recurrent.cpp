@@ -68,7 +68,7 @@ std::pair<Tensor, Tensor> lstm_cell_backward_ops(const Tensor& grad_hy, const Te
                g = call1("tanh", {gate(a, 2, H)}), o = call1("sigmoid", {gate(a, 3, H)});
   const Tensor tc = call1("tanh", {call1("add", {mul(f, cx), mul(i, g)})});
   Tensor dc = grad_cy;
-  Tensor d_o = grad::zeros(cx.shape(), cx.dtype(), cx.device());
+  Tensor d_o = grad::zeros(cx.shape(), cx);
   if (grad_hy.defined()) {
     const Tensor from_hy = call1("tanh_backward", {mul(grad_hy, o), tc});
     dc = dc.defined() ? call1("add", {dc, from_hy}) : from_hy;

@@ -202,7 +202,7 @@ TensorList cat_grad(const GradContext& c) {
   for (size_t i = 0; i < c.num_inputs(); ++i) {
     const Shape& s = c.input_shape(i);
     if (s.size() == 1 && s[0] == 0) {  // a legacy empty input (or an empty piece of a 1-D cat)
-      if (c.needs(i)) r[i] = grad::zeros(s, g.dtype(), g.device());
+      if (c.needs(i)) r[i] = grad::zeros(s, g);
       continue;
     }
     const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), g.dim());

@@ -46,7 +46,7 @@ Inferred topk_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
 // sort and topk: each value's gradient goes to the position its index names.
 TensorList scatter_by_indices(const GradContext& c) {
   const Tensor& g = c.grad(0);
-  return {call1("scatter", {grad::zeros(c.input_shape(0), g.dtype(), g.device()), c.output(1), g}, {{"dim", c.attrs["dim"]}})};
+  return {call1("scatter", {grad::zeros(c.input_shape(0), g), c.output(1), g}, {{"dim", c.attrs["dim"]}})};
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TensorList as_strided_scatter_grad(const GradContext& c) {
   Tensor g = call1("contiguous", {c.grad()});
   TensorList r(2);
   if (c.needs(0))
-    r[0] = call1("as_strided_scatter", {g, grad::zeros(c.input_shape(1), g.dtype(), g.device())},
+    r[0] = call1("as_strided_scatter", {g, grad::zeros(c.input_shape(1), g)},
                  {{"size", c.attrs["size"]}, {"stride", c.attrs["stride"]}, {"storage_offset", c.attrs["storage_offset"]}});
   if (c.needs(1)) {
     Window w = window_of(c.attrs);

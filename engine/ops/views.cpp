@@ -59,7 +59,7 @@ Tensor accumulate_strided(const Tensor& g, const InputMeta& in, const std::vecto
   const std::vector<int64_t> flat{-1};
   int64_t numel = 1;
   for (int64_t n : in.shape) numel *= n;
-  Tensor sums = call1("index_add", {grad::zeros(Shape{numel}, g.dtype(), g.device()), call1("reshape", {position}, {{"shape", flat}}),
+  Tensor sums = call1("index_add", {grad::zeros(Shape{numel}, g), call1("reshape", {position}, {{"shape", flat}}),
                                     call1("reshape", {g}, {{"shape", flat}})},
                       {{"dim", 0}});
   return call1("reshape", {sums}, {{"shape", dims_of(in.shape)}});
@@ -119,7 +119,7 @@ const bool registered = [] {
          const auto& stride = c.attrs.get<std::vector<int64_t>>("stride");
          Tensor g = call1("contiguous", {c.grad()});
          if (may_overlap(size, stride)) return accumulate_strided(g, in, size, stride, offset);
-         return call1("as_strided_scatter", {grad::zeros(in.shape, g.dtype(), g.device()), g},
+         return call1("as_strided_scatter", {grad::zeros(in.shape, g), g},
                       {{"size", c.attrs["size"]}, {"stride", c.attrs["stride"]}, {"storage_offset", offset}});
        }},
       {"alias(Tensor self) -> Tensor", view_rule<views::alias>, [](const GradContext& c) { return c.grad(); }},

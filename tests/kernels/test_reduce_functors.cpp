@@ -55,13 +55,20 @@ std::vector<T> draw_slice(std::mt19937_64& rng, int kind) {
   return xs;
 }
 
+// Every 7th float slice gets a NaN, which extrema propagate.
+template <class T>
+std::vector<T> draw_slice_with_nan(std::mt19937_64& rng, int trial) {
+  std::vector<T> xs = draw_slice<T>(rng, trial);
+  if constexpr (std::is_floating_point_v<T>)
+    if (trial % 7 == 0) xs[rng() % xs.size()] = std::nan("");
+  return xs;
+}
+
 template <class T, bool Max>
 void check_arg_extremum(std::mt19937_64& rng) {
   math::ArgExtremumOp<T, Max> op{nullptr, nullptr};
   for (int trial = 0; trial < 400; ++trial) {
-    std::vector<T> xs = draw_slice<T>(rng, trial);
-    if constexpr (std::is_floating_point_v<T>)
-      if (trial % 7 == 0) xs[rng() % xs.size()] = std::nan("");
+    const std::vector<T> xs = draw_slice_with_nan<T>(rng, trial);
     const auto want = sequential_fold(op, xs), got = tree_fold(op, xs);
     INFO("trial " << trial << ", " << xs.size() << " elements");
     REQUIRE(want.i >= 0);
@@ -74,9 +81,7 @@ template <class T, bool Max>
 void check_extremum(std::mt19937_64& rng) {
   math::ExtremumOp<T, Max> op{nullptr};
   for (int trial = 0; trial < 400; ++trial) {
-    std::vector<T> xs = draw_slice<T>(rng, trial);
-    if constexpr (std::is_floating_point_v<T>)
-      if (trial % 7 == 0) xs[rng() % xs.size()] = std::nan("");
+    const std::vector<T> xs = draw_slice_with_nan<T>(rng, trial);
     const T want = sequential_fold(op, xs), got = tree_fold(op, xs);
     INFO("trial " << trial);
     if (math::is_nan(want)) CHECK(math::is_nan(got));

@@ -21,7 +21,7 @@ def _speed_cell(result, is_baseline, labels):
     if result["ratio_to_baseline"] is None:
         return f"{rate} steps/s (no baseline)"
     cell = f"**{_spread(result['ratio_to_baseline'], '×')}**, {rate} steps/s"
-    if result.get("ratio_to_reference"):
+    if result["ratio_to_reference"]:
         cell += f"; {_spread(result['ratio_to_reference'], '×')} {labels[result['reference']]}"
     return cell
 
