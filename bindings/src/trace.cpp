@@ -19,6 +19,7 @@ py::dict stats_dict(const trace::Stats& s) {
   d["iterations_replayed"] = s.iterations_replayed;
   d["divergences"] = s.divergences;
   d["ops_replayed"] = s.ops_replayed;
+  d["backward_replays"] = s.backward_replays;
   d["plans_compiled"] = s.plans_compiled;
   d["compile_seconds"] = s.compile_seconds;
   d["fused_groups"] = s.fused_groups;
@@ -68,7 +69,8 @@ void bind_trace(py::module_& m) {
       .def_readwrite("max_spans_ahead", &trace::Options::max_spans_ahead)
       .def_readwrite("force_divergence_seed", &trace::Options::force_divergence_seed)
       .def_readwrite("replay_must_pay", &trace::Options::replay_must_pay)
-      .def_readwrite("dormant_stretches", &trace::Options::dormant_stretches);
+      .def_readwrite("dormant_stretches", &trace::Options::dormant_stretches)
+      .def_readwrite("replay_backward", &trace::Options::replay_backward);
   t.def("options_from_env", &trace::options_from_env,
         "the session options from TERRA_FUSION, TERRA_STABLE_AFTER, TERRA_MAX_PATHS, TERRA_DUMP_GRAPH, "
         "TERRA_SPAN_OPS, TERRA_MAX_SPANS_AHEAD, TERRA_FORCE_DIVERGENCE");

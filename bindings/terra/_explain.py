@@ -19,6 +19,9 @@ def explain_report(stats, max_sync_points=10):
         lines.append(f"  of the eager ones, {stats['iterations_dormant']} ran dormant: their ops skipped the session, "
                      "as with --mode eager")
     lines.append(f"ops {mode}: {stats['ops_replayed']} in {stats['spans_run']} spans")
+    if stats["backward_replays"]:
+        lines.append(f"  backward() calls replayed whole, without the autograd engine: {stats['backward_replays']} "
+                     "(TERRA_REPLAY_BACKWARD=0 replays them op by op)")
     fallbacks = stats["fallbacks"]
     lines.append(f"fallbacks: {len(fallbacks)}")
     for f in fallbacks:

@@ -20,16 +20,20 @@ class replay(contextlib.ContextDecorator):
     default), a loop whose replayed iterations take longer than eager ones runs eagerly for
     stretches (Note [Replay must pay], engine/trace/pay_check.hpp); with dormant_stretches (the
     default; TERRA_DORMANT=0 turns it off), the ops of a long eager stretch skip the session
-    (Note [Dormant stretches], engine/trace/session.cpp)."""
+    (Note [Dormant stretches], engine/trace/session.cpp); with replay_backward (the default;
+    TERRA_REPLAY_BACKWARD=0 turns it off), a backward() call is replayed whole, without running the
+    autograd engine's formulas (Note [Replaying backward], engine/trace/backward_replay.cpp)."""
 
     _coexec = False
 
     def __init__(self, *, stable_after=None, max_paths=None, fusion=None, memory_planning=None, dump_dir=None,
-                 span_ops=None, max_spans_ahead=None, replay_must_pay=None, dormant_stretches=None):
+                 span_ops=None, max_spans_ahead=None, replay_must_pay=None, dormant_stretches=None,
+                 replay_backward=None):
         self.options = _trace.options_from_env()
         given = dict(stable_after=stable_after, max_paths=max_paths, fusion=fusion, memory_planning=memory_planning,
                      dump_dir=dump_dir, span_ops=span_ops, max_spans_ahead=max_spans_ahead,
-                     replay_must_pay=replay_must_pay, dormant_stretches=dormant_stretches)
+                     replay_must_pay=replay_must_pay, dormant_stretches=dormant_stretches,
+                     replay_backward=replay_backward)
         for name, value in given.items():
             if value is not None:
                 setattr(self.options, name, value)

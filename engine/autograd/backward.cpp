@@ -201,9 +201,13 @@ void add_roots(GraphTask& task, const TensorList& roots, const TensorList& grad_
 }  // namespace
 
 void backward(const TensorList& roots, const TensorList& grad_roots, bool retain_graph, bool create_graph) {
-  GraphTask task(retain_graph, create_graph);
-  add_roots(task, roots, grad_roots);
-  task.run();
+  const auto run = [&] {
+    GraphTask task(retain_graph, create_graph);
+    add_roots(task, roots, grad_roots);
+    task.run();
+  };
+  if (trace::intercepting()) return trace::backward_call(roots, grad_roots, retain_graph, create_graph, run);
+  run();
 }
 
 TensorList grad(const TensorList& roots, const TensorList& inputs, const TensorList& grad_roots, bool retain_graph,

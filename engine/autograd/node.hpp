@@ -54,6 +54,10 @@ class Node : public std::enable_shared_from_this<Node> {
   std::unordered_map<uint32_t, std::vector<GradHook>> pre_hooks;
   // Non-leaf tensors that asked for retain_grad(), by output slot.
   std::unordered_map<uint32_t, std::weak_ptr<TensorImpl>> retained;
+  // Scratch of engine/trace's graph walk (walk_graph in backward_replay.cpp), so that it needs no
+  // map: the walk that last saw this node, and the node's place in that walk.
+  uint64_t walk_mark = 0;
+  int32_t walk_index = -1;
 };
 
 // The backward of one registered op call.
@@ -66,6 +70,8 @@ class OpNode : public Node {
   size_t num_outputs() const override { return output_metas.size(); }
 
   const OpDef& op() const { return op_; }
+  const Attrs& attrs() const { return attrs_; }
+  bool released() const { return released_; }
   // One per input (empty data where not kept), or none when the op keeps no input.
   std::vector<SavedTensor> saved_inputs;
   std::vector<SavedTensor> saved_outputs;   // likewise, per output

@@ -352,31 +352,30 @@ bool converts_on_host(const Tensor& t) {
   return t.is_wrapped_number() && t.device().type == DeviceType::CPU && !t.storage()->pending();
 }
 
-Tensor convert_on_host(const Tensor& t, DType dtype) {
+Tensor convert_on_host(const Tensor& t, DType dtype, bool wrapped) {
   Tensor out = Tensor::empty({}, dtype);
   dispatch_dtype(dtype, [&](auto out_tag) {
     dispatch_dtype(t.dtype(), [&](auto in_tag) {
       *out.data<decltype(out_tag)>() = convert_element<decltype(out_tag)>(*t.data<decltype(in_tag)>());
     });
   });
+  out.impl()->wrapped_number = wrapped;
+  // No op was traced: a backward() call being written down must know where `out` came from.
+  if (trace::intercepting()) trace::note_host_conversion(t, out);
   return out;
 }
 }  // namespace
 
 Tensor number_as_tensor(const Tensor& number, DType dtype) {
   if (!number.is_wrapped_number()) return cast_to(number, dtype);
-  if (converts_on_host(number)) return convert_on_host(number, dtype);
+  if (converts_on_host(number)) return convert_on_host(number, dtype, false);
   static const OpDef& op = Registry::instance().get("to_dtype");
   return dispatch(op, {number}, make_attrs(op, {{"dtype", dtype}}))[0];
 }
 
 Tensor cast_to(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  if (converts_on_host(t)) {
-    Tensor out = convert_on_host(t, dtype);
-    out.impl()->wrapped_number = true;
-    return out;
-  }
+  if (converts_on_host(t)) return convert_on_host(t, dtype, true);
   static const OpDef& op = Registry::instance().get("to_dtype");
   Tensor out = dispatch(op, {t}, make_attrs(op, {{"dtype", dtype}}))[0];
   out.impl()->wrapped_number = t.is_wrapped_number();

@@ -4,6 +4,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/registry/op_def.hpp"
@@ -42,6 +43,14 @@ inline bool must_sync_first() {
 void sync();
 
 std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
+// Tensor.backward() on this thread while intercepting: `run` runs it through the autograd engine.
+// A traced call runs so and is written down; a replayed one may be handed out whole instead (Note
+// [Replaying backward] in backward_replay.cpp).
+void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
+                   bool create_graph, const std::function<void()>& run);
+// A wrapped number converted to another dtype on the host, without an op (dispatcher.cpp's
+// cast_to and number_as_tensor): `to` is made from `from`'s value.
+void note_host_conversion(const Tensor& from, const Tensor& to);
 // The in-place form without autograd (with it, the dispatcher splits the call into ops first).
 Tensor intercept_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs);
 void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs);

@@ -241,12 +241,12 @@ bool same_identity(const Record& r, const OpDef* op, CallForm form, uint64_t loc
   return true;
 }
 
+}  // namespace
+
 bool same_identity_meta(const std::optional<ValueMeta>& m, const Tensor& t) {
   if (m.has_value() != t.defined()) return false;
   return !m || (m->shape == t.shape() && m->strides == t.strides() && m->dtype == t.dtype() && m->device == t.device());
 }
-
-}  // namespace
 
 bool Record::same_node(const Record& o) const {
   return key == o.key && same_identity(*this, o.op, o.form, o.location, o.inputs, o.attrs, o.input_metas.size(),

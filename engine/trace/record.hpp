@@ -108,6 +108,9 @@ struct Record {
   std::string difference(const Record& other) const;
 };
 
+// Whether `t` has the metas an input with metas `m` has for a node's identity (all but the offset).
+bool same_identity_meta(const std::optional<ValueMeta>& m, const Tensor& t);
+
 // Floating-point attribute values are not part of a node's identity (Note [Runtime attributes]).
 bool is_runtime_attr(const AttrValue& v);
 bool attrs_equal(const Attrs& a, const Attrs& b);

@@ -19,9 +19,16 @@
 
 namespace terra::trace {
 
+using detail::BackwardCapture;
+using detail::BackwardReplay;
+using detail::GraphWalk;
+using detail::InputRef;
 using detail::IterationMode;
 using detail::IterationTiming;
+using detail::LeafGrad;
 using detail::ReplayOp;
+using detail::resolve;
+using detail::walk_graph;
 using detail::State;
 
 namespace {
@@ -157,6 +164,7 @@ void append_traced(State& s, Record r, const std::vector<Tensor>& inputs, const 
     r.outputs.push_back(output_info(outputs[i], inputs));
     tag(outputs[i], s, pos, static_cast<int>(i));
   }
+  if (s.capture) s.capture->note_record(r, inputs);
   s.trace.records.push_back(std::move(r));
 }
 
@@ -311,6 +319,7 @@ void begin(State& s) {
   time_last_iteration(s);
   set_trace_epoch(++s.epoch);
   s.external_class.clear();
+  s.traced_backwards.clear();
   if (s.mode == IterationMode::Eager) {
     go_dormant(s, kForever);
     return;
@@ -381,8 +390,28 @@ void note_growth(State& s, bool grew) {
                                s.trace.records.empty() ? 0 : s.trace.records.back().location});
 }
 
+// Replays kept per place (node and location) of a backward() call: a graph whose shape changes
+// every iteration adds no more than these.
+constexpr size_t kMaxReplaysPerCall = 8;
+
+// A traced backward() call, now that its ops are TraceGraph nodes (the merged trace's `path`).
+void keep_backward_replay(State& s, const std::vector<int>& path, State::TracedBackward t) {
+  if (t.last > static_cast<int>(path.size())) return;
+  t.replay.nodes.assign(path.begin() + t.first, path.begin() + t.last);
+  const int before = t.first == 0 ? s.graph.root() : path[t.first - 1];
+  std::vector<BackwardReplay>& known = s.backward_replays[{before, t.location}];
+  for (const BackwardReplay& r : known)
+    if (r.signature == t.replay.signature && r.nodes == t.replay.nodes) return;
+  if (known.size() < kMaxReplaysPerCall) known.push_back(std::move(t.replay));
+}
+
 void merge_trace(State& s) {
   TraceGraph::MergeResult m = s.graph.merge(s.trace);
+  if (m.end_node >= 0 && !s.traced_backwards.empty()) {
+    const std::vector<int> path = s.graph.path_to(m.end_node);
+    for (State::TracedBackward& t : s.traced_backwards) keep_backward_replay(s, path, std::move(t));
+  }
+  s.traced_backwards.clear();
   s.stats.iterations_traced++;
   if (m.end_node >= 0) note_growth(s, m.new_nodes > 0 || m.new_path);
   if (m.over_bound) {
@@ -553,13 +582,14 @@ int confirm_match(State& s, int node, const OpDef& op, CallForm form, const std:
   return forced_divergence(s, node, location) ? -1 : node;
 }
 
-void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Tensor>& inputs,
-                   const std::vector<Tensor>& outputs, bool ran_eagerly) {
+// Writes down a replayed op: its node, the inputs the plan must take as given, its outputs.
+void record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::vector<Tensor>& inputs,
+                     const Tensor* outputs, size_t num_outputs, bool ran_eagerly) {
   const int pos = static_cast<int>(s.ops.size());
   const Record& rec = s.graph.record(node);
   ReplayOp op;
   op.node = node;
-  if (!attrs_equal(attrs, rec.attrs)) op.attrs = attrs;
+  op.attrs = std::move(attrs);
   op.ran_eagerly = ran_eagerly;
   op.inputs_at = static_cast<uint32_t>(s.bound_inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -569,7 +599,7 @@ void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Ten
     s.bound_inputs.push_back(bound ? inputs[i] : Tensor());
   }
   op.outputs_at = static_cast<uint32_t>(s.output_storages.size());
-  for (size_t i = 0; i < outputs.size(); ++i) {
+  for (size_t i = 0; i < num_outputs; ++i) {
     s.output_storages.push_back(outputs[i].defined() ? outputs[i].storage() : nullptr);
     if (!outputs[i].defined()) continue;
     tag(outputs[i], s, pos, static_cast<int>(i));
@@ -578,11 +608,24 @@ void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Ten
   s.ops.push_back(std::move(op));
   s.cursor = node;
   s.stats.ops_replayed++;
+}
+
+// After replayed ops were written down: runs their span at once where numpy can see what it
+// writes, or hands it over once it is long enough.
+void after_replayed(State& s, bool ran_eagerly) {
   if (std::exchange(s.writes_host_visible, false)) return flush(s, "a write to memory numpy can see");
   if (ran_eagerly) s.span_begin = s.ops.size();
   else if (s.options.span_ops > 0 && s.ops.size() - s.span_begin >= static_cast<size_t>(s.options.span_ops) &&
            asynchronous(s))
     hand_over(s);
+}
+
+void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Tensor>& inputs,
+                   const std::vector<Tensor>& outputs, bool ran_eagerly) {
+  const Attrs& traced = s.graph.record(node).attrs;
+  record_replayed(s, node, attrs_equal(attrs, traced) ? std::nullopt : std::optional<Attrs>(attrs), inputs,
+                  outputs.data(), outputs.size(), ran_eagerly);
+  after_replayed(s, ran_eagerly);
 }
 
 std::vector<Tensor> deferred_outputs(const Record& node_record, const std::vector<Tensor>& inputs) {
@@ -625,7 +668,12 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
   State& s = *g_state;
   auto lock = lock_session(s);
   const uint64_t location = locate(s);
-  if (view_of_externals(s, op, inputs)) return run_eagerly(op, std::move(inputs), std::move(attrs));
+  if (view_of_externals(s, op, inputs)) {
+    if (!s.capture) return run_eagerly(op, std::move(inputs), std::move(attrs));
+    std::vector<Tensor> outs = run_eagerly(op, inputs, std::move(attrs));
+    s.capture->note_view(inputs, outs);
+    return outs;
+  }
   if (runs_eagerly(s)) {
     settle_before_eager(s, op);
     return run_eagerly(op, std::move(inputs), std::move(attrs));
@@ -759,6 +807,162 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
     dispatch_out_eager(op, std::move(inputs), std::move(attrs), outs);
   }
   append_traced(s, std::move(r), all, outs);
+}
+
+// ----- backward() (Note [Replaying backward] in backward_replay.cpp) -----
+
+namespace {
+
+// Whether `t`, an input of the call's op at `slot` from outside the call, is what matching the op
+// would accept: the record's source (the same producer, or the same alias class among the
+// iteration's externals; `fresh`: storages first used by the call's earlier ops) and its metas.
+bool acceptable_input(const State& s, const Record& rec, size_t i, const Tensor& t, int slot,
+                      std::vector<std::pair<const StorageImpl*, int>>& fresh) {
+  const InputSource& src = rec.inputs[i];
+  if (!same_identity_meta(rec.input_metas[i], t)) return false;
+  const TraceTag& tag = t.impl()->trace;
+  const bool internal = tag.epoch == s.epoch && tag.record >= 0;
+  if (src.kind == SourceKind::Internal) return internal && tag.record == src.record && tag.output == src.output;
+  if (internal || !src.external()) return false;
+  const StorageImpl* st = t.storage().get();
+  int alias = slot;
+  if (auto it = s.external_class.find(st); it != s.external_class.end() && !it->second.first.expired()) {
+    alias = it->second.second;
+  } else {
+    auto seen = std::find_if(fresh.begin(), fresh.end(), [&](const auto& f) { return f.first == st; });
+    if (seen != fresh.end()) alias = seen->second;
+    else fresh.emplace_back(st, slot);
+  }
+  return alias == src.alias;
+}
+
+// Hands out the ops of a traced backward() call found for this place and graph; false (nothing
+// done) when there is none or an input is not what it was.
+bool replay_backward(State& s, const Edge& root, uint64_t location) {
+  auto known = s.backward_replays.find({s.cursor, location});
+  if (known == s.backward_replays.end()) return false;
+  const GraphWalk walk = walk_graph(root, known->second.front().graph_nodes);
+  if (!walk.eligible) return false;
+  const BackwardReplay* replay = nullptr;
+  for (const BackwardReplay& r : known->second)
+    if (r.signature == walk.signature) replay = &r;
+  if (!replay) return false;
+  const int first = next_position(s);
+  if (s.forced_op >= first && s.forced_op < first + static_cast<int>(replay->nodes.size())) return false;
+
+  // Everything the ops read from outside the call, checked before anything is handed out.
+  std::vector<Tensor> outside(replay->inputs.size());
+  std::vector<std::pair<const StorageImpl*, int>> fresh;
+  detail::Resolved made;
+  size_t at = 0;
+  for (size_t k = 0; k < replay->nodes.size(); ++k) {
+    const Record& rec = s.graph.record(replay->nodes[k]);
+    for (size_t i = 0; i < rec.inputs.size(); ++i, ++at) {
+      const InputRef& ref = replay->inputs.at(at);
+      if (ref.kind == InputRef::Kind::None || ref.kind == InputRef::Kind::Local) continue;
+      outside[at] = resolve(ref, *replay, walk, {}, {}, made);
+      const int slot = (first + static_cast<int>(k)) * 64 + static_cast<int>(std::min<size_t>(i, 63));
+      if (!outside[at].defined() || !acceptable_input(s, rec, i, outside[at], slot, fresh)) return false;
+    }
+  }
+  if (at != replay->inputs.size()) return false;
+
+  // A span that writes one of them runs first, once, so that no op of the call starts a span of
+  // its own: the call's outputs that no later op, view or .grad reads are then made not at all.
+  settle_external_inputs(s, outside);
+  std::vector<Tensor> outputs, inputs;
+  std::vector<uint32_t> outputs_at;
+  outputs_at.reserve(replay->nodes.size());
+  outputs.reserve(replay->needed.size());
+  at = 0;
+  for (size_t k = 0; k < replay->nodes.size(); ++k) {
+    const int node = replay->nodes[k];
+    const Record& rec = s.graph.record(node);
+    inputs.clear();
+    for (size_t i = 0; i < rec.inputs.size(); ++i, ++at) {
+      const InputRef& ref = replay->inputs[at];
+      inputs.push_back(ref.kind == InputRef::Kind::Local ? outputs.at(outputs_at.at(ref.a) + ref.b) : std::move(outside[at]));
+      if (rec.inputs[i].external())  // joins its alias class, as matching it would
+        classify(s, inputs.back(), (first + static_cast<int>(k)) * 64 + static_cast<int>(std::min<size_t>(i, 63)));
+    }
+    const size_t made = outputs.size();
+    outputs_at.push_back(static_cast<uint32_t>(made));
+    if (rec.form == CallForm::InPlace) {
+      const Tensor& target = inputs.at(rec.op->effect == Effect::InPlace ? rec.op->inplace_input : 0);
+      mark_written(s, target);
+      target.bump_version();
+      outputs.push_back(target);
+    } else {
+      for (size_t o = 0; o < rec.outputs.size(); ++o) {
+        const OutputInfo& info = rec.outputs[o];
+        if (!replay->needed.at(made + o)) outputs.emplace_back();
+        else outputs.push_back(info.same_as_input >= 0 ? inputs.at(info.same_as_input) : deferred_output(info, inputs));
+      }
+    }
+    record_replayed(s, node, std::nullopt, inputs, outputs.data() + made, outputs.size() - made, false);
+  }
+  // What the autograd engine leaves behind: the leaves' .grad, and no saved tensors.
+  size_t leaf = 0;
+  for (Node* n : walk.nodes) {
+    if (auto* op = dynamic_cast<OpNode*>(n)) {
+      op->release_saved();
+    } else if (auto* acc = dynamic_cast<AccumulateGrad*>(n)) {
+      const LeafGrad& g = replay->leaves.at(leaf++);
+      if (g.op >= 0) autograd::ensure_meta(Tensor(acc->leaf())).grad = outputs.at(outputs_at.at(g.op) + g.output);
+    }
+  }
+  s.stats.backward_replays++;
+  after_replayed(s, false);
+  return true;
+}
+
+}  // namespace
+
+void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
+                   bool create_graph, const std::function<void()>& run) {
+  State& s = *g_state;
+  const bool whole = s.options.replay_backward && roots.size() == 1 && roots[0].defined() && roots[0].numel() == 1 &&
+                     (grad_roots.empty() || !grad_roots[0].defined()) && !retain_graph && !create_graph &&
+                     backward_of == 0;
+  const Edge root = whole ? autograd::gradient_edge(roots[0]) : Edge{};
+  if (!root.valid()) return run();
+  std::optional<GraphWalk> walk;
+  std::optional<BackwardCapture> capture;
+  int first = 0;
+  uint32_t epoch = 0;
+  uint64_t location = 0;
+  {
+    auto lock = lock_session(s);
+    location = locate(s);
+    if (s.mode == IterationMode::Replaying && replay_backward(s, root, location)) return;
+    if (s.mode == IterationMode::Tracing) {
+      walk = walk_graph(root);
+      if (walk->eligible) {
+        first = next_position(s);
+        epoch = s.epoch;
+        capture.emplace(*walk, first);
+        s.capture = &*capture;
+      }
+    }
+  }
+  struct Release {
+    State& s;
+    ~Release() { s.capture = nullptr; }
+  } release{s};
+  run();
+  if (!capture) return;
+  auto lock = lock_session(s);
+  s.capture = nullptr;
+  if (s.mode != IterationMode::Tracing || s.epoch != epoch) return;
+  State::TracedBackward traced;
+  traced.first = first;
+  traced.last = next_position(s);
+  traced.location = location;
+  if (traced.last > first && capture->finish(s, traced.last, traced.replay)) s.traced_backwards.push_back(std::move(traced));
+}
+
+void note_host_conversion(const Tensor& from, const Tensor& to) {
+  if (g_state && g_state->capture) g_state->capture->note_conversion(from, to);
 }
 
 // ----- the public API -----

@@ -55,11 +55,14 @@ struct Options {
   bool check_nvrtc = false;
   // Note [Dormant stretches] in session.cpp: long eager stretches skip the session (TERRA_DORMANT=0: never).
   bool dormant_stretches = true;
+  // Note [Replaying backward] in backward_replay.cpp: a traced backward() call is replayed whole,
+  // without running the autograd engine's formulas (TERRA_REPLAY_BACKWARD=0: op by op).
+  bool replay_backward = true;
 };
 
 // Read once from the environment: TERRA_FUSION=0, TERRA_STABLE_AFTER=k, TERRA_MAX_PATHS=n,
 // TERRA_DUMP_GRAPH=dir, TERRA_SPAN_OPS=n, TERRA_MAX_SPANS_AHEAD=n, TERRA_INLINE_SPAN_US=us, TERRA_FORCE_DIVERGENCE=seed,
-// TERRA_CHECK_NVRTC=1, TERRA_DORMANT=0.
+// TERRA_CHECK_NVRTC=1, TERRA_DORMANT=0, TERRA_REPLAY_BACKWARD=0.
 Options options_from_env();
 
 // The embedding layer's view of where an op was called from.
@@ -112,6 +115,7 @@ struct Stats {
   uint32_t iterations_replayed = 0;  // ran to their end on compiled plans
   uint32_t divergences = 0;
   uint64_t ops_replayed = 0;
+  uint64_t backward_replays = 0;  // backward() calls replayed whole (Note [Replaying backward])
   uint64_t plans_compiled = 0;
   double compile_seconds = 0;
   uint64_t fused_groups = 0;   // in the plans compiled

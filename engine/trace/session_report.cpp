@@ -26,6 +26,7 @@ Options options_from_env() {
   if (const char* v = std::getenv("TERRA_FORCE_DIVERGENCE")) o.force_divergence_seed = std::strtoull(v, nullptr, 10);
   if (const char* v = std::getenv("TERRA_CHECK_NVRTC")) o.check_nvrtc = std::string(v) != "0";
   if (const char* v = std::getenv("TERRA_DORMANT")) o.dormant_stretches = std::string(v) != "0";
+  if (const char* v = std::getenv("TERRA_REPLAY_BACKWARD")) o.replay_backward = std::string(v) != "0";
   const char* pay = std::getenv("TERRA_REPLAY_MUST_PAY");
   o.replay_must_pay = !pay || std::string(pay) != "0";
   if (const char* v = std::getenv("TERRA_PAY_CHECK_FAKE_US")) {
@@ -62,7 +63,7 @@ std::string report() {
   os << (st.coexecuted ? "terra coexec: " : "terra replay: ") << st.iterations_traced << " iterations traced, " << st.iterations_replayed
      << (st.coexecuted ? " co-executed, " : " replayed, ") << st.iterations_eager << " eager; " << st.divergences << " fallbacks; "
      << st.plans_compiled << " plans compiled in " << st.compile_seconds * 1e3 << " ms; " << st.ops_replayed
-     << " ops replayed\n";
+     << " ops replayed (" << st.backward_replays << " backward() calls whole)\n";
   for (const Fallback& f : st.fallbacks)
     os << "  iteration " << f.iteration << ": " << f.reason << " at " << describe_location(f.location) << "\n";
   return os.str();

@@ -16,6 +16,7 @@
 #include "engine/graph/compile.hpp"
 #include "engine/graph/executor.hpp"
 #include "engine/graph/plan.hpp"
+#include "engine/trace/backward_replay.hpp"
 #include "engine/trace/pay_check.hpp"
 #include "engine/trace/record.hpp"
 #include "engine/trace/session.hpp"
@@ -129,6 +130,18 @@ struct State {
   // records are made (describe_call), from the current call's Python location:
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> derived;
   uint64_t call_location = 0;
+
+  // Note [Replaying backward] (backward_replay.cpp): the capture of the backward() call being traced
+  // (null outside one), the calls traced this iteration (their nodes known once it is merged), and
+  // the replays, by the node before the call and the call's location.
+  BackwardCapture* capture = nullptr;
+  struct TracedBackward {
+    int first = 0, last = 0;  // the call's records
+    uint64_t location = 0;
+    BackwardReplay replay;
+  };
+  std::vector<TracedBackward> traced_backwards;
+  std::map<std::pair<int, uint64_t>, std::vector<BackwardReplay>> backward_replays;
 
   // --explain: where Python waited for the graph, by source line and reason.
   std::map<std::pair<std::string, std::string>, SyncPoint> sync_points;

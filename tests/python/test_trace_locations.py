@@ -456,7 +456,7 @@ def test_replay_options_from_keywords_override_the_environment():
 def test_debug_stats_and_report():
     stats = terra.debug.stats()
     counts = {"iterations_eager", "iterations_dormant", "iterations_traced", "iterations_replayed", "divergences",
-              "ops_replayed", "plans_compiled", "spans_run", "fused_groups", "nvrtc_kernels", "cuda_graph_captures",
+              "ops_replayed", "backward_replays", "plans_compiled", "spans_run", "fused_groups", "nvrtc_kernels", "cuda_graph_captures",
               "cuda_graph_replays", "side_by_side_runs"}
     seconds = {"compile_seconds", "graph_seconds", "wait_seconds", "session_seconds"}
     assert set(stats) == counts | seconds | {"coexecuted", "fallbacks", "sync_points"}
