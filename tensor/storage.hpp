@@ -71,9 +71,20 @@ class StorageImpl {
   bool pending() const { return pending_.load(std::memory_order_acquire); }
   void set_pending(bool pending) { pending_.store(pending, std::memory_order_release); }
   bool allocated() const { return data_ != nullptr || nbytes_ == 0; }
-  // Memory Python can reach without Terra seeing it: borrowed from a numpy array, or handed to one
-  // (`.numpy()`). Co-execution never lets a span read such bytes late or write them unseen.
-  bool host_visible() const { return (allocator_ == nullptr && data_ != nullptr) || exports_.load(std::memory_order_relaxed) > 0; }
+  // Memory Python can reach without Terra seeing it: borrowed from a numpy array somebody else can
+  // still reach, or handed to one (`.numpy()`). Co-execution never lets a span read such bytes
+  // late or write them unseen.
+  bool host_visible() const {
+    return (allocator_ == nullptr && data_ != nullptr && (!reachable_ || reachable_(owner_))) ||
+           exports_.load(std::memory_order_relaxed) > 0;
+  }
+  // Borrowed memory: asks `reachable(owner)` whether anything but this storage still reaches the
+  // memory's owner (bindings/: a numpy array nobody else holds, `torch.from_numpy(a.astype(...))`,
+  // is Terra's alone). Without it borrowed memory is always visible. Asked on the session's thread.
+  void set_reachable_probe(bool (*reachable)(const void* owner), const void* owner) {
+    reachable_ = reachable;
+    owner_ = owner;
+  }
   // A numpy array over these bytes was made / is gone (counted: several may be alive).
   void add_export() { exports_.fetch_add(1, std::memory_order_relaxed); }
   void drop_export() { exports_.fetch_sub(1, std::memory_order_relaxed); }
@@ -91,6 +102,8 @@ class StorageImpl {
   std::atomic<uint32_t> version_{0};
   std::atomic<bool> pending_{false};
   std::atomic<int> exports_{0};
+  bool (*reachable_)(const void*) = nullptr;
+  const void* owner_ = nullptr;
 
  public:
   // The tracing session's mark of the last span that writes this storage (engine/trace's

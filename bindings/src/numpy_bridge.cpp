@@ -56,6 +56,26 @@ py::array to_numpy(const TensorPtr& impl, bool force) {
   return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), owner);
 }
 
+// Whether Python code can reach a borrowed array's memory other than through Terra: the array, or
+// an array it views, is referenced from anywhere but Terra's reference and the view. A base that
+// is not an array (bytes, a memoryview of a buffer somebody holds) counts as reachable.
+bool array_reachable(const void* owner) {
+  if (!PyGILState_Check()) return true;  // no refcount to trust without the GIL
+  py::handle array = static_cast<const py::object*>(owner)->ptr();
+  if (Py_REFCNT(array.ptr()) > 1) return true;
+  for (int depth = 0; depth < 8; ++depth) {
+    py::object base = py::reinterpret_steal<py::object>(PyObject_GetAttrString(array.ptr(), "base"));
+    if (!base) {
+      PyErr_Clear();
+      return true;
+    }
+    if (base.is_none()) return false;
+    if (Py_REFCNT(base.ptr()) > 2 || !py::isinstance<py::array>(base)) return true;  // 2: the view's and `base`
+    array = base;  // alive through the view
+  }
+  return true;
+}
+
 Tensor shared_from_numpy(py::array a) {
   DType dtype = terra_dtype(a);
   if (!py::cast<bool>(a.dtype().attr("isnative"))) throw py::value_error("given numpy array has byte order different from the native byte order");
@@ -72,10 +92,12 @@ Tensor shared_from_numpy(py::array a) {
     strides.push_back(a.strides(i) / a.itemsize());
   }
   auto* ref = new py::object(a);
-  return Tensor::from_blob(a.mutable_data(), shape, strides, dtype, Device{}, [ref] {
+  Tensor t = Tensor::from_blob(a.mutable_data(), shape, strides, dtype, Device{}, [ref] {
     py::gil_scoped_acquire gil;
     delete ref;
   });
+  t.storage()->set_reachable_probe(&array_reachable, ref);
+  return t;
 }
 
 Tensor copied_from_numpy(py::array a) {

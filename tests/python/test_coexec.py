@@ -131,6 +131,39 @@ def test_numpy_views_of_parameters_see_each_update_as_eager(session):
     assert_same_training(deferred, eager)
 
 
+def train_from_numpy_weight(keep_array, steps=12):
+    """A weight made with from_numpy and updated in place every step. While Python holds the numpy
+    array and reads it, every update must show there; an array only Terra holds (from_numpy of a
+    temporary) is Terra's memory alone, and its updates need not run before Python goes on."""
+    rng = np.random.default_rng(2)
+    array = rng.uniform(-0.5, 0.5, (6, 6)).astype(np.float32)
+    weight = terra.from_numpy(array if keep_array else array.copy())
+    weight.requires_grad_(True)
+    x = terra.tensor(rng.standard_normal((4, 6)), dtype=terra.float32)
+    seen = []
+    for _ in range(steps):
+        loss = (terra.tanh(x @ weight) ** 2).mean()
+        loss.backward()
+        with terra.no_grad():
+            weight -= 0.1 * weight.grad
+        weight.grad = None
+        if keep_array:
+            seen.append(float(array.sum()))
+    return seen, [weight.detach().numpy().copy()]
+
+
+@pytest.mark.parametrize("keep_array", [True, False], ids=["array-held", "array-dropped"])
+def test_writes_to_borrowed_numpy_memory_wait_only_while_python_can_see_them(keep_array):
+    eager = train_from_numpy_weight(keep_array)
+    with terra.coexec(fusion=False, replay_must_pay=False):
+        coexecuted = train_from_numpy_weight(keep_array)
+    stats = terra.debug.stats()
+    assert_coexecuted(stats)
+    assert_same_training(coexecuted, eager)
+    waits = {p["why"] for p in stats["sync_points"]}
+    assert ("a write to memory numpy can see" in waits) == keep_array
+
+
 # ---- the CLI, eager against co-executed ----------------------------------------------------------
 
 # What the programs below share: a small model, random non-zero data, and a way to save the
