@@ -51,6 +51,14 @@ py::dict stats_dict(const trace::Stats& s) {
     fallbacks.append(fd);
   }
   d["fallbacks"] = fallbacks;
+  py::list refusals;
+  for (const auto& [where, why] : s.backward_refusals) {
+    py::dict rd;
+    rd["where"] = where;
+    rd["why"] = why;
+    refusals.append(rd);
+  }
+  d["backward_refusals"] = refusals;
   return d;
 }
 

@@ -22,6 +22,11 @@ def explain_report(stats, max_sync_points=10):
     if stats["backward_replays"]:
         lines.append(f"  backward() calls replayed whole, without the autograd engine: {stats['backward_replays']} "
                      "(TERRA_REPLAY_BACKWARD=0 replays them op by op)")
+    refusals = stats["backward_refusals"]
+    if refusals:
+        lines.append("  backward() calls that ran through the autograd engine, op by op:")
+        for r in refusals:
+            lines.append(f"    at {r['where']}: {r['why']}")
     fallbacks = stats["fallbacks"]
     lines.append(f"fallbacks: {len(fallbacks)}")
     for f in fallbacks:

@@ -60,11 +60,13 @@ void mix_meta(uint64_t& h, const InputMeta& m, bool layout) {
   }
 }
 
-// Adds what the formulas read of `n` to the signature; false when the call cannot be replayed whole.
-bool describe(Node* n, uint64_t& h) {
-  if (!n->pre_hooks.empty() || !n->retained.empty()) return false;
+// Adds what the formulas read of `n` to the signature; the reason the call cannot be replayed
+// whole, or null.
+const char* describe(Node* n, uint64_t& h) {
+  if (!n->pre_hooks.empty()) return "a hook on a tensor's gradient";
+  if (!n->retained.empty()) return "retain_grad()";
   if (auto* op = dynamic_cast<OpNode*>(n)) {
-    if (op->released()) return false;
+    if (op->released()) return "the graph was freed by an earlier backward()";
     mix(h, 1);
     mix(h, reinterpret_cast<uintptr_t>(&op->op()));
     mix(h, op->trace_location);
@@ -76,17 +78,18 @@ bool describe(Node* n, uint64_t& h) {
     for (const std::vector<SavedTensor>* saved : {&op->saved_inputs, &op->saved_outputs}) {
       mix(h, saved->size());
       for (const SavedTensor& t : *saved) {
-        if (t.data.defined() && t.data.version() != t.version) return false;  // the normal path raises
+        if (t.data.defined() && t.data.version() != t.version)
+          return "a saved tensor was changed in place";  // the autograd engine raises
         mix(h, t.data.defined() ? 1 + t.data.is_wrapped_number() : 0);
       }
     }
-    return true;
+    return nullptr;
   }
   if (auto* acc = dynamic_cast<AccumulateGrad*>(n)) {
     std::shared_ptr<TensorImpl> leaf = acc->leaf();
-    if (!leaf) return false;
+    if (!leaf) return "a leaf tensor is gone";
     const AutogradMeta* m = autograd::meta(Tensor(std::move(leaf)));
-    if (m && !m->leaf_hooks.empty()) return false;
+    if (m && !m->leaf_hooks.empty()) return "a hook on a tensor's gradient";
     const bool has_grad = m && m->grad.defined();
     mix(h, 2 + has_grad);
     if (has_grad) {
@@ -94,9 +97,9 @@ bool describe(Node* n, uint64_t& h) {
       mix_layout(h, m->grad.strides());
       mix(h, static_cast<uint64_t>(m->grad.dtype()));
     }
-    return true;
+    return nullptr;
   }
-  return false;
+  return "a Python autograd.Function, or an op without a gradient formula";
 }
 
 // Entry `index` of a replay's views or conversions: made on its first use, the same tensor after.
@@ -138,7 +141,10 @@ GraphWalk walk_graph(const Edge& root, size_t expected_nodes) {
   while (!stack.empty() && w.eligible) {
     Node* n = stack.back();
     stack.pop_back();
-    w.eligible = describe(n, h);
+    if (const char* why = describe(n, h)) {
+      w.eligible = false;
+      w.why_not = why;
+    }
     mix(h, n->next_edges.size());
     for (const Edge& e : n->next_edges) {
       mix(h, e.valid() ? static_cast<uint64_t>(visit(e.node.get())) : ~uint64_t{0});
@@ -181,14 +187,14 @@ InputRef BackwardCapture::ref_of(const Tensor& t) {
     held_.push_back(t);
     return ref;
   }
-  failed_ = true;
+  fail("an op reads a tensor made outside the graph's saved values");
   return {};
 }
 
 void BackwardCapture::note_record(const Record& r, const std::vector<Tensor>& inputs) {
   if (r.form == CallForm::Out || r.op->effect == Effect::SideEffect || r.op->effect == Effect::Random ||
       r.op->data_dependent)
-    failed_ = true;
+    fail("an op with side effects, random draws, an out= or a data-dependent result");
   const size_t at = replay_.inputs.size();
   for (size_t i = 0; i < r.inputs.size(); ++i) {
     const InputSource& src = r.inputs[i];
@@ -211,23 +217,14 @@ void BackwardCapture::note_view(const std::vector<Tensor>& inputs, const std::ve
   const Tensor* base = nullptr;
   for (const Tensor& t : inputs) {
     if (!t.defined()) continue;
-    if (base) {
-      failed_ = true;
-      return;
-    }
+    if (base) return fail("a view of several tensors made eagerly");
     base = &t;
   }
-  if (!base) {
-    failed_ = true;
-    return;
-  }
+  if (!base) return fail("a view of no tensor made eagerly");
   const InputRef base_ref = ref_of(*base);
   for (const Tensor& out : outputs) {
     if (!out.defined() || refs_.count(out.impl())) continue;
-    if (!out.shares_storage(*base) || out.dtype() != base->dtype()) {
-      failed_ = true;
-      return;
-    }
+    if (!out.shares_storage(*base) || out.dtype() != base->dtype()) return fail("an eager view of another dtype");
     const InputRef ref{InputRef::Kind::View, static_cast<int32_t>(replay_.views.size()), -1};
     replay_.views.push_back({base_ref, out.shape(), out.strides(), out.offset() - base->offset()});
     refs_.emplace(out.impl(), ref);
@@ -246,6 +243,7 @@ void BackwardCapture::note_conversion(const Tensor& from, const Tensor& to) {
 
 bool BackwardCapture::finish(const State& s, int last_record, BackwardReplay& out) {
   if (failed_) return false;
+  why_not_ = "a node did not run, or a leaf's .grad is not what one of the call's ops made";
   size_t leaf = 0;
   for (size_t n = 0; n < walk_.nodes.size(); ++n) {
     Node* node = walk_.nodes[n];

@@ -75,6 +75,7 @@ struct BackwardReplay {
 // changed in place since it was saved (the normal path raises then), dead leaves.
 struct GraphWalk {
   bool eligible = true;
+  const char* why_not = "";  // when not eligible, for --explain
   uint64_t signature = 0;
   std::vector<Node*> nodes;
 };
@@ -96,12 +97,19 @@ class BackwardCapture {
   // After the call: the replay, or nothing when something in it cannot be replayed whole. `s`:
   // the session after the call (for the leaves' new .grad tags).
   bool finish(const State& s, int last_record, BackwardReplay& out);
+  // Why finish() refused, for --explain.
+  const char* why_not() const { return why_not_; }
 
  private:
   InputRef ref_of(const Tensor& t);
   const GraphWalk& walk_;
   int first_;
   bool failed_ = false;
+  const char* why_not_ = "";
+  void fail(const char* why) {
+    if (!failed_) why_not_ = why;
+    failed_ = true;
+  }
   std::unordered_map<const TensorImpl*, InputRef> refs_;
   std::vector<Tensor> held_;  // the tensors refs_ points at, alive until finish()
   std::vector<bool> leaf_had_grad_;  // per AccumulateGrad in walk order

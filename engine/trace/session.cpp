@@ -836,19 +836,27 @@ bool acceptable_input(const State& s, const Record& rec, size_t i, const Tensor&
   return alias == src.alias;
 }
 
-// Hands out the ops of a traced backward() call found for this place and graph; false (nothing
-// done) when there is none or an input is not what it was.
-bool replay_backward(State& s, const Edge& root, uint64_t location) {
+// Where a backward() call ran through the autograd engine, and why (the first reason per place).
+void note_refusal(State& s, uint64_t location, const char* why) {
+  if (s.backward_refusals.size() < 16) s.backward_refusals.try_emplace(location, why);
+}
+
+constexpr const char* kReplayed = nullptr;
+constexpr const char* kNotTracedHere = "";  // no traced call here: tracing said why, if it refused
+
+// Hands out the ops of a traced backward() call found for this place and graph: kReplayed, or
+// why not (nothing done then).
+const char* replay_backward(State& s, const Edge& root, uint64_t location) {
   auto known = s.backward_replays.find({s.cursor, location});
-  if (known == s.backward_replays.end()) return false;
+  if (known == s.backward_replays.end()) return kNotTracedHere;
   const GraphWalk walk = walk_graph(root, known->second.front().graph_nodes);
-  if (!walk.eligible) return false;
+  if (!walk.eligible) return walk.why_not;
   const BackwardReplay* replay = nullptr;
   for (const BackwardReplay& r : known->second)
     if (r.signature == walk.signature) replay = &r;
-  if (!replay) return false;
+  if (!replay) return "the autograd graph differs from every traced call's here";
   const int first = next_position(s);
-  if (s.forced_op >= first && s.forced_op < first + static_cast<int>(replay->nodes.size())) return false;
+  if (s.forced_op >= first && s.forced_op < first + static_cast<int>(replay->nodes.size())) return kNotTracedHere;
 
   // Everything the ops read from outside the call, checked before anything is handed out.
   std::vector<Tensor> outside(replay->inputs.size());
@@ -862,10 +870,11 @@ bool replay_backward(State& s, const Edge& root, uint64_t location) {
       if (ref.kind == InputRef::Kind::None || ref.kind == InputRef::Kind::Local) continue;
       outside[at] = resolve(ref, *replay, walk, {}, {}, made);
       const int slot = (first + static_cast<int>(k)) * 64 + static_cast<int>(std::min<size_t>(i, 63));
-      if (!outside[at].defined() || !acceptable_input(s, rec, i, outside[at], slot, fresh)) return false;
+      if (!outside[at].defined() || !acceptable_input(s, rec, i, outside[at], slot, fresh))
+        return "an input of one of its ops is not what it was when traced";
     }
   }
-  if (at != replay->inputs.size()) return false;
+  if (at != replay->inputs.size()) return "an input of one of its ops is not what it was when traced";
 
   // A span that writes one of them runs first, once, so that no op of the call starts a span of
   // its own: the call's outputs that no later op, view or .grad reads are then made not at all.
@@ -913,7 +922,16 @@ bool replay_backward(State& s, const Edge& root, uint64_t location) {
   }
   s.stats.backward_replays++;
   after_replayed(s, false);
-  return true;
+  return kReplayed;
+}
+
+// Why a call with these arguments is never replayed whole; null when it may be.
+const char* refused_by_arguments(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
+                                 bool retain_graph, bool create_graph) {
+  if (roots.size() != 1 || !roots[0].defined()) return "backward() of several tensors";
+  if (roots[0].numel() != 1 || (!grad_roots.empty() && grad_roots[0].defined())) return "a gradient given to backward()";
+  if (retain_graph || create_graph) return "retain_graph or create_graph";
+  return nullptr;
 }
 
 }  // namespace
@@ -921,11 +939,10 @@ bool replay_backward(State& s, const Edge& root, uint64_t location) {
 void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
                    bool create_graph, const std::function<void()>& run) {
   State& s = *g_state;
-  const bool whole = s.options.replay_backward && roots.size() == 1 && roots[0].defined() && roots[0].numel() == 1 &&
-                     (grad_roots.empty() || !grad_roots[0].defined()) && !retain_graph && !create_graph &&
-                     backward_of == 0;
-  const Edge root = whole ? autograd::gradient_edge(roots[0]) : Edge{};
-  if (!root.valid()) return run();
+  if (!s.options.replay_backward || backward_of != 0) return run();
+  const char* refused = refused_by_arguments(roots, grad_roots, retain_graph, create_graph);
+  const Edge root = refused ? Edge{} : autograd::gradient_edge(roots[0]);
+  if (!refused && !root.valid()) return run();  // the autograd engine raises
   std::optional<GraphWalk> walk;
   std::optional<BackwardCapture> capture;
   int first = 0;
@@ -934,14 +951,22 @@ void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
   {
     auto lock = lock_session(s);
     location = locate(s);
-    if (s.mode == IterationMode::Replaying && replay_backward(s, root, location)) return;
-    if (s.mode == IterationMode::Tracing) {
+    const bool recording = s.mode == IterationMode::Tracing || s.mode == IterationMode::Replaying;
+    if (refused) {
+      if (recording) note_refusal(s, location, refused);
+    } else if (s.mode == IterationMode::Replaying) {
+      const char* why = replay_backward(s, root, location);
+      if (why == kReplayed) return;
+      if (*why) note_refusal(s, location, why);
+    } else if (s.mode == IterationMode::Tracing) {
       walk = walk_graph(root);
       if (walk->eligible) {
         first = next_position(s);
         epoch = s.epoch;
         capture.emplace(*walk, first);
         s.capture = &*capture;
+      } else {
+        note_refusal(s, location, walk->why_not);
       }
     }
   }
@@ -958,7 +983,10 @@ void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& 
   traced.first = first;
   traced.last = next_position(s);
   traced.location = location;
-  if (traced.last > first && capture->finish(s, traced.last, traced.replay)) s.traced_backwards.push_back(std::move(traced));
+  if (traced.last > first && capture->finish(s, traced.last, traced.replay))
+    s.traced_backwards.push_back(std::move(traced));
+  else
+    note_refusal(s, location, capture->why_not());
 }
 
 void note_host_conversion(const Tensor& from, const Tensor& to) {

@@ -130,6 +130,9 @@ struct Stats {
   bool coexecuted = false;     // spans ran on another thread
   std::vector<Fallback> fallbacks;
   std::vector<SyncPoint> sync_points;  // most waited first
+  // Where a traced or replayed backward() call ran through the autograd engine instead of being
+  // replayed whole, and why (Note [Replaying backward]): (the user's source line, the reason).
+  std::vector<std::pair<std::string, std::string>> backward_refusals;
 };
 
 // Starts a session (one per process); ops called on this thread go through it until stop().

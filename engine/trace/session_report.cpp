@@ -52,6 +52,7 @@ Stats stats() {
     st.sync_points.back().where = key.first;
     st.sync_points.back().why = key.second;
   }
+  for (const auto& [key, why] : s.backward_refusals) st.backward_refusals.emplace_back(describe_location(key), why);
   std::stable_sort(st.sync_points.begin(), st.sync_points.end(),
                    [](const SyncPoint& a, const SyncPoint& b) { return a.seconds > b.seconds; });
   return st;

@@ -142,6 +142,9 @@ struct State {
   };
   std::vector<TracedBackward> traced_backwards;
   std::map<std::pair<int, uint64_t>, std::vector<BackwardReplay>> backward_replays;
+  // Why backward() calls ran through the autograd engine, by the call's location (the first
+  // reason each, a few places at most): --explain.
+  std::map<uint64_t, const char*> backward_refusals;
 
   // --explain: where Python waited for the graph, by source line and reason.
   std::map<std::pair<std::string, std::string>, SyncPoint> sync_points;

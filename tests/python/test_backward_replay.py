@@ -88,6 +88,7 @@ def test_a_replayed_backward_call_is_handed_out_whole_and_equals_eager(set_to_no
     assert stats["divergences"] == 0
     assert stats_op_by_op["backward_replays"] == 0
     assert stats_op_by_op["ops_replayed"] == stats["ops_replayed"]  # the same ops, handed out another way
+    assert stats["backward_refusals"] == []
     assert_bitwise(eager, whole)
     assert_bitwise(eager, op_by_op)
 
@@ -99,13 +100,21 @@ def test_two_backward_calls_in_one_iteration_accumulate_as_eager():
     assert_bitwise(eager, whole)
 
 
-@pytest.mark.parametrize("variant", ["hook", "retain_grad", "retain_graph", "given_gradient"])
+REASONS = {"hook": "a hook on a tensor's gradient", "retain_grad": "retain_grad()",
+           "retain_graph": "retain_graph or create_graph", "given_gradient": "a gradient given to backward()"}
+
+
+@pytest.mark.parametrize("variant", sorted(REASONS))
 def test_calls_that_cannot_be_replayed_whole_run_through_autograd_with_the_same_results(variant):
     eager = program(14, variant)
     result, stats = replayed(variant)
     assert stats["iterations_replayed"] >= 8
     assert stats["backward_replays"] == 0
     assert_bitwise(eager, result)
+    # --explain says where and why
+    [refusal] = stats["backward_refusals"]
+    assert refusal["why"] == REASONS[variant]
+    assert "test_backward_replay.py:" in refusal["where"] and "in program" in refusal["where"]
 
 
 def test_a_graph_that_changes_for_one_iteration_is_not_replayed_from_the_old_call():
@@ -115,6 +124,7 @@ def test_a_graph_that_changes_for_one_iteration_is_not_replayed_from_the_old_cal
     assert stats["backward_replays"] < stats["iterations_replayed"] + stats["divergences"]
     assert_bitwise(eager, result)
     assert eager[2][7][-1] is None  # the frozen step left head.grad alone
+    assert [r["why"] for r in stats["backward_refusals"]] == ["the autograd graph differs from every traced call's here"]
 
 
 class ScaledTanh(terra.autograd.Function):
@@ -154,6 +164,7 @@ def test_a_python_autograd_function_keeps_the_call_in_the_autograd_engine():
     stats = terra.debug.stats()
     assert stats["iterations_replayed"] >= 6
     assert stats["backward_replays"] == 0
+    assert [r["why"] for r in stats["backward_refusals"]] == ["a Python autograd.Function, or an op without a gradient formula"]
     assert eager[0] == result[0]
     for a, b in zip(eager[1], result[1]):
         assert np.array_equal(a, b)

@@ -459,7 +459,7 @@ def test_debug_stats_and_report():
               "ops_replayed", "backward_replays", "plans_compiled", "spans_run", "fused_groups", "nvrtc_kernels", "cuda_graph_captures",
               "cuda_graph_replays", "side_by_side_runs"}
     seconds = {"compile_seconds", "graph_seconds", "wait_seconds", "session_seconds"}
-    assert set(stats) == counts | seconds | {"coexecuted", "fallbacks", "sync_points"}
+    assert set(stats) == counts | seconds | {"coexecuted", "fallbacks", "sync_points", "backward_refusals"}
     assert isinstance(stats["fallbacks"], list) and isinstance(stats["sync_points"], list)
     assert all(isinstance(stats[k], int) for k in counts)
     assert all(isinstance(stats[k], float) for k in seconds)
