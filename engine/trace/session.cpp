@@ -79,9 +79,17 @@ int next_position(const State& s) {
   return static_cast<int>(s.mode == IterationMode::Replaying ? s.ops.size() : s.trace.records.size());
 }
 
-// `slot`: where this input is used (record position * 64 + input index); the first use of a
-// storage among the iteration's externals names its alias class.
-InputSource classify(State& s, const Tensor& t, int slot) {
+// The slot of the first live use of this storage among the iteration's externals, -1 when none.
+// A dead storage's address can come back for a new one: an entry counts only while its storage
+// lives (held weakly, so the session keeps no input alive).
+int alias_class(const State& s, const StorageImpl* st) {
+  auto it = s.external_class.find(st);
+  return it != s.external_class.end() && !it->second.first.expired() ? it->second.second : -1;
+}
+
+// Where `t` came from, as classify() says, but joining no alias class: an external input seen for
+// the first time has alias -1.
+InputSource source_of(const State& s, const Tensor& t) {
   InputSource src;
   if (!t.defined()) return src;
   const TraceTag& tag = t.impl()->trace;
@@ -97,11 +105,18 @@ InputSource classify(State& s, const Tensor& t, int slot) {
     src.kind = SourceKind::Feed;
   else
     src.kind = SourceKind::Carried;
-  // A dead storage's address can come back for a new one: an entry counts only while its storage
-  // lives (held weakly, so the session keeps no input alive).
-  auto [it, first_use] = s.external_class.try_emplace(t.storage().get(), t.storage(), slot);
-  if (!first_use && it->second.first.expired()) it->second = {t.storage(), slot};
-  src.alias = it->second.second;
+  src.alias = alias_class(s, t.storage().get());
+  return src;
+}
+
+// `slot`: where this input is used (record position * 64 + input index); the first use of a
+// storage among the iteration's externals names its alias class.
+InputSource classify(State& s, const Tensor& t, int slot) {
+  InputSource src = source_of(s, t);
+  if (src.external() && src.alias < 0) {
+    s.external_class.insert_or_assign(t.storage().get(), std::make_pair(std::weak_ptr<StorageImpl>(t.storage()), slot));
+    src.alias = slot;
+  }
   return src;
 }
 
@@ -818,22 +833,15 @@ namespace {
 // iteration's externals; `fresh`: storages first used by the call's earlier ops) and its metas.
 bool acceptable_input(const State& s, const Record& rec, size_t i, const Tensor& t, int slot,
                       std::vector<std::pair<const StorageImpl*, int>>& fresh) {
-  const InputSource& src = rec.inputs[i];
   if (!same_identity_meta(rec.input_metas[i], t)) return false;
-  const TraceTag& tag = t.impl()->trace;
-  const bool internal = tag.epoch == s.epoch && tag.record >= 0;
-  if (src.kind == SourceKind::Internal) return internal && tag.record == src.record && tag.output == src.output;
-  if (internal || !src.external()) return false;
-  const StorageImpl* st = t.storage().get();
-  int alias = slot;
-  if (auto it = s.external_class.find(st); it != s.external_class.end() && !it->second.first.expired()) {
-    alias = it->second.second;
-  } else {
+  InputSource src = source_of(s, t);
+  if (src.external() && src.alias < 0) {
+    const StorageImpl* st = t.storage().get();
     auto seen = std::find_if(fresh.begin(), fresh.end(), [&](const auto& f) { return f.first == st; });
-    if (seen != fresh.end()) alias = seen->second;
-    else fresh.emplace_back(st, slot);
+    if (seen == fresh.end()) seen = fresh.insert(fresh.end(), {st, slot});
+    src.alias = seen->second;
   }
-  return alias == src.alias;
+  return src == rec.inputs[i];
 }
 
 // Where a backward() call ran through the autograd engine, and why (the first reason per place).
