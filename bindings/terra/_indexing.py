@@ -37,6 +37,18 @@ def _consumed(idx):
     return 1
 
 
+def _sliced(t, dim, k):
+    """t[..., k] with k a slice at `dim`: t itself for a whole `:`."""
+    step = 1 if k.step is None else builtins.int(k.step)
+    if step <= 0:
+        raise ValueError("step must be greater than zero")
+    start = None if k.start is None else builtins.int(k.start)
+    stop = None if k.stop is None else builtins.int(k.stop)
+    if start is None and stop is None and step == 1:
+        return t
+    return _ops.slice(t, dim, start, stop, step)
+
+
 def _apply_basic(self, key):
     """Returns (view, advanced) where advanced maps a dim of the view to its index tensor."""
     if not isinstance(key, tuple):
@@ -72,13 +84,7 @@ def _apply_basic(self, key):
                 raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
             t = _ops.select(t, dim, k)
         elif isinstance(k, slice):
-            step = 1 if k.step is None else builtins.int(k.step)
-            if step <= 0:
-                raise ValueError("step must be greater than zero")
-            start = None if k.start is None else builtins.int(k.start)
-            stop = None if k.stop is None else builtins.int(k.stop)
-            if not (start is None and stop is None and step == 1):
-                t = _ops.slice(t, dim, start, stop, step)
+            t = _sliced(t, dim, k)
             dim += 1
         elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
             idx = _as_index_tensor(k)
@@ -114,6 +120,9 @@ def getitem(self, key):
         if key < -size or key >= size:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {size}")
         return _ops.select(self, 0, key)
+    if type(key) is slice and self.dim():  # x[a:b], a batch of a data loop: the ops _apply_basic issues
+        t = _sliced(self, 0, key)
+        return t if t is not self else _ops.alias(self)
     t, advanced = _apply_basic(self, key)
     if not advanced:
         return t if t is not self else _ops.alias(self)
