@@ -19,16 +19,19 @@
 
 namespace terra::trace {
 
-using detail::BackwardCapture;
+using detail::after_replayed;
 using detail::BackwardReplay;
-using detail::GraphWalk;
-using detail::InputRef;
+using detail::classify;
+using detail::deferred_output;
 using detail::IterationMode;
 using detail::IterationTiming;
-using detail::LeafGrad;
+using detail::locate;
+using detail::mark_written;
+using detail::next_position;
+using detail::record_replayed;
 using detail::ReplayOp;
-using detail::resolve;
-using detail::walk_graph;
+using detail::settle_external_inputs;
+using detail::source_of;
 using detail::State;
 
 namespace {
@@ -73,11 +76,15 @@ std::unique_lock<std::recursive_mutex> lock_session(State& s) {
   return lock;
 }
 
+}  // namespace
+
 // ----- records -----
 
-int next_position(const State& s) {
+int detail::next_position(const State& s) {
   return static_cast<int>(s.mode == IterationMode::Replaying ? s.ops.size() : s.trace.records.size());
 }
+
+namespace {
 
 // The slot of the first live use of this storage among the iteration's externals, -1 when none.
 // A dead storage's address can come back for a new one: an entry counts only while its storage
@@ -87,9 +94,11 @@ int alias_class(const State& s, const StorageImpl* st) {
   return it != s.external_class.end() && !it->second.first.expired() ? it->second.second : -1;
 }
 
+}  // namespace
+
 // Where `t` came from, as classify() says, but joining no alias class: an external input seen for
 // the first time has alias -1.
-InputSource source_of(const State& s, const Tensor& t) {
+InputSource detail::source_of(const State& s, const Tensor& t) {
   InputSource src;
   if (!t.defined()) return src;
   const TraceTag& tag = t.impl()->trace;
@@ -111,7 +120,7 @@ InputSource source_of(const State& s, const Tensor& t) {
 
 // `slot`: where this input is used (record position * 64 + input index); the first use of a
 // storage among the iteration's externals names its alias class.
-InputSource classify(State& s, const Tensor& t, int slot) {
+InputSource detail::classify(State& s, const Tensor& t, int slot) {
   InputSource src = source_of(s, t);
   if (src.external() && src.alias < 0) {
     s.external_class.insert_or_assign(t.storage().get(), std::make_pair(std::weak_ptr<StorageImpl>(t.storage()), slot));
@@ -119,6 +128,8 @@ InputSource classify(State& s, const Tensor& t, int slot) {
   }
   return src;
 }
+
+namespace {
 
 // The record of a call, without its outputs: what a TraceGraph node is matched on.
 Record describe_call(State& s, const OpDef& op, CallForm form, const std::vector<Tensor>& inputs, const Attrs& attrs,
@@ -183,9 +194,11 @@ void append_traced(State& s, Record r, const std::vector<Tensor>& inputs, const 
   s.trace.records.push_back(std::move(r));
 }
 
+}  // namespace
+
 // ----- deferred outputs -----
 
-Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs) {
+Tensor detail::deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = info.alias_input >= 0
                       ? inputs.at(info.alias_input).storage()
@@ -198,7 +211,7 @@ Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs
 }
 
 // A deferred write to a tensor that may hold real data: reads of it must wait for the flush.
-void mark_written(State& s, const Tensor& t) {
+void detail::mark_written(State& s, const Tensor& t) {
   const Storage& st = t.storage();
   s.writes_host_visible |= st->host_visible();
   // Already pending: written by an earlier op of this span, or by a submitted span (which settles
@@ -208,6 +221,8 @@ void mark_written(State& s, const Tensor& t) {
   s.pending_bound.push_back(st);
   s.mark_span_write(*st);
 }
+
+namespace {
 
 bool data_dependent(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs) {
   return op.data_dependent && op.data_dependent(inputs, attrs);
@@ -466,8 +481,10 @@ void end(State& s) {
   tell(SessionEvent::IterationEnd, s.epoch, "");
 }
 
+}  // namespace
+
 // Every intercepted call starts here: asks where it comes from and ends/begins iterations.
-uint64_t locate(State& s) {
+uint64_t detail::locate(State& s) {
   Location loc = g_provider ? g_provider() : Location{};
   // What runs after the loop (an evaluation after each epoch's batch loop) is no iteration's: the
   // one in progress ends before it, where the traced ones ended.
@@ -486,6 +503,8 @@ uint64_t locate(State& s) {
   current_op_location = backward_of != 0 ? mix_keys(loc.key, backward_of) : loc.key;
   return current_op_location;
 }
+
+namespace {
 
 // Type promotion's conversions as calls of their own, so tracing and replay see (and autograd
 // records) exactly what eager dispatch would do inside the op.
@@ -529,9 +548,11 @@ std::string mismatch_reason(const State& s, const Record& r) {
   return os.str();
 }
 
+}  // namespace
+
 // A tensor made from a deferred one without an op (`t.data`, a Python-side alias) is an external
 // input whose bytes this span has yet to compute: run the span first so it can be bound.
-void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
+void detail::settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
   for (const Tensor& t : inputs) {
     if (!t.defined() || !t.storage()->pending()) continue;
     const TraceTag& tag = t.impl()->trace;
@@ -540,6 +561,8 @@ void settle_external_inputs(State& s, const std::vector<Tensor>& inputs) {
     if (s.span_writes(*t.storage())) return hand_over(s);
   }
 }
+
+namespace {
 
 // The child of the cursor this call is, -1 if none; classifies its inputs into s.call_sources
 // and writes nothing down (the hot path of replay).
@@ -597,8 +620,10 @@ int confirm_match(State& s, int node, const OpDef& op, CallForm form, const std:
   return forced_divergence(s, node, location) ? -1 : node;
 }
 
+}  // namespace
+
 // Writes down a replayed op: its node, the inputs the plan must take as given, its outputs.
-void record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::vector<Tensor>& inputs,
+void detail::record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::vector<Tensor>& inputs,
                      const Tensor* outputs, size_t num_outputs, bool ran_eagerly) {
   const int pos = static_cast<int>(s.ops.size());
   const Record& rec = s.graph.record(node);
@@ -627,13 +652,15 @@ void record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::
 
 // After replayed ops were written down: runs their span at once where numpy can see what it
 // writes, or hands it over once it is long enough.
-void after_replayed(State& s, bool ran_eagerly) {
+void detail::after_replayed(State& s, bool ran_eagerly) {
   if (std::exchange(s.writes_host_visible, false)) return flush(s, "a write to memory numpy can see");
   if (ran_eagerly) s.span_begin = s.ops.size();
   else if (s.options.span_ops > 0 && s.ops.size() - s.span_begin >= static_cast<size_t>(s.options.span_ops) &&
            asynchronous(s))
     hand_over(s);
 }
+
+namespace {
 
 void push_replayed(State& s, int node, const Attrs& attrs, const std::vector<Tensor>& inputs,
                    const std::vector<Tensor>& outputs, bool ran_eagerly) {
@@ -822,183 +849,6 @@ void intercept_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, con
     dispatch_out_eager(op, std::move(inputs), std::move(attrs), outs);
   }
   append_traced(s, std::move(r), all, outs);
-}
-
-// ----- backward() (Note [Replaying backward] in backward_replay.cpp) -----
-
-namespace {
-
-// Whether `t`, an input of the call's op at `slot` from outside the call, is what matching the op
-// would accept: the record's source (the same producer, or the same alias class among the
-// iteration's externals; `fresh`: storages first used by the call's earlier ops) and its metas.
-bool acceptable_input(const State& s, const Record& rec, size_t i, const Tensor& t, int slot,
-                      std::vector<std::pair<const StorageImpl*, int>>& fresh) {
-  if (!same_identity_meta(rec.input_metas[i], t)) return false;
-  InputSource src = source_of(s, t);
-  if (src.external() && src.alias < 0) {
-    const StorageImpl* st = t.storage().get();
-    auto seen = std::find_if(fresh.begin(), fresh.end(), [&](const auto& f) { return f.first == st; });
-    if (seen == fresh.end()) seen = fresh.insert(fresh.end(), {st, slot});
-    src.alias = seen->second;
-  }
-  return src == rec.inputs[i];
-}
-
-// Where a backward() call ran through the autograd engine, and why (the first reason per place).
-void note_refusal(State& s, uint64_t location, const char* why) {
-  if (s.backward_refusals.size() < 16) s.backward_refusals.try_emplace(location, why);
-}
-
-constexpr const char* kReplayed = nullptr;
-constexpr const char* kNotTracedHere = "";  // no traced call here: tracing said why, if it refused
-
-// Hands out the ops of a traced backward() call found for this place and graph: kReplayed, or
-// why not (nothing done then).
-const char* replay_backward(State& s, const Edge& root, uint64_t location) {
-  auto known = s.backward_replays.find({s.cursor, location});
-  if (known == s.backward_replays.end()) return kNotTracedHere;
-  const GraphWalk walk = walk_graph(root, known->second.front().graph_nodes);
-  if (!walk.eligible) return walk.why_not;
-  const BackwardReplay* replay = nullptr;
-  for (const BackwardReplay& r : known->second)
-    if (r.signature == walk.signature) replay = &r;
-  if (!replay) return "the autograd graph differs from every traced call's here";
-  const int first = next_position(s);
-  if (s.forced_op >= first && s.forced_op < first + static_cast<int>(replay->nodes.size())) return kNotTracedHere;
-
-  // Everything the ops read from outside the call, checked before anything is handed out.
-  std::vector<Tensor> outside(replay->inputs.size());
-  std::vector<std::pair<const StorageImpl*, int>> fresh;
-  detail::Resolved made;
-  size_t at = 0;
-  for (size_t k = 0; k < replay->nodes.size(); ++k) {
-    const Record& rec = s.graph.record(replay->nodes[k]);
-    for (size_t i = 0; i < rec.inputs.size(); ++i, ++at) {
-      const InputRef& ref = replay->inputs.at(at);
-      if (ref.kind == InputRef::Kind::None || ref.kind == InputRef::Kind::Local) continue;
-      outside[at] = resolve(ref, *replay, walk, {}, {}, made);
-      const int slot = (first + static_cast<int>(k)) * 64 + static_cast<int>(std::min<size_t>(i, 63));
-      if (!outside[at].defined() || !acceptable_input(s, rec, i, outside[at], slot, fresh))
-        return "an input of one of its ops is not what it was when traced";
-    }
-  }
-  if (at != replay->inputs.size()) return "an input of one of its ops is not what it was when traced";
-
-  // A span that writes one of them runs first, once, so that no op of the call starts a span of
-  // its own: the call's outputs that no later op, view or .grad reads are then made not at all.
-  settle_external_inputs(s, outside);
-  std::vector<Tensor> outputs, inputs;
-  std::vector<uint32_t> outputs_at;
-  outputs_at.reserve(replay->nodes.size());
-  outputs.reserve(replay->needed.size());
-  at = 0;
-  for (size_t k = 0; k < replay->nodes.size(); ++k) {
-    const int node = replay->nodes[k];
-    const Record& rec = s.graph.record(node);
-    inputs.clear();
-    for (size_t i = 0; i < rec.inputs.size(); ++i, ++at) {
-      const InputRef& ref = replay->inputs[at];
-      inputs.push_back(ref.kind == InputRef::Kind::Local ? outputs.at(outputs_at.at(ref.a) + ref.b) : std::move(outside[at]));
-      if (rec.inputs[i].external())  // joins its alias class, as matching it would
-        classify(s, inputs.back(), (first + static_cast<int>(k)) * 64 + static_cast<int>(std::min<size_t>(i, 63)));
-    }
-    const size_t made = outputs.size();
-    outputs_at.push_back(static_cast<uint32_t>(made));
-    if (rec.form == CallForm::InPlace) {
-      const Tensor& target = inputs.at(rec.op->effect == Effect::InPlace ? rec.op->inplace_input : 0);
-      mark_written(s, target);
-      target.bump_version();
-      outputs.push_back(target);
-    } else {
-      for (size_t o = 0; o < rec.outputs.size(); ++o) {
-        const OutputInfo& info = rec.outputs[o];
-        if (!replay->needed.at(made + o)) outputs.emplace_back();
-        else outputs.push_back(info.same_as_input >= 0 ? inputs.at(info.same_as_input) : deferred_output(info, inputs));
-      }
-    }
-    record_replayed(s, node, std::nullopt, inputs, outputs.data() + made, outputs.size() - made, false);
-  }
-  // What the autograd engine leaves behind: the leaves' .grad, and no saved tensors.
-  size_t leaf = 0;
-  for (Node* n : walk.nodes) {
-    if (auto* op = dynamic_cast<OpNode*>(n)) {
-      op->release_saved();
-    } else if (auto* acc = dynamic_cast<AccumulateGrad*>(n)) {
-      const LeafGrad& g = replay->leaves.at(leaf++);
-      if (g.op >= 0) autograd::ensure_meta(Tensor(acc->leaf())).grad = outputs.at(outputs_at.at(g.op) + g.output);
-    }
-  }
-  s.stats.backward_replays++;
-  after_replayed(s, false);
-  return kReplayed;
-}
-
-// Why a call with these arguments is never replayed whole; null when it may be.
-const char* refused_by_arguments(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots,
-                                 bool retain_graph, bool create_graph) {
-  if (roots.size() != 1 || !roots[0].defined()) return "backward() of several tensors";
-  if (roots[0].numel() != 1 || (!grad_roots.empty() && grad_roots[0].defined())) return "a gradient given to backward()";
-  if (retain_graph || create_graph) return "retain_graph or create_graph";
-  return nullptr;
-}
-
-}  // namespace
-
-void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
-                   bool create_graph, const std::function<void()>& run) {
-  State& s = *g_state;
-  if (!s.options.replay_backward || backward_of != 0) return run();
-  const char* refused = refused_by_arguments(roots, grad_roots, retain_graph, create_graph);
-  const Edge root = refused ? Edge{} : autograd::gradient_edge(roots[0]);
-  if (!refused && !root.valid()) return run();  // the autograd engine raises
-  std::optional<GraphWalk> walk;
-  std::optional<BackwardCapture> capture;
-  int first = 0;
-  uint32_t epoch = 0;
-  uint64_t location = 0;
-  {
-    auto lock = lock_session(s);
-    location = locate(s);
-    const bool recording = s.mode == IterationMode::Tracing || s.mode == IterationMode::Replaying;
-    if (refused) {
-      if (recording) note_refusal(s, location, refused);
-    } else if (s.mode == IterationMode::Replaying) {
-      const char* why = replay_backward(s, root, location);
-      if (why == kReplayed) return;
-      if (*why) note_refusal(s, location, why);
-    } else if (s.mode == IterationMode::Tracing) {
-      walk = walk_graph(root);
-      if (walk->eligible) {
-        first = next_position(s);
-        epoch = s.epoch;
-        capture.emplace(*walk, first);
-        s.capture = &*capture;
-      } else {
-        note_refusal(s, location, walk->why_not);
-      }
-    }
-  }
-  struct Release {
-    State& s;
-    ~Release() { s.capture = nullptr; }
-  } release{s};
-  run();
-  if (!capture) return;
-  auto lock = lock_session(s);
-  s.capture = nullptr;
-  if (s.mode != IterationMode::Tracing || s.epoch != epoch) return;
-  State::TracedBackward traced;
-  traced.first = first;
-  traced.last = next_position(s);
-  traced.location = location;
-  if (traced.last > first && capture->finish(s, traced.last, traced.replay))
-    s.traced_backwards.push_back(std::move(traced));
-  else
-    note_refusal(s, location, capture->why_not());
-}
-
-void note_host_conversion(const Tensor& from, const Tensor& to) {
-  if (g_state && g_state->capture) g_state->capture->note_conversion(from, to);
 }
 
 // ----- the public API -----

@@ -1,6 +1,7 @@
 // The tracing session's state and the pieces its files share (engine/trace/session.cpp runs the
-// iteration life cycle and the dispatcher's interception; span_runner.cpp turns a span of replayed
-// ops into a graph::Program and runs its compiled plan). Internal to engine/trace.
+// iteration life cycle and the dispatcher's interception; backward_call.cpp traces and replays
+// whole backward() calls; span_runner.cpp turns a span of replayed ops into a graph::Program and
+// runs its compiled plan). Internal to engine/trace.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -183,6 +184,33 @@ void drain(State& s, const char* why);
 // Waits (the GIL let go) until at most `in_flight` submitted spans are left unfinished, oldest
 // first, so that the graph keeps work queued while Python goes on; raises a span's error as drain.
 void wait_for_oldest(State& s, size_t in_flight, const char* why);
+
+// ----- the record keeping of session.cpp that backward_call.cpp shares -----
+
+// Every intercepted call starts here: asks the provider where it comes from, ends and begins
+// iterations, and gives the call's location key.
+uint64_t locate(State& s);
+// The position the next op takes: among the replayed ops, or among the traced records.
+int next_position(const State& s);
+// Where `t` came from, as classify() says, but joining no alias class (an external input seen for
+// the first time has alias -1).
+InputSource source_of(const State& s, const Tensor& t);
+// `slot`: where this input is used (record position * 64 + input index); the first use of a
+// storage among the iteration's externals names its alias class.
+InputSource classify(State& s, const Tensor& t, int slot);
+// Runs the current span first where one of `inputs` is a tensor it has yet to compute that was
+// made without an op (`t.data`), so that it can be bound.
+void settle_external_inputs(State& s, const std::vector<Tensor>& inputs);
+// A replayed op's output, its storage deferred (or the aliased input's).
+Tensor deferred_output(const OutputInfo& info, const std::vector<Tensor>& inputs);
+// A deferred write to `t`, which may hold real data: reads of it wait for the span.
+void mark_written(State& s, const Tensor& t);
+// Writes down a replayed op: its node, the inputs the plan must take as given, its outputs.
+void record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::vector<Tensor>& inputs,
+                     const Tensor* outputs, size_t num_outputs, bool ran_eagerly);
+// After replayed ops were written down: runs their span at once where numpy can see what it
+// writes, or hands it over once it is long enough.
+void after_replayed(State& s, bool ran_eagerly);
 
 // Runs wait(arg) through the embedding's BlockingCall (the GIL let go).
 void wait_blocking(void (*wait)(void*), void* arg);
