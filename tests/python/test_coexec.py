@@ -320,6 +320,13 @@ def test_explain_reports_iterations_fallbacks_sync_points_and_time(cli, tmp_path
     assert re.search(r"^compilation: [1-9]\d* plans in \d+\.\d ms", report, re.M), report
     assert re.search(r"^time: \d+\.\d+ s in the session; Python ran \d+\.\d+ s \(\d+%\), waited \d+\.\d+ s "
                      r"\(\d+%\); the graph ran spans \d+\.\d+ s \(\d+%\)$", report, re.M), report
+    times = re.search(r"waited (\d+\.\d+) s .*the graph ran spans (\d+\.\d+) s", report)
+    overlap = re.search(r"^overlap: at least (\d+\.\d+) s of the graph's (\d+\.\d+) s ran while Python went on",
+                        report, re.M)
+    assert overlap, report
+    waited, graph = float(times[1]), float(times[2])
+    assert overlap[2] == times[2]
+    assert float(overlap[1]) == pytest.approx(max(graph - waited, 0.0), abs=1.5e-3)
 
 
 def test_explain_counts_every_iteration_of_the_loop(cli, tmp_path):
