@@ -5,6 +5,7 @@ unsqueeze); tensor, list and bool-mask indices then go to the registry's `index`
 ops, which follow numpy's placement of the advanced dims.
 """
 import builtins
+import operator
 
 import numpy as np
 
@@ -37,13 +38,26 @@ def _consumed(idx):
     return 1
 
 
+def _slice_bound(v):
+    """A slice's start, stop or step as Python reads one: an int, or anything with __index__ (an
+    integer tensor of one element, a numpy integer), never a float."""
+    if v is None:
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        if isinstance(v, Tensor):
+            raise
+        raise TypeError("slice indices must be integers or None or have an __index__ method") from None
+
+
 def _sliced(t, dim, k):
     """t[..., k] with k a slice at `dim`: t itself for a whole `:`."""
-    step = 1 if k.step is None else builtins.int(k.step)
+    step = _slice_bound(k.step)
+    step = 1 if step is None else step
     if step <= 0:
         raise ValueError("step must be greater than zero")
-    start = None if k.start is None else builtins.int(k.start)
-    stop = None if k.stop is None else builtins.int(k.stop)
+    start, stop = _slice_bound(k.start), _slice_bound(k.stop)
     if start is None and stop is None and step == 1:
         return t
     return _ops.slice(t, dim, start, stop, step)

@@ -153,6 +153,27 @@ def test_indexing_matches_torch():
         t[::-1]
 
 
+def test_slice_bounds_are_read_as_torch_reads_them():
+    """Bounds with __index__ (numpy integers, one-element integer tensors, bools) are read as ints,
+    the same view as torch's; a float bound or a float tensor raises TypeError, as in torch."""
+    arr = rng.standard_normal((7, 3)).astype(np.float32)
+    t, r = terra.tensor(arr), torch.tensor(arr)
+    for lib_key in [lambda lib: slice(np.int64(2), 5), lambda lib: slice(lib.tensor(1), None, lib.tensor(2)),
+                    lambda lib: slice(True, -1), lambda lib: slice(-100, 100), lambda lib: slice(5, 2)]:
+        view, expected = t[lib_key(terra)], r[lib_key(torch)]
+        assert_close(view, expected, what=str(lib_key(torch)))
+        view.add_(1.0)  # a view: the write lands in t
+        expected.add_(1.0)
+    assert_close(t, r)
+    for bad in [lambda lib: slice(1.5, 4), lambda lib: slice(0, lib.tensor(2.0))]:
+        with pytest.raises(TypeError):
+            r[bad(torch)]
+        with pytest.raises(TypeError):
+            t[bad(terra)]
+        with pytest.raises(TypeError):
+            t[:, bad(terra)]
+
+
 def test_index_assignment_matches_torch():
     arr = rng.standard_normal((4, 5)).astype(np.float32)
     t, r = terra.tensor(arr), torch.tensor(arr)
