@@ -119,7 +119,31 @@ void run_inner(const std::array<char*, sizeof...(In) + 1>& ptr, const std::array
       for (int64_t i = 0; i < n; ++i) o[i] = f(std::get<K>(in)[i]...);
       return;
     }
-    // Broadcast scalars become block buffers so the same contiguous loop serves.
+    // One or two operands, some repeated along the run (a [B, 1] column added to a [B, N] tensor):
+    // the repeated value is held in a local, so no block buffer is filled for each run. Each element
+    // gets the same functor call on the same values as through a buffer.
+    if constexpr (sizeof...(In) == 1) {
+      using A = std::tuple_element_t<0, Ins>;
+      const Out value = f(*reinterpret_cast<const A*>(ptr[1]));
+      std::fill_n(o, n, value);
+      return;
+    } else if constexpr (sizeof...(In) == 2) {
+      using A = std::tuple_element_t<0, Ins>;
+      using B = std::tuple_element_t<1, Ins>;
+      const A* a = reinterpret_cast<const A*>(ptr[1]);
+      const B* b = reinterpret_cast<const B*>(ptr[2]);
+      if (st[1] == 0 && st[2] == 0) {
+        std::fill_n(o, n, static_cast<Out>(f(*a, *b)));
+      } else if (st[1] == 0) {
+        const A x = *a;
+        for (int64_t i = 0; i < n; ++i) o[i] = f(x, b[i]);
+      } else {
+        const B y = *b;
+        for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], y);
+      }
+      return;
+    }
+    // Three or more: broadcast scalars become block buffers so the same contiguous loop serves.
     std::tuple<std::array<In, kBlock>...> bufs;
     std::tuple<const In*...> base{reinterpret_cast<const In*>(ptr[K + 1])...};
     [[maybe_unused]] const int64_t len = std::min(n, kBlock);

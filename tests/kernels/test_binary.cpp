@@ -90,6 +90,34 @@ TEST_CASE("binary ops match float64 references with broadcasting", "[binary]") {
   }
 }
 
+// The inner loop holds an operand that repeats along a run (stride 0) in a local: the first, the
+// second, or both (two columns expanded to [3, 4]); and a unary op over a repeated input. sub, not
+// a commutative op, so that operands taken in the wrong order show; every element is checked.
+TEST_CASE("binary and unary ops over runs where operands repeat", "[binary][broadcast]") {
+  Tensor col = random_tensor({3, 1}, DType::Float64, 31, -4, 4);
+  Tensor col2 = random_tensor({3, 1}, DType::Float64, 32, -4, 4);
+  Tensor full = random_tensor({3, 4}, DType::Float64, 33, -4, 4);
+  Tensor wide = col.as_strided({3, 4}, {1, 0}, 0), wide2 = col2.as_strided({3, 4}, {1, 0}, 0);
+  auto c = values(col), c2 = values(col2), f = values(full);
+  std::vector<double> both(12), first(12), second(12), unary(12);
+  for (int i = 0; i < 12; ++i) {
+    const int r = i / 4;
+    both[i] = c[r] - c2[r];
+    first[i] = c[r] - f[i];
+    second[i] = f[i] - c2[r];
+    unary[i] = std::exp(c[r]);
+  }
+  check_values(call1("sub", {wide, wide2}), both, 0, 0);
+  check_values(call1("sub", {wide, full}), first, 0, 0);
+  check_values(call1("sub", {full, wide2}), second, 0, 0);
+  check_values(call1("sub", {full, col2}), second, 0, 0);  // broadcast by the op, not by a view
+  check_values(call1("exp", {wide}), unary, 1e-15, 0);
+  // In place: the target is the contiguous operand, the repeated one a column.
+  Tensor target = call1("clone", {full});
+  call_inplace("sub", {target, col2});
+  check_values(target, second, 0, 0);
+}
+
 TEST_CASE("integer pow, including negative exponents", "[binary]") {
   Tensor a = from_values({2, -3, 1, -1, 5}, {5}, DType::Int64);
   Tensor b = from_values({10, 3, -2, -3, 0}, {5}, DType::Int64);
