@@ -71,7 +71,8 @@ def _apply_basic(self, key):
     if specified > self.dim():
         raise IndexError(f"too many indices for tensor of dimension {self.dim()}")
     t = self
-    dim = 0
+    dim = 0  # of t, the view so far
+    source = 0  # of self: the dim the next index reads, as errors name it
     advanced = {}
     seen_ellipsis = False
     for k in key:
@@ -80,6 +81,7 @@ def _apply_basic(self, key):
                 raise IndexError("an index can only have a single ellipsis ('...')")
             seen_ellipsis = True
             dim += self.dim() - specified
+            source += self.dim() - specified
         elif k is None:
             t = _ops.unsqueeze(t, dim)
             # advanced dims after this one shift by one
@@ -95,19 +97,40 @@ def _apply_basic(self, key):
             k = builtins.int(k)
             size = t.shape[dim]
             if k < -size or k >= size:
-                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+                raise IndexError(f"index {k} is out of bounds for dimension {source} with size {size}")
             t = _ops.select(t, dim, k)
+            source += 1
         elif isinstance(k, slice):
             t = _sliced(t, dim, k)
             dim += 1
+            source += 1
         elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
             idx = _as_index_tensor(k)
             advanced[dim] = idx
             dim += idx.dim() if idx.dtype is _C.bool else 1
+            source += idx.dim() if idx.dtype is _C.bool else 1
         else:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              f"valid indices (got {type(k).__name__})")
     return t, advanced
+
+
+def _basic_view(self, key):
+    """self[key] for a tuple of ints and slices only (`x[i, j]`, `x[:, -1]`): the ops _apply_basic
+    issues, without its general walk. None, having issued nothing, for any other tuple."""
+    if len(key) > self.dim() or not all(type(k) is builtins.int or type(k) is slice for k in key):
+        return None
+    t, dim = self, 0  # dim: of t, the view so far; an error names self's dim, the key's position
+    for source, k in enumerate(key):
+        if type(k) is slice:
+            t = _sliced(t, dim, k)
+            dim += 1
+        else:
+            size = t.size(dim)
+            if k < -size or k >= size:
+                raise IndexError(f"index {k} is out of bounds for dimension {source} with size {size}")
+            t = _ops.select(t, dim, k)
+    return t
 
 
 def _index_list(advanced):
@@ -137,6 +160,10 @@ def getitem(self, key):
     if type(key) is slice and self.dim():  # x[a:b], a batch of a data loop: the ops _apply_basic issues
         t = _sliced(self, 0, key)
         return t if t is not self else _ops.alias(self)
+    if type(key) is tuple:
+        t = _basic_view(self, key)
+        if t is not None:
+            return t if t is not self else _ops.alias(self)
     t, advanced = _apply_basic(self, key)
     if not advanced:
         return t if t is not self else _ops.alias(self)

@@ -2,6 +2,7 @@
 indexing and index assignment, numpy sharing, conversions, repr, errors, save/load."""
 import io
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -151,6 +152,12 @@ def test_indexing_matches_torch():
         t[0, 0, 0, 0]
     with pytest.raises(ValueError):
         t[::-1]
+    # An out-of-range int in a tuple names the dim of the indexed tensor it reads, as torch does.
+    for key in [(0, 5), (0, 0, 6), (1, slice(None), -7), (slice(None), [0], 7)]:
+        with pytest.raises(IndexError) as expected:
+            r[key]
+        with pytest.raises(IndexError, match=re.escape(str(expected.value))):
+            t[key]
 
 
 def test_slice_bounds_are_read_as_torch_reads_them():
