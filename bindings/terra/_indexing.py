@@ -63,6 +63,15 @@ def _sliced(t, dim, k):
     return _ops.slice(t, dim, start, stop, step)
 
 
+def _selected(t, dim, k, source):
+    """t.select(dim, k) for an int k, which must be in range; `source`: the indexed tensor's dim k
+    reads, as the error names it."""
+    size = t.size(dim)
+    if k < -size or k >= size:
+        raise IndexError(f"index {k} is out of bounds for dimension {source} with size {size}")
+    return _ops.select(t, dim, k)
+
+
 def _apply_basic(self, key):
     """Returns (view, advanced) where advanced maps a dim of the view to its index tensor."""
     if not isinstance(key, tuple):
@@ -94,11 +103,7 @@ def _apply_basic(self, key):
             dim += 1
         elif isinstance(k, builtins.int) or (isinstance(k, (np.integer,))) or (
                 isinstance(k, Tensor) and k.dim() == 0 and not k.is_floating_point() and k.dtype is not _C.bool):
-            k = builtins.int(k)
-            size = t.shape[dim]
-            if k < -size or k >= size:
-                raise IndexError(f"index {k} is out of bounds for dimension {source} with size {size}")
-            t = _ops.select(t, dim, k)
+            t = _selected(t, dim, builtins.int(k), source)
             source += 1
         elif isinstance(k, slice):
             t = _sliced(t, dim, k)
@@ -116,8 +121,9 @@ def _apply_basic(self, key):
 
 
 def _basic_view(self, key):
-    """self[key] for a tuple of ints and slices only (`x[i, j]`, `x[:, -1]`): the ops _apply_basic
-    issues, without its general walk. None, having issued nothing, for any other tuple."""
+    """self[key] for a tuple of ints and slices only (`x[a:b]` as `(slice,)`, `x[i, j]`, `x[:, -1]`):
+    the ops _apply_basic issues, without its general walk. None, having issued nothing, for any
+    other tuple."""
     if len(key) > self.dim() or not all(type(k) is builtins.int or type(k) is slice for k in key):
         return None
     t, dim = self, 0  # dim: of t, the view so far; an error names self's dim, the key's position
@@ -126,10 +132,7 @@ def _basic_view(self, key):
             t = _sliced(t, dim, k)
             dim += 1
         else:
-            size = t.size(dim)
-            if k < -size or k >= size:
-                raise IndexError(f"index {k} is out of bounds for dimension {source} with size {size}")
-            t = _ops.select(t, dim, k)
+            t = _selected(t, dim, k, source)
     return t
 
 
@@ -150,18 +153,14 @@ def _index_list(advanced):
 
 def getitem(self, key):
     if isinstance(key, builtins.int) and not isinstance(key, builtins.bool):
-        size = self.shape[0] if self.dim() else 0
         if self.dim() == 0:
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
-        if key < -size or key >= size:
-            raise IndexError(f"index {key} is out of bounds for dimension 0 with size {size}")
-        return _ops.select(self, 0, key)
-    if type(key) is slice and self.dim():  # x[a:b], a batch of a data loop: the ops _apply_basic issues
-        t = _sliced(self, 0, key)
-        return t if t is not self else _ops.alias(self)
-    if type(key) is tuple:
-        t = _basic_view(self, key)
+        return _selected(self, 0, key, 0)
+    # x[a:b] (a data loop's batch), x[i, j], x[:, k]: no general walk.
+    basic = (key,) if type(key) is slice else key if type(key) is tuple else None
+    if basic is not None:
+        t = _basic_view(self, basic)
         if t is not None:
             return t if t is not self else _ops.alias(self)
     t, advanced = _apply_basic(self, key)
