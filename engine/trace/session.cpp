@@ -96,8 +96,6 @@ int alias_class(const State& s, const StorageImpl* st) {
 
 }  // namespace
 
-// Where `t` came from, as classify() says, but joining no alias class: an external input seen for
-// the first time has alias -1.
 InputSource detail::source_of(const State& s, const Tensor& t) {
   InputSource src;
   if (!t.defined()) return src;
@@ -118,8 +116,6 @@ InputSource detail::source_of(const State& s, const Tensor& t) {
   return src;
 }
 
-// `slot`: where this input is used (record position * 64 + input index); the first use of a
-// storage among the iteration's externals names its alias class.
 InputSource detail::classify(State& s, const Tensor& t, int slot) {
   InputSource src = source_of(s, t);
   if (src.external() && src.alias < 0) {
@@ -622,7 +618,6 @@ int confirm_match(State& s, int node, const OpDef& op, CallForm form, const std:
 
 }  // namespace
 
-// Writes down a replayed op: its node, the inputs the plan must take as given, its outputs.
 void detail::record_replayed(State& s, int node, std::optional<Attrs> attrs, const std::vector<Tensor>& inputs,
                      const Tensor* outputs, size_t num_outputs, bool ran_eagerly) {
   const int pos = static_cast<int>(s.ops.size());
@@ -650,8 +645,6 @@ void detail::record_replayed(State& s, int node, std::optional<Attrs> attrs, con
   s.stats.ops_replayed++;
 }
 
-// After replayed ops were written down: runs their span at once where numpy can see what it
-// writes, or hands it over once it is long enough.
 void detail::after_replayed(State& s, bool ran_eagerly) {
   if (std::exchange(s.writes_host_visible, false)) return flush(s, "a write to memory numpy can see");
   if (ran_eagerly) s.span_begin = s.ops.size();
