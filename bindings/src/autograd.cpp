@@ -45,11 +45,22 @@ void bind_autograd(py::module_& m) {
 
   m.def("_register_hook", [](py::handle tensor, py::function fn) {
     auto active = std::make_shared<bool>(true);
-    autograd::register_hook(unwrap(tensor), [fn, active](const Tensor& g) -> Tensor {
+    // The graph node keeping the hook may be dropped on a thread without the GIL (a finished span
+    // job lets go of the tensors it read while Python waits), so letting go of fn takes the GIL.
+    std::shared_ptr<py::object> hook(new py::object(std::move(fn)), [](py::object* o) {
+      if (!Py_IsInitialized()) {
+        o->release();  // the interpreter is gone: leak the Python object rather than touch it
+        delete o;
+        return;
+      }
+      py::gil_scoped_acquire gil;
+      delete o;
+    });
+    autograd::register_hook(unwrap(tensor), [hook, active](const Tensor& g) -> Tensor {
       if (!*active) return Tensor();
       py::gil_scoped_acquire gil;
       LocationScope own_frames(LocationScope::PythonCallback);
-      py::object r = fn(wrap(g));
+      py::object r = (*hook)(wrap(g));
       return r.is_none() ? Tensor() : unwrap(r);
     });
     return HookHandle{active};

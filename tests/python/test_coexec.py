@@ -665,3 +665,30 @@ def test_kernels_side_by_side_give_eager_results(cli, tmp_path, monkeypatch):
     in_order = run_program(write_program(tmp_path / "off", STACKED_CELLS), "coexec")
     assert (in_order.returncode, in_order.stdout) == (eager.returncode, eager.stdout), in_order.stderr
     assert in_order.stats["side_by_side_runs"] == 0
+
+
+# A tensor hook lives in its graph node; a graph that nobody backwards (the masked side branch)
+# is let go by the span job that read it, which finishes while Python waits at a fetch without
+# the GIL. Dropping the hook there crashed about one run in two.
+HOOKED_SIDE_BRANCH = """\
+keep = terra.tensor(rng.standard_normal(8) > 0)
+for step in range(300):
+    x, y = batch()
+    hidden = model[0](x)
+    hidden.register_hook(lambda grad: grad * 0.5)
+    loss = ((model[2](model[1](hidden)) - y) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    side = hidden[keep].mean()
+    if step % 50 == 0:
+        print(step, repr(loss.item()), repr(side.item()))
+save("final")
+"""
+
+
+def test_hooks_of_graphs_dropped_while_python_waits_are_let_go_safely(cli, tmp_path):
+    for attempt in range(4):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        assert_same_as_eager(*run_both(write_program(folder, HOOKED_SIDE_BRANCH)))
