@@ -238,10 +238,39 @@ def test_zero_grad():
     p = to_terra(np.full(3, 2.0, np.float32), requires_grad=True)
     opt = terra.optim.SGD([p], lr=0.1)
     p.grad = to_terra(np.ones(3, np.float32))
-    opt.zero_grad(set_to_none=False)
+    opt.zero_grad()  # PyTorch 1.13's default: zeroed in place
     np.testing.assert_array_equal(to_numpy(p.grad), np.zeros(3))
-    opt.zero_grad()
+    opt.zero_grad(set_to_none=True)
     assert p.grad is None
+
+
+@pytest.mark.parametrize("owner", ["optimizer", "module"])
+def test_zero_grad_keeps_zero_gradients_so_adam_moves_a_frozen_parameter_as_torch(owner):
+    """Adam steps a parameter whose gradient was zeroed (its momentum goes on), and skips one
+    whose gradient is None: PyTorch 1.13's zero_grad() zeroes, so a layer frozen mid-run moves on."""
+    start = np.random.default_rng(3).standard_normal((2, 3)).astype(np.float32)
+
+    def run(lib):
+        layer = lib.nn.Linear(3, 2, bias=False)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(start))
+        opt = lib.optim.Adam(layer.parameters(), lr=0.1)
+        x = lib.tensor(start)
+        for step in range(4):
+            (opt if owner == "optimizer" else layer).zero_grad()
+            if step == 2:
+                layer.weight.requires_grad_(False)  # frozen: backward no longer reaches it
+                frozen_at = layer.weight.detach().clone().numpy()
+            if layer.weight.requires_grad:
+                (layer(x) ** 2).sum().backward()
+            opt.step()
+        return layer.weight.detach().numpy(), layer.weight.grad.numpy(), frozen_at
+
+    (want_weight, want_grad, _), (got_weight, got_grad, frozen_at) = run(torch), run(terra)
+    np.testing.assert_allclose(got_weight, want_weight, rtol=1e-6)
+    np.testing.assert_array_equal(got_grad, np.zeros((2, 3)))
+    np.testing.assert_array_equal(got_grad, want_grad)
+    assert np.abs(got_weight - frozen_at).min() > 1e-3  # every weight moved on while frozen
 
 
 def test_step_skips_params_without_grad_and_returns_closure_loss():

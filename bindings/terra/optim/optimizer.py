@@ -131,8 +131,9 @@ class Optimizer(object):
 
     # ---------------------------------------------------------------- gradients and steps
 
-    def zero_grad(self, set_to_none=True):
-        """Clears the gradients: sets them to None (default), or zeroes them in place."""
+    def zero_grad(self, set_to_none=False):
+        """Clears the gradients: zeroes them in place (the default, as in PyTorch 1.13: a stateful
+        optimizer still steps a parameter whose gradient stays zero), or sets them to None."""
         for group in self.param_groups:
             for p in group['params']:
                 if p.grad is None:

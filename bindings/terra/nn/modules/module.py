@@ -487,7 +487,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none=False):  # PyTorch 1.13's default: gradients zeroed in place
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
