@@ -7,6 +7,7 @@
 #include "engine/autograd/record.hpp"
 #include "engine/trace/hook.hpp"
 #include "engine/trace/suspend.hpp"
+#include "tensor/overlap.hpp"
 
 namespace terra {
 
@@ -60,6 +61,26 @@ namespace {
 
 [[noreturn]] void rethrow_with_context(const OpDef& op, const Error& e, const std::vector<Tensor>& inputs) {
   throw e.with_context(op.name(), describe_inputs(inputs));
+}
+
+// Note [Overlapping writes]: an elementwise kernel writing `written` while it reads an input
+// that shares some of its bytes at other positions (`a[1:] = a[:-1]`, `a += a.t()`), or writing
+// an expanded tensor (several elements, one address), gives a result that depends on the order
+// it visits elements in. PyTorch refuses both with these messages; so does Terra, at the call,
+// before tracing sees it, so eager and co-executed runs raise alike. Reading exactly what is
+// written (`x.add_(x)`) is fine; tensors with gaps are let through (Overlap::TooHard).
+void check_write_overlap(const std::string& op_name, const Tensor& written, const std::vector<Tensor>& inputs) {
+  if (has_internal_overlap(written))
+    throw Error(ErrorKind::Runtime,
+                "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+                "location. Please clone() the tensor before performing the operation.",
+                op_name);
+  for (const Tensor& in : inputs)
+    if (in.defined() && overlap_between(written, in) == Overlap::Partial)
+      throw Error(ErrorKind::Runtime,
+                  "unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+                  "single memory location. Please clone() the tensor before performing the operation.",
+                  op_name);
 }
 
 // A 0-d CPU tensor goes with tensors of any device (Tensor::is_cpu_scalar): elementwise kernels
@@ -177,6 +198,7 @@ Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& a
 }
 
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
+  if (op.effect == Effect::InPlace && op.writes_elementwise) check_write_overlap(op.name(), inputs.at(op.inplace_input), inputs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
   if (op.copies_across_devices) [[unlikely]]
@@ -223,6 +245,8 @@ std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, 
 }
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
+  if (op.writes_elementwise)
+    for (const Tensor& out : outs) check_write_overlap(op.name(), out, inputs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
   if (trace::intercepting()) [[unlikely]]
@@ -311,6 +335,7 @@ Tensor inplace_without_autograd(const OpDef& op, std::vector<Tensor> inputs, Att
 
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
+  if (op.writes_elementwise && !inputs.empty() && inputs[0].defined()) check_write_overlap(op.name() + "_", inputs[0], inputs);
   if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) return inplace_with_autograd(op, std::move(inputs), attrs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();

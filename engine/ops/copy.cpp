@@ -38,6 +38,7 @@ TERRA_OP("to_dtype(Tensor self, ScalarType dtype) -> Tensor")
 TERRA_OP("copy_(Tensor self, Tensor src, bool non_blocking=False) -> Tensor")
     .infer(copy_rule)
     .effect(Effect::InPlace, 0)
+    .writes_elementwise()
     .copies_across_devices()
     .grad([](const GradContext& c) -> TensorList { return {Tensor(), grad::sum_to(c.grad(), c.input_shape(1))}; },
           SaveSet::none());

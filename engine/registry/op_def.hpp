@@ -59,6 +59,10 @@ struct OpDef {
   // copy_: `src` may be on another device than `self`; the dispatcher moves it over first
   // (a to_device call of its own, traced and differentiated like any other).
   bool copies_across_devices = false;
+  // Writes each output element from the inputs' elements at its position (the elementwise ops,
+  // copy_): the dispatcher refuses an output whose elements share memory or that overlaps an
+  // input at other positions, where the result would depend on the kernel's order.
+  bool writes_elementwise = false;
   // When set and true for a call's inputs, the output shapes depend on input data (nonzero,
   // masked_select, boolean indexing): deferred execution must run the op before handing it out.
   bool (*data_dependent)(const std::vector<Tensor>& inputs, const Attrs& attrs) = nullptr;

@@ -31,7 +31,12 @@ class OpRegistrar {
   explicit OpRegistrar(const std::string& schema) : op_(&Registry::instance().add(schema)) {}
   OpRegistrar& infer(InferFn fn) { op_->infer = std::move(fn); return *this; }
   OpRegistrar& effect(Effect e, int inplace_input = -1) { op_->effect = e; op_->inplace_input = inplace_input; return *this; }
-  OpRegistrar& fusion(FusionKind k) { op_->fusion = k; return *this; }
+  OpRegistrar& fusion(FusionKind k) {
+    op_->fusion = k;
+    op_->writes_elementwise = op_->writes_elementwise || k == FusionKind::Elementwise;
+    return *this;
+  }
+  OpRegistrar& writes_elementwise() { op_->writes_elementwise = true; return *this; }
   OpRegistrar& makes_outputs() { op_->kernel_makes_outputs = true; return *this; }
   OpRegistrar& copies_across_devices() { op_->copies_across_devices = true; return *this; }
   OpRegistrar& data_dependent(bool (*when)(const std::vector<Tensor>& inputs, const Attrs& attrs)) {

@@ -134,3 +134,67 @@ def test_scatter_reduce_inplace_and_new_empty_strided():
     assert y.tolist() == [1.0, 6.0, 1.0, 1.0]
     e = x.new_empty_strided((2, 2), (2, 1))
     assert tuple(e.shape) == (2, 2) and e.dtype is terra.float32
+
+
+# Writes whose result would depend on the order the kernel visits elements in (Note [Overlapping
+# writes] in engine/dispatch/dispatcher.cpp): refused as PyTorch refuses them; writes that read
+# exactly what they write, or disjoint parts of one tensor, go through with PyTorch's values.
+def _seq(L, *shape):
+    n = int(np.prod(shape))
+    return L.tensor(np.random.default_rng(n).standard_normal(n).astype(np.float32)).view(*shape)
+
+
+OVERLAPPING_WRITES = {
+    "setitem_shifted_view": lambda L: (lambda a: a.__setitem__(slice(1, None), a[:-1]))(_seq(L, 6)),
+    "copy_from_transpose": lambda L: (lambda a: a.copy_(a.t()))(_seq(L, 3, 3)),
+    "add_transpose": lambda L: (lambda a: a.add_(a.t()))(_seq(L, 3, 3)),
+    "add_shifted": lambda L: (lambda a: a[1:].add_(a[:-1]))(_seq(L, 6)),
+    "mul_shifted_tensor": lambda L: (lambda a: a[:-1].mul_(a[1:]))(_seq(L, 6)),
+    "add_into_expanded": lambda L: _seq(L, 3).expand(2, 3).add_(1),
+    "mul_into_expanded": lambda L: _seq(L, 1).expand(4).mul_(2),
+    "copy_into_expanded": lambda L: _seq(L, 1).expand(3).copy_(_seq(L, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAPPING_WRITES))
+def test_overlapping_writes_are_refused_as_torch_refuses_them(name):
+    write = OVERLAPPING_WRITES[name]
+    with pytest.raises(RuntimeError) as want:
+        write(torch)
+    with pytest.raises(RuntimeError) as got:
+        write(terra)
+    assert str(want.value).split(". ")[0] in str(got.value)
+
+
+ALLOWED_WRITES = {
+    "add_itself": lambda L: (lambda a: (a.add_(a), a)[1])(_seq(L, 5)),
+    "add_out_itself": lambda L: (lambda a: (L.add(a, a, out=a), a)[1])(_seq(L, 5)),
+    "disjoint_halves": lambda L: (lambda a: (a[:3].copy_(a[3:]), a)[1])(_seq(L, 6)),
+    "interleaved_steps": lambda L: (lambda a: (a[::2].add_(a[1::2]), a)[1])(_seq(L, 6)),
+    "fill_expanded": lambda L: (lambda a: (a.expand(3).fill_(2.5), a)[1])(_seq(L, 1)),
+    "zero_expanded": lambda L: (lambda a: (a.expand(3).zero_(), a)[1])(_seq(L, 1)),
+    "size_one_expanded": lambda L: (lambda a: (a.expand(1).mul_(2), a)[1])(_seq(L, 1)),
+    "exp_in_place": lambda L: _seq(L, 2, 3).exp_(),
+    "transposed_into_itself": lambda L: (lambda a: (a.t().mul_(a.t()), a)[1])(_seq(L, 3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED_WRITES))
+def test_writes_that_read_what_they_write_or_disjoint_bytes_match_torch(name):
+    want, got = ALLOWED_WRITES[name](torch), ALLOWED_WRITES[name](terra)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_overlapping_writes_are_refused_alike_when_co_executed():
+    a = terra.tensor(np.random.default_rng(1).standard_normal(8).astype(np.float32))
+    w = terra.ones(8, requires_grad=True)
+    with terra.coexec():
+        for step in range(6):
+            loss = (w * a).sum()
+            loss.backward()
+            with pytest.raises(RuntimeError, match="some elements of the input tensor"):
+                a[1:] = a[:-1]
+            with terra.no_grad():
+                w.sub_(0.1 * w.grad)
+            w.grad = None
+    np.testing.assert_allclose(w.detach().numpy(), 1 - 0.6 * a.numpy(), rtol=1e-5)
