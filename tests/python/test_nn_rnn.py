@@ -241,3 +241,46 @@ def test_pad_sequence_refuses_mismatched_trailing_shapes():
         torch.nn.utils.rnn.pad_sequence([torch.ones(2, 3), torch.ones(2, 4)])
     with pytest.raises(RuntimeError, match="trailing shape"):
         nn.utils.rnn.pad_sequence([terra.ones(2, 3), terra.ones(2, 4)])
+
+
+# ---- LSTM with proj_size -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw", [dict(num_layers=2, bidirectional=True), dict(batch_first=True, bias=False),
+                                dict(num_layers=2)], ids=["2layer_bidir", "batch_first_nobias", "2layer"])
+def test_lstm_proj_size_matches_torch(kw):
+    rng = np.random.default_rng(0)
+    D, L = (2 if kw.get("bidirectional") else 1), kw.get("num_layers", 1)
+    N = 2
+    x = rand(rng, *((N, 4, 5) if kw.get("batch_first") else (4, N, 5)))
+    h0, c0 = rand(rng, L * D, N, 3), rand(rng, L * D, N, 6)
+    t_m, x_m = torch.nn.LSTM(5, 6, proj_size=3, **kw), nn.LSTM(5, 6, proj_size=3, **kw)
+    assert [(k, tuple(v.shape)) for k, v in x_m.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in t_m.state_dict().items()]
+    assert repr(x_m) == repr(t_m)
+    copy_state(t_m, x_m)  # a torch checkpoint loads
+    results = []
+    for lib, m in ((torch, t_m), (terra, x_m)):
+        xs = [lib.tensor(a).requires_grad_() for a in (x, h0, c0)]
+        out, (h, c) = m(xs[0], (xs[1], xs[2]))
+        (out.sum() + (h * 2).sum() + (c * 3).sum()).backward()
+        got = [out, h, c] + [t.grad for t in xs] + [p.grad for p in m.parameters()]
+        got.append(m(xs[0])[0])
+        if not kw.get("batch_first"):
+            packed = lib.nn.utils.rnn.pack_padded_sequence(xs[0], [4, 2])
+            po, (ph, pc) = m(packed, (xs[1], xs[2]))
+            got += [po.data, ph, pc]
+        results.append([to_numpy(t) for t in got])
+    for a, b in zip(results[1], results[0]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_proj_size_shapes_and_errors():
+    m = nn.LSTM(5, 6, proj_size=3)
+    out, (h, c) = m(terra.randn(4, 5))
+    assert tuple(out.shape) == (4, 3) and tuple(h.shape) == (1, 3) and tuple(c.shape) == (1, 6)
+    for call in (lambda lib: lib.nn.LSTM(5, 6, proj_size=3)(lib.zeros(4, 2, 5), (lib.zeros(1, 2, 6),
+                                                                                 lib.zeros(1, 2, 6))),
+                 lambda lib: lib.nn.GRU(5, 6, proj_size=3),
+                 lambda lib: lib.nn.LSTM(5, 6, proj_size=6)):
+        assert_same_error(lambda: call(torch), lambda: call(terra), same_message=True)

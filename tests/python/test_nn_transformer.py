@@ -269,3 +269,51 @@ def test_encoder_dropout_train_mode():
     b = to_numpy(layer(x))
     np.testing.assert_array_equal(to_numpy(layer(x)), b)
     assert not np.allclose(a, b)
+
+
+# ---- Note [Encoder nested fast path] ---------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["bool", "float", "not_left_aligned", "no_mask_check", "with_mask", "grad",
+                                  "train", "norm_first", "odd_heads", "seq_first"])
+def test_encoder_eval_nested_fast_path_matches_torch(case):
+    import warnings
+    rng = np.random.default_rng(3)
+    x = rand(rng, 3, 5, 8)
+    kpm = np.array([[0, 0, 0, 1, 1], [0, 0, 0, 0, 1], [0, 0, 1, 1, 1]], dtype=bool)
+    if case in ("not_left_aligned", "no_mask_check"):
+        kpm[1, 1] = True
+
+    def run(lib):
+        nhead = 1 if case == "odd_heads" else 2
+        layer = lib.nn.TransformerEncoderLayer(8, nhead, 16, dropout=0.0, batch_first=case != "seq_first",
+                                               norm_first=case == "norm_first")
+        enc = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(8), mask_check=case != "no_mask_check")
+        return enc
+    t_enc, x_enc = run(torch), run(terra)
+    x_enc.load_state_dict({k: terra.tensor(to_numpy(v).copy()) for k, v in t_enc.state_dict().items()})
+    outs = []
+    for lib, enc in ((torch, t_enc), (terra, x_enc)):
+        if case != "train":
+            enc.eval()
+        mask = lib.tensor(kpm)
+        if case == "float":
+            mask = lib.zeros(3, 5).masked_fill(mask, float("-inf"))
+        kwargs = {"src_key_padding_mask": mask}
+        if case == "with_mask":
+            kwargs["mask"] = lib.zeros(5, 5)
+        src = lib.tensor(x)
+        if case == "seq_first":
+            src = src.transpose(0, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if case == "grad":
+                out = enc(src, **kwargs)
+            else:
+                with lib.no_grad():
+                    out = enc(src, **kwargs)
+        outs.append(to_numpy(out))
+    want, got = outs
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    if case in ("bool", "float", "no_mask_check"):
+        assert got.shape[1] == 4 if case != "no_mask_check" else got.shape[1] == 3

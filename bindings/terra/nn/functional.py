@@ -316,6 +316,18 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 # Sparse
 
 
+_warned_sparse = False
+
+
+def _warn_dense_sparse_gradient():
+    """Note [Sparse gradients are dense in Terra] (optim/sparse_adam.py), said once per process."""
+    global _warned_sparse
+    if not _warned_sparse:
+        _warned_sparse = True
+        warnings.warn("Terra has no sparse tensors: embedding(sparse=True) computes a dense gradient (zero in the "
+                      "rows not looked up); SGD, Adagrad and SparseAdam update as with the sparse one")
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     if padding_idx is not None:
@@ -327,8 +339,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
             padding_idx = num + padding_idx
     else:
         padding_idx = -1
+    if sparse:
+        _warn_dense_sparse_gradient()
     if max_norm is not None:
-        raise NotImplementedError("embedding: max_norm is not supported by terra")
+        from ._functional_more import _embedding_renorm_
+        _embedding_renorm_(weight, input, max_norm, norm_type)  # in place, before the lookup, as torch
     return _ops.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 

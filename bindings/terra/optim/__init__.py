@@ -10,7 +10,8 @@ from .adadelta import Adadelta
 from .adam_variants import Adamax, NAdam, RAdam
 from .lbfgs import LBFGS
 from .more import ASGD, Rprop
+from .sparse_adam import SparseAdam
 from . import lr_scheduler, swa_utils
 
 __all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'NAdam', 'RAdam', 'LBFGS',
-           'Rprop', 'ASGD', 'lr_scheduler', 'swa_utils']
+           'Rprop', 'ASGD', 'SparseAdam', 'lr_scheduler', 'swa_utils']

@@ -15,9 +15,11 @@ from collections import OrderedDict, namedtuple
 import terra
 
 from ..parameter import Parameter, Tensor
+from . import _backward_hooks
 
 __all__ = ["Module", "RemovableHandle", "register_module_forward_pre_hook",
-           "register_module_forward_hook"]
+           "register_module_forward_hook", "register_module_backward_hook",
+           "register_module_full_backward_hook"]
 
 
 class RemovableHandle:
@@ -68,6 +70,30 @@ def register_module_forward_hook(hook):
     handle = RemovableHandle(_global_forward_hooks)
     _global_forward_hooks[handle.id] = hook
     return handle
+
+
+# Global backward hooks are all full or all legacy, as in PyTorch (None until the first one).
+_global_backward_hooks = OrderedDict()
+_global_is_full_backward_hook = None
+
+
+def _register_global_backward_hook(hook, full):
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = full
+    handle = RemovableHandle(_global_backward_hooks)
+    _global_backward_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_backward_hook(hook):
+    return _register_global_backward_hook(hook, full=False)
+
+
+def register_module_full_backward_hook(hook):
+    return _register_global_backward_hook(hook, full=True)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -348,8 +374,12 @@ class Module:
 
     def _call_impl(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks
-                or _global_forward_hooks):
+                or _global_forward_hooks or self._backward_hooks or _global_backward_hooks):
             return self.forward(*args, **kwargs)
+
+        full_backward_hooks, legacy_backward_hooks = [], []
+        if self._backward_hooks or _global_backward_hooks:
+            full_backward_hooks, legacy_backward_hooks = self._get_backward_hooks()
 
         for hook_id, hook in itertools.chain(_global_forward_pre_hooks.items(),
                                              self._forward_pre_hooks.items()):
@@ -368,7 +398,17 @@ class Module:
                         result = (result,)
                     args = result
 
-        result = self.forward(*args, **kwargs)
+        bw_hook = None
+        if full_backward_hooks:
+            bw_hook = _backward_hooks.BackwardHook(self, full_backward_hooks)
+            args = bw_hook.setup_input_hook(args)
+
+        if legacy_backward_hooks:
+            result = _backward_hooks.call_with_legacy_hooks(self, legacy_backward_hooks, args, kwargs)
+        else:
+            result = self.forward(*args, **kwargs)
+        if bw_hook:
+            bw_hook.check_inputs_unchanged()
 
         for hook_id, hook in itertools.chain(_global_forward_hooks.items(),
                                              self._forward_hooks.items()):
@@ -378,6 +418,8 @@ class Module:
                 hook_result = hook(self, args, result)
             if hook_result is not None:
                 result = hook_result
+        if bw_hook:
+            result = bw_hook.setup_output_hook(result)
         return result
 
     __call__ = _call_impl
@@ -400,12 +442,36 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_hook(self, hook, prepend=False):
-        raise NotImplementedError("Module backward hooks are not supported by terra.nn; register a "
-                                  "hook on the output tensor (Tensor.register_hook) instead")
+    def register_backward_hook(self, hook):
+        """Deprecated in PyTorch: grad_input holds the gradients w.r.t. the inputs of the module's
+        last op (Note [Legacy module backward hooks] in _backward_hooks.py)."""
+        return self._register_backward_hook(hook, full=False)
 
-    register_backward_hook = register_full_backward_hook
-    register_full_backward_pre_hook = register_full_backward_hook
+    def register_full_backward_hook(self, hook):
+        """hook(module, grad_input, grad_output) -> None or a new grad_input, once per backward,
+        with the gradients w.r.t. the positional tensor inputs and the tensor outputs."""
+        return self._register_backward_hook(hook, full=True)
+
+    def _register_backward_hook(self, hook, full):
+        if self._is_full_backward_hook is (not full):
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a "
+                               "single Module. Please use only one of them.")
+        self._is_full_backward_hook = full
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def _get_backward_hooks(self):
+        full, legacy = [], []
+        if _global_is_full_backward_hook is True:
+            full += _global_backward_hooks.values()
+        if self._is_full_backward_hook is True:
+            full += self._backward_hooks.values()
+        if _global_is_full_backward_hook is False:
+            legacy += _global_backward_hooks.values()
+        if self._is_full_backward_hook is False:
+            legacy += self._backward_hooks.values()
+        return full, legacy
 
     # ----------------------------------------------------------------------------------------
     # Iteration over members

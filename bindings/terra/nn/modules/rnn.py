@@ -56,14 +56,18 @@ def _rnn_steps(steps, state, reverse, w_hh, relu):
     return outs, (h,)
 
 
-def _lstm_steps(steps, state, reverse, w_hh):
+def _lstm_steps(steps, state, reverse, w_hh, w_hr=None):
+    """With w_hr (proj_size > 0) the hidden state is the cell's output projected: h = h_cell W_hr^T."""
     T = len(steps)
     h, c = state
     w_hh_t = _ops.transpose(w_hh, 0, 1)
-    addmm, cell = _ops.addmm, _ops.fused_lstm_cell
+    w_hr_t = None if w_hr is None else _ops.transpose(w_hr, 0, 1)
+    addmm, cell, mm = _ops.addmm, _ops.fused_lstm_cell, _ops.mm
     outs = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         h, c = cell(addmm(steps[t], h, w_hh_t), c)
+        if w_hr_t is not None:
+            h = mm(h, w_hr_t)
         outs[t] = h
     return outs, (h, c)
 
@@ -121,8 +125,8 @@ class RNNBase(Module):
                              "projections")
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
-        if proj_size > 0:
-            raise NotImplementedError("LSTM: proj_size is not supported by terra")
+        if proj_size > 0 and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
 
         if mode == "LSTM":
             gate_size = 4 * hidden_size
@@ -135,11 +139,12 @@ class RNNBase(Module):
 
         self._flat_weights_names = []
         self._all_weights = []
+        real_hidden_size = proj_size if proj_size > 0 else hidden_size
         for layer in range(num_layers):
             for direction in range(num_directions):
-                layer_input_size = input_size if layer == 0 else hidden_size * num_directions
+                layer_input_size = input_size if layer == 0 else real_hidden_size * num_directions
                 w_ih = Parameter(terra.empty((gate_size, layer_input_size), **factory_kwargs))
-                w_hh = Parameter(terra.empty((gate_size, hidden_size), **factory_kwargs))
+                w_hh = Parameter(terra.empty((gate_size, real_hidden_size), **factory_kwargs))
                 b_ih = Parameter(terra.empty(gate_size, **factory_kwargs))
                 b_hh = Parameter(terra.empty(gate_size, **factory_kwargs))
                 layer_params = (w_ih, w_hh, b_ih, b_hh) if bias else (w_ih, w_hh)
@@ -148,6 +153,9 @@ class RNNBase(Module):
                 param_names = ["weight_ih_l{}{}", "weight_hh_l{}{}"]
                 if bias:
                     param_names += ["bias_ih_l{}{}", "bias_hh_l{}{}"]
+                if proj_size > 0:
+                    layer_params += (Parameter(terra.empty((proj_size, hidden_size), **factory_kwargs)),)
+                    param_names += ["weight_hr_l{}{}"]
                 param_names = [x.format(layer, suffix) for x in param_names]
                 for name, param in zip(param_names, layer_params):
                     setattr(self, name, param)
@@ -205,9 +213,11 @@ class RNNBase(Module):
     def _expected_hidden_size(self, input):
         return self._hidden_shape(input.shape[0] if self.batch_first else input.shape[1])
 
-    def _hidden_shape(self, mini_batch):
+    def _hidden_shape(self, mini_batch, cell=False):
+        """The shape of h0 (of c0 with cell=True): h has proj_size features when projecting."""
         num_directions = 2 if self.bidirectional else 1
-        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+        size = self.proj_size if self.proj_size > 0 and not cell else self.hidden_size
+        return (self.num_layers * num_directions, mini_batch, size)
 
     @staticmethod
     def _check_hidden_size(hx, expected, msg="Expected hidden size {}, got {}"):
@@ -237,10 +247,10 @@ class RNNBase(Module):
             return b_ih
         return b_hh if b_ih is None else _ops.add(b_ih, b_hh)
 
-    def _recurrence(self, w_hh, b_hh):
+    def _recurrence(self, w_hh, b_hh, w_hr=None):
         """The per-step loop of one layer and direction: recur(steps, state, reverse)."""
         if self.mode == "LSTM":
-            return functools.partial(_lstm_steps, w_hh=w_hh)
+            return functools.partial(_lstm_steps, w_hh=w_hh, w_hr=w_hr)
         if self.mode == "GRU":
             return functools.partial(_gru_steps, w_hh=w_hh, b_hh=b_hh)
         return functools.partial(_rnn_steps, w_hh=w_hh, relu=self.mode == "RNN_RELU")
@@ -252,9 +262,12 @@ class RNNBase(Module):
         D = 2 if self.bidirectional else 1
         N = input.shape[1] if batch_sizes is None else batch_sizes[0]
         params = self._parameters
-        zeros = None
+        zeros = h_zeros = None
         if h0 is None or (lstm and c0 is None):
             zeros = _ops.zeros([N, self.hidden_size], dtype=input.dtype, device=input.device)
+            h_zeros = zeros
+            if self.proj_size > 0:
+                h_zeros = _ops.zeros([N, self.proj_size], dtype=input.dtype, device=input.device)
         p = self.dropout if self.training else 0.0
         h_n, c_n = [], []
         x = input
@@ -265,11 +278,12 @@ class RNNBase(Module):
                 w = [params[name] for name in self._all_weights[idx]]
                 w_ih, w_hh = w[0], w[1]
                 b_ih, b_hh = (w[2], w[3]) if self.bias else (None, None)
-                state = (zeros if h0 is None else _ops.select(h0, 0, idx),)
+                w_hr = w[-1] if self.proj_size > 0 else None
+                state = (h_zeros if h0 is None else _ops.select(h0, 0, idx),)
                 if lstm:
                     state += (zeros if c0 is None else _ops.select(c0, 0, idx),)
                 bias = self._input_bias(b_ih, b_hh)
-                recur = self._recurrence(w_hh, b_hh)
+                recur = self._recurrence(w_hh, b_hh, w_hr)
                 if batch_sizes is None:
                     outs, state = recur(_input_steps(x, w_ih, bias, x.shape[0]), state, d == 1)
                     outputs.append(_ops.stack(outs, 0))
@@ -298,7 +312,8 @@ class RNNBase(Module):
         expected = self._hidden_shape(sizes[0])
         if self.mode == "LSTM" and h0 is not None:
             self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
-            self._check_hidden_size(c0, expected, "Expected hidden[1] size {}, got {}")
+            self._check_hidden_size(c0, self._hidden_shape(sizes[0], cell=True),
+                                    "Expected hidden[1] size {}, got {}")
         elif h0 is not None:
             self._check_hidden_size(h0, expected)
         output, hn, cn = self._run(data, h0, c0, sizes)
@@ -393,7 +408,9 @@ class LSTM(RNNBase):
         if hx is not None:
             expected = self._expected_hidden_size(input)
             self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
-            self._check_hidden_size(c0, expected, "Expected hidden[1] size {}, got {}")
+            mini_batch = input.shape[0] if self.batch_first else input.shape[1]
+            self._check_hidden_size(c0, self._hidden_shape(mini_batch, cell=True),
+                                    "Expected hidden[1] size {}, got {}")
         x = _ops.transpose(input, 0, 1) if self.batch_first else input
         output, hn, cn = self._run(x, h0, c0)
         if self.batch_first:

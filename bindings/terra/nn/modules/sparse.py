@@ -30,8 +30,6 @@ class Embedding(Module):
                     "Padding_idx must be within num_embeddings"
                 padding_idx = self.num_embeddings + padding_idx
         self.padding_idx = padding_idx
-        if max_norm is not None:
-            raise NotImplementedError("Embedding: max_norm is not supported by terra")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq

@@ -9,7 +9,7 @@ import terra
 from ..._C import _ops
 from .. import functional as F
 from ..init import xavier_uniform_
-from .activation import MultiheadAttention
+from .activation import GELU, MultiheadAttention, ReLU
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -106,12 +106,54 @@ class TransformerEncoder(Module):
         self.mask_check = mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        if src_key_padding_mask is not None:
+            if src_key_padding_mask.dtype is not terra.bool and not src_key_padding_mask.is_floating_point():
+                raise AssertionError("only bool and floating types of key_padding_mask are supported")
         output = src
+        padded = self._nested_fast_path_padding(src, mask, src_key_padding_mask)
+        if padded is not None:
+            src_key_padding_mask = padded
         for mod in self.layers:
             output = mod(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+        if padded is not None:
+            # Note [Encoder nested fast path]: back from a nested tensor, padded to the longest sequence with 0.
+            longest = int((~padded).sum(1).max().item()) if padded.shape[0] else 0
+            output = output.masked_fill(padded.unsqueeze(-1), 0.0)[:, :longest]
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_fast_path_padding(self, src, mask, src_key_padding_mask):
+        """Note [Encoder nested fast path]: in eval without autograd, PyTorch 1.13 runs the layers
+        on a nested tensor made of the first (number of unmasked keys) tokens of each sequence, and
+        pads the result back with zeros to the longest sequence. Returns the padding mask that
+        computation amounts to (True past each sequence's length) when PyTorch takes that path,
+        under exactly its conditions, else None."""
+        first = self.layers[0]
+        if (not isinstance(first, TransformerEncoderLayer) or first.norm_first or first.training
+                or not first.self_attn.batch_first or not first.self_attn._qkv_same_embed_dim
+                or not getattr(first, "activation_relu_or_gelu", 0)
+                or first.norm1.eps != first.norm2.eps or src.dim() != 3 or not self.enable_nested_tensor
+                or src_key_padding_mask is None):
+            return None
+        valid = src_key_padding_mask.logical_not()
+        lengths = valid.sum(1)
+        positions = terra.arange(valid.shape[1], device=valid.device)
+        padded = positions.unsqueeze(0) >= lengths.unsqueeze(1)
+        left_aligned = bool(terra.equal(valid, padded.logical_not()))
+        if (getattr(self, "mask_check", True) and not left_aligned) or mask is not None \
+                or first.self_attn.num_heads % 2 == 1:
+            return None
+        autocast = getattr(terra, "is_autocast_enabled", None)
+        if autocast is not None and autocast():
+            return None
+        tensor_args = (src, first.self_attn.in_proj_weight, first.self_attn.in_proj_bias,
+                       first.self_attn.out_proj.weight, first.self_attn.out_proj.bias, first.norm1.weight,
+                       first.norm1.bias, first.norm2.weight, first.norm2.bias, first.linear1.weight,
+                       first.linear1.bias, first.linear2.weight, first.linear2.bias)
+        if terra.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensor_args):
+            return None
+        return padded
 
 
 class TransformerDecoder(Module):
@@ -155,6 +197,13 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
+        # What PyTorch's fast paths check instead of the activation itself.
+        if activation is F.relu or isinstance(activation, ReLU):
+            self.activation_relu_or_gelu = 1
+        elif activation is F.gelu or isinstance(activation, GELU):
+            self.activation_relu_or_gelu = 2
+        else:
+            self.activation_relu_or_gelu = 0
         self.activation = activation
 
     def __setstate__(self, state):
