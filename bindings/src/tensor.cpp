@@ -58,10 +58,14 @@ TERRA_PACKAGE_CLASS(device_class, "terra._device", "device")
 TERRA_PACKAGE_CLASS(tensor_function, "terra._functions", "tensor")
 #undef TERRA_PACKAGE_CLASS
 
+// Built as tuple.__new__ builds a tuple subclass, without Size.__new__'s checks of each item
+// (these are ints): t.shape is called all the time.
 py::object size_object(const Shape& s) {
-  py::tuple t(s.size());
-  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
-  return size_class()(t);
+  auto* type = reinterpret_cast<PyTypeObject*>(size_class().ptr());
+  auto size = py::reinterpret_steal<py::object>(type->tp_alloc(type, static_cast<Py_ssize_t>(s.size())));
+  if (!size) throw py::error_already_set();
+  for (size_t i = 0; i < s.size(); ++i) PyTuple_SET_ITEM(size.ptr(), i, py::int_(s[i]).release().ptr());
+  return size;
 }
 
 // One immortal terra.device object per device, so t.device costs a lookup, not a construction.

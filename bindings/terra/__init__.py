@@ -41,7 +41,11 @@ from ._inplace_functions import *  # noqa: E402,F401,F403
 from ._window_functions import *  # noqa: E402,F401,F403
 from ._functional_aliases import *  # noqa: E402,F401,F403
 from ._linalg_spellings import *  # noqa: E402,F401,F403
-from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: E402
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: E402
+                                  is_inference_mode_enabled)
+from ._memory_format import (memory_format, contiguous_format, preserve_format, channels_last,  # noqa: E402
+                             channels_last_3d, install as _install_memory_formats)
+_install_memory_formats()
 from .random import manual_seed, seed, initial_seed, get_rng_state, set_rng_state  # noqa: E402
 from .serialization import save, load  # noqa: E402
 from ._tracing import coexec, replay, step  # noqa: E402
@@ -142,7 +146,8 @@ def compile(model=None, **kwargs):
     return model
 
 
-FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = Tensor
+from ._legacy_types import CLASSES as _LEGACY_TYPES  # noqa: E402
+globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor, ...: constructors and dtype checks
 
 
 def _device_from_environment():

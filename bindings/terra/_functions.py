@@ -3,7 +3,7 @@ import builtins
 
 import numpy as np
 
-from . import _C, _missing_dtypes, _public_name
+from . import _C, _memory_format, _missing_dtypes, _public_name
 from ._C import _ops
 from ._einsum import einsum
 from ._tensor import _shape_args
@@ -62,8 +62,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 
 def _like(op):
     def fn(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-        return _finish(op(list(input.shape), dtype=dtype or input.dtype,
-                          device=_device_str(device or input.device)), requires_grad)
+        out = op(list(input.shape), dtype=dtype or input.dtype, device=_device_str(device or input.device))
+        return _finish(_memory_format.like(out, input, memory_format), requires_grad)
 
     fn.__name__ = op.name + "_like"
     return fn
@@ -76,8 +76,8 @@ empty_like = _export(_like(_ops.empty))
 
 @_export
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(_ops.full(list(input.shape), fill_value, dtype=dtype or input.dtype,
-                             device=_device_str(device or input.device)), requires_grad)
+    out = _ops.full(list(input.shape), fill_value, dtype=dtype or input.dtype, device=_device_str(device or input.device))
+    return _finish(_memory_format.like(out, input, memory_format), requires_grad)
 
 
 def _random_factory(op):
@@ -96,14 +96,14 @@ randn = _export(_random_factory(_ops.randn))
 
 @_export
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(_ops.rand(list(input.shape), dtype=dtype or input.dtype, device=_device_str(device or input.device)),
-                   requires_grad)
+    out = _ops.rand(list(input.shape), dtype=dtype or input.dtype, device=_device_str(device or input.device))
+    return _finish(_memory_format.like(out, input, memory_format), requires_grad)
 
 
 @_export
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(_ops.randn(list(input.shape), dtype=dtype or input.dtype,
-                              device=_device_str(device or input.device)), requires_grad)
+    out = _ops.randn(list(input.shape), dtype=dtype or input.dtype, device=_device_str(device or input.device))
+    return _finish(_memory_format.like(out, input, memory_format), requires_grad)
 
 
 @_export
@@ -118,8 +118,9 @@ def randint(low=0, high=None, size=None, *args, generator=None, out=None, dtype=
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, memory_format=None):
     if high is None:
         low, high = 0, low
-    return _ops.randint(low, high, list(input.shape), dtype=dtype or input.dtype,
-                        device=_device_str(device or input.device))
+    out = _ops.randint(low, high, list(input.shape), dtype=dtype or input.dtype,
+                       device=_device_str(device or input.device))
+    return _finish(_memory_format.like(out, input, memory_format), requires_grad)
 
 
 @_export
@@ -145,9 +146,22 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     return _finish(_ops.eye(n, -1 if m is None else m, dtype=dtype, device=_device_str(device)), requires_grad)
 
 
-def _infer_numpy(data):
+def _check_numpy_layout(arr):
+    """PyTorch 1.13 refuses (rather than copies) an array with a negative stride or a byte order
+    other than the machine's, in tensor() as in from_numpy()."""
+    if builtins.any(s < 0 for s in arr.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative strides "
+                         "are not currently supported. (You can probably work around this by making a copy of your "
+                         "array  with array.copy().) ")
+    if not arr.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte order. Conversion between "
+                         "byte orders is currently not supported.")
+
+
+def _infer_numpy(data, dtype=None):
     """Python data as a numpy array with PyTorch's dtype inference (floats -> default dtype)."""
     if isinstance(data, np.ndarray):
+        _check_numpy_layout(data)
         return data, True
     if isinstance(data, (np.generic,)):
         return np.asarray(data), True
@@ -156,9 +170,28 @@ def _infer_numpy(data):
     if isinstance(data, (list, tuple)) and builtins.any(isinstance(x, Tensor) for x in _flat(data)):
         data = _tensors_to_lists(data)
     arr = np.asarray(data)
-    if arr.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if arr.dtype == object or arr.dtype.kind in "USV" or arr.dtype == np.uint64:
+        arr = _unusual_data(data, arr, dtype)
     return arr, False
+
+
+def _unusual_data(data, arr, dtype):
+    """Python data numpy did not read as one of Terra's dtypes, with PyTorch's errors: ints past
+    int64 (numpy's uint64 or object), which only a floating dtype holds; None, strings, objects."""
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    items = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
+    for x in items:
+        if isinstance(x, (str, bytes)):
+            raise ValueError(f"too many dimensions '{type(x).__name__}'")
+        if not isinstance(x, (builtins.int, builtins.float, builtins.bool, np.generic)):
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+    floating = builtins.any(isinstance(x, (builtins.float, np.floating)) for x in items)
+    if not floating and not (dtype is not None and dtype.is_floating_point):
+        if builtins.any(not -2 ** 63 <= x < 2 ** 63 for x in items):
+            raise RuntimeError("Overflow when unpacking long")
+        return np.asarray(data, dtype=np.int64)
+    return np.asarray(data, dtype=np.float64)
 
 
 def _flat(data):
@@ -170,8 +203,10 @@ def _flat(data):
 
 
 def _tensors_to_lists(data):
-    if isinstance(data, Tensor):
-        return data.tolist()
+    if isinstance(data, Tensor):  # a number, as PyTorch reads a tensor inside a list
+        if data.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data.item()
     if isinstance(data, (list, tuple)):
         return [_tensors_to_lists(x) for x in data]
     return data
@@ -194,7 +229,7 @@ def _legacy_name(dt):
 
 @_export
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    arr, from_array = _infer_numpy(data)
+    arr, from_array = _infer_numpy(data, dtype)
     if dtype is None:
         kind = arr.dtype.kind
         if kind == "f":
@@ -208,6 +243,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                             "float64, float32, int64, int32, and bool.")
     else:
         target = _numpy_dtype(dtype, "tensor")
+        if target is np.int32 and not from_array and arr.dtype.kind in "iu" and arr.size and (
+                arr.min() < -2 ** 31 or arr.max() >= 2 ** 31):
+            raise RuntimeError("value cannot be converted to type int32 without overflow")
     t = _C._tensor_from_numpy(np.asarray(arr, dtype=target, order="C"))
     device = _device_str(device)
     if device is not None and device != "cpu":
@@ -473,15 +511,9 @@ def set_default_device(device):
     _default_device = None if name == "cpu" else name
 
 
-@_export
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
-    from . import _tensor_str
-    if threshold is not None:
-        _tensor_str._THRESHOLD = threshold
-    if edgeitems is not None:
-        _tensor_str._EDGE = edgeitems
-    if linewidth is not None:
-        _tensor_str._LINEWIDTH = linewidth
+from ._tensor_str import set_printoptions  # noqa: E402 (torch.set_printoptions is torch._tensor_str's)
+from ._tensor import layout, strided  # noqa: E402
+__all__ += ["set_printoptions", "layout", "strided"]
 
 
 @_export

@@ -15,6 +15,27 @@ from ._C import _ops
 Tensor = _C.Tensor
 
 
+# What CPython's PySequence_Check accepts, among the types an index holds.
+_SEQUENCES = (list, tuple, str, bytes, range, np.ndarray)
+
+
+def _sequence_as_tuple(key):
+    """Whether a non-tuple sequence index is read as a tuple of indices: x[[[0, 1], [1, 2]]] is
+    x[[0, 1], [1, 2]]. PyTorch 1.13's treatSequenceAsTuple (numpy's old rule): a sequence
+    shorter than 32 that holds a sequence, tensor, slice, Ellipsis or None."""
+    if not isinstance(key, _SEQUENCES) or isinstance(key, tuple) or (isinstance(key, np.ndarray) and key.ndim == 0):
+        return False
+    if len(key) >= 32:
+        return False
+    return builtins.any(isinstance(k, _SEQUENCES + (Tensor, slice)) or k is None or k is Ellipsis for k in key)
+
+
+def _refuse_text(obj):
+    """PyTorch turns a str or bytes index into a tensor and fails there, with a TypeError."""
+    if isinstance(obj, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(obj).__name__}'")
+
+
 def _as_index_tensor(obj):
     if isinstance(obj, Tensor):
         return obj
@@ -23,7 +44,9 @@ def _as_index_tensor(obj):
         return _C._tensor_from_numpy(arr)
     if arr.size == 0:
         arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
+    if arr.dtype.kind in "SU":
+        raise TypeError("new(): invalid data type 'str'")
+    if arr.dtype.kind not in "iuf":  # a list or array of floats is truncated to int64, as PyTorch's
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return _C._tensor_from_numpy(arr.astype(np.int64))
 
@@ -109,12 +132,13 @@ def _apply_basic(self, key):
             t = _sliced(t, dim, k)
             dim += 1
             source += 1
-        elif isinstance(k, (Tensor, list, tuple, np.ndarray)):
+        elif isinstance(k, (Tensor, list, tuple, np.ndarray, range)):
             idx = _as_index_tensor(k)
             advanced[dim] = idx
             dim += idx.dim() if idx.dtype is _C.bool else 1
             source += idx.dim() if idx.dtype is _C.bool else 1
         else:
+            _refuse_text(k)
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              f"valid indices (got {type(k).__name__})")
     return t, advanced
@@ -157,6 +181,8 @@ def getitem(self, key):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
         return _selected(self, 0, key, 0)
+    if _sequence_as_tuple(key):
+        key = tuple(key)
     # x[a:b] (a data loop's batch), x[i, j], x[:, k]: no general walk.
     basic = (key,) if type(key) is slice else key if type(key) is tuple else None
     if basic is not None:
@@ -170,6 +196,8 @@ def getitem(self, key):
 
 
 def setitem(self, key, value):
+    if _sequence_as_tuple(key):
+        key = tuple(key)
     t, advanced = _apply_basic(self, key)
     if not isinstance(value, Tensor):
         value = _C._tensor_from_numpy(np.asarray(value)) if isinstance(value, (list, tuple, np.ndarray)) else value

@@ -532,4 +532,99 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     return _namedtuple("histogram", ["hist", "bin_edges"])(hist, edges)
 
 
+@_export
+def real(input):
+    """Terra's dtypes are all real: the tensor itself, as PyTorch's torch.real of a real tensor."""
+    return input
+
+
+@_export
+def imag(input):
+    return input.imag
+
+
+@_export
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (torch.rsub; PyTorch 1.13 has no Tensor.rsub)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"rsub(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if isinstance(other, Tensor):
+        return _ops.sub(other, input, alpha=alpha)
+    return (input if alpha == 1 else input * alpha).__rsub__(other)
+
+
+def _gradient_dims(input, dim):
+    if dim is None:
+        return list(range(input.dim()))
+    dims = [_wrap_dim(d, input.dim(), "gradient") for d in (dim if isinstance(dim, (list, tuple)) else [dim])]
+    for d in dims:
+        if dims.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return dims
+
+
+def _gradient_along(f, d, h, edge_order):
+    """The derivative of f along dim d: central differences inside, one-sided (first or second
+    order) at the two ends. h: the spacing (a number) or the coordinates (a 1-D tensor)."""
+    n = f.shape[d]
+
+    def part(start, length=1):
+        return f.narrow(d, start, length)
+
+    if not isinstance(h, Tensor):
+        center = (part(2, n - 2) - part(0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first, last = (part(1) - part(0)) / h, (part(n - 1) - part(n - 2)) / h
+        else:
+            first = (-1.5 * part(0) + 2 * part(1) - 0.5 * part(2)) / h
+            last = (0.5 * part(n - 3) - 2 * part(n - 2) + 1.5 * part(n - 1)) / h
+        return _ops.cat([first, center, last], d)
+    dx = h[1:] - h[:-1]
+    shape = [1] * f.dim()
+    shape[d] = n - 2
+
+    def along(v):
+        return v.reshape(shape)
+
+    dx1, dx2 = dx[:-1], dx[1:]
+    center = (along(-dx2 / (dx1 * (dx1 + dx2))) * part(0, n - 2) + along((dx2 - dx1) / (dx1 * dx2)) * part(1, n - 2)
+              + along(dx1 / (dx2 * (dx1 + dx2))) * part(2, n - 2))
+    if edge_order == 1:
+        first, last = (part(1) - part(0)) / dx[0], (part(n - 1) - part(n - 2)) / dx[-1]
+    else:
+        a, b = dx[0], dx[1]
+        first = (-(2 * a + b) / (a * (a + b))) * part(0) + ((a + b) / (a * b)) * part(1) + (-a / (b * (a + b))) * part(2)
+        a, b = dx[-1], dx[-2]
+        last = (a / (b * (a + b))) * part(n - 3) + (-(a + b) / (a * b)) * part(n - 2) + ((2 * a + b) / (a * (a + b))) * \
+            part(n - 1)
+    return _ops.cat([first, center, last], d)
+
+
+@_export
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """torch.gradient: the derivative estimated along each of `dim` (all dims by default), as a
+    tuple. spacing: a number (every dim), a list of numbers (one per dim) or a list of 1-D
+    coordinate tensors (one per dim)."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = _gradient_dims(input, dim)
+    if isinstance(spacing, Tensor):
+        raise TypeError("gradient(): argument 'spacing' must be a number or a list of numbers or tensors, not Tensor")
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a list of length "
+                               f"{len(dims)} but got a list of length {len(spacing)}")
+        spacings = list(spacing)
+        for h in spacings:
+            if isinstance(h, Tensor) and h.dim() != 1:
+                raise RuntimeError("torch.gradient expected each element of spacing to have one dimension, but got "
+                                   f"an element with {h.dim()} dimensions!")
+    else:
+        spacings = [spacing] * len(dims)
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, spacings))
+
+
 del _method, _dtype

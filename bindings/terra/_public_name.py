@@ -29,5 +29,19 @@ def qualified(name):
     return f"{package}.{name}"
 
 
+class NamedConstant:
+    """A module-level singleton shown as terra.<name> (torch.<name> under --as-torch) and pickled
+    by that name, which the subclass's module must define (terra.strided, terra.channels_last)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return qualified(self._name)
+
+    def __reduce__(self):
+        return self._name
+
+
 def install_dtype_repr():
     _C.dtype.__repr__ = lambda dt: qualified(dtype_name(dt))

@@ -11,20 +11,45 @@ import math
 
 import numpy as np
 
-from . import _C, _missing_dtypes
+from . import _C, _missing_dtypes, _public_name
 from ._C import _ops
 from ._indexing import getitem, setitem
-from ._tensor_str import tensor_repr
+from . import _memory_format
+from ._tensor_str import tensor_repr, return_type_repr
 
 Tensor = _C.Tensor
 
 _return_types = {}
 
 
+class _ReturnTypeMeta(type):
+    """Makes a return type's __module__ "terra.return_types", or "torch.return_types" under
+    --as-torch (the types exist before `terra run` switches the public name)."""
+    @property
+    def __module__(cls):
+        return _public_name.qualified("return_types")
+
+
 def _namedtuple(name, fields):
+    """The tuple type of torch.return_types.<name>: fields by name or position, PyTorch's repr."""
     if name not in _return_types:
-        _return_types[name] = collections.namedtuple(name, fields)
+        base = collections.namedtuple(name, fields)
+        _return_types[name] = _ReturnTypeMeta(name, (base,), {
+            "__slots__": (), "__repr__": return_type_repr, "__str__": return_type_repr,
+            "__reduce__": lambda self: (_return_value, (name, tuple(fields), tuple(self)))})
     return _return_types[name]
+
+
+def _return_value(name, fields, values):
+    """Unpickles a return type's value (the type itself has no importable name)."""
+    return _namedtuple(name, fields)(*values)
+
+
+class layout(_public_name.NamedConstant):
+    """torch.layout. Every Terra tensor is strided: terra.strided is the one instance."""
+
+
+strided = layout("strided")
 
 
 def _shape_args(args, what="size"):
@@ -60,6 +85,11 @@ def _to_args(self, args, kwargs):
 
 
 def to(self, *args, **kwargs):
+    fmt = kwargs.pop("memory_format", None)
+    if fmt is not None and fmt is not _memory_format.preserve_format:
+        out = to(self, *args, **kwargs)
+        laid = _memory_format.laid_out(out, fmt)
+        return laid.clone() if (kwargs.get("copy", False) and laid is self) else laid
     dtype, device, copy = _to_args(self, args, kwargs)
     _missing_dtypes.refuse(dtype, "to")
     out = self
@@ -204,11 +234,19 @@ def pow(self, exponent):
     return _ops.pow(self, exponent)
 
 
+def _check_rounding_mode(rounding_mode):
+    if rounding_mode is not None and rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+
+
 def div(self, other, *, rounding_mode=None):
+    _check_rounding_mode(rounding_mode)
     return _ops.div(self, other, rounding_mode=rounding_mode)
 
 
 def div_(self, other, *, rounding_mode=None):
+    _check_rounding_mode(rounding_mode)
     return _C._call_inplace("div", self, other, rounding_mode=rounding_mode)
 
 
@@ -421,12 +459,36 @@ def __array__(self, dtype=None):
     return a if dtype is None else a.astype(dtype, copy=False)
 
 
+def __array_wrap__(self, array, context=None, return_scalar=False):
+    """A numpy ufunc's result on tensors, as a tensor (np.sin(t), t + ndarray), as PyTorch's.
+    PyTorch gives uint8 for a bool result; Terra, which has no uint8, gives bool."""
+    try:
+        return _C.from_numpy(array if array.flags.c_contiguous else array.copy())
+    except (TypeError, ValueError):  # a dtype Terra does not have
+        return array
+
+
+_c_rtruediv = Tensor.__rtruediv__
+
+
+def __rtruediv__(self, other):
+    """ndarray / tensor is a tensor, as PyTorch's (its other reflected operators refuse arrays)."""
+    out = _c_rtruediv(self, other)
+    if out is NotImplemented and isinstance(other, np.ndarray):
+        from ._functions import as_tensor
+        return as_tensor(other) / self
+    return out
+
+
 def __reduce_ex__(self, protocol):
     from .serialization import _rebuild_tensor
     return (_rebuild_tensor, (np.array(self.detach().cpu().numpy()), self.requires_grad, type(self)))
 
 
 def __deepcopy__(self, memo):
+    if not self.is_leaf:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                           "protocol at the moment")
     if id(self) in memo:
         return memo[id(self)]
     from .serialization import _rebuild_tensor
@@ -435,6 +497,35 @@ def __deepcopy__(self, memo):
         out.grad = self.grad.clone()
     memo[id(self)] = out
     return out
+
+
+def __copy__(self):
+    """copy.copy: a new tensor on self's data (writes to either show in both), requires_grad
+    kept, no grad, the instance's attributes copied, as PyTorch's rebuild on the same storage."""
+    cls = type(self)
+    out = self.detach()
+    if cls is not Tensor:
+        from .serialization import _is_parameter_class
+        out = cls(out, self.requires_grad) if _is_parameter_class(cls) else cls(out)
+    if self.requires_grad and not out.requires_grad:
+        out.requires_grad_(True)
+    attrs = getattr(self, "__dict__", None)
+    if attrs:
+        out.__dict__.update(attrs)
+    return out
+
+
+def sign(self):
+    """PyTorch's sign of a bool tensor is the tensor's values (the registry op refuses bool)."""
+    return _ops.clone(self) if self.dtype is _C.bool else _ops.sign(self)
+
+
+def _set_real(self, value):
+    self.copy_(value)
+
+
+def _imag(self):
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 
 def __iter__(self):
@@ -463,18 +554,25 @@ def type_(self, dtype=None, non_blocking=False):
     if dtype is None:
         from . import typename
         return typename(self)
-    if isinstance(dtype, str):
-        dtype = {"torch.FloatTensor": _C.float32, "torch.DoubleTensor": _C.float64, "torch.LongTensor": _C.int64,
-                 "torch.IntTensor": _C.int32, "torch.BoolTensor": _C.bool}.get("torch." + dtype.partition(".")[2])
+    from ._legacy_types import TensorType, from_type_name
+    if isinstance(dtype, str):  # 'torch.LongTensor', 'torch.cuda.FloatTensor'
+        dtype, device = from_type_name(dtype)
+        _missing_dtypes.refuse(dtype, "type")
+        return to(self, device, dtype)
+    if isinstance(dtype, TensorType):
+        dtype = dtype.dtype
+    _missing_dtypes.refuse(dtype, "type")
     return to(self, dtype)
 
 
 def _method_table():
     def contiguous(self, memory_format=None):
-        return _ops.contiguous(self)
+        if memory_format is None:
+            return _ops.contiguous(self)
+        return _memory_format.contiguous(self, memory_format)
 
     def clone(self, memory_format=None):
-        return _ops.clone(self)
+        return _memory_format.clone(self, memory_format)
 
     def softmax(self, dim, dtype=None):
         return _ops.softmax(self, dim, dtype)
@@ -547,20 +645,25 @@ def _install():
         cauchy_=cauchy_, log_normal_=log_normal_, geometric_=geometric_, new_zeros=new_zeros,
         new_ones=new_ones,
         new_empty=new_empty, new_full=new_full, new_tensor=new_tensor, backward=backward, register_hook=register_hook,
-        tolist=tolist, __array__=__array__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,
-        __iter__=__iter__, __format__=__format__, __contains__=__contains__, type=type_,
+        tolist=tolist, __array__=__array__, __array_wrap__=__array_wrap__, __rtruediv__=__rtruediv__, __reduce_ex__=__reduce_ex__, __deepcopy__=__deepcopy__,
+        __iter__=__iter__, __copy__=__copy__, sign=sign, __format__=__format__, __contains__=__contains__, type=type_,
         __getitem__=getitem, __setitem__=setitem, __repr__=tensor_repr, __str__=tensor_repr,
     )
     methods["max"] = _max_min("max", _ops.max, _ops.max_dim, _ops.maximum)
     methods["min"] = _max_min("min", _ops.min, _ops.min_dim, _ops.minimum)
+    # numpy scalars and arrays on the left of an operator defer to the tensor's reflected one
+    # (np.float64(2) * t is a tensor), as PyTorch's.
+    methods["__array_priority__"] = 1000
     methods.update(
         T=property(lambda self: _ops.permute(self, list(range(self.dim() - 1, -1, -1)))),
         mT=property(lambda self: _ops.transpose(self, -2, -1)),
         H=property(lambda self: t(self)),
         is_sparse=property(lambda self: False),
+        real=property(lambda self: self, _set_real),  # Terra's dtypes are all real: self, as PyTorch's
+        imag=property(_imag),
         is_quantized=property(lambda self: False),
         is_meta=property(lambda self: False),
-        layout=property(lambda self: "strided"),
+        layout=property(lambda self: strided),
         itemsize=property(lambda self: self.element_size()),
         nbytes=property(lambda self: self.element_size() * self.numel()),
         names=property(lambda self: (None,) * self.dim()),
@@ -610,6 +713,9 @@ def _install():
 
 
 def _isclose(a, b, rtol, atol, equal_nan):
+    if isinstance(b, Tensor) and b.dtype is not a.dtype:  # PyTorch compares tensors of one dtype only
+        from ._functions import _legacy_name
+        raise RuntimeError(f"{_legacy_name(a.dtype)} did not match {_legacy_name(b.dtype)}")
     b = b if isinstance(b, Tensor) else _ops.full([], b, dtype=a.dtype)
     close = (a - b).abs() <= atol + rtol * b.abs()
     if equal_nan:

@@ -492,3 +492,82 @@ def test_inplace_views_change_the_tensor_itself_as_pytorch(name, args):
 def test_inplace_view_of_a_tensor_that_requires_grad_raises():
     with pytest.raises(NotImplementedError, match="unsqueeze_: an in-place view of a tensor that requires grad"):
         terra.ones(2, requires_grad=True).unsqueeze_(0)
+
+
+# --- torch.rsub, torch.gradient, torch.is_inference_mode_enabled ---
+
+def test_rsub_like_torch():
+    g = np.random.default_rng(7)
+    a = g.uniform(-2, 2, size=(3, 4)).astype(np.float32)
+    b = g.uniform(-2, 2, size=(3, 4)).astype(np.float32)
+    i = g.integers(-5, 6, size=(5,))
+    for args, kwargs in [((a, 3), {}), ((a, 2.5), {"alpha": 2}), ((a, b), {}), ((a, b), {"alpha": -1.5}),
+                         ((i, 3), {}), ((i, 2.5), {}), ((i, i[::-1].copy()), {"alpha": 2})]:
+        ours = terra.rsub(*[terra.tensor(x) if isinstance(x, np.ndarray) else x for x in args], **kwargs)
+        theirs = torch.rsub(*[torch.tensor(x) if isinstance(x, np.ndarray) else x for x in args], **kwargs)
+        assert repr(ours.dtype).split(".")[1] == repr(theirs.dtype).split(".")[1]
+        assert_close(ours, theirs)
+    assert hasattr(torch.Tensor, "rsub") is hasattr(terra.Tensor, "rsub") is False
+    with pytest.raises(TypeError):
+        terra.rsub(3, terra.ones(2))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"edge_order": 2}, {"spacing": 0.5}, {"spacing": [2.0, 0.25, 3.0]},
+                                    {"dim": 1}, {"dim": [0, -1], "spacing": 1.5, "edge_order": 2},
+                                    {"dim": (2,), "spacing": [0.7]}, {"coords": True}, {"coords": True, "edge_order": 2}],
+                         ids=repr)
+def test_gradient_like_torch(kwargs):
+    g = np.random.default_rng(11)
+    a = g.uniform(-2, 2, size=(4, 5, 6))
+    kwargs = dict(kwargs)
+    ours_kw, theirs_kw = dict(kwargs), dict(kwargs)
+    if kwargs.pop("coords", False):
+        coords = [np.cumsum(g.uniform(0.2, 1.5, size=n)) for n in a.shape]
+        ours_kw = {"spacing": [terra.tensor(c) for c in coords], **kwargs}
+        theirs_kw = {"spacing": [torch.tensor(c) for c in coords], **kwargs}
+    x, r = terra.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = terra.gradient(x, **ours_kw), torch.gradient(r, **theirs_kw)
+    assert isinstance(ours, tuple) and len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        assert_close(o, t)
+    w = [g.uniform(-1, 1, size=o.shape) for o in ours]
+    sum(((o * terra.tensor(wi)).sum() for o, wi in zip(ours, w)), terra.tensor(0.0, dtype=terra.float64)).backward()
+    sum(((t * torch.tensor(wi)).sum() for t, wi in zip(theirs, w)), torch.tensor(0.0, dtype=torch.float64)).backward()
+    assert_close(x.grad, r.grad)
+
+
+def test_gradient_of_integers_and_its_checks_like_torch():
+    i = np.random.default_rng(3).integers(-9, 10, size=7)
+    ours, theirs = terra.gradient(terra.tensor(i)), torch.gradient(torch.tensor(i))
+    assert repr(ours[0].dtype).split(".")[1] == repr(theirs[0].dtype).split(".")[1]
+    assert_close(ours[0], theirs[0])
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="at least edge_order\\+1"):
+            lib.gradient(lib.ones(2), edge_order=2)
+        with pytest.raises(RuntimeError, match="only supports edge_order=1 and edge_order=2"):
+            lib.gradient(lib.ones(4), edge_order=3)
+        with pytest.raises(RuntimeError, match="a list of length 2 but got a list of length 3"):
+            lib.gradient(lib.ones(3, 4), spacing=[1.0, 2.0, 3.0])
+        with pytest.raises(RuntimeError, match="appears multiple times"):
+            lib.gradient(lib.ones(3, 4), dim=(0, 0))
+        with pytest.raises(RuntimeError, match="to have one dimension"):
+            lib.gradient(lib.ones(3), spacing=[lib.tensor(2.0)])
+        with pytest.raises(IndexError):
+            lib.gradient(lib.ones(3, 4), dim=2)
+
+
+def test_is_inference_mode_enabled_like_torch():
+    for lib in (torch, terra):
+        assert lib.is_inference_mode_enabled() is False
+        with lib.inference_mode():
+            assert lib.is_inference_mode_enabled() is True
+            with lib.inference_mode(False):
+                assert lib.is_inference_mode_enabled() is False
+            assert lib.is_inference_mode_enabled() is True
+        assert lib.is_inference_mode_enabled() is False
+
+        @lib.inference_mode()
+        def inside():
+            return lib.is_inference_mode_enabled()
+
+        assert inside() is True and lib.is_inference_mode_enabled() is False

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import terra
-from parity import assert_close, to_numpy
+from parity import assert_close
 
 rng = np.random.default_rng(0)
 
@@ -400,3 +400,247 @@ def test_pow_with_a_python_number_has_float64_gradients(form, number):
         y.sum().backward()
         grads.append(leaf.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-15)
+
+
+# --- Legacy typed classes, numpy priority, sequence indices, error types, Size, copy, layouts ---
+
+LEGACY = [("FloatTensor", "float32"), ("DoubleTensor", "float64"), ("LongTensor", "int64"), ("IntTensor", "int32"),
+          ("BoolTensor", "bool")]
+
+
+@pytest.mark.parametrize("name, dtype", LEGACY)
+def test_legacy_typed_constructors_like_torch(name, dtype):
+    data = rng.integers(-5, 6, size=(2, 3)).tolist()
+    ours, theirs = getattr(terra, name), getattr(torch, name)
+    for args in [(data,), (data[0],), (np.array(data),)]:
+        t, r = ours(*args), theirs(*args)
+        same_dtype(t, r)
+        assert_close(t, r)
+    assert ours(2, 3).shape == theirs(2, 3).shape == (2, 3) and ours(2, 3).dtype is getattr(terra, dtype)
+    assert ours(terra.Size([4])).shape == (4,)
+    assert ours().shape == theirs().shape == (0,) and ours().dtype is getattr(terra, dtype)
+    for other_name, other_dtype in LEGACY:
+        t = terra.zeros(2, dtype=getattr(terra, other_dtype))
+        r = torch.zeros(2, dtype=getattr(torch, other_dtype))
+        assert isinstance(t, ours) == isinstance(r, theirs) == (other_name == name)
+    assert not issubclass(ours, terra.Tensor) and not issubclass(theirs, torch.Tensor)
+    src, ref = pair((3,))
+    converted, expected = src.type(ours), ref.type(theirs)
+    same_dtype(converted, expected)
+    assert_close(converted, expected)
+    converted, expected = src.type(f"torch.{name}"), ref.type(f"torch.{name}")
+    same_dtype(converted, expected)
+    assert src.type(f"torch.{name}").type() == ref.type(f"torch.{name}").type().replace("torch", "terra")
+
+
+def test_legacy_types_refuse_like_torch():
+    for bad in ["torch.int32", "LongTensor", "bad", "torch.Long"]:
+        with pytest.raises(ValueError, match="invalid type"):
+            torch.zeros(2).type(bad)
+        with pytest.raises(ValueError, match="invalid type"):
+            terra.zeros(2).type(bad)
+    with pytest.raises(TypeError):
+        terra.LongTensor(terra.zeros(2))  # a tensor of another dtype
+    for name, missing in [("ByteTensor", "uint8"), ("CharTensor", "int8"), ("ShortTensor", "int16"),
+                          ("HalfTensor", "float16"), ("BFloat16Tensor", "bfloat16")]:
+        with pytest.raises(TypeError, match=f"no {missing} dtype"):
+            getattr(terra, name)([1, 2])
+        with pytest.raises(TypeError, match=f"no {missing} dtype"):
+            terra.zeros(2).type(getattr(terra, name))
+        assert not isinstance(terra.zeros(2), getattr(terra, name))
+
+
+def test_numpy_scalars_and_ufuncs_give_tensors_like_torch():
+    t, r = pair((2, 3), low=0.5)
+    a = rng.uniform(0.5, 2.0, size=(2, 3))
+    assert terra.Tensor.__array_priority__ == torch.Tensor.__array_priority__ == 1000
+    for scalar in [np.float64(1.5), np.float32(2.5), np.int64(3)]:
+        for op in [lambda x, y: x * y, lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x / y]:
+            got, want = op(scalar, t), op(scalar, r)
+            assert isinstance(got, terra.Tensor)
+            same_dtype(got, want)
+            assert_close(got, want)
+    for got, want in [(t + a, r + a), (t * a, r * a), (np.exp(t), np.exp(r)), (np.add(t, a), np.add(r, a)),
+                      (a / t, a / r), (np.exp(t[0, 0]), np.exp(r[0, 0]))]:
+        assert isinstance(got, terra.Tensor)
+        same_dtype(got, want)
+        assert_close(got, want)
+    with pytest.raises(TypeError):  # numpy's own refusal, once numpy defers to the tensor
+        np.ones(3) + t
+    with pytest.raises(TypeError):
+        a * t
+
+
+def _index_pair(shape=(3, 4)):
+    a = rng.permutation(int(np.prod(shape))).reshape(shape).astype(np.int64) + 1
+    return terra.tensor(a), torch.tensor(a)
+
+
+@pytest.mark.parametrize("key", [
+    [[0, 1], [1, 2]], [0, slice(1, 3)], [None, 0], [Ellipsis, 0], [0, [1, 2]], [[True, False, True]], [()],
+    np.array([[0, 1], [1, 2]]), [np.array([0, 1]), 1], [1.5], [0, np.int64(1)], range(2), [[0, 2]],
+    [[0]] * 31 + [[1]], [[-1, 0], slice(None), None]], ids=repr)
+def test_sequence_index_read_as_tuple_like_torch(key):
+    t, r = _index_pair()
+    if isinstance(key, list) and len(key) == 32:
+        t, r = _index_pair((40,))
+    assert_close(t[key], r[key])
+    value = -7
+    t2, r2 = t.clone(), r.clone()
+    t2[key] = value
+    r2[key] = value
+    assert_close(t2, r2)
+
+
+def test_sequence_index_of_32_or_more_is_one_index_like_torch():
+    t, r = _index_pair((40,))
+    assert_close(t[[[0]] * 32], r[[[0]] * 32])
+    with pytest.raises(IndexError):
+        r[[[0]] * 31]
+    with pytest.raises(IndexError):
+        t[[[0]] * 31]
+
+
+def test_error_types_like_torch():
+    t, r = _index_pair()
+    for key in ["a", [0, "a"], (1, "a")]:
+        with pytest.raises(TypeError, match="invalid data type 'str'"):
+            r[key]
+        with pytest.raises(TypeError, match="invalid data type 'str'"):
+            t[key]
+    with pytest.raises(TypeError, match="invalid data type 'str'"):
+        t["a"] = 1
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="rounding_mode to be one of None, 'trunc', or 'floor'"):
+            lib.div(lib.ones(2), 2, rounding_mode="bad")
+        with pytest.raises(RuntimeError, match="rounding_mode to be one of"):
+            lib.ones(2).div_(2, rounding_mode="round")
+        for data in [None, [1, None], object()]:
+            with pytest.raises(RuntimeError, match="Could not infer dtype of"):
+                lib.tensor(data)
+        for data in [[2 ** 64], [2 ** 63], 2 ** 63, [-2 ** 63 - 1]]:
+            with pytest.raises(RuntimeError, match="Overflow when unpacking long"):
+                lib.tensor(data)
+        with pytest.raises(RuntimeError, match="int32 without overflow"):
+            lib.tensor([2 ** 40], dtype=lib.int32)
+        with pytest.raises(TypeError, match="invalid data type 'str'"):
+            lib.tensor("abc")
+        with pytest.raises(ValueError, match="only one element tensors"):
+            lib.tensor([lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])])
+        for arr in [np.arange(5.0)[::-1], np.arange(6.0).reshape(2, 3)[:, ::-1]]:
+            for make in (lib.tensor, lib.as_tensor, lib.asarray):
+                with pytest.raises(ValueError, match="negative"):
+                    make(arr)
+        with pytest.raises(ValueError, match="byte order"):
+            lib.tensor(np.arange(3, dtype=">f8"))
+        with pytest.raises(RuntimeError, match="Float did not match Long"):
+            lib.allclose(lib.ones(2), lib.ones(2, dtype=lib.int64))
+        with pytest.raises(RuntimeError, match="Float did not match Double"):
+            lib.isclose(lib.ones(2), lib.ones(2, dtype=lib.float64))
+    big = [2 ** 64, 1.5]
+    assert_close(terra.tensor(big), torch.tensor(big))
+    assert_close(terra.tensor([2 ** 63], dtype=terra.float64), torch.tensor([2 ** 63], dtype=torch.float64))
+    values = rng.uniform(-2, 2, size=4).astype(np.float32)
+    t = terra.tensor([terra.tensor(float(v)) for v in values] + [terra.tensor([1.5])])
+    assert_close(t, torch.tensor([torch.tensor(float(v)) for v in values] + [torch.tensor([1.5])]))
+
+
+def test_size_checks_and_arithmetic_like_torch():
+    for items in [[2.5], [torch.tensor(2.0), 3], ["a"], [None], [np.float64(2)]]:
+        ours = [terra.tensor(2.0) if isinstance(x, torch.Tensor) else x for x in items]
+        with pytest.raises(TypeError, match=r"Size\(\) takes an iterable of 'int' \(item 0 is"):
+            torch.Size(items)
+        with pytest.raises(TypeError, match=r"Size\(\) takes an iterable of 'int' \(item 0 is"):
+            terra.Size(ours)
+    s = terra.Size([terra.tensor(2), np.int64(3), True, 4])
+    assert s == torch.Size([torch.tensor(2), np.int64(3), True, 4]) == (2, 3, 1, 4)
+    assert type(s[0]) is int
+    for got, want in [(terra.Size([2, 3]) * 2, torch.Size([2, 3]) * 2), (2 * terra.Size([2, 3]), 2 * torch.Size([2, 3])),
+                      (terra.Size([2, 3]) + (4,), torch.Size([2, 3]) + (4,)), (terra.Size([1]) * 0, torch.Size([1]) * 0)]:
+        assert isinstance(got, terra.Size) and isinstance(want, torch.Size) and tuple(got) == tuple(want)
+    with pytest.raises(TypeError):
+        terra.Size([2]) + [3]
+    with pytest.raises(TypeError):
+        torch.Size([2]) + [3]
+
+
+def test_copy_shares_data_like_torch():
+    import copy
+    t, r = pair((3,))
+    t.requires_grad_(True)
+    r.requires_grad_(True)
+    ct, cr = copy.copy(t), copy.copy(r)
+    assert ct is not t and ct.requires_grad == cr.requires_grad and ct.grad is None and cr.grad is None
+    with terra.no_grad():
+        ct[0] = 5.0
+    with torch.no_grad():
+        cr[0] = 5.0
+    assert_close(t, r)
+    p = terra.nn.Parameter(terra.ones(2))
+    cp = copy.copy(p)
+    assert isinstance(cp, terra.nn.Parameter)
+    with terra.no_grad():
+        cp.add_(1.0)
+    assert_close(p, torch.full((2,), 2.0))
+
+
+@pytest.mark.parametrize("fmt, shape", [("channels_last", (2, 3, 4, 5)), ("channels_last_3d", (2, 3, 4, 5, 6))])
+def test_channels_last_layouts_like_torch(fmt, shape):
+    t, r = pair(shape)
+    ours, theirs = getattr(terra, fmt), getattr(torch, fmt)
+    assert repr(ours).split(".")[1] == repr(theirs).split(".")[1] == fmt
+    for f in [lambda x, m: x.contiguous(memory_format=m), lambda x, m: x.clone(memory_format=m),
+              lambda x, m: x.to(memory_format=m), lambda x, m: x.to(torch.float64 if isinstance(x, torch.Tensor)
+                                                                     else terra.float64, memory_format=m)]:
+        got, want = f(t, ours), f(r, theirs)
+        assert got.stride() == want.stride()
+        assert got.is_contiguous(memory_format=ours) and want.is_contiguous(memory_format=theirs)
+        assert got.is_contiguous() == want.is_contiguous() is False
+        same_dtype(got, want)
+        assert_close(got, want)
+    laid, ref = t.contiguous(memory_format=ours), r.contiguous(memory_format=theirs)
+    for name in ["empty_like", "zeros_like", "ones_like", "rand_like", "randn_like"]:
+        assert getattr(terra, name)(laid).stride() == getattr(torch, name)(ref).stride()  # preserve_format
+        assert getattr(terra, name)(t, memory_format=ours).stride() == getattr(torch, name)(r, memory_format=theirs).stride()
+        assert (getattr(terra, name)(laid, memory_format=terra.contiguous_format).stride()
+                == getattr(torch, name)(ref, memory_format=torch.contiguous_format).stride())
+    assert laid.clone().stride() == ref.clone().stride()
+    assert laid.contiguous().stride() == ref.contiguous().stride()
+    assert_close(laid.contiguous(), ref.contiguous())
+    with pytest.raises(RuntimeError, match=f"required rank {len(shape)} tensor to use {fmt} format"):
+        terra.zeros(2, 3).contiguous(memory_format=ours)
+    with pytest.raises(RuntimeError, match=f"required rank {len(shape)} tensor to use {fmt} format"):
+        torch.zeros(2, 3).contiguous(memory_format=theirs)
+
+
+def test_contiguous_and_preserve_formats_like_torch():
+    t, r = pair((2, 3, 4))
+    tt, rt = t.transpose(0, 2), r.transpose(0, 2)
+    for name in ["contiguous_format", "preserve_format"]:
+        assert repr(getattr(terra, name)).split(".")[1] == repr(getattr(torch, name)).split(".")[1]
+    assert tt.contiguous(memory_format=terra.contiguous_format).stride() == \
+        rt.contiguous(memory_format=torch.contiguous_format).stride()
+    assert tt.clone(memory_format=terra.preserve_format).is_contiguous()
+    assert t.is_contiguous(memory_format=terra.contiguous_format)
+    assert not t.is_contiguous(memory_format=terra.channels_last)
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="preserve memory format is unsupported"):
+            lib.ones(2, 3).t().contiguous(memory_format=lib.preserve_format)
+        assert lib.ones(2).contiguous(memory_format=lib.preserve_format).stride() == (1,)
+
+
+def test_real_sign_and_inference_like_torch():
+    t, r = pair((4,))
+    assert t.real is t and terra.real(t) is t
+    t.real = terra.tensor([1.0, 2.0, 3.0, 4.0])
+    r.real = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert_close(t, r)
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="imag is not implemented for tensors with non-complex dtypes"):
+            lib.ones(2).imag
+    b = rng.integers(0, 2, size=6).astype(bool)
+    for got, want in [(terra.sign(terra.tensor(b)), torch.sign(torch.tensor(b))),
+                      (terra.tensor(b).sgn(), torch.tensor(b).sgn())]:
+        same_dtype(got, want)
+        assert_close(got, want)
+    assert t.is_inference() is r.is_inference() is False

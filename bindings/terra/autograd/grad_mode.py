@@ -42,23 +42,43 @@ class enable_grad(_GradModeContext):
         pass
 
 
+# Whether an inference_mode(True) block is running (torch.is_inference_mode_enabled()). Terra's
+# inference mode is no_grad: its tensors are not marked, so Tensor.is_inference() stays False.
+_inference_mode_enabled = False
+
+
+def is_inference_mode_enabled():
+    return _inference_mode_enabled
+
+
 class inference_mode(_GradModeContext):
     def __init__(self, mode=True):
         self._mode = not mode
+        self._inference = bool(mode)
+
+    def __enter__(self):
+        global _inference_mode_enabled
+        self._prev_inference = _inference_mode_enabled
+        _inference_mode_enabled = self._inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        global _inference_mode_enabled
+        _inference_mode_enabled = self._prev_inference
+        return super().__exit__(*exc)
 
     def __call__(self, fn):
-        mode = self._mode
+        inference = self._inference
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = _C.is_grad_enabled()
-            _C._set_grad_enabled(mode)
-            try:
+            with inference_mode(inference):
                 return fn(*args, **kwargs)
-            finally:
-                _C._set_grad_enabled(prev)
 
         return wrapper
+
+    def clone(self):
+        return inference_mode(self._inference)
 
 
 class set_grad_enabled(_GradModeContext):
