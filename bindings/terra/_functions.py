@@ -278,16 +278,31 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 
 
 # Elementwise and reductions: the Tensor methods as functions (torch.exp(x) == x.exp()).
+def _write_out(name, result, out):
+    """result copied into out= as PyTorch writes it: a tensor for each result (a tuple for
+    max, sort, ...), of a dtype the result casts to; what the result's type is, returned."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(result)} Tensors")
+        for r, o in zip(result, out):
+            _write_out(name, r, o)
+        return type(result)(*out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if not can_cast(result.dtype, out.dtype):
+        raise RuntimeError(f"result type {_legacy_name(result.dtype)} can't be cast to the desired output type "
+                           f"{_legacy_name(out.dtype)}")
+    out.copy_(result)
+    return out
+
+
 def _from_method(name, public=None):
     method = getattr(Tensor, name)
 
     def fn(input, *args, **kwargs):
         out = kwargs.pop("out", None)
         r = method(input, *args, **kwargs)
-        if out is not None:
-            out.copy_(r)
-            return out
-        return r
+        return r if out is None else _write_out(name, r, out)
 
     fn.__name__ = public or name
     globals()[fn.__name__] = fn

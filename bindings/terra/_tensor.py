@@ -687,7 +687,7 @@ def _install():
     methods["subtract"] = lambda self, other, *, alpha=1: _ops.sub(self, other, alpha=alpha)
     methods["greater"] = methods["gt"] = lambda self, other: _ops.gt(self, other)
     methods["less"] = methods["lt"] = lambda self, other: _ops.lt(self, other)
-    methods["fmod"] = lambda self, other: self - (self / other).trunc() * other
+    methods["fmod"] = lambda self, other: self - self.div(other, rounding_mode="trunc") * other  # keeps int dtypes
     methods["trunc"] = lambda self: _ops.sign(self) * _ops.floor(_ops.abs(self))
     methods["frac"] = lambda self: self - methods["trunc"](self)
     methods["isfinite"] = lambda self: ~(_ops.isnan(self) | _ops.isinf(self))

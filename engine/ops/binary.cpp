@@ -38,6 +38,17 @@ Inferred div_rule(const std::vector<Tensor>& in, const Attrs& attrs) {
   return rules::elementwise(in, kNoBool);
 }
 
+// PyTorch refuses an integer tensor raised to a negative Python integer (a tensor exponent with
+// negative entries gives 0, 1 or -1, as the kernel computes).
+Inferred pow_rule(const std::vector<Tensor>& in, const Attrs&) {
+  Inferred inf = rules::elementwise(in, kNoBool);
+  const Tensor& exponent = in[1];
+  TERRA_CHECK(!(exponent.is_wrapped_number() && exponent.dtype() == DType::Int64 && *exponent.data<int64_t>() < 0 &&
+                is_integral(inf.outputs[0].dtype, false)),
+              Runtime, "Integers to negative integer powers are not allowed.");
+  return inf;
+}
+
 Inferred where_rule(const std::vector<Tensor>& in, const Attrs&) {
   TERRA_CHECK(in[0].dtype() == DType::Bool, Runtime,
               "where expected condition to be a boolean tensor, but got a tensor with dtype ", dtype_name(in[0].dtype()));
@@ -153,7 +164,7 @@ const bool registered = [] {
       {"remainder(Tensor self, Tensor other) -> Tensor", no_bool, remainder_grad, inputs_only},
       {"maximum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("lt", "gt"), inputs_only},
       {"minimum(Tensor self, Tensor other) -> Tensor", same, extremum_grad("gt", "lt"), inputs_only},
-      {"pow(Tensor self, Tensor exponent) -> Tensor", no_bool, pow_grad},
+      {"pow(Tensor self, Tensor exponent) -> Tensor", pow_rule, pow_grad},
       {"atan2(Tensor self, Tensor other) -> Tensor", to_float, atan2_grad, inputs_only},
       {"eq(Tensor self, Tensor other) -> Tensor", compare, nullptr},
       {"ne(Tensor self, Tensor other) -> Tensor", compare, nullptr},

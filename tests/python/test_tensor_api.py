@@ -644,3 +644,43 @@ def test_real_sign_and_inference_like_torch():
         same_dtype(got, want)
         assert_close(got, want)
     assert t.is_inference() is r.is_inference() is False
+
+
+def test_integer_tensors_to_negative_python_integer_powers_are_refused_as_torch_refuses_them():
+    base = rng.integers(2, 9, size=5)
+    for lib in (torch, terra):
+        t = lib.tensor(base)
+        for write in (lambda: t ** -2, lambda: lib.pow(t, -1), lambda: t.clone().pow_(-1)):
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                write()
+    exponents = rng.integers(-2, 3, size=5)  # a tensor exponent: computed, 0 where negative
+    np.testing.assert_array_equal(terra.pow(terra.tensor(base), terra.tensor(exponents)).numpy(),
+                                  torch.pow(torch.tensor(base), torch.tensor(exponents)).numpy())
+    np.testing.assert_allclose((terra.tensor(base.astype(np.float32)) ** -1).numpy(), 1 / base, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32"])
+def test_fmod_keeps_the_dtype_and_the_sign_of_the_dividend(dtype):
+    a = rng.integers(-20, 20, size=12).astype(dtype) + (0.5 if dtype == "float32" else 0)
+    b = rng.choice([-7, -3, 2, 5], size=12).astype(dtype)
+    for other in (b, 3):
+        want = torch.fmod(torch.tensor(a), torch.tensor(other) if isinstance(other, np.ndarray) else other)
+        got = terra.fmod(terra.tensor(a), terra.tensor(other) if isinstance(other, np.ndarray) else other)
+        assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_out_arguments_check_the_result_type_and_take_tuples_as_torch():
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+            lib.add(lib.tensor(x), 1.5, out=lib.empty(3, 4, dtype=lib.int64))
+    values, indices = terra.empty(3), terra.empty(3, dtype=terra.int64)
+    result = terra.max(terra.tensor(x), 1, out=(values, indices))
+    assert result.values is values and result.indices is indices
+    want = torch.max(torch.tensor(x), 1)
+    np.testing.assert_array_equal(values.numpy(), want.values.numpy())
+    np.testing.assert_array_equal(indices.numpy(), want.indices.numpy())
+    widened = terra.empty(3, 4, dtype=terra.float64)  # int -> float casts, as torch allows
+    terra.add(terra.tensor(x.astype(np.int64)), 1, out=widened)
+    np.testing.assert_array_equal(widened.numpy(), x.astype(np.int64) + 1)
