@@ -73,7 +73,7 @@ ViewSpec permute(const Tensor& t, const Attrs& a) {
   ViewSpec v{Shape(nd), Strides(nd), t.offset()};
   for (int64_t i = 0; i < nd; ++i) {
     int64_t d = normalize_dim(dims[i], nd);
-    TERRA_CHECK(!seen[d], Runtime, "permute: repeated dim ", dims[i]);
+    TERRA_CHECK(!seen[d], Runtime, "repeated dim ", dims[i]);
     seen[d] = true;
     v.shape[i] = t.shape()[d];
     v.strides[i] = t.strides()[d];
@@ -105,6 +105,7 @@ ViewSpec expand(const Tensor& t, const Attrs& a) {
       target[i] = t.shape()[i - off];
     }
   }
+  shape_numel(target);  // a Runtime error when the element count overflows, as PyTorch raises
   return {target, broadcast_strides(t.shape(), t.strides(), target), t.offset()};
 }
 

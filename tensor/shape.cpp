@@ -1,6 +1,7 @@
 #include "tensor/shape.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "tensor/error.hpp"
@@ -9,8 +10,18 @@ namespace terra {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)
+    if (__builtin_mul_overflow(n, s, &n))
+      throw Error(ErrorKind::Runtime, "numel: integer multiplication overflow for sizes=" + shape_str(shape));
   return n;
+}
+
+size_t storage_bytes(const Shape& shape, size_t itemsize) {
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(shape_numel(shape)), itemsize, &bytes) ||
+      bytes > static_cast<size_t>(std::numeric_limits<int64_t>::max()))
+    throw Error(ErrorKind::Runtime, "Storage size calculation overflowed with sizes=" + shape_str(shape));
+  return bytes;
 }
 
 Strides contiguous_strides(const Shape& shape) {

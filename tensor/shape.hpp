@@ -10,7 +10,9 @@ namespace terra {
 using Shape = std::vector<int64_t>;
 using Strides = std::vector<int64_t>;
 
-int64_t shape_numel(const Shape& shape);
+int64_t shape_numel(const Shape& shape);  // a Runtime error when the product overflows int64
+// numel * itemsize, the bytes a contiguous tensor of `shape` needs; a Runtime error past int64.
+size_t storage_bytes(const Shape& shape, size_t itemsize);
 Strides contiguous_strides(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[2, 3]"
 

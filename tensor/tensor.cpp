@@ -13,7 +13,7 @@ void set_trace_epoch(uint32_t epoch) { g_trace_epoch.store(epoch, std::memory_or
 
 Tensor Tensor::empty_deferred(const Shape& shape, DType dtype, Device device) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<StorageImpl>(shape_numel(shape) * terra::itemsize(dtype), device,
+  impl->storage = std::make_shared<StorageImpl>(storage_bytes(shape, terra::itemsize(dtype)), device,
                                                 StorageImpl::Deferred{});
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
@@ -25,7 +25,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape)
     TERRA_CHECK(s >= 0, Runtime, "Trying to create tensor with negative dimension ", s, ": ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<StorageImpl>(shape_numel(shape) * terra::itemsize(dtype), device);
+  impl->storage = std::make_shared<StorageImpl>(storage_bytes(shape, terra::itemsize(dtype)), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

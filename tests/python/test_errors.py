@@ -92,3 +92,23 @@ def test_errors_point_at_the_users_line(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
     assert out.returncode == 1
     assert 'bad.py", line 3' in out.stderr and "RuntimeError" in out.stderr and "matmul" in out.stderr
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.zeros(2 ** 32, 2 ** 32),
+    lambda L: L.empty(2 ** 62, 2),
+    lambda L: L.randn(2 ** 33, 2 ** 31),
+    lambda L: L.ones(1, 8).expand(2 ** 40, 2 ** 40, 8),
+    lambda L: L.ones(1).expand(2 ** 62, 4),
+    lambda L: L.ones(3).view(2 ** 62, 4),
+], ids=["zeros", "empty", "randn", "expand", "expand_to_2_64", "view"])
+def test_shapes_whose_element_count_overflows_are_refused_not_wrapped_to_zero(make):
+    with pytest.raises(RuntimeError):
+        make(torch)
+    with pytest.raises(RuntimeError, match="overflow"):
+        make(terra)
+
+
+def test_storage_bytes_past_int64_are_refused():
+    with pytest.raises(RuntimeError, match="Storage size calculation overflowed"):
+        terra.empty(2 ** 61, 2)

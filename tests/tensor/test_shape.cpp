@@ -34,3 +34,11 @@ TEST_CASE("normalize_dim", "[shape]") {
   CHECK(normalize_dims({-1, 0}, 3) == std::vector<int64_t>{0, 2});
   CHECK_THROWS_AS(normalize_dims({1, -2}, 3), Error);
 }
+
+TEST_CASE("element and byte counts that overflow are errors, not wrapped values", "[shape]") {
+  CHECK(shape_numel({3, 0, 5}) == 0);
+  CHECK(shape_numel({int64_t{1} << 31, int64_t{1} << 31}) == int64_t{1} << 62);
+  CHECK_THROWS_AS(shape_numel({int64_t{1} << 32, int64_t{1} << 32}), Error);
+  CHECK(storage_bytes({4, 5}, 8) == 160);
+  CHECK_THROWS_AS(storage_bytes({int64_t{1} << 61, 2}, 4), Error);
+}
