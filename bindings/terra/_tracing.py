@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import traceback
 
 from ._C import _trace
 
@@ -69,7 +70,15 @@ def run_until_exit(mode, explain=False, actor_trace=None):
 
 
 def _finish(session, stats_path, explain=False, actor_trace=None):
-    session.__exit__(None, None, None)
+    # Deferred work that fails when the session drains it here (a bad index in the last steps,
+    # with no read after it) fails the program, as the op would have in eager mode: the error is
+    # printed as an uncaught exception and the exit status is 1, not an "Exception ignored" note.
+    failed = False
+    try:
+        session.__exit__(None, None, None)
+    except Exception:
+        traceback.print_exc()
+        failed = True
     stats = _trace.stats()
     if stats_path:
         with open(stats_path, "w") as f:
@@ -80,6 +89,10 @@ def _finish(session, stats_path, explain=False, actor_trace=None):
     if explain:
         from ._explain import explain_report
         print(explain_report(stats), file=sys.stderr, end="")
+    if failed:  # registered first, this hook runs last: nothing the program registered is skipped
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 class _Step:

@@ -692,3 +692,30 @@ def test_hooks_of_graphs_dropped_while_python_waits_are_let_go_safely(cli, tmp_p
         folder = tmp_path / str(attempt)
         folder.mkdir()
         assert_same_as_eager(*run_both(write_program(folder, HOOKED_SIDE_BRANCH)))
+
+
+# A bad index in the last step, with no read after it: the deferred kernel fails when the session
+# drains at exit, and the program fails as in eager mode (exit status 1, the error printed), where
+# it used to end with status 0 and an "Exception ignored in atexit" note.
+BAD_LAST_TARGET = """\
+import terra.nn.functional as F
+targets = [terra.tensor(rng.integers(0, 3 if step < 11 else 9, 8)) for step in range(12)]
+for step in range(12):
+    x, _ = batch()
+    loss = F.cross_entropy(model(x), targets[step])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+print("done")
+"""
+
+
+def test_a_kernel_error_found_at_exit_fails_the_program(cli, tmp_path):
+    script = write_program(tmp_path, BAD_LAST_TARGET)
+    eager, coexecuted = run_both(script)
+    assert eager.returncode == coexecuted.returncode == 1
+    line = line_of(script, "F.cross_entropy")
+    for run in (eager, coexecuted):
+        assert "IndexError: cross_entropy: Target" in run.stderr
+        assert "Exception ignored" not in run.stderr
+    assert f"the op was called at prog.py:{line}" in coexecuted.stderr
