@@ -61,7 +61,17 @@ void bind_autograd(py::module_& m) {
       py::gil_scoped_acquire gil;
       LocationScope own_frames(LocationScope::PythonCallback);
       py::object r = (*hook)(wrap(g));
-      return r.is_none() ? Tensor() : unwrap(r);
+      if (r.is_none()) return Tensor();
+      Tensor replaced = unwrap(r);
+      // A gradient of another shape or dtype would reach .grad or the next node unchecked.
+      const auto name = [&] { return std::string(py::str(py::getattr(*hook, "__name__", py::repr(*hook)))); };
+      if (replaced.shape() != g.shape())
+        throw Error(ErrorKind::Runtime, "hook '" + name() + "' has changed the size of value (was " +
+                                            shape_str(g.shape()) + " got " + shape_str(replaced.shape()) + ")");
+      if (replaced.dtype() != g.dtype())
+        throw Error(ErrorKind::Runtime, "hook '" + name() + "' has changed the type of value (was " +
+                                            dtype_name(g.dtype()) + " got " + dtype_name(replaced.dtype()) + ")");
+      return replaced;
     });
     return HookHandle{active};
   });

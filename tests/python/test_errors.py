@@ -112,3 +112,18 @@ def test_shapes_whose_element_count_overflows_are_refused_not_wrapped_to_zero(ma
 def test_storage_bytes_past_int64_are_refused():
     with pytest.raises(RuntimeError, match="Storage size calculation overflowed"):
         terra.empty(2 ** 61, 2)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda g: g.sum(0), "has changed the size of value"),
+    (lambda g: g.double(), "has changed the type of value"),
+])
+def test_a_tensor_hook_that_changes_the_gradients_shape_or_dtype_is_refused(change, message):
+    import numpy as np
+    start = np.random.default_rng(5).standard_normal((2, 3)).astype(np.float32)
+    for lib in (torch, terra):
+        w = lib.tensor(start, requires_grad=True)
+        w.register_hook(change)
+        with pytest.raises(RuntimeError, match=f"hook '<lambda>' {message}"):
+            (w * 2).sum().backward()
+        assert w.grad is None
