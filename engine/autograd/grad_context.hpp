@@ -9,6 +9,7 @@
 // A formula returns one entry per tensor input; an undefined Tensor means "no gradient".
 // Gradients must have their input's shape; dtypes are converted by the engine.
 #pragma once
+#include <array>
 #include <vector>
 
 #include "kernels/attrs.hpp"
@@ -73,7 +74,13 @@ struct SaveSet {
   // `x[1:3] * 0.5` keeps nothing of x, so x may be changed in place before backward(), as in
   // PyTorch).
   SaveSet& only_for_others(std::initializer_list<int> which) {
-    for (int i : which) kept_for_others |= uint64_t{1} << i;
+    for (int i : which) readers.at(i) = ~(uint64_t{1} << i);
+    return *this;
+  }
+  // Input i kept only when one of `gradients` (input indices) is needed: linear's weight is read
+  // by the input's gradient, not by the bias's.
+  SaveSet& only_for(int i, std::initializer_list<int> gradients) {
+    for (int j : gradients) readers.at(i) |= uint64_t{1} << j;
     return *this;
   }
   bool keeps_input(size_t i) const { return i < 64 && ((inputs >> i) & 1); }
@@ -83,7 +90,7 @@ struct SaveSet {
 
   const char* dropped_when = nullptr;
   uint64_t dropped_inputs = 0;
-  uint64_t kept_for_others = 0;
+  std::array<uint64_t, 4> readers{};  // per input: the gradients that read it (0: kept for all)
   bool keeps_output(size_t k) const { return k >= 64 ? outputs == ~uint64_t{0} : ((outputs >> k) & 1); }
 };
 

@@ -43,9 +43,10 @@ std::shared_ptr<Node> make_node(const OpDef& op, const TensorList& inputs, const
   // unless something is kept, which spares two allocations per recorded op.
   if (op.saves.inputs != 0) node->saved_inputs.resize(inputs.size());
   const auto needed_by_another = [&](size_t i) {
-    if (!((op.saves.kept_for_others >> i) & 1)) return true;
-    for (size_t j = 0; j < node->input_needs_grad.size(); ++j)
-      if (j != i && node->input_needs_grad[j]) return true;
+    const uint64_t readers = i < op.saves.readers.size() ? op.saves.readers[i] : 0;
+    if (readers == 0) return true;
+    for (size_t j = 0; j < node->input_needs_grad.size() && j < 64; ++j)
+      if (((readers >> j) & 1) && node->input_needs_grad[j]) return true;
     return false;
   };
   for (size_t i = 0; i < inputs.size(); ++i) {

@@ -221,23 +221,29 @@ TensorList bmm_grad(const GradContext& c) {
 // A 1-D operand is a row on the left and a column on the right (and the output lost that dim):
 // both are put back, the products differentiated as batched matrices, the dims dropped again.
 TensorList matmul_grad(const GradContext& c) {
-  const Tensor &a = c.input(0), &b = c.input(1), &g = c.grad();
-  if (a.dim() == 1 && b.dim() == 1)  // dot: g is 0-d
-    return {c.needs(0) ? call1("mul", {g, b}) : Tensor(), c.needs(1) ? call1("mul", {g, a}) : Tensor()};
-  const Tensor a2 = a.dim() == 1 ? call1("unsqueeze", {a}, {{"dim", 0}}) : a;
-  const Tensor b2 = b.dim() == 1 ? call1("unsqueeze", {b}, {{"dim", 1}}) : b;
+  // Shapes from the metas: each operand is kept only for the other's gradient (kEachForTheOther).
+  const Shape &sa = c.input_shape(0), &sb = c.input_shape(1);
+  const Tensor& g = c.grad();
+  if (sa.size() == 1 && sb.size() == 1)  // dot: g is 0-d
+    return {c.needs(0) ? call1("mul", {g, c.input(1)}) : Tensor(), c.needs(1) ? call1("mul", {g, c.input(0)}) : Tensor()};
+  const auto as_matrix = [](const Tensor& t, int64_t dim) {
+    return t.dim() == 1 ? call1("unsqueeze", {t}, {{"dim", dim}}) : t;
+  };
+  const Shape a2_shape = sa.size() == 1 ? Shape{1, sa[0]} : sa, b2_shape = sb.size() == 1 ? Shape{sb[0], 1} : sb;
   Tensor g2 = g;
-  if (a.dim() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim() - (b.dim() == 1 ? 0 : 1)}});
-  if (b.dim() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim()}});
+  if (sa.size() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim() - (sb.size() == 1 ? 0 : 1)}});
+  if (sb.size() == 1) g2 = call1("unsqueeze", {g2}, {{"dim", g2.dim()}});
   Tensor da, db;
-  if (c.needs(0)) da = reshape_to(grad::sum_to(call1("matmul", {g2, mT(b2)}), a2.shape()), a.shape());
+  if (c.needs(0))
+    da = reshape_to(grad::sum_to(call1("matmul", {g2, mT(as_matrix(c.input(1), 1))}), a2_shape), sa);
   if (c.needs(1)) {
-    if (b2.dim() == 2 && a2.dim() > 2) {  // Note [Product gradients]: the batch folds into rows
+    const Tensor a2 = as_matrix(c.input(0), 0);
+    if (b2_shape.size() == 2 && a2.dim() > 2) {  // Note [Product gradients]: the batch folds into rows
       db = call1("mm", {mT(rows_of(a2)), rows_of(g2)});
     } else {
-      db = grad::sum_to(call1("matmul", {mT(a2), g2}), b2.shape());
+      db = grad::sum_to(call1("matmul", {mT(a2), g2}), b2_shape);
     }
-    db = reshape_to(db, b.shape());
+    db = reshape_to(db, sb);
   }
   return {da, db};
 }
@@ -259,12 +265,18 @@ TensorList baddbmm_grad(const GradContext& c) {
 // input [..., in] as rows [r, in], weight as [out, in] (a 1-D weight is one output), g as
 // [r, out]: d input = g · W, d weight = gᵀ · input, each one product (Note [Product gradients]).
 TensorList linear_grad(const GradContext& c) {
-  const Tensor &input = c.input(0), &weight = c.input(1);
-  const Tensor w2 = weight.dim() == 1 ? call1("unsqueeze", {weight}, {{"dim", 0}}) : weight;
-  const Tensor g2 = reshape_to(c.grad(), {numel_of(input.shape().begin(), input.shape().end() - 1), w2.size(0)});
-  return {c.needs(0) ? reshape_to(call1("mm", {g2, w2}), input.shape()) : Tensor(),
-          c.needs(1) ? reshape_to(call1("mm", {mT(g2), rows_of(input)}), weight.shape()) : Tensor(),
-          c.needs(2) ? grad::sum_to(c.grad(), c.input_shape(2)) : Tensor()};
+  // Shapes from the metas: input is kept only for weight's gradient and weight only for input's.
+  const Shape &input_shape = c.input_shape(0), &weight_shape = c.input_shape(1);
+  const int64_t outputs = weight_shape.size() == 1 ? 1 : weight_shape[0];
+  const Tensor g2 = reshape_to(c.grad(), {numel_of(input_shape.begin(), input_shape.end() - 1), outputs});
+  Tensor d_input, d_weight;
+  if (c.needs(0)) {
+    const Tensor& weight = c.input(1);
+    const Tensor w2 = weight.dim() == 1 ? call1("unsqueeze", {weight}, {{"dim", 0}}) : weight;
+    d_input = reshape_to(call1("mm", {g2, w2}), input_shape);
+  }
+  if (c.needs(1)) d_weight = reshape_to(call1("mm", {mT(g2), rows_of(c.input(0))}), weight_shape);
+  return {d_input, d_weight, c.needs(2) ? grad::sum_to(c.grad(), c.input_shape(2)) : Tensor()};
 }
 
 // outer promotes like mul; the products need one dtype, the gradient's.
@@ -277,9 +289,12 @@ TensorList outer_grad(const GradContext& c) {
 }  // namespace
 
 const SaveSet kOperands = SaveSet::only_inputs({0, 1});
-TERRA_OP("mm(Tensor self, Tensor mat2) -> Tensor").infer(mm_rule).grad(mm_grad, kOperands);
-TERRA_OP("bmm(Tensor self, Tensor mat2) -> Tensor").infer(bmm_rule).grad(bmm_grad, kOperands);
-TERRA_OP("matmul(Tensor self, Tensor other) -> Tensor").infer(matmul_rule).grad(matmul_grad, kOperands);
+// Each operand read only by the other's gradient: `x @ w` with x not needing a gradient keeps
+// nothing of w, so w may be updated in place before backward(), as in PyTorch.
+const SaveSet kEachForTheOther = SaveSet::only_inputs({0, 1}).only_for(0, {1}).only_for(1, {0});
+TERRA_OP("mm(Tensor self, Tensor mat2) -> Tensor").infer(mm_rule).grad(mm_grad, kEachForTheOther);
+TERRA_OP("bmm(Tensor self, Tensor mat2) -> Tensor").infer(bmm_rule).grad(bmm_grad, kEachForTheOther);
+TERRA_OP("matmul(Tensor self, Tensor other) -> Tensor").infer(matmul_rule).grad(matmul_grad, kEachForTheOther);
 TERRA_OP("addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor")
     .infer(addmm_rule)
     .grad(addmm_grad, SaveSet::only_inputs({1, 2}));
@@ -288,7 +303,7 @@ TERRA_OP("baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, S
     .grad(baddbmm_grad, SaveSet::only_inputs({1, 2}));
 TERRA_OP("linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor")
     .infer(linear_rule)
-    .grad(linear_grad, kOperands);
+    .grad(linear_grad, kEachForTheOther);
 TERRA_OP("outer(Tensor self, Tensor vec2) -> Tensor").infer(outer_rule).makes_outputs().grad(outer_grad, kOperands);
 TERRA_COMPOSITE_KERNEL(outer, outer_composite);
 

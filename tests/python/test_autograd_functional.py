@@ -205,3 +205,31 @@ def test_errors_match_torch(case):
                 lambda a: a, x, create_graph=True, vectorize=True, strategy="forward-mode"),
         }[case]()
     _expect_same_error(call)
+
+
+@pytest.mark.parametrize("product", ["linear", "matmul", "matmul_vector", "mm", "bmm"])
+def test_an_operand_only_the_others_gradient_reads_may_change_in_place_before_backward(product):
+    """`o = lin(x)` with x needing no gradient keeps nothing of the weight (as PyTorch): an
+    optimizer step before o.backward() is allowed, and the gradients are those of the values
+    used. When x needs a gradient too, the weight is kept and the change is refused."""
+    rng = np.random.default_rng(11)
+    shapes = {"linear": ((5, 8), (4, 8)), "matmul": ((2, 5, 8), (8, 3)), "matmul_vector": ((8,), (8, 3)),
+              "mm": ((5, 8), (8, 3)), "bmm": ((2, 5, 8), (2, 8, 3))}[product]
+    x_data, w_data = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    bias_data = rng.standard_normal(4).astype(np.float32)
+
+    def run(lib, x_needs_grad):
+        x = lib.tensor(x_data, requires_grad=x_needs_grad)
+        w = lib.tensor(w_data, requires_grad=True)
+        bias = lib.tensor(bias_data, requires_grad=True)
+        out = {"linear": lambda: lib.nn.functional.linear(x, w, bias), "mm": lambda: lib.mm(x, w),
+               "bmm": lambda: lib.bmm(x, w)}.get(product, lambda: lib.matmul(x, w))()
+        with lib.no_grad():
+            w.mul_(0.5)
+        (out * out).sum().backward()
+        return w.grad.numpy()
+
+    np.testing.assert_allclose(run(terra, False), run(torch, False), rtol=1e-5, atol=1e-6)
+    for lib in (torch, terra):
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            run(lib, True)
