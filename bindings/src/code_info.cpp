@@ -1,6 +1,8 @@
 // The per-code-object cache of the location provider (see code_info.hpp).
 #include "bindings/src/code_info.hpp"
 
+#include "bindings/src/common.hpp"
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -115,8 +117,8 @@ const std::string& file_and_line(PyCodeObject* code, int offset) {
 const std::vector<LoopSpan>& loops_of(PyCodeObject* code) {
   CodeInfo& info = entry(code);
   if (!info.loops_known) {
-    static const py::object* loops = new py::object(py::module_::import("terra._loops").attr("loops"));
-    for (py::handle span : (*loops)(py::handle(reinterpret_cast<PyObject*>(code)))) {
+    static std::atomic<py::object*> loops{nullptr};
+    for (py::handle span : package_attr(loops, "terra._loops", "loops")(py::handle(reinterpret_cast<PyObject*>(code)))) {
       auto [head, end] = span.cast<std::pair<int, int>>();
       info.loops.push_back(LoopSpan{head, end});
     }

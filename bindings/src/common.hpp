@@ -3,6 +3,7 @@
 // conversions every binding file needs.
 #pragma once
 #include <pybind11/pybind11.h>
+#include <atomic>
 #include <pybind11/stl.h>
 
 #include "engine/dispatch/dispatcher.hpp"
@@ -10,6 +11,20 @@
 namespace terra::python {
 
 namespace py = pybind11;
+
+// An attribute of a module of the package, imported on first use and kept for the process's life
+// (call with the GIL held). Not a function-local static: importing lets go of the GIL, and a
+// second thread arriving meanwhile would wait in the static's guard while holding the GIL the
+// first one needs back (two threads calling backward() for the first time hung that way). Two
+// threads may both import; one result is kept.
+inline const py::object& package_attr(std::atomic<py::object*>& slot, const char* module, const char* name) {
+  if (py::object* kept = slot.load(std::memory_order_acquire)) return *kept;
+  auto* made = new py::object(py::module_::import(module).attr(name));
+  py::object* expected = nullptr;
+  if (slot.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) return *made;
+  delete made;  // another thread kept its own first (the GIL is held: the decref is safe)
+  return *expected;
+}
 using TensorPtr = std::shared_ptr<TensorImpl>;
 
 // The Python object of a tensor (None for an undefined one); the same object every time for the

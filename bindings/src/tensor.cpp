@@ -48,10 +48,10 @@ Tensor unwrap(py::handle h) {
 namespace {
 
 // A class of the Python package, imported on first use and kept for the process's life.
-#define TERRA_PACKAGE_CLASS(fn, module, name)                                              \
-  const py::object& fn() {                                                                 \
-    static const py::object* cls = new py::object(py::module_::import(module).attr(name)); \
-    return *cls;                                                                           \
+#define TERRA_PACKAGE_CLASS(fn, module, name)    \
+  const py::object& fn() {                       \
+    static std::atomic<py::object*> cls{nullptr}; \
+    return package_attr(cls, module, name);      \
   }
 TERRA_PACKAGE_CLASS(size_class, "terra._size", "Size")
 TERRA_PACKAGE_CLASS(device_class, "terra._device", "device")

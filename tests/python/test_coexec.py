@@ -719,3 +719,31 @@ def test_a_kernel_error_found_at_exit_fails_the_program(cli, tmp_path):
         assert "IndexError: cross_entropy: Target" in run.stderr
         assert "Exception ignored" not in run.stderr
     assert f"the op was called at prog.py:{line}" in coexecuted.stderr
+
+
+# Two threads calling backward() for the first time at once: the first finds the hot loop and
+# imports terra._loops, which lets go of the GIL; the second used to wait, holding the GIL, in
+# the guard of the C++ static being initialized (a deadlock in about one run in three).
+TWO_THREADS_FIRST_BACKWARD = """\
+import threading
+
+def train(seed):
+    w = terra.tensor(np.random.default_rng(seed).standard_normal(3), requires_grad=True)
+    for _ in range(5):
+        (w * w).sum().backward()
+    return w.grad
+
+worker = threading.Thread(target=train, args=(1,))
+worker.start()
+print(train(2).tolist())
+worker.join()
+"""
+
+
+def test_two_threads_calling_backward_first_at_once_do_not_deadlock(cli, tmp_path):
+    for attempt in range(4):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        eager, coexecuted = run_both(write_program(folder, TWO_THREADS_FIRST_BACKWARD))
+        assert eager.returncode == 0, eager.stderr
+        assert (coexecuted.returncode, coexecuted.stdout) == (0, eager.stdout), coexecuted.stderr
