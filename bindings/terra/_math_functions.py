@@ -568,6 +568,8 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
            requires_grad=False):
     """normal(Tensor mean, Tensor std), normal(float mean, Tensor std), normal(Tensor mean, float std),
     normal(float mean, float std, size): draws of mean + std * N(0, 1), broadcast over mean and std."""
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         if size is None:
             raise TypeError("normal() missing the size argument for a float mean and std")
@@ -577,8 +579,6 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     like = mean if isinstance(mean, Tensor) else std
     if isinstance(std, Tensor) and builtins.bool((std < 0).any()):
         raise RuntimeError("normal expects all elements of std >= 0.0")
-    if not isinstance(std, Tensor) and std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     shape = list(np.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                      tuple(std.shape) if isinstance(std, Tensor) else ()))
     noise = _ops.randn(shape, generator=generator, dtype=like.dtype, device=str(like.device))

@@ -299,6 +299,8 @@ def uniform_(self, a=0.0, b=1.0, *, generator=None):
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     r = _draw(_ops.randn, self, generator, self.dtype if self.is_floating_point() else None)
     return self.copy_(r * std + mean)
 

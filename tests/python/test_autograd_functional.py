@@ -233,3 +233,25 @@ def test_an_operand_only_the_others_gradient_reads_may_change_in_place_before_ba
     for lib in (torch, terra):
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             run(lib, True)
+
+
+def test_grad_mode_classes_decorate_a_function_bare_or_called():
+    w = terra.tensor(np.random.default_rng(2).standard_normal(3), requires_grad=True)
+
+    @terra.no_grad
+    def bare(t):
+        return t * 2
+
+    @terra.no_grad()
+    def called(t):
+        return t * 2
+
+    @terra.enable_grad
+    def enabled(t):
+        return t * 2
+
+    assert not bare(w).requires_grad and not called(w).requires_grad
+    np.testing.assert_allclose(bare(w).numpy(), 2 * w.detach().numpy())
+    with terra.no_grad():
+        assert enabled(w).requires_grad
+    assert bare.__name__ == "bare" and terra.is_grad_enabled()

@@ -127,3 +127,12 @@ def test_a_tensor_hook_that_changes_the_gradients_shape_or_dtype_is_refused(chan
         with pytest.raises(RuntimeError, match=f"hook '<lambda>' {message}"):
             (w * 2).sum().backward()
         assert w.grad is None
+
+
+@pytest.mark.parametrize("draw", [
+    lambda L: L.normal(0.0, -1.0, (3,)),
+    lambda L: L.normal(L.zeros(2), -1.0),
+    lambda L: L.empty(3).normal_(0, -1),
+], ids=["floats", "tensor_mean", "in_place"])
+def test_a_negative_standard_deviation_is_refused(draw):
+    raises_like_torch(lambda: draw(terra), lambda: draw(torch), "normal expects std >= 0.0")

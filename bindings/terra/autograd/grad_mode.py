@@ -28,18 +28,27 @@ class _GradModeContext:
         return self.__class__()
 
 
-class no_grad(_GradModeContext):
+class _NoArgumentContext(_GradModeContext):
+    """`@no_grad()` and, as PyTorch 2 allows, bare `@no_grad`: called on a function, the class
+    returns the decorated function (PyTorch 1.13 raises a TypeError there)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, or a function to decorate")
+        return cls()(orig_func)
+
+    def __init__(self, orig_func=None):
+        pass
+
+
+class no_grad(_NoArgumentContext):
     _mode = False
 
-    def __init__(self, orig_func=None):
-        pass
 
-
-class enable_grad(_GradModeContext):
+class enable_grad(_NoArgumentContext):
     _mode = True
-
-    def __init__(self, orig_func=None):
-        pass
 
 
 # Whether an inference_mode(True) block is running (torch.is_inference_mode_enabled()). Terra's
