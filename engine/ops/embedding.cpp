@@ -6,6 +6,8 @@
 // padding row left at zero, each row divided by its index's count with scale_grad_by_freq. The
 // gradient is always dense (sparse=True is accepted and ignored).
 #include "engine/autograd/grad_helpers.hpp"
+#include "engine/ops/rules.hpp"
+#include "kernels/common/embedding_rows.hpp"
 
 namespace terra {
 namespace {
@@ -75,9 +77,16 @@ TensorList embedding_backward_grad(const GradContext& c) {
   return {r, Tensor()};
 }
 
+// The kernels' index check, run early by deferred execution.
+void check_embedding_indices(const std::vector<Tensor>& in, const Attrs&) {
+  if (const int64_t* indices = rules::int64s_at_hand(in[1]))
+    embedding_rows::check_indices(indices, in[1].numel(), in[0].shape().at(0));
+}
+
 TERRA_OP("embedding(Tensor weight, Tensor indices, int padding_idx=-1, bool scale_grad_by_freq=False, "
          "bool sparse=False) -> Tensor")
     .infer(embedding_rule)
+    .check_data(check_embedding_indices)
     .grad(embedding_grad, SaveSet::only_inputs({1}));
 // The weight's gradient, [num_weights, grad.shape[-1]]: row w sums the grad rows whose index is w
 // (scaled by 1 / count of w with scale_grad_by_freq); no row gets anything from padding_idx.

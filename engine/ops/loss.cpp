@@ -7,6 +7,7 @@
 #include "engine/autograd/grad_helpers.hpp"
 #include "engine/ops/rules.hpp"
 #include "engine/registry/registry.hpp"
+#include "kernels/common/class_loss_math.hpp"
 #include "kernels/common/loss_math.hpp"
 
 namespace terra {
@@ -447,13 +448,21 @@ constexpr char kMseBackward[] = "mse_loss_backward";
 constexpr char kL1Backward[] = "l1_loss_backward";
 constexpr char kSmoothL1Backward[] = "smooth_l1_loss_backward";
 
+// The kernels' target check (class indices), run early by deferred execution.
+void check_class_targets(const std::vector<Tensor>& in, const Attrs& attrs) {
+  if (const int64_t* targets = rules::int64s_at_hand(in[1]))
+    math::check_targets(targets, in[1].numel(), math::class_layout(in[0]).classes, attrs.get<int64_t>("ignore_index"));
+}
+
 TERRA_OP("nll_loss(Tensor self, Tensor target, Tensor? weight=None, str reduction=\"mean\", int ignore_index=-100) "
          "-> Tensor")
     .infer(nll_loss_rule)
+    .check_data(check_class_targets)
     .grad(nll_loss_grad);
 TERRA_OP("cross_entropy(Tensor self, Tensor target, Tensor? weight=None, str reduction=\"mean\", "
          "int ignore_index=-100, float label_smoothing=0.0) -> Tensor")
     .infer(cross_entropy_rule)
+    .check_data(check_class_targets)
     .grad(cross_entropy_grad, SaveSet::only_inputs({0, 1, 2}));
 TERRA_OP("mse_loss(Tensor self, Tensor target, str reduction=\"mean\") -> Tensor")
     .infer(mse_loss_rule)

@@ -108,4 +108,11 @@ void require_same_dtype(const Tensor& t, const Tensor& reference) {
               dtype_name(reference.dtype()), " but found ", dtype_name(t.dtype()));
 }
 
+const int64_t* int64s_at_hand(const Tensor& t) {
+  if (!t.defined() || t.dtype() != DType::Int64 || !t.device().is_cpu() || !t.is_contiguous()) return nullptr;
+  const Storage& st = t.storage();
+  if (st->pending() || !st->allocated()) return nullptr;
+  return t.data<int64_t>();
+}
+
 }  // namespace terra::rules

@@ -56,4 +56,8 @@ void require_floating(const Tensor& t, const char* what);
 // path. An absent one passes.
 void require_same_dtype(const Tensor& t, const Tensor& reference);
 
+// The int64 values of `t` when a check can read them now without waiting: a contiguous CPU tensor
+// whose bytes are written (not the output of deferred work still to run); nullptr otherwise.
+const int64_t* int64s_at_hand(const Tensor& t);
+
 }  // namespace terra::rules

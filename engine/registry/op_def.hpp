@@ -66,6 +66,11 @@ struct OpDef {
   // When set and true for a call's inputs, the output shapes depend on input data (nonzero,
   // masked_select, boolean indexing): deferred execution must run the op before handing it out.
   bool (*data_dependent)(const std::vector<Tensor>& inputs, const Attrs& attrs) = nullptr;
+  // The kernel's checks of input values (class targets, embedding indices in range), callable
+  // without the kernel: deferred execution runs them at the call when the values are at hand on
+  // the host, so a bad index raises where eager mode raises it (Note [Checks at the call] in
+  // engine/trace/session.cpp). Returns without a word when it cannot read the values.
+  void (*check_data)(const std::vector<Tensor>& inputs, const Attrs& attrs) = nullptr;
   GradState grad_state = GradState::Undecided;
   GradFn grad;
   SaveSet saves;  // what the formula reads; everything else is dropped after the forward call

@@ -39,6 +39,10 @@ class OpRegistrar {
   OpRegistrar& writes_elementwise() { op_->writes_elementwise = true; return *this; }
   OpRegistrar& makes_outputs() { op_->kernel_makes_outputs = true; return *this; }
   OpRegistrar& copies_across_devices() { op_->copies_across_devices = true; return *this; }
+  OpRegistrar& check_data(void (*check)(const std::vector<Tensor>& inputs, const Attrs& attrs)) {
+    op_->check_data = check;
+    return *this;
+  }
   OpRegistrar& data_dependent(bool (*when)(const std::vector<Tensor>& inputs, const Attrs& attrs)) {
     op_->data_dependent = when;
     return *this;

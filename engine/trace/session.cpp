@@ -737,6 +737,17 @@ std::vector<Tensor> intercept(const OpDef& op, std::vector<Tensor> inputs, Attrs
       node = -1;
     }
     if (node >= 0) {
+      if (op.check_data) {
+        // Note [Checks at the call]: a deferred kernel that finds a bad index raises at the next
+        // sync point, steps after the call (DESIGN.md §11), where a `try` around the call no longer
+        // catches it. When the values are on the host already (targets, token ids from the data),
+        // the kernel's own check runs now, so the error comes where eager mode raises it.
+        try {
+          op.check_data(inputs, attrs);
+        } catch (const Error& e) {
+          throw e.with_context(op.name(), describe_inputs(inputs));
+        }
+      }
       if (data_dependent(op, inputs, attrs)) {
         flush(s, "data-dependent op");
         std::vector<Tensor> outs = run_eagerly(op, inputs, std::move(attrs));

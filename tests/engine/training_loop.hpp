@@ -229,8 +229,9 @@ inline EagerRun run_eagerly(int iterations, const std::function<StepPlan(int)>& 
 }
 
 // An embedding in front of one Linear + tanh layer: params {table [10, 8], w [8, 4], b [4]}. The
-// index of one iteration is out of range, which only the kernel finds (the shape rule cannot see
-// index values; index_select's rule cannot either).
+// index of one iteration is out of range, which only the kernel finds: the shape rule cannot see
+// index values, and the index is computed by deferred work (an add), so the check that runs at
+// the call when the values are on the host (Note [Checks at the call]) cannot read them either.
 inline constexpr int64_t kEmbeddingRows = 10;
 inline std::vector<Tensor> embedding_params() {
   std::vector<Tensor> params{random_tensor({kEmbeddingRows, 8}, DType::Float32, 31),
@@ -245,6 +246,7 @@ inline Tensor embedding_step(const std::vector<Tensor>& params, int iteration, b
   if (bad_index) index.data<int64_t>()[5] = kEmbeddingRows;
   Tensor y = random_tensor({16, 4}, DType::Float32, 4000 + iteration, -0.9, 0.9);
   at(1);
+  index = call1("add", {index, Tensor::wrap_scalar(0, DType::Int64)});
   Tensor h = call1("embedding", {params[0], index});
   at(2);
   h = call1("tanh", {call1("add", {call1("matmul", {h, params[1]}), params[2]})});
