@@ -136,3 +136,12 @@ def test_a_tensor_hook_that_changes_the_gradients_shape_or_dtype_is_refused(chan
 ], ids=["floats", "tensor_mean", "in_place"])
 def test_a_negative_standard_deviation_is_refused(draw):
     raises_like_torch(lambda: draw(terra), lambda: draw(torch), "normal expects std >= 0.0")
+
+
+def test_pointwise_loss_with_sizes_that_do_not_broadcast_names_the_dimension():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raises_like_torch(lambda: terra.nn.functional.mse_loss(terra.ones(16, 4), terra.ones(15, 4)),
+                          lambda: torch.nn.functional.mse_loss(torch.ones(16, 4), torch.ones(15, 4)),
+                          r"size of tensor a \(16\) must match the size of tensor b \(15\) at non-singleton dimension 0$")

@@ -64,10 +64,10 @@ def _broadcast_shape(a, b):
     a = (1,) * (n - len(a)) + a
     b = (1,) * (n - len(b)) + b
     out = []
-    for x, y in zip(a, b):
+    for dim, (x, y) in enumerate(zip(a, b)):
         if x != y and x != 1 and y != 1:
             raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
-                               "at non-singleton dimension")
+                               f"at non-singleton dimension {dim}")
         out.append(y if x == 1 else x)
     return out
 
