@@ -446,9 +446,10 @@ __all__ += ["tril_indices", "triu_indices"]
 
 
 def unfold(self, dimension, size, step):
-    """Tensor.unfold: every `size`-long slice along `dimension`, `step` apart, in a new last dim.
-    A gather, not a view as PyTorch's: the windows overlap, and gathering gives overlapping
-    positions the sum of their gradients."""
+    """Tensor.unfold: every `size`-long slice along `dimension`, `step` apart, in a new last dim;
+    a view, as PyTorch's (an as_strided view of the same memory). as_strided's gradient needs a
+    contiguous input (overlapping windows sum their gradients), so a non-contiguous input that
+    needs a gradient gets the windows gathered instead (a copy)."""
     if self.dim() == 0:
         return unfold(self.reshape(1), 0, size, step).reshape(1)
     d = _wrap_dim(dimension, self.dim(), "unfold")
@@ -458,12 +459,15 @@ def unfold(self, dimension, size, step):
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     windows = (length - size) // step + 1
-    device = str(self.device)
-    starts = _ops.arange(0, windows * step, step, dtype=_C.int64, device=device)
-    index = starts.unsqueeze(1) + _ops.arange(0, size, 1, dtype=_C.int64, device=device)
-    shape = list(self.shape)
-    shape[d:d + 1] = [windows, size]
-    return self.index_select(d, index.reshape(-1)).reshape(shape).movedim(d + 1, -1)
+    shape, strides = list(self.shape), list(self.stride())
+    if self.requires_grad and _C.is_grad_enabled() and not self.is_contiguous():
+        device = str(self.device)
+        starts = _ops.arange(0, windows * step, step, dtype=_C.int64, device=device)
+        index = starts.unsqueeze(1) + _ops.arange(0, size, 1, dtype=_C.int64, device=device)
+        shape[d:d + 1] = [windows, size]
+        return self.index_select(d, index.reshape(-1)).reshape(shape).movedim(d + 1, -1)
+    shape[d], strides[d] = windows, strides[d] * step
+    return self.as_strided(shape + [size], strides + [self.stride(d)], self.storage_offset())
 
 
 Tensor.unfold = unfold

@@ -684,3 +684,16 @@ def test_out_arguments_check_the_result_type_and_take_tuples_as_torch():
     widened = terra.empty(3, 4, dtype=terra.float64)  # int -> float casts, as torch allows
     terra.add(terra.tensor(x.astype(np.int64)), 1, out=widened)
     np.testing.assert_array_equal(widened.numpy(), x.astype(np.int64) + 1)
+
+
+def test_unfold_is_a_view_whose_writes_reach_the_tensor_as_torch():
+    data = rng.standard_normal((3, 8)).astype(np.float32)
+    results = []
+    for lib in (torch, terra):
+        x = lib.tensor(data)
+        windows = x.unfold(1, 3, 2)
+        windows[:, 1].mul_(0)  # columns 2..4: a write through the view
+        results.append((x.numpy().copy(), tuple(windows.shape), windows.stride()))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    assert results[1][1:] == results[0][1:]
+    assert (results[1][0][:, 2:5] == 0).all() and (results[1][0][:, 5:] != 0).all()
