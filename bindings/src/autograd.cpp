@@ -91,6 +91,10 @@ void bind_autograd(py::module_& m) {
     return out;
   });
   m.def("is_grad_enabled", [] { return GradMode::is_enabled(); });
+  m.def("_set_anomaly_enabled", [](bool enabled, bool check_nan) { AnomalyMode::set_enabled(enabled, check_nan); },
+        py::arg("mode"), py::arg("check_nan") = true);
+  m.def("_is_anomaly_enabled", [] { return AnomalyMode::is_enabled(); });
+  m.def("_is_anomaly_check_nan_enabled", [] { return AnomalyMode::checks_nan(); });
   m.def("_set_grad_enabled", [](bool enabled) { GradMode::set_enabled(enabled); });
 }
 

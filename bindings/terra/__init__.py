@@ -43,6 +43,8 @@ from ._functional_aliases import *  # noqa: E402,F401,F403
 from ._linalg_spellings import *  # noqa: E402,F401,F403
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: E402
                                   is_inference_mode_enabled)
+from .autograd.anomaly_mode import is_anomaly_enabled  # noqa: E402
+from ._C import _set_anomaly_enabled as set_anomaly_enabled  # noqa: E402
 from ._memory_format import (memory_format, contiguous_format, preserve_format, channels_last,  # noqa: E402
                              channels_last_3d, install as _install_memory_formats)
 _install_memory_formats()

@@ -156,8 +156,21 @@ class GraphTask {
     GradModeGuard mode(create_);
     trace::BackwardOf located(node->trace_location);
     TensorList out = node->apply(std::move(grads));
+    if (AnomalyMode::is_enabled() && AnomalyMode::checks_nan()) check_no_nan(*node, out);
     if (!retain_) node->release_saved();
     return out;
+  }
+
+  // Reads the gradients' values (a sync point when co-executed): anomaly mode is for debugging.
+  static void check_no_nan(const Node& node, const TensorList& out) {
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!out[i].defined() || !is_floating(out[i].dtype())) continue;
+      GradModeGuard no_grad(false);
+      const Tensor any_nan = move_to(call1("any", {call1("isnan", {out[i]})}), Device{});
+      if (!*any_nan.data<bool>()) continue;
+      throw Error(ErrorKind::Runtime,
+                  "Function '" + node.name() + "' returned nan values in its " + std::to_string(i) + "th output.");
+    }
   }
 
   bool retain_;

@@ -9,6 +9,15 @@ class GradMode {
   static void set_enabled(bool enabled);
 };
 
+// torch.autograd's anomaly detection, process-wide as PyTorch's: with check_nan, backward raises
+// at the first node that returns a NaN gradient, naming it.
+class AnomalyMode {
+ public:
+  static bool is_enabled();
+  static bool checks_nan();
+  static void set_enabled(bool enabled, bool check_nan = true);
+};
+
 // Sets grad mode for a scope and restores the previous value on exit.
 class GradModeGuard {
  public:

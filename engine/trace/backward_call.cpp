@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "engine/autograd/autograd_meta.hpp"
+#include "engine/autograd/grad_mode.hpp"
 #include "engine/autograd/node.hpp"
 #include "engine/trace/hook.hpp"
 #include "engine/trace/session_state.hpp"
@@ -153,7 +154,8 @@ const char* refused_by_arguments(const std::vector<Tensor>& roots, const std::ve
 void backward_call(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_roots, bool retain_graph,
                    bool create_graph, const std::function<void()>& run) {
   State& s = detail::state();
-  if (!s.options.replay_backward || backward_of != 0) return run();
+  // Anomaly mode checks each node's gradients, which only the autograd engine's formulas produce.
+  if (!s.options.replay_backward || backward_of != 0 || AnomalyMode::is_enabled()) return run();
   const char* refused = refused_by_arguments(roots, grad_roots, retain_graph, create_graph);
   const Edge root = refused ? Edge{} : autograd::gradient_edge(roots[0]);
   if (!refused && !root.valid()) return run();  // the autograd engine raises

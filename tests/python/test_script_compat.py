@@ -2,7 +2,7 @@
 - GradScaler disables itself (PyTorch does so without CUDA; Terra always, having no float16), so
   training through it equals training without it;
 - autocast with enabled=False is a no-op, and enabled warns (Terra has no reduced precision);
-- anomaly detection and set_float32_matmul_precision are accepted;
+- anomaly detection raises at the node returning NaN, as PyTorch's; set_float32_matmul_precision is accepted;
 - torch.jit.script/trace return what they are given, and torch.utils.checkpoint is a plain call
   with PyTorch's gradients;
 - torch.distributed says it is not available.
@@ -87,14 +87,27 @@ def test_autocast_disabled_is_silent_and_enabled_warns():
         terra.autocast(0)
 
 
-def test_anomaly_detection_and_matmul_precision_are_accepted():
-    terra.autograd.set_detect_anomaly(False)
-    assert terra.autograd.is_anomaly_enabled() is False
-    with pytest.warns(UserWarning, match="not implemented"):
-        terra.autograd.set_detect_anomaly(True)
-    with pytest.warns(UserWarning, match="not implemented"):
-        with terra.autograd.detect_anomaly():
-            pass
+@pytest.mark.parametrize("lib", [torch, terra], ids=["torch", "terra"])
+def test_anomaly_detection_names_the_node_that_returned_nan(lib):
+    t = lib.tensor([0.0, 1.5, 2.0], requires_grad=True)
+    (t / t).sum().backward()  # off: NaN gradients go through
+    assert np.isnan(t.grad.numpy()[0]) and not lib.is_anomaly_enabled()
+    t.grad = None
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        detector = lib.autograd.detect_anomaly()
+    with detector:
+        assert lib.is_anomaly_enabled()
+        with pytest.raises(RuntimeError, match=r"Function 'DivBackward0' returned nan values in its 1th output"):
+            (t / t).sum().backward()
+        (t * 2).sum().backward()  # no NaN: goes through
+    assert not lib.is_anomaly_enabled()
+    np.testing.assert_array_equal(t.grad.numpy(), [2.0, 2.0, 2.0])
+    with lib.autograd.set_detect_anomaly(True):
+        assert lib.is_anomaly_enabled()
+    assert not lib.is_anomaly_enabled()
+
+
+def test_matmul_precision_is_accepted():
     assert terra.get_float32_matmul_precision() == torch.get_float32_matmul_precision() == "highest"
     terra.set_float32_matmul_precision("high")
     assert terra.get_float32_matmul_precision() == "high"
