@@ -217,7 +217,22 @@ void bind_tensor(py::module_& m) {
     return t;
   }, py::arg("requires_grad") = true);
   cls.def_property(
-      "grad", [](const TensorPtr& t) { return wrap(autograd::grad(tensor_from(t))); },
+      "grad",
+      [](const TensorPtr& t) {
+        const Tensor self = tensor_from(t);
+        Tensor g = autograd::grad(self);
+        const AutogradMeta* m = autograd::meta(self);
+        if (!g.defined() && !autograd::is_leaf(self) && !(m && m->retains_grad) &&
+            PyErr_WarnEx(PyExc_UserWarning,
+                         "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                         "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                         "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+                         "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+                         "instead.",
+                         1) < 0)
+          throw py::error_already_set();  // warnings turned into errors
+        return wrap(g);
+      },
       [](const TensorPtr& t, py::object g) { autograd::set_grad(tensor_from(t), g.is_none() ? Tensor() : unwrap(g)); });
   cls.def_property_readonly("is_leaf", [](const TensorPtr& t) { return autograd::is_leaf(tensor_from(t)); });
   cls.def_property_readonly("retains_grad", [](const TensorPtr& t) {

@@ -145,3 +145,17 @@ def test_pointwise_loss_with_sizes_that_do_not_broadcast_names_the_dimension():
         raises_like_torch(lambda: terra.nn.functional.mse_loss(terra.ones(16, 4), terra.ones(15, 4)),
                           lambda: torch.nn.functional.mse_loss(torch.ones(16, 4), torch.ones(15, 4)),
                           r"size of tensor a \(16\) must match the size of tensor b \(15\) at non-singleton dimension 0$")
+
+
+@pytest.mark.parametrize("lib", [torch, terra], ids=["torch", "terra"])
+def test_reading_the_grad_of_a_non_leaf_warns_unless_it_retains_it(lib):
+    x = lib.ones(3, requires_grad=True)
+    hidden, kept = x * 2, x * 3
+    kept.retain_grad()
+    (hidden.sum() + kept.sum()).backward()
+    with pytest.warns(UserWarning, match="The .grad attribute of a Tensor that is not a leaf Tensor is being accessed"):
+        assert hidden.grad is None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kept.grad is not None and x.grad is not None
