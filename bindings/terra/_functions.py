@@ -1,5 +1,6 @@
 """terra.* functions with PyTorch's signatures, over the registry ops (terra._C._ops)."""
 import builtins
+import warnings
 
 import numpy as np
 
@@ -229,6 +230,10 @@ def _legacy_name(dt):
 
 @_export
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() or "
+                      "sourceTensor.clone().detach().requires_grad_(True), rather than "
+                      f"{_public_name.qualified('tensor')}(sourceTensor).", UserWarning, stacklevel=2)
     arr, from_array = _infer_numpy(data, dtype)
     if dtype is None:
         kind = arr.dtype.kind

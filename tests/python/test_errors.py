@@ -159,3 +159,12 @@ def test_reading_the_grad_of_a_non_leaf_warns_unless_it_retains_it(lib):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert kept.grad is not None and x.grad is not None
+
+
+@pytest.mark.parametrize("lib", [torch, terra], ids=["torch", "terra"])
+def test_copy_constructing_a_tensor_from_a_tensor_warns_and_copies(lib):
+    source = lib.tensor([1.5, -2.0, 3.25])
+    with pytest.warns(UserWarning, match=r"To copy construct from a tensor, it is recommended to use sourceTensor"):
+        copy = lib.tensor(source)
+    copy.add_(1)
+    assert source.tolist() == [1.5, -2.0, 3.25] and copy.tolist() == [2.5, -1.0, 4.25]
