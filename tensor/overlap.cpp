@@ -32,7 +32,8 @@ bool has_internal_overlap(const Tensor& t) {
 
 Overlap overlap_between(const Tensor& a, const Tensor& b) {
   if (a.impl() == b.impl()) return Overlap::Full;
-  if (a.numel() == 0 || b.numel() == 0 || !a.shares_storage(b)) return Overlap::None;
+  // The storage first: most reads share none with what is written, and numel() multiplies.
+  if (!a.shares_storage(b) || a.numel() == 0 || b.numel() == 0) return Overlap::None;
   if (!is_non_overlapping_and_dense(a.shape(), a.strides()) || !is_non_overlapping_and_dense(b.shape(), b.strides()))
     return Overlap::TooHard;
   // Dense (so no negative strides): each covers the bytes from its first element on.

@@ -69,18 +69,19 @@ namespace {
 // it visits elements in. PyTorch refuses both with these messages; so does Terra, at the call,
 // before tracing sees it, so eager and co-executed runs raise alike. Reading exactly what is
 // written (`x.add_(x)`) is fine; tensors with gaps are let through (Overlap::TooHard).
-void check_write_overlap(const std::string& op_name, const Tensor& written, const std::vector<Tensor>& inputs) {
+// `inplace_form`: the call is x.op_(...), and errors name op_.
+void check_write_overlap(const OpDef& op, const Tensor& written, const std::vector<Tensor>& inputs,
+                         bool inplace_form = false) {
+  const auto refuse = [&](const char* message) {
+    throw Error(ErrorKind::Runtime, message, inplace_form ? op.name() + "_" : op.name());
+  };
   if (has_internal_overlap(written))
-    throw Error(ErrorKind::Runtime,
-                "unsupported operation: more than one element of the written-to tensor refers to a single memory "
-                "location. Please clone() the tensor before performing the operation.",
-                op_name);
+    refuse("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+           "location. Please clone() the tensor before performing the operation.");
   for (const Tensor& in : inputs)
     if (in.defined() && overlap_between(written, in) == Overlap::Partial)
-      throw Error(ErrorKind::Runtime,
-                  "unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
-                  "single memory location. Please clone() the tensor before performing the operation.",
-                  op_name);
+      refuse("unsupported operation: some elements of the input tensor and the written-to tensor refer to a "
+             "single memory location. Please clone() the tensor before performing the operation.");
 }
 
 // A 0-d CPU tensor goes with tensors of any device (Tensor::is_cpu_scalar): elementwise kernels
@@ -198,7 +199,7 @@ Inferred check_call(const OpDef& op, std::vector<Tensor>& inputs, const Attrs& a
 }
 
 std::vector<Tensor> dispatch(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
-  if (op.effect == Effect::InPlace && op.writes_elementwise) check_write_overlap(op.name(), inputs.at(op.inplace_input), inputs);
+  if (op.effect == Effect::InPlace && op.writes_elementwise) check_write_overlap(op, inputs.at(op.inplace_input), inputs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
   if (op.copies_across_devices) [[unlikely]]
@@ -246,7 +247,7 @@ std::vector<Tensor> dispatch_eager(const OpDef& op, std::vector<Tensor> inputs, 
 
 void dispatch_out(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs, const std::vector<Tensor>& outs) {
   if (op.writes_elementwise)
-    for (const Tensor& out : outs) check_write_overlap(op.name(), out, inputs);
+    for (const Tensor& out : outs) check_write_overlap(op, out, inputs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
   if (trace::intercepting()) [[unlikely]]
@@ -335,7 +336,8 @@ Tensor inplace_without_autograd(const OpDef& op, std::vector<Tensor> inputs, Att
 
 Tensor dispatch_inplace(const OpDef& op, std::vector<Tensor> inputs, Attrs attrs) {
   if (op.effect == Effect::InPlace) return dispatch(op, std::move(inputs), std::move(attrs)).at(0);  // copy_, fill_
-  if (op.writes_elementwise && !inputs.empty() && inputs[0].defined()) check_write_overlap(op.name() + "_", inputs[0], inputs);
+  if (op.writes_elementwise && !inputs.empty() && inputs[0].defined())
+    check_write_overlap(op, inputs[0], inputs, /*inplace_form=*/true);
   if (GradMode::is_enabled() && autograd::any_requires_grad(inputs)) return inplace_with_autograd(op, std::move(inputs), attrs);
   if (trace::must_sync_first()) [[unlikely]]
     trace::sync();
