@@ -181,14 +181,14 @@ def getitem(self, key):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
         return _selected(self, 0, key, 0)
-    if _sequence_as_tuple(key):
-        key = tuple(key)
     # x[a:b] (a data loop's batch), x[i, j], x[:, k]: no general walk.
     basic = (key,) if type(key) is slice else key if type(key) is tuple else None
     if basic is not None:
         t = _basic_view(self, basic)
         if t is not None:
             return t if t is not self else _ops.alias(self)
+    elif _sequence_as_tuple(key):
+        key = tuple(key)
     t, advanced = _apply_basic(self, key)
     if not advanced:
         return t if t is not self else _ops.alias(self)
