@@ -48,12 +48,7 @@ void bind_autograd(py::module_& m) {
     // The graph node keeping the hook may be dropped on a thread without the GIL (a finished span
     // job lets go of the tensors it read while Python waits), so letting go of fn takes the GIL.
     std::shared_ptr<py::object> hook(new py::object(std::move(fn)), [](py::object* o) {
-      if (!Py_IsInitialized()) {
-        o->release();  // the interpreter is gone: leak the Python object rather than touch it
-        delete o;
-        return;
-      }
-      py::gil_scoped_acquire gil;
+      release_anywhere(*o);
       delete o;
     });
     autograd::register_hook(unwrap(tensor), [hook, active](const Tensor& g) -> Tensor {

@@ -12,6 +12,18 @@ namespace terra::python {
 
 namespace py = pybind11;
 
+// Lets go of a Python object on any thread: with the GIL taken, or not at all once the interpreter
+// is gone (leaked rather than touched). For C++ owners dropped where Python does not decide when:
+// graph nodes released by a span job while Python waits, storages borrowed from numpy.
+inline void release_anywhere(py::object& o) {
+  if (!Py_IsInitialized()) {
+    o.release();
+    return;
+  }
+  py::gil_scoped_acquire gil;
+  o = py::object();
+}
+
 // An attribute of a module of the package, imported on first use and kept for the process's life
 // (call with the GIL held). Not a function-local static: importing lets go of the GIL, and a
 // second thread arriving meanwhile would wait in the static's guard while holding the GIL the

@@ -19,14 +19,7 @@ class PythonFunctionNode : public Node {
       : backward_(std::move(backward)), name_(std::move(name)), outputs_(outputs) {}
 
   // The node may be dropped on a thread without the GIL (a graph released by C++).
-  ~PythonFunctionNode() override {
-    if (!Py_IsInitialized()) {
-      backward_.release();  // the interpreter is gone: leak rather than touch it
-      return;
-    }
-    py::gil_scoped_acquire gil;
-    backward_ = py::object();
-  }
+  ~PythonFunctionNode() override { release_anywhere(backward_); }
 
   TensorList apply(TensorList grads) override {
     py::gil_scoped_acquire gil;

@@ -93,7 +93,7 @@ Tensor shared_from_numpy(py::array a) {
   }
   auto* ref = new py::object(a);
   Tensor t = Tensor::from_blob(a.mutable_data(), shape, strides, dtype, Device{}, [ref] {
-    py::gil_scoped_acquire gil;
+    release_anywhere(*ref);
     delete ref;
   });
   t.storage()->set_reachable_probe(&array_reachable, ref);
