@@ -102,8 +102,8 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def is_storage(obj):
-    return False
+from ._storage import TypedStorage, UntypedStorage, is_storage, install as _install_storage  # noqa: E402
+_install_storage()  # Tensor.storage(), resize_, set_, is_set_to
 
 
 def is_floating_point(t):

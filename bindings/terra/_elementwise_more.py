@@ -1,6 +1,6 @@
 """PyTorch 1.13's elementwise and view-like functions that Terra composes from registry ops:
 acosh, angle, the conjugation no-ops of real tensors, nextafter, renorm, arctan2, narrow_copy,
-new_empty_strided, the unsafe_ splits and adjoint/mH.
+new_empty_strided (terra.empty_strided), the unsafe_ splits and adjoint/mH.
 
 Terra has real dtypes only, so conj, resolve_conj and resolve_neg return their input and is_conj,
 is_neg are False. nextafter steps by one ulp found with frexp (Terra has no view(dtype)); like
@@ -28,11 +28,11 @@ def _floating(input):
     return input if input.is_floating_point() else input.to(_float_of(input))
 
 
-def _into(out, r):
+def _into(out, r, name="out"):
     if out is None:
         return r
-    out.copy_(r)
-    return out
+    from ._functions import _write_out
+    return _write_out(name, r, out)
 
 
 @_both
@@ -45,7 +45,7 @@ def acosh(input, *, out=None):
     near = _ops.log1p(t + _ops.sqrt(t * (t + 2)))
     big_x = _ops.where(large, x, _ops.full([], _ACOSH_LARGE, dtype=x.dtype))
     r = _ops.where(large, _ops.log(big_x) + _LOG2, near)
-    return _into(out, r)
+    return _into(out, r, "acosh")
 
 
 def _both_named(name, fn):
@@ -63,7 +63,7 @@ def angle(input, *, out=None):
     x = _floating(input)
     zero = _ops.zeros([], dtype=x.dtype)
     r = _ops.where(x < 0, _ops.full([], math.pi, dtype=x.dtype), zero)
-    return _into(out, _ops.where(x != x, x, r))
+    return _into(out, _ops.where(x != x, x, r), "angle")
 
 
 @_both
@@ -99,7 +99,7 @@ def nextafter(input, other, *, out=None):
     step = _ops.where(y > x, spacing, -spacing)
     r = _ops.where(x == y, y, x + step)
     r = _ops.where((x != x) | (y != y), _ops.full([], math.nan, dtype=x.dtype), r)
-    return _into(out, r)
+    return _into(out, r, "nextafter")
 
 
 @_both
@@ -111,12 +111,12 @@ def renorm(input, p, dim, maxnorm, *, out=None):
         raise RuntimeError("renorm: non-positive-norm not supported")
     norms = input.norm(p, dim=others, keepdim=True) if others else input.abs()
     scale = _ops.where(norms > maxnorm, maxnorm / (norms + 1e-7), _ops.ones([], dtype=norms.dtype))
-    return _into(out, input * scale)
+    return _into(out, input * scale, "renorm")
 
 
 @_both
 def arctan2(input, other, *, out=None):
-    return _into(out, _ops.atan2(input, other))
+    return _into(out, _ops.atan2(input, other), "arctan2")
 
 
 @_both
@@ -130,9 +130,9 @@ def adjoint(input):
 
 
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, **kwargs):
-    """Terra tensors are contiguous: the strides are not kept."""
-    t = self.new_empty(tuple(size), dtype=dtype, device=device)
-    return t.requires_grad_(True) if requires_grad else t
+    from ._functions import empty_strided
+    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,
+                         device=self.device if device is None else device, requires_grad=requires_grad)
 
 
 Tensor.new_empty_strided = _new_empty_strided

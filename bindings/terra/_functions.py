@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from . import _C, _memory_format, _missing_dtypes, _public_name
+from . import _C, _memory_format, _missing_dtypes, _public_name, _storage
 from ._C import _ops
 from ._einsum import einsum
 from ._tensor import _shape_args
@@ -34,14 +34,22 @@ def _finish(t, requires_grad):
     return t
 
 
+def _factory_out(t, out):
+    """A factory's result written into out=: resized silently to the result's shape (as PyTorch's
+    factories resize_ their out), cast to out's dtype."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if list(out.shape) != list(t.shape):
+        _storage._resize(out, list(t.shape), keep_data=False)
+    out.copy_(t)
+    return out
+
+
 def _factory(op):
     def fn(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
            memory_format=None):
         t = op(_shape_args(size), dtype=dtype, device=_device_str(device))
-        if out is not None:
-            out.copy_(t)
-            return out
-        return _finish(t, requires_grad)
+        return _finish(t, requires_grad) if out is None else _factory_out(t, out)
 
     fn.__name__ = op.name
     return fn
@@ -58,7 +66,25 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
         dtype = _C.bool
     elif dtype is None and isinstance(fill_value, builtins.int):
         dtype = _C.int64
-    return _finish(_ops.full(list(size), fill_value, dtype=dtype, device=_device_str(device)), requires_grad)
+    t = _ops.full(list(size), fill_value, dtype=dtype, device=_device_str(device))
+    return _finish(t, requires_grad) if out is None else _factory_out(t, out)
+
+
+@_export
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """An uninitialized tensor with these strides: a flat storage just large enough, viewed."""
+    size, stride = [builtins.int(s) for s in size], [builtins.int(s) for s in stride]
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {size}")
+    if builtins.any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={size} and strides={stride}")
+    extent = 0 if 0 in size else 1 + builtins.sum((n - 1) * s for n, s in zip(size, stride))
+    flat = _ops.empty([extent], dtype=dtype or _C.get_default_dtype(), device=_device_str(device))
+    return _finish(_ops.as_strided(flat, size, stride, 0), requires_grad)
 
 
 def _like(op):
@@ -84,8 +110,8 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 def _random_factory(op):
     def fn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
            pin_memory=False):
-        return _finish(op(_shape_args(size), generator=generator, dtype=dtype, device=_device_str(device)),
-                       requires_grad)
+        t = op(_shape_args(size), generator=generator, dtype=dtype, device=_device_str(device))
+        return _finish(t, requires_grad) if out is None else _factory_out(t, out)
 
     fn.__name__ = op.name
     return fn
@@ -112,7 +138,8 @@ def randint(low=0, high=None, size=None, *args, generator=None, out=None, dtype=
             requires_grad=False):
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
-    return _ops.randint(low, high, list(size), generator=generator, dtype=dtype, device=_device_str(device))
+    t = _ops.randint(low, high, list(size), generator=generator, dtype=dtype, device=_device_str(device))
+    return t if out is None else _factory_out(t, out)
 
 
 @_export
@@ -127,24 +154,41 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 @_export
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
-    return _ops.randperm(n, generator=generator, dtype=dtype, device=_device_str(device))
+    t = _ops.randperm(n, generator=generator, dtype=dtype, device=_device_str(device))
+    return t if out is None else _factory_out(t, out)
 
 
 @_export
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
-    return _finish(_ops.arange(start, end, step, dtype=dtype, device=_device_str(device)), requires_grad)
+    t = _ops.arange(start, end, step, dtype=dtype, device=_device_str(device))
+    if out is None:
+        return _finish(t, requires_grad)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"arange(): argument 'out' must be Tensor, not {type(out).__name__}")
+    n = t.numel()
+    if out.numel() != n:  # PyTorch keeps out's shape when its number of elements is right
+        if out.numel():
+            warnings.warn(f"The number of elements in the out tensor of shape {list(out.shape)} is {out.numel()} "
+                          f"which does not match the computed number of elements {n}. Note that this may occur as "
+                          f"a result of rounding error. The out tensor will be resized to a tensor of shape ({n},).",
+                          UserWarning, stacklevel=_storage.user_stacklevel())
+        _storage._resize(out, [n], keep_data=False)
+    out.copy_(t.reshape(out.shape))
+    return out
 
 
 @_export
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    return _finish(_ops.linspace(start, end, steps, dtype=dtype, device=_device_str(device)), requires_grad)
+    t = _ops.linspace(start, end, steps, dtype=dtype, device=_device_str(device))
+    return _finish(t, requires_grad) if out is None else _factory_out(t, out)
 
 
 @_export
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    return _finish(_ops.eye(n, -1 if m is None else m, dtype=dtype, device=_device_str(device)), requires_grad)
+    t = _ops.eye(n, -1 if m is None else m, dtype=dtype, device=_device_str(device))
+    return _finish(t, requires_grad) if out is None else _factory_out(t, out)
 
 
 def _check_numpy_layout(arr):
@@ -285,7 +329,9 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
 # Elementwise and reductions: the Tensor methods as functions (torch.exp(x) == x.exp()).
 def _write_out(name, result, out):
     """result copied into out= as PyTorch writes it: a tensor for each result (a tuple for
-    max, sort, ...), of a dtype the result casts to; what the result's type is, returned."""
+    max, sort, ...), of a dtype the result casts to, resized to the result's shape when it has
+    another (with PyTorch's deprecation warning unless it was empty: _storage.resize_output); what
+    the result's type is, returned."""
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(result)} Tensors")
@@ -297,6 +343,10 @@ def _write_out(name, result, out):
     if not can_cast(result.dtype, out.dtype):
         raise RuntimeError(f"result type {_legacy_name(result.dtype)} can't be cast to the desired output type "
                            f"{_legacy_name(out.dtype)}")
+    if out.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    _storage.resize_output(out, result.shape)
     out.copy_(result)
     return out
 
@@ -337,10 +387,7 @@ for _name in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "log10", "sq
 def polygamma(n, input, *, out=None):
     """The n-th derivative of digamma (the registry op takes the tensor first, as Tensor.polygamma(n))."""
     r = _ops.polygamma(input, n)
-    if out is not None:
-        out.copy_(r)
-        return out
-    return r
+    return r if out is None else _write_out("polygamma", r, out)
 
 
 @_export
@@ -357,19 +404,17 @@ def mvlgamma(input, p):
 
 
 @_export
-def where(condition, input=None, other=None):
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
-    return _ops.where(condition, input, other)
+    r = _ops.where(condition, input, other)
+    return r if out is None else _write_out("where", r, out)
 
 
 @_export
 def cat(tensors, dim=0, *, out=None):
     r = _ops.cat(list(tensors), dim)
-    if out is not None:
-        out.copy_(r)
-        return out
-    return r
+    return r if out is None else _write_out("cat", r, out)
 
 
 concat = concatenate = cat
@@ -378,7 +423,8 @@ __all__ += ["concat", "concatenate"]
 
 @_export
 def stack(tensors, dim=0, *, out=None):
-    return _ops.stack(list(tensors), dim)
+    r = _ops.stack(list(tensors), dim)
+    return r if out is None else _write_out("stack", r, out)
 
 
 @_export
@@ -405,12 +451,14 @@ def broadcast_shapes(*shapes):
 
 @_export
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
-    return _ops.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+    r = _ops.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+    return r if out is None else _write_out("addmm", r, out)
 
 
 @_export
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
-    return _ops.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+    r = _ops.baddbmm(input, batch1, batch2, beta=beta, alpha=alpha)
+    return r if out is None else _write_out("baddbmm", r, out)
 
 
 _export(einsum)

@@ -56,8 +56,8 @@ def cumprod(input, dim, *, dtype=None, out=None):
     x = input.to(dtype) if dtype is not None else (input.to(_C.int64) if input.dtype in (_C.bool, _C.int32) else input)
     r = _scan(x, dim, lambda earlier, later: earlier * later) if input.dim() else x.clone()
     if out is not None:
-        out.copy_(r)
-        return out
+        from ._functions import _write_out
+        return _write_out("cumprod", r, out)
     return r
 
 
@@ -575,6 +575,9 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
             raise TypeError("normal() missing the size argument for a float mean and std")
         from ._functions import randn
         r = randn(*size, generator=generator, dtype=dtype, device=device) * std + mean
+        if out is not None:
+            from ._functions import _factory_out
+            return _factory_out(r, out)
         return r.requires_grad_(True) if requires_grad else r
     like = mean if isinstance(mean, Tensor) else std
     if isinstance(std, Tensor) and builtins.bool((std < 0).any()):
@@ -582,7 +585,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, la
     shape = list(np.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
                                      tuple(std.shape) if isinstance(std, Tensor) else ()))
     noise = _ops.randn(shape, generator=generator, dtype=like.dtype, device=str(like.device))
-    return noise * std + mean
+    r = noise * std + mean
+    if out is None:
+        return r
+    out.copy_(r)  # PyTorch samples into out's shape: a mismatch raises rather than resizes
+    return out
 
 
 # Aliases and the functional forms of Tensor methods PyTorch also has as torch.X.

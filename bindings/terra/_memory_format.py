@@ -6,6 +6,11 @@ x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2), whose strides are PyTorc
 (HWC, 1, WC, C). contiguous(), clone(), to() and the *_like factories take memory_format= as
 PyTorch's; is_contiguous(memory_format=) checks those strides. Ops on a channels-last tensor
 give contiguous results (PyTorch's elementwise ops would keep channels-last strides).
+
+preserve_format (the default of clone() and the *_like factories) keeps the input's layout as
+PyTorch 1.13's empty_like does: a non-overlapping and dense input's strides exactly (a transposed
+or permuted tensor, channels-last), otherwise dense strides in the input's order of strides
+(infer_dense_strides: an expanded or sliced input). A row-major input takes the plain path.
 """
 from . import _C, _public_name
 from ._C import _ops
@@ -59,16 +64,6 @@ def is_contiguous(t, fmt=None):
     return all(shape[d] == 1 or strides[d] == s for d, s in enumerate(_expected_strides(shape, order)))
 
 
-def suggested(t):
-    """The format preserve_format keeps for t: channels_last(_3d) when t is laid out so (and is not
-    also plain contiguous), else contiguous_format, as PyTorch's suggest_memory_format."""
-    if t.dim() in (4, 5) and not _rowmajor(t):
-        fmt = channels_last if t.dim() == 4 else channels_last_3d
-        if is_contiguous(t, fmt):
-            return fmt
-    return contiguous_format
-
-
 def _require_rank(t, fmt):
     rank = len(_ORDER[fmt])
     if t.dim() != rank:
@@ -97,20 +92,111 @@ def contiguous(t, fmt=None):
     return laid_out(t, fmt)
 
 
+def _contiguous_strides(shape):
+    strides, step = [0] * len(shape), 1
+    for d in range(len(shape) - 1, -1, -1):
+        strides[d] = step
+        step *= max(shape[d], 1)
+    return strides
+
+
+def is_non_overlapping_and_dense(shape, strides):
+    """c10's compute_non_overlapping_and_dense: the elements fill a block of memory exactly, in
+    some order of the dims (dims of size < 2 free)."""
+    if len(shape) == 1:
+        return shape[0] < 2 or strides[0] == 1
+    require = 1
+    for d in sorted(range(len(shape)), key=lambda d: (shape[d] < 2, strides[d])):
+        if shape[d] < 2:
+            return True
+        if strides[d] != require:
+            return False
+        require *= shape[d]
+    return True
+
+
+def infer_dense_strides(shape, strides):
+    """ATen's infer_dense_strides: dense strides ordering the dims as the input's strides do (a
+    stable insertion sort, innermost first; stride-0 dims keep their place; equal strides put the
+    smaller dim inside)."""
+    n = len(shape)
+    if n == 0:
+        return []
+    if n == 1:
+        return [1]
+    perm = list(range(n - 1, -1, -1))
+
+    def should_swap(d0, d1):
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return -1 if s0 < s1 else 1
+        return 1 if shape[d0] > shape[d1] else 0
+
+    for i in range(1, n):
+        d1 = i
+        for j in range(1, i + 1):
+            d0 = i - j
+            c = should_swap(perm[d0], perm[d1])
+            if c > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif c < 0:
+                break
+    out, step = [0] * n, 1
+    for d in perm:
+        out[d] = step
+        if shape[d] > 1:
+            step *= shape[d]
+    return out
+
+
+def preserved_strides(t):
+    """The strides preserve_format gives a new tensor like t (None: plain contiguous ones)."""
+    shape, strides = list(t.shape), list(t.stride())
+    target = strides if is_non_overlapping_and_dense(shape, strides) else infer_dense_strides(shape, strides)
+    return None if target == _contiguous_strides(shape) else target
+
+
+def _preserving_clone(t):
+    target = preserved_strides(t)
+    if target is None:
+        return _ops.clone(t)
+    shape = list(t.shape)
+    # A contiguous copy in the target's order of dims (outermost first), viewed back: autograd sees
+    # permute, clone, permute. Strides of size-1 dims that this misses come from as_strided.
+    order = sorted(range(len(shape)), key=lambda d: (-target[d], shape[d] == 1))
+    copied = _ops.clone(_ops.permute(t, order))
+    r = _ops.permute(copied, [order.index(d) for d in range(len(order))])
+    if list(r.stride()) != target:
+        r = _ops.as_strided(copied, shape, target, copied.storage_offset())
+    return r
+
+
 def clone(t, fmt=None):
-    _check(fmt)
     if fmt is None or fmt is preserve_format:
-        fmt = suggested(t)
+        # The row-major fast path gives size-1 (and size-0) dims contiguous strides; PyTorch would
+        # keep the input's own strides there (the same memory layout either way).
+        return _ops.clone(t) if _rowmajor(t) else _preserving_clone(t)
+    _check(fmt)
     out = _ops.clone(t)
     return out if fmt is contiguous_format else laid_out(out, fmt)
 
 
+def _restrided(out, input):
+    """out (contiguous, of input's shape) viewed with the strides preserve_format keeps for input."""
+    target = preserved_strides(input)
+    return out if target is None else _ops.as_strided(out, list(out.shape), target, out.storage_offset())
+
+
 def like(out, input, fmt):
-    """A *_like factory's result `out` (contiguous) laid out as memory_format `fmt` asks, given the
-    tensor it was made like (preserve_format, the default, keeps input's channels-last layout)."""
-    _check(fmt)
+    """A *_like factory's result `out` (contiguous, of equal or independent elements) laid out as
+    memory_format `fmt` asks, given the tensor it was made like (preserve_format, the default,
+    keeps input's strides: preserved_strides)."""
     if fmt is None or fmt is preserve_format:
-        fmt = suggested(input)
+        return out if _rowmajor(input) else _restrided(out, input)
+    _check(fmt)
     return out if fmt is contiguous_format else laid_out(out, fmt)
 
 

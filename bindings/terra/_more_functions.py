@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _C, _missing_dtypes
 from ._C import _ops
-from ._functions import _legacy_name, _numpy_dtype, bincount, diag, is_nonzero, result_type
+from ._functions import _legacy_name, _numpy_dtype, _write_out, bincount, diag, is_nonzero, result_type
 from ._math_functions import _float_of, _to_input_device, cummax, signbit
 from ._shape_functions import _scaled_sum, _wrap_dim, exporters, movedim
 from ._size import Size
@@ -288,7 +288,8 @@ def chain_matmul(*matrices, out=None):
         if a.shape[1] != b.shape[0]:
             raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a.shape)} and "
                                f"{list(b.shape)} cannot be multiplied")
-    return functools.reduce(_ops.mm, matrices) if len(matrices) > 1 else matrices[0].clone()
+    r = functools.reduce(_ops.mm, matrices) if len(matrices) > 1 else matrices[0].clone()
+    return r if out is None else _write_out("chain_matmul", r, out)
 
 
 @_both
@@ -529,7 +530,8 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     hist = hist.scatter_add(0, position, _ops.where(inside, w, 0.0))
     if density:
         hist = hist / (hist.sum() * (edges.narrow(0, 1, count) - edges.narrow(0, 0, count)))
-    return _namedtuple("histogram", ["hist", "bin_edges"])(hist, edges)
+    result = _namedtuple("histogram", ["hist", "bin_edges"])(hist, edges)
+    return result if out is None else _write_out("histogram", result, out)
 
 
 @_export

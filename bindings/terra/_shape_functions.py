@@ -311,8 +311,8 @@ def tensordot(a, b, dims=2, out=None):
     right = b.permute(dims_b + free_b).reshape(k, -1)
     r = left.mm(right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
     if out is not None:
-        out.copy_(r)
-        return out
+        from ._functions import _write_out  # _functions imports this module (through _einsum)
+        return _write_out("tensordot", r, out)
     return r
 
 

@@ -158,8 +158,8 @@ def _incomplete_gamma(input, other, upper, out=None):
     r = _IncompleteGamma.apply(a.to(_C.float64), x.to(_C.float64), upper).to(dtype)
     if out is None:
         return r
-    out.copy_(r)
-    return out
+    from ._functions import _write_out
+    return _write_out(name, r, out)
 
 
 def igamma(input, other, *, out=None):

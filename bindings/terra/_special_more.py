@@ -284,8 +284,8 @@ def _polynomial(name, shifted):
         r = _NoDerivative.apply(name, evaluate, x, n_tensor.to(x.dtype))
         if out is None:
             return r
-        out.copy_(r)
-        return out
+        from ._functions import _write_out
+        return _write_out(name, r, out)
     fn.__name__ = fn.__qualname__ = name
     return fn
 

@@ -20,12 +20,14 @@ __all__ = []
 _export, _both = exporters(__all__)
 
 
-def _factory_result(values, dtype, device, requires_grad):
-    """A host array as a tensor of dtype on device (the default device when None)."""
-    from ._functions import _device_str, _finish
+def _factory_result(values, dtype, device, requires_grad, out=None):
+    """A host array as a tensor of dtype on device (the default device when None), or written
+    into out= (resized silently, as PyTorch's factories resize theirs)."""
+    from ._functions import _device_str, _factory_out, _finish
     t = _C.from_numpy(np.ascontiguousarray(values)).to(dtype)
     device = _device_str(device)
-    return _finish(t if device is None or device == "cpu" else t.to(device), requires_grad)
+    t = t if device is None or device == "cpu" else t.to(device)
+    return _finish(t, requires_grad) if out is None else _factory_out(t, out)
 
 
 @_export
@@ -43,7 +45,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
         i = np.arange(steps, dtype=np.float64)
         step = (last - first) / (steps - 1)
         exponents = np.where(i < steps // 2, first + step * i, last - step * (steps - i - 1))
-    return _factory_result(np.power(builtins.float(base), exponents), dtype, device, requires_grad)
+    return _factory_result(np.power(builtins.float(base), exponents), dtype, device, requires_grad, out)
 
 
 def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
@@ -57,7 +59,7 @@ def range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None,
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dtype = dtype or _C.get_default_dtype()
     size = builtins.int((end - start) / step + 1)  # truncated, as PyTorch sizes it
-    return _factory_result(start + step * np.arange(size, dtype=np.float64), dtype, device, requires_grad)
+    return _factory_result(start + step * np.arange(size, dtype=np.float64), dtype, device, requires_grad, out)
 
 
 __all__.append("range")

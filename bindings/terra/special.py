@@ -15,6 +15,7 @@ Where a composition differs from PyTorch 1.13's kernel:
 import math
 
 import terra
+from ._functions import _write_out
 
 __all__ = ["erf", "erfc", "erfinv", "expm1", "exp2", "log1p", "logit", "expit", "xlogy", "xlog1py", "gammaln",
            "digamma", "psi", "polygamma", "multigammaln", "logsumexp", "softmax", "log_softmax", "sinc", "round",
@@ -30,8 +31,7 @@ def _with_out(fn):
         r = fn(*args, **kwargs)
         if out is None:
             return r
-        out.copy_(r)
-        return out
+        return _write_out(fn.__name__, r, out)
     wrapped.__name__ = wrapped.__qualname__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
@@ -48,8 +48,7 @@ def _alias(name, target):
         r = target(input, *args, **kwargs)
         if out is None:
             return r
-        out.copy_(r)
-        return out
+        return _write_out(name, r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Alias for terra.{target.__name__}."
     return fn

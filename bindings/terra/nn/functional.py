@@ -241,7 +241,10 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     denom = _ops.norm(input, float(p), [dim], True).clamp(min=eps).expand_as(input)
-    return input / denom if out is None else out.copy_(input / denom)
+    if out is None:
+        return input / denom
+    from .._functions import _write_out
+    return _write_out("normalize", input / denom, out)
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
