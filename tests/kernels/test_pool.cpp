@@ -33,6 +33,21 @@ const std::vector<PoolCase>& max_pool_cases() {
       {{1, 2, 6, 6}, 2, 2, 2, 2, 1, 1, 1, 1, true, 4, 4},
       {{1, 1, 5, 5}, 2, 4, 3, 1, 1, 2, 2, 1, true, 2, 6},
       {{1, 2, 5, 6}, 3, 3, 2, 2, 1, 1, 1, 1, true, 3, 4},
+      // Windows that tile the rows (Note [Max pool fast paths] in kernels/cpu/pool.cpp): the
+      // digits CNN's, rows long enough to vectorize, padding and ceil_mode along H only,
+      // dilation, windows narrower than the stride.
+      {{3, 4, 8, 8}, 2, 2, 2, 2, 0, 0, 1, 1, false, 4, 4},
+      {{2, 2, 4, 4}, 2, 2, 2, 2, 0, 0, 1, 1, false, 2, 2},
+      {{1, 2, 28, 28}, 2, 2, 2, 2, 0, 0, 1, 1, false, 14, 14},
+      {{2, 2, 7, 9}, 3, 2, 2, 3, 1, 0, 1, 2, true, 4, 3},
+      {{1, 3, 6, 10}, 2, 1, 2, 2, 0, 0, 2, 1, false, 2, 5},
+      {{2, 1, 9, 9}, 3, 3, 3, 3, 0, 0, 1, 1, true, 3, 3},
+      {{1, 2, 9, 8}, 2, 2, 2, 2, 0, 0, 1, 1, false, 4, 4},
+      {{1, 2, 8, 8}, 2, 2, 2, 2, 1, 0, 1, 1, true, 5, 4},
+      // Just past them: a column left over, padding along W, windows overlapping.
+      {{1, 2, 8, 9}, 2, 2, 2, 2, 0, 0, 1, 1, false, 4, 4},
+      {{1, 2, 8, 8}, 2, 2, 2, 2, 0, 1, 1, 1, false, 4, 5},
+      {{1, 2, 8, 8}, 3, 3, 2, 2, 0, 0, 1, 1, false, 3, 3},
   };
   return cases;
 }
@@ -158,6 +173,27 @@ TEST_CASE("max_pool2d propagates NaN and handles -inf windows", "[pool]") {
     check_values(r[0], {nan, -inf, nan, 7}, 0, 0);
     check_values(r[1], {1, 2, 13, 10}, 0, 0);
   }
+}
+
+TEST_CASE("max_pool2d: NaNs, infinities, signed zeros and ties in every window shape", "[pool]") {
+  // Values from a small set, so windows hold many ties and NaNs, on every path of the kernel.
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  const double pool[] = {-inf, -1, -0.0, 0.0, 1, 1, 2, inf, nan};
+  uint64_t state = 7;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const PoolCase& c : max_pool_cases()) {
+      INFO("input " << shape_str(c.input) << " case k=" << c.kh << "x" << c.kw << " " << dtype_name(dt));
+      std::vector<double> xv(static_cast<size_t>(c.input[0] * c.input[1] * c.input[2] * c.input[3]));
+      for (double& v : xv) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        v = pool[(state >> 33) % (sizeof pool / sizeof pool[0])];
+      }
+      std::vector<double> out, idx;
+      max_pool_reference({xv, c.input[2], c.input[3]}, c.input[0] * c.input[1], c, out, idx);
+      auto r = call("max_pool2d", {from_values(xv, c.input, dt)}, pool_attrs(c, true));
+      check_values(r[0], out, 0, 0);
+      check_values(r[1], idx, 0, 0);  // the index tells which of equal values (-0 or 0) won
+    }
 }
 
 TEST_CASE("max_pool2d unbatched and empty batches", "[pool]") {
