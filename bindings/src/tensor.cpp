@@ -177,6 +177,7 @@ void bind_tensor(py::module_& m) {
   cls.def("nelement", [](const TensorPtr& t) { return shape_numel(t->shape); });
   cls.def("element_size", [](const TensorPtr& t) { return itemsize(t->dtype); });
   cls.def("storage_offset", [](const TensorPtr& t) { return t->offset; });
+  cls.def("_storage_nbytes", [](const TensorPtr& t) { return t->storage->nbytes(); });  // Tensor.storage()
   cls.def("is_contiguous", [](const TensorPtr& t, py::object) { return tensor_from(t).is_contiguous(); },
           py::arg("memory_format") = py::none());
   cls.def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(tensor_from(t).raw_data()); });

@@ -14,7 +14,6 @@ elements. PyTorch grows the storage object in place, so other views of the old s
 new memory; here they keep the old one.
 """
 import os
-import re
 import sys
 import warnings
 
@@ -27,7 +26,6 @@ Tensor = _C.Tensor
 __all__ = ["TypedStorage", "UntypedStorage", "is_storage"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_CAPACITY = re.compile(r"require more than the storage's (\d+) elements")
 
 
 def user_stacklevel():
@@ -47,15 +45,8 @@ def _numel(shape):
 
 
 def storage_size(t):
-    """The number of elements of t's storage (of t's dtype), from as_strided's bounds check."""
-    try:
-        _ops.as_strided(t.detach(), [1 << 62], [1], 0)
-    except RuntimeError as e:
-        m = _CAPACITY.search(str(e))
-        if m:
-            return int(m.group(1))
-        raise
-    raise AssertionError("as_strided accepted a window larger than any storage")
+    """The number of elements of t's storage (of t's dtype)."""
+    return t._storage_nbytes() // t.element_size()
 
 
 def _flat(t, size=None):
@@ -79,11 +70,9 @@ def _resize(t, shape, keep_data=True):
     strides = _contiguous_strides(shape)
     offset = t.storage_offset()
     d = t.detach()
-    try:
+    if offset + _numel(shape) <= storage_size(t):
         view = _ops.as_strided(d, shape, strides, offset)
-    except RuntimeError as e:
-        if not _CAPACITY.search(str(e)):
-            raise
+    else:
         grown = _ops.empty([offset + _numel(shape)], dtype=t.dtype, device=str(t.device))
         if keep_data:
             old = storage_size(t)
