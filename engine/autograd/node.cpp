@@ -32,7 +32,7 @@ std::string backward_node_name(const std::string& op) {
   return out + "Backward0";
 }
 
-std::string OpNode::name() const { return backward_node_name(op_.name()); }
+std::string OpNode::name() const { return pytorch_node_name(*this); }
 
 void OpNode::release_saved() {
   for (SavedTensor& s : saved_inputs) s = SavedTensor{};

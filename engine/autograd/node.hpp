@@ -113,5 +113,7 @@ class NotImplementedNode : public Node {
 
 // "add" -> "AddBackward0", "max_pool2d" -> "MaxPool2DBackward0" (PyTorch's naming).
 std::string backward_node_name(const std::string& op);
+// What PyTorch 1.13 names the node of the same call (node_names.cpp): OpNode::name().
+std::string pytorch_node_name(const OpNode& node);
 
 }  // namespace terra
