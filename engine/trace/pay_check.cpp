@@ -27,7 +27,14 @@ void keep_latest(std::vector<double>& v, double sample) {
 }  // namespace
 
 void PayCheck::replayed(double seconds) {
-  if (settled_ || eager_left_ > 0) return;
+  if (eager_left_ > 0) return;
+  if (trusted_left_ > 0) {
+    if (--trusted_left_ == 0) {  // check again, from fresh samples of both
+      replayed_.clear();
+      eager_.clear();
+    }
+    return;
+  }
   if (skip_replayed_ > 0) {
     --skip_replayed_;
     return;
@@ -57,8 +64,9 @@ void PayCheck::ran_eagerly(double seconds) {
 void PayCheck::decide() {
   const double replay = bursty_ ? mean(replayed_) : median(replayed_), eager = median(eager_);
   if (eager * kMargin >= replay) {
-    if (++wins_ >= kWinsToSettle) {
-      settled_ = true;
+    if (++wins_ >= kWinsToTrust) {
+      trust_ = trust_ == 0 ? kFirstTrust : std::min(2 * trust_, kLongestTrust);
+      trusted_left_ = trust_;
       return;
     }
     replayed_.clear();  // measure both again: kSamples replayed iterations, then a probe of eager
@@ -67,6 +75,7 @@ void PayCheck::decide() {
     return;
   }
   wins_ = 0;
+  trust_ = 0;
   stretch_ = stretch_ == 0 ? kFirstStretch : std::min(2 * stretch_, kLongestStretch);
   eager_left_ = stretch_;
   char text[200];

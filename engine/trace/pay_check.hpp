@@ -11,9 +11,13 @@
 // times kMargin is still below the replayed median, a stretch of eager iterations follows (64,
 // doubling up to 1024 each time replay loses again), after which replay is measured again
 // against the stretch's own last iterations. Once replay wins twice in a row, each time against
-// fresh samples of both (a second probe follows a first win), the loop replays for good: on a
-// noisy machine one win can be chance (the digits CNN settled for good once with co-executed
-// iterations taking 1.5x eager's, and ran its remaining 240 iterations that way). The
+// fresh samples of both (a second probe follows a first win), the loop replays unchecked for
+// kFirstTrust iterations, then both are measured again; each further win doubles the trust (up to
+// kLongestTrust), a loss starts a stretch. On a noisy machine a win can be chance: the digits CNN
+// once settled with co-executed iterations taking 1.5x eager's, and the regression benchmark,
+// with replayed iterations ~10% slower than eager ones, won twice against eager samples a noise
+// burst had slowed (2026-11-27), when a win settled for good. A check costs kSamples + 1 eager
+// iterations, under 2% of the replayed ones that follow it. The
 // TraceGraph and the plans stay: coming back to replay compiles nothing. Eager and replayed
 // iterations compute the same values (DESIGN.md §10), so this changes speed only; --explain lists
 // each verdict. TERRA_REPLAY_MUST_PAY=0 (Options::replay_must_pay) turns it off.
@@ -39,9 +43,11 @@ class PayCheck {
   // A tie band for noise only: the bar is never slower than eager (the digits CNN, whose
   // co-executed iterations took 1.1x eager's, stayed co-executed under a margin of 1.1).
   static constexpr double kMargin = 1.02;
-  static constexpr int kWinsToSettle = 2;
+  static constexpr int kWinsToTrust = 2;
   static constexpr int kFirstStretch = 64;
   static constexpr int kLongestStretch = 1024;
+  static constexpr int kFirstTrust = 512;
+  static constexpr int kLongestTrust = 16384;
 
   // At the start of an iteration that would replay: whether it runs eagerly instead.
   bool wants_eager() const { return eager_left_ > 0; }
@@ -52,7 +58,8 @@ class PayCheck {
   // The verdict that just sent the loop to eager, for the fallback list; empty otherwise.
   std::string take_verdict() { return std::exchange(verdict_, std::string()); }
   const std::string& verdict() const { return verdict_; }
-  bool settled() const { return settled_; }
+  // Replay won kWinsToTrust times in a row: the iterations to come replay unmeasured.
+  bool trusted() const { return trusted_left_ > 0; }
   // Note [Dormant stretches] in session.cpp: how many of the eager iterations to come may go
   // untimed, so that the stretch's last kSamples + 1 are still measured; skip_eager takes them.
   int untimed_allowance() const { return probing_ ? 0 : std::max(0, eager_left_ - (kSamples + 1)); }
@@ -61,7 +68,8 @@ class PayCheck {
  private:
   void decide();
 
-  bool settled_ = false;   // replay won kWinsToSettle times in a row: no more checks
+  int trusted_left_ = 0;   // replayed iterations before the next check
+  int trust_ = 0;          // how many the latest win granted (0: none yet)
   int wins_ = 0;           // replay's wins in a row
   bool probing_ = false;   // the eager iterations running are the first measurement of eager
   int warmup_;  // replayed iterations not measured after a start or a stretch
