@@ -198,7 +198,7 @@ void note_backward_call() {
     if (s.hot.thread() != thread) return;
     const Walk walk = walk_frames(thread, s.hot.frame());
     if (walk.reached_bound && s.hot.running_at(walk.bound_offset)) {
-      // Note [Dormant stretches] (engine/trace/session.cpp): ops do not ask the provider, so the
+      // Note [Dormant stretches] (engine/trace/iteration.cpp): ops do not ask the provider, so the
       // loop's boundaries are found here, once per backward() call.
       if (trace::dormant() && s.hot.crossed_head(walk.bound_offset, walk.called_from_bound))
         trace::dormant_iteration_began();

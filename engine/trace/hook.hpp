@@ -14,7 +14,7 @@ namespace terra::trace {
 
 inline thread_local bool session_on_this_thread = false;
 // Ops on this thread go through the session: its thread, except while the session is dormant
-// (Note [Dormant stretches] in session.cpp), when they dispatch exactly as with no session.
+// (Note [Dormant stretches] in iteration.cpp), when they dispatch exactly as with no session.
 inline thread_local bool intercept_on_this_thread = false;
 
 // The location key of the op being intercepted (autograd nodes remember it), and, while a

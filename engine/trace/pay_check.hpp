@@ -60,7 +60,7 @@ class PayCheck {
   const std::string& verdict() const { return verdict_; }
   // Replay won kWinsToTrust times in a row: the iterations to come replay unmeasured.
   bool trusted() const { return trusted_left_ > 0; }
-  // Note [Dormant stretches] in session.cpp: how many of the eager iterations to come may go
+  // Note [Dormant stretches] in iteration.cpp: how many of the eager iterations to come may go
   // untimed, so that the stretch's last kSamples + 1 are still measured; skip_eager takes them.
   int untimed_allowance() const { return probing_ ? 0 : std::max(0, eager_left_ - (kSamples + 1)); }
   void skip_eager(int n) { eager_left_ -= n; }

@@ -23,7 +23,7 @@ class SpanExecutor;
 struct Options {
   int stable_after = 2;      // K: iterations in a row that add nothing before replay starts
   int max_paths = 32;        // past this many paths the region stays eager
-  // Note [Backing off] in session.cpp: after this many traced iterations in a row that each added
+  // Note [Backing off] in iteration.cpp: after this many traced iterations in a row that each added
   // to the TraceGraph, iterations run eagerly, untraced, for a while (0: never back off).
   int backoff_after = 4;
   bool fusion = true;        // elementwise fusion (off: results bitwise equal to eager)
@@ -53,7 +53,7 @@ struct Options {
   uint64_t force_divergence_seed = 0;
   // CI switch: every plan's fused groups are also compiled for CUDA with NVRTC (CompileOptions).
   bool check_nvrtc = false;
-  // Note [Dormant stretches] in session.cpp: long eager stretches skip the session (TERRA_DORMANT=0: never).
+  // Note [Dormant stretches] in iteration.cpp: long eager stretches skip the session (TERRA_DORMANT=0: never).
   bool dormant_stretches = true;
   // Note [Replaying backward] in backward_replay.cpp: a traced backward() call is replayed whole,
   // without running the autograd engine's formulas (TERRA_REPLAY_BACKWARD=0: op by op).
@@ -74,7 +74,7 @@ struct Location {
 using LocationProvider = Location (*)();
 // nullptr: key 0, no boundaries. `sees_boundaries_when_dormant`: the provider's owner can find the
 // loop's boundaries without being asked at every op, and reports them while the session is dormant
-// (Note [Dormant stretches] in session.cpp) through dormant_iteration_began() and wake_left_loop().
+// (Note [Dormant stretches] in iteration.cpp) through dormant_iteration_began() and wake_left_loop().
 void set_location_provider(LocationProvider provider, bool sees_boundaries_when_dormant = false);
 // Whether ops on this thread skip the session now (a dormant eager stretch).
 bool dormant();

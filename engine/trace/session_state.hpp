@@ -1,5 +1,5 @@
 // The tracing session's state and the pieces its files share (engine/trace/session.cpp runs the
-// iteration life cycle and the dispatcher's interception; backward_call.cpp traces and replays
+// dispatcher's interception, iteration.cpp the iteration life cycle; backward_call.cpp traces and replays
 // whole backward() calls; span_runner.cpp turns a span of replayed ops into a graph::Program and
 // runs its compiled plan). Internal to engine/trace.
 #pragma once
@@ -29,7 +29,7 @@ namespace terra::trace::detail {
 enum class IterationMode {
   Outside,    // between iterations, or before the hot loop is known: plain eager
   Eager,      // past the path bound: plain eager for good
-  Resting,    // plain eager for this iteration, untraced (Note [Backing off] in session.cpp, or
+  Resting,    // plain eager for this iteration, untraced (Note [Backing off] in iteration.cpp, or
               // Note [Replay must pay] in pay_check.hpp)
   Tracing,    // eager, and every op appended to the trace
   Replaying,  // ops matched against the TraceGraph and deferred
@@ -184,6 +184,39 @@ void drain(State& s, const char* why);
 // Waits (the GIL let go) until at most `in_flight` submitted spans are left unfinished, oldest
 // first, so that the graph keeps work queued while Python goes on; raises a span's error as drain.
 void wait_for_oldest(State& s, size_t in_flight, const char* why);
+
+// ----- the iteration life cycle (iteration.cpp) -----
+
+// Whether spans run on the graph actor (co-execution) rather than at once (replay).
+bool asynchronous(const State& s);
+// Tells the dispatcher's other threads whether work is queued (hook.hpp's work_queued).
+void update_work_queued(const State& s);
+// Runs (or waits for) all deferred work: every tensor is readable afterwards.
+void flush(State& s, const char* why);
+// Hands the validated span to the executor (replay: runs it); co-execution waits for the oldest
+// span where Python ran more than Options::max_spans_ahead spans ahead.
+void hand_over(State& s);
+// Before an op runs eagerly on Python's thread: queued spans may read what it writes.
+void settle_before_eager(State& s, const OpDef& op);
+// Whether this iteration's ops run eagerly (outside the loop, past the path bound, resting).
+bool runs_eagerly(const State& s);
+// The replayed prefix becomes the start of this iteration's trace; the rest runs eagerly, traced.
+void diverge(State& s, std::string reason, uint64_t location);
+// An iteration begins: decides how it runs. Ends: merges its trace or hands its span over.
+void start_iteration(State& s);
+void finish_iteration(State& s);
+// Note [Dormant stretches] (iteration.cpp): a boundary crossed while dormant, and waking up.
+void cross_while_dormant(State& s);
+void wake(State& s);
+
+// ----- what session.cpp keeps for the life cycle -----
+
+// Tells the event sink (the actor trace's interpreter lane), if any.
+void tell(SessionEvent event, uint32_t iteration, const char* detail);
+// The location provider's answer now (key 0, no boundaries without one).
+Location location_now();
+// Whether the provider reports boundaries while the session is dormant (set_location_provider).
+bool provider_sees_boundaries_when_dormant();
 
 // ----- the record keeping of session.cpp that backward_call.cpp shares -----
 
