@@ -1,7 +1,8 @@
 // Convolutions against direct float64 sums written out here (no im2col): stride, padding,
 // dilation, groups (depthwise too), non-square kernels, non-contiguous operands, unbatched
-// inputs, batch of one and empty batches, in float32 and float64; then the argument errors,
-// which must name the op and the inputs' shapes.
+// inputs, batch of one and empty batches, in float32 and float64, on both sides of the bounds of
+// the kernels' padded-image path; then the argument errors, which must name the op and the
+// inputs' shapes.
 #include "helpers.hpp"
 
 using namespace terra;
@@ -191,6 +192,44 @@ TEST_CASE("conv2d unbatched, batch of one and empty batches", "[conv]") {
     // An empty image, all padding.
     check_conv({2, 2, 0, 3, 3, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 1}, false, true, true, dt, Layout::Dense, seed += 3);
   }
+}
+
+TEST_CASE("conv2d and conv_transpose2d on both sides of the padded-image path", "[conv]") {
+  // Images whose output rows are at most 32 wide go through a padded copy of the image (Note
+  // [Padded images] in kernels/cpu/conv.cpp), rows of 4 and 8 with stride 1 through copies of a
+  // fixed length; wider rows, and strided windows whose padded image outgrows the column matrix,
+  // take the bounds-checked runs. Batches of 32 split over threads and pack several images per GEMM.
+  // n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oph, opw, groups
+  const std::vector<Geometry> cases = {
+      {32, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},     // the digits CNN's 4x4 planes: runs of 4
+      {32, 1, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},     // and its 8x8 ones: runs of 8
+      {1, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},      // batch of one
+      {3, 2, 8, 8, 3, 3, 3, 1, 1, 0, 0, 1, 1, 0, 0, 1},      // unpadded: rows of 8 in, runs of 6
+      {3, 2, 6, 10, 3, 3, 3, 1, 1, 1, 3, 1, 1, 0, 0, 1},     // runs of 14 from rows of 10
+      {2, 3, 7, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 0, 0, 1},      // stride 2, odd sizes
+      {2, 2, 8, 8, 3, 3, 3, 1, 1, 2, 2, 2, 2, 0, 0, 1},      // dilation: runs of 8 a step of 2 apart
+      {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 2},      // groups, runs of 8
+      {2, 4, 4, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 4},      // depthwise, runs of 4
+      {2, 3, 4, 4, 5, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1},      // 1x1 padded
+      {2, 3, 12, 11, 2, 1, 1, 3, 3, 0, 0, 1, 1, 0, 0, 1},    // 1x1 strided: the padded image would outgrow the columns
+      {2, 2, 5, 32, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},     // runs of 32, the longest padded
+      {2, 2, 5, 33, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},     // runs of 33: bounds-checked
+      {1, 2, 40, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 1},    // a large image, one GEMM of its own
+      {2, 3, 35, 70, 2, 3, 5, 2, 2, 1, 2, 1, 1, 0, 0, 1},    // large, strided: runs of 35
+  };
+  uint64_t seed = 6000;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Geometry& g : cases) {
+      check_conv(g, false, true, true, dt, Layout::Dense, seed += 3);
+      if (g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1) check_conv(g, false, false, true, dt, Layout::Dense, seed += 3);
+      // The same window transposed: the image is the output, the grid the input.
+      Geometry t = g;
+      t.c = g.o;
+      t.o = g.c;
+      t.h = conv_out(g.h, g.kh, g.sh, g.ph, g.dh);
+      t.w = conv_out(g.w, g.kw, g.sw, g.pw, g.dw);
+      check_conv_transpose(t, true, true, dt, Layout::Dense, seed += 3);
+    }
 }
 
 TEST_CASE("conv1d matches a direct float64 sum", "[conv]") {

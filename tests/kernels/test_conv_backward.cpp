@@ -1,8 +1,9 @@
 // conv2d_backward_weight, the weight gradient of the convolutions, against the float64 sum it is
 // defined by: batches split over threads or not, stride, padding, dilation, groups, 1x1 windows,
-// grids shorter than the conv's output, unbatched, non-contiguous and empty operands, float32
-// and float64; then its argument errors. Last, all three convolution kernels against themselves:
-// several images per GEMM and any number of threads give what one image at a time gives.
+// grids shorter than the conv's output, unbatched, non-contiguous and empty operands, both sides
+// of the padded-image path's bounds, float32 and float64; then its argument errors. Last, all
+// three convolution kernels against themselves: several images per GEMM and any number of
+// threads give what one image at a time gives.
 #include "helpers.hpp"
 #include "kernels/cpu/parallel.hpp"
 
@@ -103,6 +104,29 @@ TEST_CASE("conv2d_backward_weight matches a direct float64 sum", "[conv]") {
       one.n = 1;
       check(one, dt, Layout::Unbatched, seed += 2);
     }
+}
+
+TEST_CASE("conv2d_backward_weight on both sides of the padded-image path", "[conv]") {
+  // As in test_conv.cpp: grids at most 32 wide take the padded image (runs of 4 and 8 their
+  // fixed-length copies), wider ones and strided 1x1 windows over large images the bounds checks.
+  // n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups[, gh, gw]
+  const std::vector<Case> cases = {
+      {32, 16, 4, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // the digits CNN's conv2 (fewer outputs)
+      {32, 1, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // and its conv1
+      {1, 3, 4, 4, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},         // batch of one
+      {3, 2, 8, 8, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1},         // unpadded: runs of 6
+      {2, 3, 7, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1},         // stride 2, odd sizes
+      {2, 2, 8, 8, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1},         // dilation
+      {2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},         // groups
+      {2, 3, 12, 11, 2, 1, 1, 3, 3, 0, 0, 1, 1, 1},       // 1x1 strided: no padded image
+      {2, 2, 5, 32, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},        // grid 32 wide, the widest padded
+      {2, 2, 5, 33, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},        // 33 wide: bounds-checked
+      {1, 2, 40, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1},       // a large image
+      {3, 2, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7, 4},   // a grid shorter than the conv's output: runs of 4
+  };
+  uint64_t seed = 400;
+  for (DType dt : {DType::Float32, DType::Float64})
+    for (const Case& k : cases) check(k, dt, Layout::Dense, seed += 2);
 }
 
 TEST_CASE("conv2d_backward_weight of empty operands is zero", "[conv]") {
