@@ -45,14 +45,21 @@ std::pair<int64_t, int64_t> chunk_of(int64_t begin, int64_t end, int part, int p
 constexpr std::chrono::microseconds kSpin{200};
 
 // A job is split into one chunk per thread, and its chunks are shared among `participants`
-// threads (fewer than the chunks while cores are reserved: set_reserved_cores), participant k
-// running chunks k, k + participants, ...; the caller is participant 0. How the range is cut
-// depends only on the pool's size, never on the participants, so a kernel that sums per chunk
-// gives the same bits either way. Jobs are serialized by job_mutex_ (kernels issue one
-// parallel_for at a time). A job is published by one atomic word (sequence number, participants,
-// chunks), so a worker never pairs one job's number with another's counts; body_, begin_ and end_
-// are read only by the job's participants, and the next job is written only after they all
-// finished.
+// threads (fewer than the chunks while cores are reserved: set_reserved_cores); the caller is one
+// of them. How the range is cut depends only on the pool's size, never on the participants or on
+// who runs which chunk, so a kernel that sums per chunk gives the same bits either way. Jobs are
+// serialized by job_mutex_ (kernels issue one parallel_for at a time). A job is published by one
+// atomic word (sequence number, participants, chunks), so a worker never pairs one job's number
+// with another's counts.
+//
+// Note [Chunks are claimed]: participants take chunks from a shared counter instead of each
+// running a fixed share. On a busy machine a worker may not get a core for milliseconds (another
+// process, or on two cores the graph actor and Python); with fixed shares the caller waited for
+// it (a 25 us max_pool2d took ~100 us while tests ran beside it), now it runs the chunks nobody
+// has claimed and waits only for chunks being run. The counter carries the job's sequence number,
+// so a worker that wakes late cannot claim a chunk of a later job as one of the job it saw;
+// body_, begin_ and end_ stay valid while any chunk of their job is unfinished, and a claim
+// succeeds only while one is.
 class ThreadPool {
  public:
   explicit ThreadPool(int n) { resize(n); }
@@ -79,18 +86,19 @@ class ThreadPool {
     end_ = end;
     error_ = nullptr;
     if (participants == 1) {  // no hand-off at all
-      run_parts(0, 1, parts);
+      for (int part = 0; part < parts; ++part) run_part(part, parts);
       body_ = nullptr;
       if (error_) std::rethrow_exception(error_);
       return;
     }
-    pending_.store(participants - 1);
-    const uint64_t sequence = (job_.load() >> (2 * kCountBits)) + 1;
+    const uint64_t sequence = ((job_.load() >> (2 * kCountBits)) + 1) & 0xffffffffu;  // wraps as in job_
+    unfinished_.store(parts);
+    next_chunk_.store(sequence << 32, std::memory_order_release);
     job_.store(sequence << (2 * kCountBits) | static_cast<uint64_t>(participants) << kCountBits |
                static_cast<uint64_t>(parts));
     job_posted_.notify();
-    run_parts(0, participants, parts);
-    job_done_.wait_until([&] { return pending_.load() == 0; });
+    run_claimed(sequence, parts);
+    job_done_.wait_until([&] { return unfinished_.load() == 0; });
     body_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -110,7 +118,7 @@ class ThreadPool {
     new (&error_mutex_) std::mutex();
     new (&job_posted_) ParkingSpot(kSpin);
     new (&job_done_) ParkingSpot(kSpin);
-    pending_.store(0);
+    unfinished_.store(0);
     stopping_.store(false);
   }
 
@@ -123,8 +131,16 @@ class ThreadPool {
   // A job word: sequence number, participants, chunks, the counts kCountBits each.
   static constexpr int kCountBits = 16;
 
-  void run_parts(int participant, int participants, int parts) {
-    for (int part = participant; part < parts; part += participants) run_part(part, parts);
+  // Note [Chunks are claimed]: runs chunks of job `sequence` until none is left to claim.
+  void run_claimed(uint64_t sequence, int parts) {
+    uint64_t next = next_chunk_.load(std::memory_order_acquire);
+    for (;;) {
+      if (next >> 32 != sequence || static_cast<int>(next & 0xffffffffu) >= parts) return;
+      if (!next_chunk_.compare_exchange_weak(next, next + 1, std::memory_order_acq_rel)) continue;
+      run_part(static_cast<int>(next & 0xffffffffu), parts);
+      if (unfinished_.fetch_sub(1) == 1) job_done_.notify();
+      next = next_chunk_.load(std::memory_order_acquire);
+    }
   }
 
   void run_part(int part, int parts) {
@@ -152,8 +168,7 @@ class ThreadPool {
       const uint64_t mask = (uint64_t{1} << kCountBits) - 1;
       const int parts = static_cast<int>(job & mask), participants = static_cast<int>((job >> kCountBits) & mask);
       if (participant >= participants) continue;
-      run_parts(participant, participants, parts);
-      if (pending_.fetch_sub(1) == 1) job_done_.notify();
+      run_claimed(job >> (2 * kCountBits), parts);
     }
   }
 
@@ -170,7 +185,8 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* body_ = nullptr;
   int64_t begin_ = 0, end_ = 0;
   std::atomic<uint64_t> job_{0};
-  std::atomic<int> pending_{0}, reserved_{0};
+  std::atomic<uint64_t> next_chunk_{0};  // the job's sequence number << 32 | the next chunk to claim
+  std::atomic<int> unfinished_{0}, reserved_{0};  // the job's chunks not yet run to their end
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };

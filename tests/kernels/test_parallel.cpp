@@ -62,6 +62,33 @@ TEST_CASE("parallel_for visits every index once, workers spinning or asleep", "[
   }
 }
 
+// Note [Chunks are claimed]: with every core busy elsewhere, workers wake late (or not before
+// the caller is done): the caller runs the chunks nobody claimed, and a late worker never runs a
+// chunk of a later job as one of the job it woke for (each index would then be visited twice, or
+// with the wrong bounds).
+TEST_CASE("chunks are claimed: late workers, busy cores, jobs back to back", "[parallel]") {
+  PoolState restore;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> hogs;
+  for (unsigned i = 0; i < std::max(2u, std::thread::hardware_concurrency()); ++i)
+    hogs.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  for (int threads : {2, 4, 8}) {
+    cpu::set_num_threads(threads);
+    INFO("threads " << threads);
+    for (int job = 0; job < 2000; ++job) {
+      const auto chunks = run_job(1 + job * 53 % 700, 1 + job % 7);
+      int64_t covered = 0;
+      for (const auto& [b, e] : chunks) covered += e - b;
+      REQUIRE(covered == 1 + job * 53 % 700);  // the cut is the pool's, whoever ran each chunk
+    }
+  }
+  stop.store(true);
+  for (std::thread& t : hogs) t.join();
+}
+
 TEST_CASE("parallel_for raises a chunk's error in the caller and stays usable", "[parallel]") {
   PoolState restore;
   cpu::set_num_threads(3);
