@@ -395,6 +395,12 @@ class UntypedStorage:
     def type(self):
         return _public_name.qualified("UntypedStorage")
 
+    def cpu(self):
+        return self if not self.is_cuda else UntypedStorage._over(self._tensor.cpu())
+
+    def cuda(self, device=None, non_blocking=False, **kwargs):
+        return UntypedStorage._over(self._tensor.cuda(device))
+
     def _bytes(self):
         if self.is_cuda:
             raise RuntimeError("UntypedStorage element access needs a CPU storage (use .cpu())")

@@ -11,13 +11,14 @@ import math
 
 import numpy as np
 
-from . import _C, _missing_dtypes, _public_name
+from . import _C, _missing_dtypes, _public_name, _utils
 from ._C import _ops
 from ._indexing import getitem, setitem
 from . import _memory_format
 from ._tensor_str import tensor_repr, return_type_repr
 
 Tensor = _C.Tensor
+_rebuild_from_type_v2 = _utils._rebuild_from_type_v2  # where checkpoints name it (torch._tensor)
 
 _return_types = {}
 
