@@ -10,7 +10,7 @@
 //   Impl::put_by_offsets(dst, values, off, g, accumulate)
 //                                               -- dst[r shifted by off[r]] = (or +=) values[r], dst and
 //                                                  values over the result, off shaped like g.index
-//   Impl::scatter_src_into<Add>(out, index, src, dim, alpha)
+//   Impl::scatter_src_into<Add>(out, index, src, dim, alpha, out_of_range)
 //                                               -- out[.., index[..], ..] = src (or += alpha * src) along
 //                                                  dim, all at least 1-d, index values checked
 #pragma once
@@ -70,7 +70,7 @@ struct Kernels {
     Impl::template scatter_src_into<Add>(
         advanced_index::at_least_1d(c.outputs[0]), advanced_index::at_least_1d(c.inputs[1]),
         advanced_index::at_least_1d(c.inputs[2]), normalize_dim(c.attrs.get<int64_t>("dim"), c.inputs[0].dim()),
-        Scalar(1));
+        Scalar(1), ErrorKind::Runtime);  // PyTorch's error for a scatter's index out of range
   }
 
   // index_add is scatter_add with the index vector laid along dim and broadcast over source's other
@@ -86,7 +86,7 @@ struct Kernels {
     along[dim] = index.stride(0);
     Impl::template scatter_src_into<true>(advanced_index::at_least_1d(out),
                                           index.as_strided(source.shape(), along, index.offset()), source, dim,
-                                          c.attrs.get<Scalar>("alpha"));
+                                          c.attrs.get<Scalar>("alpha"), ErrorKind::Index);
   }
 
   static void nonzero(KernelCall& c) { c.outputs = {Impl::nonzero(c.inputs[0])}; }

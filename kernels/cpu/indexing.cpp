@@ -1,8 +1,8 @@
 // CPU kernels of the indexing ops: gather, scatter_value, masked_fill, masked_select and one_hot,
 // and the primitives of index / index_put (advanced indexing), index_select, index_add, scatter,
 // scatter_add and nonzero (kernels/common/index_kernels.hpp). Index values are data, so these
-// kernels check each one as they read it and raise PyTorch's IndexError; nothing is ever read or
-// written outside a tensor.
+// kernels check each one as they read it and raise PyTorch's error (IndexError; RuntimeError for
+// gather and the scatters); nothing is ever read or written outside a tensor.
 #include <algorithm>
 #include <limits>
 
@@ -18,8 +18,10 @@ using advanced_index::at_least_1d;
 using advanced_index::offsets_over_result;
 using math::add_values;
 
-[[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
-  fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
+// PyTorch raises IndexError for advanced indexing and index_add, RuntimeError for gather and the
+// scatters: `kind` says which.
+[[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size, ErrorKind kind = ErrorKind::Index) {
+  fail(kind, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
 }
 
 // Note [Parallel compaction]
@@ -183,7 +185,7 @@ bool has_duplicates(const Tensor& off) {
 // writes never race, the last of duplicate indices wins, as on PyTorch's CPU, and sums over
 // duplicates are deterministic.
 template <size_t N, class I = int64_t, class F>
-void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, const F& f) {
+void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, ErrorKind out_of_range, const F& f) {
   const Tensor& index = ts[0];
   const Tensor& t = ts[target];
   const int64_t len = index.dim() == 0 ? 1 : index.size(dim), size = t.dim() == 0 ? 1 : t.size(dim);
@@ -191,7 +193,7 @@ void along_index(const std::array<Tensor, N>& ts, int64_t dim, size_t target, co
   for_each_slice(ts, dim, len, [&](int64_t, const std::array<char*, N>& p) {
     for (int64_t j = 0; j < len; ++j) {
       const int64_t v = *reinterpret_cast<const I*>(p[0] + j * istep);
-      if (!math::index_in_range(v, size)) out_of_bounds(v, dim, size);
+      if (!math::index_in_range(v, size)) out_of_bounds(v, dim, size, out_of_range);
       f(p[target] + v * tstep, j, p);
     }
   });
@@ -205,7 +207,7 @@ void gather_kernel(KernelCall& c) {
   const int64_t ostep = dim_step(out, dim);
   dispatch_bits(self.itemsize(), [&](auto tag) {
     using U = decltype(tag);
-    along_index<3>({index, out, self}, dim, 2, [&](const char* src, int64_t j, const std::array<char*, 3>& p) {
+    along_index<3>({index, out, self}, dim, 2, ErrorKind::Runtime, [&](const char* src, int64_t j, const std::array<char*, 3>& p) {
       *reinterpret_cast<U*>(p[1] + j * ostep) = *reinterpret_cast<const U*>(src);
     });
   });
@@ -214,13 +216,14 @@ void gather_kernel(KernelCall& c) {
 // out[.., index[..], ..] = src (Add false) or += alpha * src (Add true) along dim, for an index
 // shaped like the part of src it covers; out already holds self.
 template <bool Add>
-void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim, const Scalar& alpha) {
+void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim, const Scalar& alpha,
+                      ErrorKind out_of_range) {
   const int64_t sstep = dim_step(src, dim);
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T a = scalar_to<T>(alpha);
     dispatch_index(index.dtype(), [&](auto itag) {
-      along_index<3, decltype(itag)>({index, out, src}, dim, 1, [&](char* dst, int64_t j, const std::array<char*, 3>& p) {
+      along_index<3, decltype(itag)>({index, out, src}, dim, 1, out_of_range, [&](char* dst, int64_t j, const std::array<char*, 3>& p) {
         const T v = *reinterpret_cast<const T*>(p[2] + j * sstep);
         T& d = *reinterpret_cast<T*>(dst);
         d = Add ? add_values(d, static_cast<T>(a * v)) : v;
@@ -238,7 +241,7 @@ void scatter_value_kernel(KernelCall& c) {
   dispatch_dtype(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T v = scalar_to<T>(c.attrs.get<Scalar>("value"));
-    along_index<2>({index, out}, dim, 1,
+    along_index<2>({index, out}, dim, 1, ErrorKind::Runtime,
                    [v](char* dst, int64_t, const std::array<char*, 2>&) { *reinterpret_cast<T*>(dst) = v; });
   });
 }
@@ -316,8 +319,8 @@ struct CpuIndex {
   }
   template <bool Add>
   static void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim,
-                               const Scalar& alpha) {
-    cpu::scatter_src_into<Add>(out, index, src, dim, alpha);
+                               const Scalar& alpha, ErrorKind out_of_range) {
+    cpu::scatter_src_into<Add>(out, index, src, dim, alpha, out_of_range);
   }
 };
 

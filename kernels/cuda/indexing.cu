@@ -23,8 +23,10 @@ namespace {
 using advanced_index::at_least_1d;
 using advanced_index::offsets_over_result;
 
-[[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size) {
-  fail(ErrorKind::Index, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
+// PyTorch raises IndexError for advanced indexing and index_add, RuntimeError for gather and the
+// scatters: `kind` says which.
+[[noreturn]] void out_of_bounds(int64_t index, int64_t dim, int64_t size, ErrorKind kind = ErrorKind::Index) {
+  fail(kind, "index ", index, " is out of bounds for dimension ", dim, " with size ", size);
 }
 
 // ---- compaction: the row-major positions where a mask holds ----
@@ -213,15 +215,15 @@ struct AlongIndex {
 Layout over_index(const Tensor& t, const Tensor& index) { return layout_of(index.shape(), t.strides()); }
 
 // Runs op(i, target element offset) for every element i of index (all operands at least 1-d);
-// raises the CPU's IndexError for an index value out of range.
+// raises the CPU's error (of kind `out_of_range`) for an index value out of range.
 template <class I, class Op>
-void along_index(const Tensor& index, const Tensor& target, int64_t dim, const Op& op) {
+void along_index(const Tensor& index, const Tensor& target, int64_t dim, ErrorKind out_of_range, const Op& op) {
   DeviceCheck check(index.device());
   Layout target_layout = over_index(target, index);
   target_layout.stride[dim] = 0;  // the index value supplies the coordinate along dim
   for_each_index(index.numel(), AlongIndex<I, Op>{index.data<I>(), layout_of(index), target_layout, target.stride(dim),
                                                   target.size(dim), check.slot(), op});
-  if (auto v = check.read()) out_of_bounds(*v, dim, target.size(dim));
+  if (auto v = check.read()) out_of_bounds(*v, dim, target.size(dim), out_of_range);
 }
 
 template <class U>
@@ -255,11 +257,12 @@ struct FillOp {
 // out[.., index[..], ..] = src (Add false) or += alpha * src (Add true) along dim, for an index
 // shaped like the part of src it covers; out already holds self. All at least 1-d.
 template <bool Add>
-void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim, const Scalar& alpha) {
+void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim, const Scalar& alpha,
+                      ErrorKind out_of_range) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const ScatterOp<T, Add> op{out.data<T>(), src.data<T>(), over_index(src, index), cpu::scalar_to<T>(alpha)};
-    dispatch_index(index.dtype(), [&](auto itag) { along_index<decltype(itag)>(index, out, dim, op); });
+    dispatch_index(index.dtype(), [&](auto itag) { along_index<decltype(itag)>(index, out, dim, out_of_range, op); });
   });
 }
 
@@ -270,7 +273,7 @@ void gather_kernel(KernelCall& c) {
   const int64_t dim = normalize_dim(c.attrs.get<int64_t>("dim"), c.inputs[0].dim());
   cpu::dispatch_bits(self.itemsize(), [&](auto tag) {
     using U = decltype(tag);
-    along_index<int64_t>(index, self, dim,
+    along_index<int64_t>(index, self, dim, ErrorKind::Runtime,
                          GatherOp<U>{static_cast<U*>(out.raw_data()), over_index(out, index),
                                      static_cast<const U*>(self.raw_data())});
   });
@@ -283,7 +286,7 @@ void scatter_value_kernel(KernelCall& c) {
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const Tensor o = at_least_1d(out);
-    along_index<int64_t>(at_least_1d(c.inputs[1]), o, dim,
+    along_index<int64_t>(at_least_1d(c.inputs[1]), o, dim, ErrorKind::Runtime,
                          FillOp<T>{o.data<T>(), cpu::scalar_to<T>(c.attrs.get<Scalar>("value"))});
   });
 }
@@ -384,8 +387,8 @@ struct CudaIndex {
   }
   template <bool Add>
   static void scatter_src_into(const Tensor& out, const Tensor& index, const Tensor& src, int64_t dim,
-                               const Scalar& alpha) {
-    cuda::scatter_src_into<Add>(out, index, src, dim, alpha);
+                               const Scalar& alpha, ErrorKind out_of_range) {
+    cuda::scatter_src_into<Add>(out, index, src, dim, alpha, out_of_range);
   }
 };
 

@@ -151,7 +151,7 @@ def test_argument_errors():
                 lambda: x(terra.zeros(T, N, I), (terra.zeros(1, N, H), terra.zeros(2, N, H))), True)
     _same_error(lambda: t(torch.zeros(T, N, I), (torch.zeros(N, H), torch.zeros(N, H))),
                 lambda: x(terra.zeros(T, N, I), (terra.zeros(N, H), terra.zeros(N, H))), True)
-    with pytest.raises(ValueError):
+    with pytest.raises(RuntimeError):
         nn.LSTM(I, H)(terra.zeros(2, 2, 2, I))
     with pytest.raises(ValueError):
         nn.GRUCell(I, H)(terra.zeros(2, 2, I))

@@ -625,9 +625,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 def pad(input, pad, mode="constant", value=None):
     if len(pad) % 2 != 0:
-        raise ValueError("Padding length must be divisible by 2")
+        raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
-        raise ValueError("Padding length too large")
+        raise RuntimeError("Padding length too large")
     if mode == "constant" and value is None:
         value = 0.0
     return _ops.pad(input, list(pad), mode, value)

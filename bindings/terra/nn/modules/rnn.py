@@ -229,9 +229,9 @@ class RNNBase(Module):
         if not isinstance(input, terra.Tensor):
             raise TypeError(f"{type(self).__name__}: expected a Tensor or PackedSequence input, "
                             f"got {type(input).__name__}")
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2-D or 3-D but "
-                             f"received {input.dim()}-D tensor")
+        if input.dim() not in (2, 3):  # RuntimeError, as PyTorch 1.13 raises (2.x: ValueError)
+            raise RuntimeError(f"{type(self).__name__}: Expected input to be 2-D or 3-D but "
+                               f"received {input.dim()}-D tensor")
         is_batched = input.dim() == 3
         batch_dim = 0 if self.batch_first else 1
         if not is_batched:
