@@ -16,6 +16,7 @@ import copy
 import warnings
 
 import terra
+from terra._zero_grad import zero_grads
 
 __all__ = ['Optimizer', 'required']
 
@@ -135,17 +136,7 @@ class Optimizer(object):
         """Clears the gradients: zeroes them in place (the default, as in PyTorch 1.13: a stateful
         optimizer still steps a parameter whose gradient stays zero), or sets them to None."""
         for group in self.param_groups:
-            for p in group['params']:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+            zero_grads(group['params'], set_to_none)
 
     def step(self, closure=None):
         """Performs one optimization step; returns the closure's loss (None without a closure)."""

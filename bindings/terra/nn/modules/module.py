@@ -13,6 +13,7 @@ import weakref
 from collections import OrderedDict, namedtuple
 
 import terra
+from terra._zero_grad import zero_grads
 
 from ..parameter import Parameter, Tensor
 from . import _backward_hooks
@@ -554,17 +555,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=False):  # PyTorch 1.13's default: gradients zeroed in place
-        for p in self.parameters():
-            if p.grad is not None:
-                if set_to_none:
-                    p.grad = None
-                else:
-                    g = p.grad
-                    if g.grad_fn is not None:
-                        g.detach_()
-                    else:
-                        g.requires_grad_(False)
-                    g.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         for module in self.children():
