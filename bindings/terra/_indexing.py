@@ -182,7 +182,10 @@ def getitem(self, key):
                              "in C++ to convert a 0-dim tensor to a number")
         return _selected(self, 0, key, 0)
     # x[a:b] (a data loop's batch), x[i, j], x[:, k]: no general walk.
-    basic = (key,) if type(key) is slice else key if type(key) is tuple else None
+    if type(key) is slice and self.dim() > 0:
+        t = _sliced(self, 0, key)
+        return t if t is not self else _ops.alias(self)
+    basic = key if type(key) is tuple else None
     if basic is not None:
         t = _basic_view(self, basic)
         if t is not None:
