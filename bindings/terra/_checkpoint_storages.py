@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from . import _C, _public_name
+from ._functions import _numpy_dtype
 from ._storage import TypedStorage, UntypedStorage, user_stacklevel
 
 
@@ -37,14 +38,11 @@ class StorageType:
         stored = np.frombuffer(raw, dtype=self.stored)
         if self.torch_dtype == "bfloat16":  # the upper half of a float32; numpy has no bfloat16
             return _C.from_numpy((stored.astype(np.uint32) << 16).view(np.float32))
-        return _C.from_numpy(stored.astype(_NUMPY_OF[_public_name.dtype_name(self.loaded)]))
+        return _C.from_numpy(stored.astype(_numpy_dtype(self.loaded, "load")))
 
     def wrap(self, flat):
         return UntypedStorage._over(flat) if self.name == "Untyped" else TypedStorage._over(flat)
 
-
-_NUMPY_OF = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32,
-             "bool": np.bool_}
 
 STORAGE_TYPES = {t.name: t for t in [
     StorageType("Float", "float32", "<f4", _C.float32),
@@ -99,11 +97,10 @@ class SavedStorages:
     """The storages an object's tensors live in, each recorded once under a key ("0", "1", ...):
     persistent_id gives the pickle's reference to a storage, as PyTorch's writer does."""
 
-    def __init__(self, legacy=False):
+    def __init__(self):
         self.by_key = {}
         self._keys = {}
         self._dtypes = {}
-        self._legacy = legacy  # the pre-1.6 format's ids end with a view entry (always None here)
 
     def persistent_id(self, obj):
         if not isinstance(obj, (TypedStorage, UntypedStorage)):
@@ -124,8 +121,7 @@ class SavedStorages:
             key = self._keys[identity] = str(len(self._keys))
             self.by_key[key] = (obj, flat)  # obj kept alive: its id is part of an empty storage's identity
         numel = nbytes if untyped else flat.numel()
-        pid = ("storage", stype, key, location_tag(flat), numel)
-        return pid + (None,) if self._legacy else pid
+        return ("storage", stype, key, location_tag(flat), numel)
 
     def flat(self, key):
         return self.by_key[key][1]

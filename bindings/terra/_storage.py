@@ -4,9 +4,8 @@ shape are resized (PyTorch's at::native::resize_output).
 
 A storage here is a view, not an owner: a TypedStorage holds a 1-D contiguous tensor over the whole
 of a tensor's storage (as_strided from offset 0), so reads and writes through it are tensor ops on
-that memory and its data_ptr() is the storage's start, the same for every view of one base. The
-storage's size comes from the engine's as_strided bounds check (the C++ module exposes no storage
-size): the refusal of an oversized window names the storage's element count.
+that memory and its data_ptr() is the storage's start, the same for every view of one base (its
+size is the storage's bytes, Tensor._storage_nbytes, in elements of the dtype).
 
 Resizing keeps the tensor's storage and offset when they hold the new shape (contiguous strides),
 as PyTorch's resize_; otherwise the tensor is rebound to a new, larger storage holding the old
@@ -17,7 +16,7 @@ import os
 import sys
 import warnings
 
-from . import _C, _public_name
+from . import _C, _memory_format, _public_name
 from ._memory_format import _contiguous_strides
 from ._C import _ops
 
@@ -92,7 +91,6 @@ def resize_(self, *sizes, memory_format=None):
         return self
     _resize(self, shape)
     if memory_format is not None:
-        from . import _memory_format
         _memory_format._check(memory_format)
         if memory_format is not _memory_format.contiguous_format and memory_format is not _memory_format.preserve_format:
             Tensor._set_data(self, _memory_format.laid_out(self.detach(), memory_format))
@@ -144,9 +142,7 @@ def set_(self, source=None, storage_offset=0, size=None, stride=None):
             storage_offset)
     elif isinstance(source, (TypedStorage, UntypedStorage)):
         flat = source._typed_flat(self.dtype)
-        if size is None:
-            size = [flat.numel() - storage_offset] if size is None else size
-        size = list(size)
+        size = [flat.numel() - storage_offset] if size is None else list(size)
         view = _ops.as_strided(flat, size, list(_contiguous_strides(size) if stride is None else stride),
                                storage_offset)
     else:
@@ -161,10 +157,8 @@ def _legacy(dtype):
 
 
 def _storage_type_name(dtype, device):
-    name = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "bool": "Bool"}[_public_name.dtype_name(dtype)]
     cuda = "cuda." if device.type == "cuda" else ""
-    return _public_name.qualified(f"{cuda}{name}Storage")
+    return _public_name.qualified(f"{cuda}{_legacy(dtype)}Storage")
 
 
 def _check_index(idx, size, kind):
@@ -178,14 +172,47 @@ def _check_index(idx, size, kind):
     return idx % size if size else idx
 
 
-class TypedStorage:
+class _StorageView:
+    """What TypedStorage and UntypedStorage share: a 1-D tensor `_tensor` over the whole storage."""
+
+    is_sparse = False
+
+    @classmethod
+    def _over(cls, flat):
+        s = cls.__new__(cls)
+        s._tensor = flat
+        return s
+
+    @property
+    def device(self):
+        return self._tensor.device
+
+    @property
+    def is_cuda(self):
+        return self._tensor.is_cuda
+
+    def nbytes(self):
+        return self._tensor.numel() * self._tensor.element_size()
+
+    def data_ptr(self):
+        return self._tensor.data_ptr()
+
+    def cpu(self):
+        return self if not self.is_cuda else type(self)._over(self._tensor.cpu())
+
+    def cuda(self, device=None, non_blocking=False, **kwargs):
+        return type(self)._over(self._tensor.cuda(device))
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+
+class TypedStorage(_StorageView):
     """torch.TypedStorage (PyTorch 1.13): a tensor's storage as elements of its dtype.
 
     Made by Tensor.storage(), or directly as PyTorch's: TypedStorage(size, dtype=, device=),
     TypedStorage(sequence, dtype=, device=), TypedStorage(). It shares the tensor's memory:
     writes through it are seen by every tensor on that storage."""
-
-    is_sparse = False
 
     def __init__(self, *args, dtype=None, device=None, wrap_storage=None):
         from . import _functions
@@ -202,12 +229,6 @@ class TypedStorage:
         else:
             raise TypeError(f"{_public_name.qualified('TypedStorage')}(): invalid arguments {args!r}")
 
-    @classmethod
-    def _over(cls, flat):
-        s = cls.__new__(cls)
-        s._tensor = flat
-        return s
-
     def _typed_flat(self, dtype):
         if dtype is not self.dtype:
             raise RuntimeError(f"Expected a storage of type {_legacy(dtype)} but got {_legacy(self.dtype)}")
@@ -218,14 +239,6 @@ class TypedStorage:
     def dtype(self):
         return self._tensor.dtype
 
-    @property
-    def device(self):
-        return self._tensor.device
-
-    @property
-    def is_cuda(self):
-        return self._tensor.is_cuda
-
     def size(self):
         return self._tensor.numel()
 
@@ -234,12 +247,6 @@ class TypedStorage:
 
     def element_size(self):
         return self._tensor.element_size()
-
-    def nbytes(self):
-        return self._tensor.numel() * self._tensor.element_size()
-
-    def data_ptr(self):
-        return self._tensor.data_ptr()
 
     def get_device(self):
         return self.device.index if self.is_cuda else -1
@@ -276,9 +283,6 @@ class TypedStorage:
         else:
             self._tensor[_check_index(idx, self.size(), "TypedStorage")] = value
 
-    def __iter__(self):
-        return iter(self.tolist())
-
     def tolist(self):
         return self._tensor.tolist()
 
@@ -294,30 +298,6 @@ class TypedStorage:
     # New storages.
     def clone(self):
         return TypedStorage._over(self._tensor.clone())
-
-    def cpu(self):
-        return self if not self.is_cuda else TypedStorage._over(self._tensor.cpu())
-
-    def cuda(self, device=None, non_blocking=False, **kwargs):
-        return TypedStorage._over(self._tensor.cuda(device))
-
-    def _to_dtype(self, dtype):
-        return TypedStorage._over(self._tensor.to(dtype))
-
-    def float(self):
-        return self._to_dtype(_C.float32)
-
-    def double(self):
-        return self._to_dtype(_C.float64)
-
-    def long(self):
-        return self._to_dtype(_C.int64)
-
-    def int(self):
-        return self._to_dtype(_C.int32)
-
-    def bool(self):
-        return self._to_dtype(_C.bool)
 
     def untyped(self):
         return UntypedStorage._over(self._tensor)
@@ -346,42 +326,36 @@ class TypedStorage:
     __repr__ = __str__
 
 
+def _converter(dtype):
+    def convert(self):
+        return TypedStorage._over(self._tensor.to(dtype))
+    return convert
+
+
+# TypedStorage.float(), .double(), ...: a copy as that dtype.
+for _name, _dtype in (("float", _C.float32), ("double", _C.float64), ("long", _C.int64), ("int", _C.int32),
+                      ("bool", _C.bool)):
+    setattr(TypedStorage, _name, _converter(_dtype))
+
+
 def _rebuild_typed(flat):
     return TypedStorage._over(flat)
 
 
-class UntypedStorage:
+class UntypedStorage(_StorageView):
     """torch.UntypedStorage: the same memory as bytes (TypedStorage.untyped()). Element access
     goes through a numpy view of the memory, so it needs a CPU storage."""
 
-    is_sparse = False
-
     def __init__(self, *args, device=None):
         self._tensor = TypedStorage(*args, dtype=_C.bool, device=device)._tensor  # bool: one byte each
-
-    @classmethod
-    def _over(cls, flat):
-        s = cls.__new__(cls)
-        s._tensor = flat
-        return s
 
     def _typed_flat(self, dtype):
         if dtype is self._tensor.dtype:
             return self._tensor
         return _retype(self._tensor, dtype, self.nbytes() // _ops.empty([0], dtype=dtype).element_size())
 
-    @property
-    def device(self):
-        return self._tensor.device
-
-    @property
-    def is_cuda(self):
-        return self._tensor.is_cuda
-
-    def nbytes(self):
-        return self._tensor.numel() * self._tensor.element_size()
-
-    size = nbytes
+    def size(self):
+        return self.nbytes()
 
     def __len__(self):
         return self.nbytes()
@@ -389,17 +363,8 @@ class UntypedStorage:
     def element_size(self):
         return 1
 
-    def data_ptr(self):
-        return self._tensor.data_ptr()
-
     def type(self):
         return _public_name.qualified("UntypedStorage")
-
-    def cpu(self):
-        return self if not self.is_cuda else UntypedStorage._over(self._tensor.cpu())
-
-    def cuda(self, device=None, non_blocking=False, **kwargs):
-        return UntypedStorage._over(self._tensor.cuda(device))
 
     def _bytes(self):
         if self.is_cuda:
@@ -418,9 +383,6 @@ class UntypedStorage:
 
     def tolist(self):
         return self._bytes().tolist()
-
-    def __iter__(self):
-        return iter(self.tolist())
 
     def __str__(self):
         items = "\n".join(" " + str(v) for v in self.tolist())
