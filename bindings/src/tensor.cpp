@@ -3,6 +3,7 @@
 #include "engine/autograd/autograd_meta.hpp"
 #include "engine/autograd/grad_mode.hpp"
 #include "engine/trace/session.hpp"
+#include "tensor/overlap.hpp"
 #include "bindings/src/common.hpp"
 
 namespace terra::python {
@@ -178,6 +179,8 @@ void bind_tensor(py::module_& m) {
   cls.def("element_size", [](const TensorPtr& t) { return itemsize(t->dtype); });
   cls.def("storage_offset", [](const TensorPtr& t) { return t->offset; });
   cls.def("_storage_nbytes", [](const TensorPtr& t) { return t->storage->nbytes(); });  // Tensor.storage()
+  cls.def("_is_non_overlapping_and_dense",  // preserve_format (_memory_format.py)
+          [](const TensorPtr& t) { return is_non_overlapping_and_dense(t->shape, t->strides); });
   cls.def("is_contiguous", [](const TensorPtr& t, py::object) { return tensor_from(t).is_contiguous(); },
           py::arg("memory_format") = py::none());
   cls.def("data_ptr", [](const TensorPtr& t) { return reinterpret_cast<uintptr_t>(tensor_from(t).raw_data()); });

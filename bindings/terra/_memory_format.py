@@ -100,21 +100,6 @@ def _contiguous_strides(shape):
     return strides
 
 
-def is_non_overlapping_and_dense(shape, strides):
-    """c10's compute_non_overlapping_and_dense: the elements fill a block of memory exactly, in
-    some order of the dims (dims of size < 2 free)."""
-    if len(shape) == 1:
-        return shape[0] < 2 or strides[0] == 1
-    require = 1
-    for d in sorted(range(len(shape)), key=lambda d: (shape[d] < 2, strides[d])):
-        if shape[d] < 2:
-            return True
-        if strides[d] != require:
-            return False
-        require *= shape[d]
-    return True
-
-
 def infer_dense_strides(shape, strides):
     """ATen's infer_dense_strides: dense strides ordering the dims as the input's strides do (a
     stable insertion sort, innermost first; stride-0 dims keep their place; equal strides put the
@@ -155,7 +140,7 @@ def infer_dense_strides(shape, strides):
 def preserved_strides(t):
     """The strides preserve_format gives a new tensor like t (None: plain contiguous ones)."""
     shape, strides = list(t.shape), list(t.stride())
-    target = strides if is_non_overlapping_and_dense(shape, strides) else infer_dense_strides(shape, strides)
+    target = strides if t._is_non_overlapping_and_dense() else infer_dense_strides(shape, strides)
     return None if target == _contiguous_strides(shape) else target
 
 
