@@ -118,23 +118,29 @@ void copy_padded(const T* from, T* to, const Window& g, bool into_padded) {
   });
 }
 
-// Calls f(tap, run) for every run of out_w column entries in the rows of the channels
-// [channel_begin, channel_end): position i of the run takes tap[i * stride_w] of the padded image.
-// Taps (kh, kw) are the outer loops, so an image element meets its windows in the order of the
-// column rows (col2im's sums keep their bits), and consecutive runs lie in different planes: a
-// vectorized col2im never loads what the last run stored one element off, which the store buffer
-// cannot forward (with the channels outer, that stall was col2im's hottest instruction).
+// Calls f(padded element, column entry) for every column entry of the channels' rows, split over
+// the pool by channel (rows of one channel touch only that channel's plane): entry i of a run of
+// out_w takes tap[i * stride_w] of the padded image. Taps (kh, kw) are the outer loops, so an image
+// element meets its windows in the order of the column rows (col2im's sums keep their bits), and
+// consecutive runs lie in different planes: a vectorized col2im never loads what the last run
+// stored one element off, which the store buffer cannot forward (with the channels outer, that
+// stall was col2im's hottest instruction).
 template <class T, class ColT, class F>
-void for_each_padded_run(T* padded, const Window& g, int64_t channel_begin, int64_t channel_end, ColT* col, int64_t ld,
-                         F&& f) {
+void for_each_padded_entry(T* padded, const Window& g, ColT* col, int64_t ld, F&& f) {
   const int64_t pw = g.padded_w(), plane = g.padded_h() * pw, taps = g.k_h * g.k_w;
-  for (int64_t kh = 0; kh < g.k_h; ++kh)
-    for (int64_t kw = 0; kw < g.k_w; ++kw)
-      for (int64_t c = channel_begin; c < channel_end; ++c) {
-        T* tap = padded + c * plane + kh * g.dil_h * pw + kw * g.dil_w;
-        ColT* run = col + (c * taps + kh * g.k_w + kw) * ld;
-        for (int64_t oh = 0; oh < g.out_h; ++oh, tap += g.stride_h * pw, run += g.out_w) f(tap, run);
-      }
+  parallel_for(0, g.channels, grain_for(taps * g.cols()), [&](int64_t channel_begin, int64_t channel_end) {
+    with_length(g.stride_w == 1 ? g.out_w : 0, [&](auto length) {
+      const int64_t n = length ? length : g.out_w, sw = length ? 1 : g.stride_w;
+      for (int64_t kh = 0; kh < g.k_h; ++kh)
+        for (int64_t kw = 0; kw < g.k_w; ++kw)
+          for (int64_t c = channel_begin; c < channel_end; ++c) {
+            T* tap = padded + c * plane + kh * g.dil_h * pw + kw * g.dil_w;
+            ColT* run = col + (c * taps + kh * g.k_w + kw) * ld;
+            for (int64_t oh = 0; oh < g.out_h; ++oh, tap += g.stride_h * pw, run += g.out_w)
+              for (int64_t i = 0; i < n; ++i) f(tap[i * sw], run[i]);
+          }
+    });
+  });
 }
 
 // col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], 0 outside.
@@ -143,14 +149,7 @@ template <class T>
 void im2col(const T* image, const Window& g, T* col, int64_t ld, T* padded) {
   if (padded) {
     copy_padded(image, padded, g, true);
-    parallel_for(0, g.channels, grain_for(g.k_h * g.k_w * g.cols()), [&](int64_t b, int64_t e) {
-      with_length(g.stride_w == 1 ? g.out_w : 0, [&](auto length) {
-        const int64_t n = length ? length : g.out_w, sw = length ? 1 : g.stride_w;
-        for_each_padded_run(padded, g, b, e, col, ld, [&](const T* tap, T* run) {
-          for (int64_t i = 0; i < n; ++i) run[i] = tap[i * sw];
-        });
-      });
-    });
+    for_each_padded_entry(padded, g, col, ld, [](const T& tap, T& entry) { entry = tap; });
     return;
   }
   const int64_t sw = g.stride_w, n = g.out_w;
@@ -182,21 +181,13 @@ void im2col(const T* image, const Window& g, T* col, int64_t ld, T* padded) {
 // border never read (Note [Padded images]).
 template <class T>
 void col2im(const T* col, int64_t ld, const Window& g, T* image, T* padded) {
-  const int64_t per_channel = g.k_h * g.k_w, grain = grain_for(per_channel * g.cols());
   if (padded) {
     copy_padded(image, padded, g, true);
-    parallel_for(0, g.channels, grain, [&](int64_t b, int64_t e) {
-      with_length(g.stride_w == 1 ? g.out_w : 0, [&](auto length) {
-        const int64_t n = length ? length : g.out_w, sw = length ? 1 : g.stride_w;
-        for_each_padded_run(padded, g, b, e, col, ld, [&](T* tap, const T* run) {
-          for (int64_t i = 0; i < n; ++i) tap[i * sw] += run[i];
-        });
-      });
-    });
+    for_each_padded_entry(padded, g, col, ld, [](T& tap, const T& entry) { tap += entry; });
     copy_padded(padded, image, g, false);
     return;
   }
-  const int64_t sw = g.stride_w;
+  const int64_t sw = g.stride_w, per_channel = g.k_h * g.k_w, grain = grain_for(per_channel * g.cols());
   parallel_for(0, g.channels, grain, [&](int64_t b, int64_t e) {
     for_each_window_row(image, g, b * per_channel, e * per_channel, col, ld,
                         [&](const T* run, T* dst, int64_t offset, int64_t lo, int64_t hi) {
